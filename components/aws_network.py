@@ -1,0 +1,218 @@
+"""`AwsNetwork`: the VPC every AWS resource of a cloud stack lives in."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import pulumi
+import pulumi_aws as aws
+
+from components.cidr import plan_subnets
+from components.settings import NetworkSettings
+
+
+class AwsNetwork(pulumi.ComponentResource):
+    """VPC, public and private subnets per zone, egress through NAT, flow logs.
+
+    Public subnets hold only the NAT gateways and the NLB's Elastic IPs; no
+    instance gets a public address. The default security group is stripped of
+    its rules so nothing can use it by accident.
+
+    Args:
+        name: prefix for every child's name.
+        network: the stack's network settings (CIDR, zone count, NAT mode).
+        zones: availability zone names to spread across (the first `az_count`).
+        opts: must carry the stack's AWS provider.
+    """
+
+    vpc_id: pulumi.Output[str]
+    cidr: str
+    zones: list[str]
+    public_subnet_ids: list[pulumi.Output[str]]
+    private_subnet_ids: list[pulumi.Output[str]]
+
+    def __init__(
+        self,
+        name: str,
+        network: NetworkSettings,
+        zones: Sequence[str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("ticketing:aws:AwsNetwork", name, None, opts)
+        layout = plan_subnets(network.cidr, network.az_count)
+        self.cidr = layout.vpc
+        self.zones = list(zones[: network.az_count])
+        child = pulumi.ResourceOptions(parent=self)
+
+        vpc = aws.ec2.Vpc(
+            f"{name}-vpc",
+            cidr_block=layout.vpc,
+            enable_dns_hostnames=True,
+            enable_dns_support=True,
+            tags={"Name": f"{name}-vpc"},
+            opts=child,
+        )
+        aws.ec2.DefaultSecurityGroup(
+            f"{name}-default-sg",
+            vpc_id=vpc.id,
+            ingress=[],
+            egress=[],
+            tags={"Name": f"{name}-default-unused"},
+            opts=child,
+        )
+        igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, opts=child)
+
+        public_rt = aws.ec2.RouteTable(
+            f"{name}-public",
+            vpc_id=vpc.id,
+            routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", gateway_id=igw.id)],
+            opts=child,
+        )
+        public: list[aws.ec2.Subnet] = []
+        private: list[aws.ec2.Subnet] = []
+        for zone, public_cidr, private_cidr in zip(
+            self.zones, layout.public, layout.private, strict=True
+        ):
+            suffix = zone[-1]
+            subnet = aws.ec2.Subnet(
+                f"{name}-public-{suffix}",
+                vpc_id=vpc.id,
+                cidr_block=public_cidr,
+                availability_zone=zone,
+                map_public_ip_on_launch=False,
+                tags={"Name": f"{name}-public-{zone}", "tier": "public"},
+                opts=child,
+            )
+            aws.ec2.RouteTableAssociation(
+                f"{name}-public-{suffix}",
+                subnet_id=subnet.id,
+                route_table_id=public_rt.id,
+                opts=child,
+            )
+            public.append(subnet)
+            private.append(
+                aws.ec2.Subnet(
+                    f"{name}-private-{suffix}",
+                    vpc_id=vpc.id,
+                    cidr_block=private_cidr,
+                    availability_zone=zone,
+                    map_public_ip_on_launch=False,
+                    tags={"Name": f"{name}-private-{zone}", "tier": "private"},
+                    opts=child,
+                )
+            )
+
+        nats = self._nat_gateways(name, network, list(zip(self.zones, public, strict=True)), child)
+        for index, (zone, subnet) in enumerate(zip(self.zones, private, strict=True)):
+            suffix = zone[-1]
+            routes = []
+            if nats:
+                nat = nats[index] if len(nats) > 1 else nats[0]
+                routes = [
+                    aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", nat_gateway_id=nat.id)
+                ]
+            table = aws.ec2.RouteTable(
+                f"{name}-private-{suffix}", vpc_id=vpc.id, routes=routes, opts=child
+            )
+            aws.ec2.RouteTableAssociation(
+                f"{name}-private-{suffix}", subnet_id=subnet.id, route_table_id=table.id, opts=child
+            )
+
+        self._flow_logs(name, network, vpc, child)
+
+        self.vpc_id = vpc.id
+        self.public_subnet_ids = [s.id for s in public]
+        self.private_subnet_ids = [s.id for s in private]
+        self.register_outputs(
+            {
+                "vpcId": self.vpc_id,
+                "publicSubnetIds": self.public_subnet_ids,
+                "privateSubnetIds": self.private_subnet_ids,
+            }
+        )
+
+    @staticmethod
+    def _nat_gateways(
+        name: str,
+        network: NetworkSettings,
+        public: list[tuple[str, aws.ec2.Subnet]],
+        child: pulumi.ResourceOptions,
+    ) -> list[aws.ec2.NatGateway]:
+        """No NAT, one shared NAT (cheaper), or one per zone (a zone outage keeps egress)."""
+        count = {"none": 0, "single": 1, "per-az": len(public)}[network.nat_mode]
+        nats: list[aws.ec2.NatGateway] = []
+        for zone, subnet in public[:count]:
+            suffix = zone[-1]
+            eip = aws.ec2.Eip(f"{name}-nat-{suffix}", domain="vpc", opts=child)
+            nats.append(
+                aws.ec2.NatGateway(
+                    f"{name}-nat-{suffix}",
+                    allocation_id=eip.allocation_id,
+                    subnet_id=subnet.id,
+                    connectivity_type="public",
+                    opts=child,
+                )
+            )
+        return nats
+
+    @staticmethod
+    def _flow_logs(
+        name: str, network: NetworkSettings, vpc: aws.ec2.Vpc, child: pulumi.ResourceOptions
+    ) -> None:
+        """Every accepted and rejected flow to CloudWatch, kept for the configured days."""
+        group = aws.cloudwatch.LogGroup(
+            f"{name}-flow-logs",
+            retention_in_days=network.flow_log_retention_days,
+            opts=child,
+        )
+        role = aws.iam.Role(
+            f"{name}-flow-logs",
+            description="Lets VPC flow logs write to their log group",
+            assume_role_policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+            ),
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-flow-logs",
+            role=role.id,
+            policy=group.arn.apply(
+                lambda arn: json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Action": [
+                                    "logs:CreateLogStream",
+                                    "logs:PutLogEvents",
+                                    "logs:DescribeLogStreams",
+                                ],
+                                "Resource": f"{arn}:*",
+                            }
+                        ],
+                    }
+                )
+            ),
+            opts=child,
+        )
+        aws.ec2.FlowLog(
+            f"{name}-flow-log",
+            vpc_id=vpc.id,
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=group.arn,
+            iam_role_arn=role.arn,
+            max_aggregation_interval=60,
+            opts=child,
+        )

@@ -1,0 +1,59 @@
+"""Names other parts rely on: SSM paths and the compose layout on an app host.
+
+The policy pack, the app host's apply document and the tests all find things
+by these names, so they are defined once here. No Pulumi import.
+"""
+
+from __future__ import annotations
+
+PROJECT = "ticketing"
+
+# Per-service SSM SecureString keys the app host turns into the service's env file.
+DATABASE_URL = "database-url"
+REDIS_URL = "redis-url"
+AMQP_URL = "amqp-url"
+DATABASE_PASSWORD = "database-password"
+REDIS_PASSWORD = "redis-password"
+RABBITMQ_PASSWORD = "rabbitmq-password"
+RABBITMQ_DEFINITIONS = "rabbitmq-definitions"
+# Per-venue Bastion sync credential, read by the ticketing service.
+VENUE_SYNC_CREDENTIAL = "sync-credential"
+
+
+def ssm_root(environment: str) -> str:
+    """Everything the platform stores in SSM for one environment."""
+    return f"/{PROJECT}/{environment}"
+
+
+def ssm_service_path(environment: str, service: str) -> str:
+    """One service's parameters: `/ticketing/<env>/services/<service>`."""
+    return f"{ssm_root(environment)}/services/{service}"
+
+
+def ssm_service_parameter(environment: str, service: str, key: str) -> str:
+    return f"{ssm_service_path(environment, service)}/{key}"
+
+
+def ssm_host_path(environment: str, host: str) -> str:
+    """One app host's documents (compose file, bootstrap SQL): `/ticketing/<env>/hosts/<host>`."""
+    return f"{ssm_root(environment)}/hosts/{host}"
+
+
+def ssm_venue_parameter(environment: str, venue: str, key: str) -> str:
+    return f"{ssm_root(environment)}/venues/{venue}/{key}"
+
+
+def backing_network(service: str) -> str:
+    """The Compose network a service shares with its own Redis and RabbitMQ only."""
+    return f"{service}-backing"
+
+
+INGRESS_NETWORK = "ingress"
+
+
+def redis_container(service: str) -> str:
+    return f"{service}-redis"
+
+
+def rabbitmq_container(service: str) -> str:
+    return f"{service}-rabbitmq"

@@ -1,0 +1,36 @@
+"""Explicit providers, one per boundary, so nothing falls back to ambient config."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_cloudflare as cloudflare
+
+from components.settings import CloudSettings
+
+MANAGED_BY = "pulumi:ticketing"
+
+
+def default_tags(settings: CloudSettings) -> dict[str, str]:
+    """Tags every AWS resource carries through the provider's `default_tags`."""
+    return {
+        "environment": settings.environment,
+        "stack": pulumi.get_stack(),
+        "managed-by": MANAGED_BY,
+    }
+
+
+def aws_provider(settings: CloudSettings) -> aws.Provider:
+    """The AWS provider for the stack's region, tagging everything it creates."""
+    return aws.Provider(
+        "aws",
+        region=settings.region,
+        default_tags=aws.ProviderDefaultTagsArgs(tags=default_tags(settings)),
+    )
+
+
+def cloudflare_provider() -> cloudflare.Provider:
+    """The Cloudflare provider. Its token is `cloudflare:apiToken` (a config secret);
+    when unset the provider reads CLOUDFLARE_API_TOKEN, as CI does."""
+    token = pulumi.Config("cloudflare").get_secret("apiToken")
+    return cloudflare.Provider("cloudflare", api_token=token)

@@ -1,0 +1,71 @@
+"""`python -m plan [STACK] [--json FILE]`: the offline plan of one committed stack.
+
+Runs the real program under the SDK's mock engine with the stack file's config:
+no credentials, no Pulumi CLI, no network. Exit codes: 0 clean, 1 a mandatory
+policy is violated, 2 a config or program error (one line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from pathlib import Path
+
+from rich.console import Console
+
+EXIT_OK, EXIT_POLICY, EXIT_ERROR = 0, 1, 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make plan", description=__doc__)
+    parser.add_argument(
+        "stack", nargs="?", default="dev", help="committed stack name (default dev)"
+    )
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the plan as JSON")
+    parser.add_argument("--traceback", action="store_true", help="show a program error in full")
+    parser.add_argument("--project-dir", type=Path, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    console = Console()
+    err = Console(stderr=True)
+
+    # Imported here so `--help` stays instant.
+    from components.settings import ConfigError
+    from plan import engine, report, stack_config
+
+    try:
+        plan = engine.capture(args.stack, project_dir=args.project_dir or engine.PROJECT_DIR)
+    except ConfigError as exc:
+        err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        return EXIT_ERROR
+    except (stack_config.StackConfigError, engine.ProgramError) as exc:
+        err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        return EXIT_ERROR
+    except Exception as exc:
+        if args.traceback:
+            traceback.print_exc()
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        err.print(
+            f"[red]program error:[/] {type(exc).__name__}: {exc} "
+            f"({Path(where.filename).name}:{where.lineno}; --traceback for more)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return EXIT_ERROR
+
+    report.print_plan(plan, console)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report.document(plan), indent=2, sort_keys=True) + "\n")
+    counts = report.provider_counts(plan)
+    console.print(
+        f"[bold green]plan {args.stack}:[/] {sum(counts.values())} resources "
+        f"({', '.join(f'{n} {b}' for b, n in sorted(counts.items()))}), "
+        f"{len(plan.outputs)} outputs"
+    )
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,204 @@
+"""Run the real program under the SDK's mock engine and capture what it registers.
+
+The stock mock arguments lack resource options and parents, and the stock
+monitor neither applies `additionalSecretOutputs` nor builds the engine's URNs.
+`CaptureMonitor` does all three, so the capture is what `pulumi preview` (and
+the policy pack) would see. See PULUMI_FACTS sections 5.4-5.7.
+"""
+
+from __future__ import annotations
+
+import runpy
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, cast
+
+import pulumi
+import pulumi.runtime
+from pulumi.runtime import mocks, rpc
+from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await  # pyright: ignore[reportPrivateUsage]
+
+from plan import fakes, stack_config
+from plan.model import Plan, Resource, Secret
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+STACK_TYPE = "pulumi:pulumi:Stack"
+
+StackOutputs = Callable[[str], Mapping[str, Any]]
+
+
+class ProgramError(Exception):
+    """The program failed for a reason other than config; one line for people."""
+
+
+def _to_capture(value: Any) -> Any:
+    """Engine values as captured: secrets wrapped in `Secret`, containers copied."""
+    if rpc.is_rpc_secret(value):
+        return Secret(_to_capture(rpc.unwrap_rpc_secret(value)))
+    if isinstance(value, Mapping):
+        return {k: _to_capture(v) for k, v in cast(Mapping[str, Any], value).items()}
+    if isinstance(value, list):
+        return [_to_capture(v) for v in cast(list[Any], value)]
+    return value
+
+
+class PlanMocks(pulumi.runtime.Mocks):
+    """The fake cloud: computed outputs from `plan.fakes`, stack references from
+    `stack_outputs` (a venue stack reads its cloud stack's offline plan)."""
+
+    def __init__(self, region: str, stack_outputs: StackOutputs | None = None) -> None:
+        self.region = region
+        self.stack_outputs = stack_outputs
+
+    def new_resource(
+        self, args: pulumi.runtime.MockResourceArgs
+    ) -> tuple[str | None, dict[str, Any]]:
+        if args.typ == "pulumi:pulumi:StackReference":
+            name = str(args.inputs.get("name") or args.name)
+            outputs = dict(self.stack_outputs(name)) if self.stack_outputs else {}
+            secret_names = [k for k, v in outputs.items() if isinstance(v, Secret)]
+            plain = {k: (v.value if isinstance(v, Secret) else v) for k, v in outputs.items()}
+            return name, {"name": name, "outputs": plain, "secretOutputNames": secret_names}
+        if not args.custom and args.custom is not None:
+            return None, {}  # component: no state of its own
+        physical_id = args.resource_id or fakes.resource_id(args.typ, args.name)
+        return physical_id, fakes.state(args.typ, args.name, args.inputs, self.region)
+
+    def call(
+        self, args: pulumi.runtime.MockCallArgs
+    ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        region = str(args.args.get("region") or self.region)
+        try:
+            return fakes.invoke(args.token, args.args, region), []
+        except KeyError:
+            raise ProgramError(
+                f"the offline plan has no answer for the call {args.token}"
+            ) from None
+
+
+class CaptureMonitor(mocks.MockMonitor):
+    """MockMonitor that records every registration with its options, builds URNs
+    the way the engine does, and keeps `additionalSecretOutputs` secret."""
+
+    def __init__(self, mocks_: PlanMocks) -> None:
+        super().__init__(mocks_)
+        self.captured: list[Resource] = []
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        if parent:
+            parent_type = parent.split("::")[2]
+            if parent_type != STACK_TYPE:
+                type_ = f"{parent_type}${type_}"
+        return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), type_, name])
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        if request.type == STACK_TYPE:
+            return super().RegisterResource(request)
+        mocks._ensure_event_loop()  # pyright: ignore[reportPrivateUsage, reportPrivateImportUsage]
+        urn = self.make_urn(request.parent, request.type, request.name)
+        inputs = rpc.deserialize_properties(request.object)
+        custom = bool(request.custom)
+        resource_args = pulumi.runtime.MockResourceArgs(
+            typ=request.type,
+            name=request.name,
+            inputs=inputs,
+            provider=request.provider,
+            resource_id=request.importId,
+            custom=custom,
+        )
+        id_, state = self.mocks.new_resource(resource_args)
+        secret_outputs = list(request.additionalSecretOutputs)
+        state = {
+            k: (rpc.wrap_rpc_secret(v) if k in secret_outputs and not rpc.is_rpc_secret(v) else v)
+            for k, v in state.items()
+        }
+        self.captured.append(
+            Resource(
+                urn=urn,
+                type=request.type,
+                name=request.name,
+                custom=custom,
+                parent=request.parent or None,
+                provider=request.provider.rsplit("::", 1)[0] if request.provider else None,
+                inputs=_to_capture(inputs),
+                outputs=_to_capture(state),
+                protect=bool(request.protect),
+                retain_on_delete=bool(request.retainOnDelete),
+                delete_before_replace=bool(request.deleteBeforeReplace),
+                ignore_changes=tuple(request.ignoreChanges),
+                depends_on=tuple(request.dependencies),
+                additional_secret_outputs=tuple(secret_outputs),
+                id=id_ or "",
+            )
+        )
+        obj = _sync_await(rpc.serialize_properties(state, {}))
+        self.resources[urn] = mocks.MockMonitor.ResourceRegistration(urn, id_ or "", state)
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=id_ or "", object=obj)
+
+    def ReadResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        response = super().ReadResource(request)
+        registration = self.resources[response.urn]
+        self.captured.append(
+            Resource(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                custom=True,
+                parent=request.parent or None,
+                provider=None,
+                inputs={},
+                outputs=_to_capture(registration.state),
+                read=True,
+                id=registration.id,
+            )
+        )
+        return response
+
+
+def capture(
+    stack: str,
+    *,
+    project_dir: Path = PROJECT_DIR,
+    overrides: Mapping[str, Any] | None = None,
+    stack_outputs: StackOutputs | None = None,
+) -> Plan:
+    """Run `__main__.py` for `stack` under mocks and return everything it registered.
+
+    Raises `components.settings.ConfigError` for bad config (before anything is
+    registered), `stack_config.StackConfigError` for a bad stack file, and
+    `ProgramError` for anything else the program does wrong.
+    """
+    config = stack_config.load(project_dir, stack, dict(overrides or {}))
+    region = config.values.get(f"{config.project}:region", "eu-west-1")
+    monitor = CaptureMonitor(PlanMocks(region, stack_outputs))
+
+    pulumi.runtime.reset_options(project=config.project, stack=stack)
+    pulumi.runtime.set_all_config(config.values, config.secret_keys)
+    pulumi.runtime.set_mocks(
+        monitor.mocks, project=config.project, stack=stack, preview=False, monitor=monitor
+    )
+    program = str(project_dir / "__main__.py")
+    if str(project_dir) not in sys.path:
+        sys.path.insert(0, str(project_dir))
+
+    def run() -> None:
+        runpy.run_path(program, run_name="__main__")
+
+    _sync_await(run_pulumi_func(run))
+    plan = Plan(project=config.project, stack=stack, resources=list(monitor.captured))
+    plan.outputs = _stack_outputs()
+    return plan
+
+
+def _stack_outputs() -> dict[str, Any]:
+    root = pulumi.runtime.settings.get_root_resource()
+    raw: dict[str, Any] = dict(getattr(root, "outputs", {}) or {})
+    resolved: dict[str, Any] = {}
+    for name, value in raw.items():
+        output = pulumi.Output.from_input(value)
+        plain = _sync_await(output.future())
+        resolved[name] = Secret(plain) if _sync_await(output.is_secret()) else plain
+    return resolved

@@ -1,0 +1,117 @@
+"""What an offline plan captured: resources as the engine would see them, and outputs.
+
+Consumers (the policy evaluator, the cost estimator, the diagram, the docs and
+the tests) read these types only; they never touch the mock engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+SECRET = "[secret]"
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One registered resource (custom, component, provider, or read).
+
+    `inputs` and `outputs` use engine names (camelCase) at every depth, numbers
+    as the engine sends them (floats in inputs); secret values are wrapped in
+    `Secret`. `parent`, `provider` and `depends_on` are URNs.
+    """
+
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    parent: str | None
+    provider: str | None
+    inputs: Mapping[str, Any]
+    outputs: Mapping[str, Any]
+    protect: bool = False
+    retain_on_delete: bool = False
+    delete_before_replace: bool = False
+    ignore_changes: tuple[str, ...] = ()
+    depends_on: tuple[str, ...] = ()
+    additional_secret_outputs: tuple[str, ...] = ()
+    read: bool = False
+    id: str = ""  # the physical id the (fake) provider returned; "" for components
+
+    @property
+    def is_component(self) -> bool:
+        return not self.custom and not self.type.startswith("pulumi:")
+
+    @property
+    def is_provider(self) -> bool:
+        return self.type.startswith("pulumi:providers:")
+
+    @property
+    def package(self) -> str:
+        """`aws`, `cloudflare`, `docker`, `random`, `tls`, `ticketing` or `pulumi`."""
+        if self.is_provider:
+            return self.type.split(":")[2]
+        return self.type.split(":")[0]
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A secret value in the capture. Shown as `[secret]`; `.value` for tests."""
+
+    value: Any
+
+    def __repr__(self) -> str:
+        return SECRET
+
+
+@dataclass
+class Plan:
+    """The captured program: resources in registration order and the stack outputs."""
+
+    project: str
+    stack: str
+    resources: list[Resource] = field(default_factory=list[Resource])
+    outputs: dict[str, Any] = field(default_factory=dict[str, Any])
+
+    def __iter__(self) -> Iterator[Resource]:
+        return iter(self.resources)
+
+    def of_type(self, type_: str) -> list[Resource]:
+        return [r for r in self.resources if r.type == type_]
+
+    def named(self, name: str) -> Resource:
+        matches = [r for r in self.resources if r.name == name]
+        if len(matches) != 1:
+            raise KeyError(f"{len(matches)} resources named {name!r}")
+        return matches[0]
+
+    def by_urn(self, urn: str) -> Resource:
+        for r in self.resources:
+            if r.urn == urn:
+                return r
+        raise KeyError(urn)
+
+    def children(self, urn: str | None) -> list[Resource]:
+        return [r for r in self.resources if r.parent == urn]
+
+
+def reveal(value: Any) -> Any:
+    """`value` with every `Secret` unwrapped, as the policy engine hands props over."""
+    if isinstance(value, Secret):
+        return reveal(value.value)
+    if isinstance(value, Mapping):
+        return {k: reveal(v) for k, v in value.items()}  # type: ignore[misc]
+    if isinstance(value, list | tuple):
+        return [reveal(v) for v in value]  # type: ignore[misc]
+    return value
+
+
+def has_secret(value: Any) -> bool:
+    if isinstance(value, Secret):
+        return True
+    if isinstance(value, Mapping):
+        return any(has_secret(v) for v in value.values())  # type: ignore[misc]
+    if isinstance(value, list | tuple):
+        return any(has_secret(v) for v in value)  # type: ignore[misc]
+    return False

@@ -1,0 +1,134 @@
+"""How a captured plan reads to a person (rich) and to a machine (JSON)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+from plan.model import SECRET, Plan, Resource, Secret
+
+BOUNDARIES = {
+    "cloudflare": "Cloudflare edge",
+    "aws": "AWS core",
+    "docker": "On-premise (Docker)",
+    "random": "Generated secrets",
+    "tls": "Venue TLS",
+}
+
+
+def boundary(resource: Resource) -> str:
+    """The provider boundary a resource belongs to, by its package."""
+    return BOUNDARIES.get(resource.package, resource.package)
+
+
+def render_tree(plan: Plan) -> Tree:
+    """Components, then their children, with type and name; providers first."""
+    root_urn = (
+        f"urn:pulumi:{plan.stack}::{plan.project}::pulumi:pulumi:Stack::{plan.project}-{plan.stack}"
+    )
+    tree = Tree(f"[bold]{plan.project}[/] stack [bold cyan]{plan.stack}[/]")
+
+    def add(node: Tree, parent: str) -> None:
+        children = [r for r in plan.resources if (r.parent or root_urn) == parent]
+        children.sort(key=lambda r: (not r.is_provider, not r.is_component, r.type, r.name))
+        for child in children:
+            if child.is_component:
+                label = f"[bold magenta]{child.name}[/] [dim]{child.type}[/]"
+            elif child.is_provider:
+                label = f"[yellow]provider[/] {child.name} [dim]{child.type}[/]"
+            else:
+                label = f"{child.name} [dim]{child.type}[/]"
+                if child.protect:
+                    label += " [red](protected)[/]"
+                if child.read:
+                    label += " [blue](read)[/]"
+            add(node.add(label), child.urn)
+
+    add(tree, root_urn)
+    return tree
+
+
+def provider_counts(plan: Plan) -> Counter[str]:
+    return Counter(boundary(r) for r in plan.resources if r.custom and not r.is_provider)
+
+
+def render_counts(plan: Plan) -> Table:
+    table = Table(title="Resources per provider boundary", show_lines=False)
+    table.add_column("Boundary")
+    table.add_column("Resources", justify="right")
+    counts = provider_counts(plan)
+    for name, count in sorted(counts.items()):
+        table.add_row(name, str(count))
+    table.add_row("[bold]total[/]", f"[bold]{sum(counts.values())}[/]")
+    return table
+
+
+def show(value: Any) -> str:
+    """An output for people: secrets masked, containers as compact JSON."""
+    if isinstance(value, Secret):
+        return SECRET
+    if isinstance(value, dict | list):
+        return json.dumps(to_json(value), sort_keys=True)
+    return str(value)
+
+
+def render_outputs(plan: Plan) -> Table:
+    table = Table(title="Stack outputs")
+    table.add_column("Output")
+    table.add_column("Value", overflow="fold")
+    for name in sorted(plan.outputs):
+        table.add_row(name, Text(show(plan.outputs[name])))
+    return table
+
+
+def to_json(value: Any) -> Any:
+    """JSON-ready form; secrets stay masked so a plan document never leaks one."""
+    if isinstance(value, Secret):
+        return SECRET
+    if isinstance(value, dict):
+        return {str(k): to_json(v) for k, v in value.items()}  # pyright: ignore[reportUnknownVariableType]
+    if isinstance(value, list | tuple):
+        return [to_json(v) for v in value]  # pyright: ignore[reportUnknownVariableType]
+    return value
+
+
+def document(plan: Plan, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The plan as a JSON document: every resource with its options, and the outputs."""
+    return {
+        "project": plan.project,
+        "stack": plan.stack,
+        "resources": [
+            {
+                "urn": r.urn,
+                "type": r.type,
+                "name": r.name,
+                "parent": r.parent,
+                "provider": r.provider,
+                "custom": r.custom,
+                "inputs": to_json(dict(r.inputs)),
+                "options": {
+                    "protect": r.protect,
+                    "retainOnDelete": r.retain_on_delete,
+                    "deleteBeforeReplace": r.delete_before_replace,
+                    "ignoreChanges": list(r.ignore_changes),
+                    "dependsOn": list(r.depends_on),
+                    "additionalSecretOutputs": list(r.additional_secret_outputs),
+                },
+            }
+            for r in plan.resources
+        ],
+        "outputs": to_json(plan.outputs),
+        **(extra or {}),
+    }
+
+
+def print_plan(plan: Plan, console: Console) -> None:
+    console.print(render_tree(plan))
+    console.print(render_counts(plan))
+    console.print(render_outputs(plan))

@@ -1,0 +1,55 @@
+"""Shared fixtures: each committed stack is captured once per test session.
+
+`plan_of(stack)` runs the real program under the mock engine (plan.engine) and
+caches the result; tests that change config use `capture(stack, overrides)`,
+which always runs afresh. Every capture resets the Pulumi runtime first, so
+state never leaks between tests (PULUMI_FACTS 5.7).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from functools import cache
+from typing import Any
+
+import pytest
+
+from plan import engine, stack_config
+from plan.model import Plan
+
+CLOUD_STACKS = ("dev", "staging", "prod")
+
+
+@cache
+def _cached(stack: str) -> Plan:
+    return engine.capture(stack)
+
+
+def committed_stacks() -> list[str]:
+    return stack_config.stacks(engine.PROJECT_DIR)
+
+
+@pytest.fixture(scope="session")
+def plan_of() -> Callable[[str], Plan]:
+    """The captured plan of a committed stack, computed once per session."""
+    return _cached
+
+
+@pytest.fixture(scope="session")
+def dev_plan() -> Plan:
+    return _cached("dev")
+
+
+@pytest.fixture(scope="session")
+def prod_plan() -> Plan:
+    return _cached("prod")
+
+
+@pytest.fixture
+def capture() -> Callable[..., Plan]:
+    """A fresh capture of `stack` with config `overrides` (`ticketing:key` -> value)."""
+
+    def run(stack: str, overrides: Mapping[str, Any] | None = None, **kwargs: Any) -> Plan:
+        return engine.capture(stack, overrides=overrides, **kwargs)
+
+    return run

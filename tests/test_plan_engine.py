@@ -1,0 +1,164 @@
+"""The offline plan itself: config loading, what the capture sees, the CLI's exits."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from plan import engine, stack_config
+from plan.__main__ import main
+from plan.model import Secret
+
+ROOT = engine.PROJECT_DIR
+
+
+def write_project(tmp_path: Path, program: str, stack_yaml: str) -> Path:
+    (tmp_path / "Pulumi.yaml").write_text(
+        "name: probe\nruntime: python\nconfig:\n  size:\n    type: integer\n    default: 3\n"
+    )
+    (tmp_path / "Pulumi.test.yaml").write_text(stack_yaml)
+    (tmp_path / "__main__.py").write_text(textwrap.dedent(program))
+    return tmp_path
+
+
+def test_stack_config_encodes_values_as_the_engine_does(tmp_path: Path) -> None:
+    project = write_project(
+        tmp_path,
+        "",
+        textwrap.dedent(
+            """
+            config:
+              probe:flag: true
+              probe:net: {cidr: 10.0.0.0/16, zones: 2}
+              probe:token: {secure: v1:AAAA}
+              aws:region: eu-west-1
+            """
+        ),
+    )
+    config = stack_config.load(project, "test")
+    assert config.values == {
+        "probe:size": "3",  # the Pulumi.yaml default
+        "probe:flag": "true",
+        "probe:net": '{"cidr": "10.0.0.0/16", "zones": 2}',
+        "probe:token": stack_config.SECRET_PLACEHOLDER,
+        "aws:region": "eu-west-1",
+    }
+    assert config.secret_keys == ["probe:token"]
+
+
+def test_missing_stack_file_names_the_committed_stacks(tmp_path: Path) -> None:
+    project = write_project(tmp_path, "", "config: {}\n")
+    with pytest.raises(
+        stack_config.StackConfigError, match=r"Pulumi\.prod\.yaml.*committed stacks: test"
+    ):
+        stack_config.load(project, "prod")
+
+
+PROGRAM = """
+import pulumi
+import pulumi_random as random
+
+class Box(pulumi.ComponentResource):
+    def __init__(self, name, opts=None):
+        super().__init__("probe:index:Box", name, None, opts)
+        self.password = random.RandomPassword(
+            f"{name}-pw", length=24,
+            opts=pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True,
+                                        ignore_changes=["length"]),
+        )
+        self.register_outputs({})
+
+box = Box("box")
+after = pulumi.ResourceOptions(depends_on=[box.password])
+later = random.RandomId("later", byte_length=4, opts=after)
+pulumi.export("password", box.password.result)
+pulumi.export("token", pulumi.Config().require_secret("token"))
+pulumi.export("size", pulumi.Config().get_int("size"))
+"""
+
+
+@pytest.fixture(scope="module")
+def probe(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    project = write_project(
+        tmp_path_factory.mktemp("probe"), PROGRAM, "config:\n  probe:token: {secure: v1:x}\n"
+    )
+    return engine.capture("test", project_dir=project)
+
+
+def test_capture_sees_options_the_stock_mocks_hide(probe) -> None:  # type: ignore[no-untyped-def]
+    password = probe.named("box-pw")
+    box = probe.named("box")
+    assert password.parent == box.urn
+    assert password.protect and password.retain_on_delete
+    assert password.ignore_changes == ("length",)
+    assert probe.named("later").depends_on == (password.urn,)
+
+
+def test_urns_carry_the_full_parent_chain_like_the_engine(probe) -> None:  # type: ignore[no-untyped-def]
+    assert probe.named("box-pw").urn == (
+        "urn:pulumi:test::probe::probe:index:Box$random:index/randomPassword:RandomPassword::box-pw"
+    )
+
+
+def test_generated_secrets_stay_secret(probe) -> None:  # type: ignore[no-untyped-def]
+    password = probe.named("box-pw")
+    assert "result" in password.additional_secret_outputs
+    assert isinstance(password.outputs["result"], Secret)
+    assert isinstance(probe.outputs["password"], Secret)
+    assert isinstance(probe.outputs["token"], Secret)
+    assert probe.outputs["token"].value == stack_config.SECRET_PLACEHOLDER
+    assert probe.outputs["size"] == 3
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_bad_cidr_in_a_stack_file_exits_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("Pulumi.yaml", "__main__.py", "Pulumi.prod.yaml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    stack_file = tmp_path / "Pulumi.prod.yaml"
+    stack_file.write_text(stack_file.read_text().replace("10.42.0.0/16", "10.0.0.0/33"))
+    code, out, err = run_cli(capsys, "prod", "--project-dir", str(tmp_path))
+    assert code == 2
+    assert out == ""
+    assert err.strip().splitlines() == [
+        'error: ticketing:network.cidr: not a valid IPv4 CIDR block, got "10.0.0.0/33"'
+    ]
+
+
+def test_program_error_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = write_project(tmp_path, "raise RuntimeError('boom')\n", "config: {}\n")
+    code, _, err = run_cli(capsys, "test", "--project-dir", str(project))
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1
+    assert "RuntimeError: boom" in lines[0]
+
+
+def test_json_document_masks_secrets_and_lists_options(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "p").mkdir()
+    project = write_project(tmp_path / "p", PROGRAM, "config:\n  probe:token: {secure: v1:x}\n")
+    out_file = tmp_path / "plan.json"
+    code, out, _ = run_cli(capsys, "test", "--project-dir", str(project), "--json", str(out_file))
+    assert code == 0
+    assert "[secret]" in out
+    doc = json.loads(out_file.read_text())
+    assert doc["outputs"]["password"] == "[secret]"
+    assert doc["outputs"]["size"] == 3
+    pw = next(r for r in doc["resources"] if r["name"] == "box-pw")
+    assert pw["options"]["protect"] is True
+    assert pw["options"]["ignoreChanges"] == ["length"]
+    assert pw["parent"].endswith("::box")

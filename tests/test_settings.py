@@ -1,0 +1,245 @@
+"""Every bad value stops the program with one line: key, what is wrong, the value."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from components.catalog import SERVICE_NAMES
+from components.settings import CloudSettings, ConfigError, VenueStackSettings, parse
+
+
+def cloud(**changes: Any) -> dict[str, Any]:
+    """A valid dev cloud config; `a__b=v` sets the nested key a.b, `a=DELETE` drops it."""
+    raw: dict[str, Any] = {
+        "role": "cloud",
+        "environment": "dev",
+        "domain": "tickets.example.com",
+        "cloudflare": {"zoneId": "0123456789abcdef0123456789abcdef"},
+        "services": {n: {"image": f"ghcr.io/acme/{n}:1.0.0"} for n in SERVICE_NAMES},
+        "webClients": {
+            "client-web": {"image": "ghcr.io/acme/web:1.0.0"},
+            "admin-portal": {"image": "ghcr.io/acme/admin:1.0.0"},
+        },
+    }
+    for path, value in changes.items():
+        node = raw
+        *parents, leaf = path.split("__")
+        for part in parents:
+            node = node.setdefault(part, {})
+        if value is DELETE:
+            del node[leaf]
+        else:
+            node[leaf] = copy.deepcopy(value)
+    return raw
+
+
+DELETE = object()
+
+BAD = [
+    pytest.param(
+        cloud(network__cidr="10.0.0.0/33"),
+        'ticketing:network.cidr: not a valid IPv4 CIDR block, got "10.0.0.0/33"',
+        id="malformed-cidr",
+    ),
+    pytest.param(
+        cloud(network__cidr="10.0.0.0/12"),
+        'ticketing:network.cidr: VPC prefix must be between /16 and /24, got "10.0.0.0/12"',
+        id="cidr-out-of-range",
+    ),
+    pytest.param(
+        cloud(network__cidr="172.28.0.0/16"),
+        'ticketing:network.cidr: overlaps network.dockerPool 172.28.0.0/16, got "172.28.0.0/16"',
+        id="overlapping-cidr",
+    ),
+    pytest.param(
+        cloud(network__azCount=4),
+        "ticketing:network.azCount: expected a number from 2 to 3, got 4",
+        id="out-of-range",
+    ),
+    pytest.param(
+        cloud(network__azCount="two"),
+        'ticketing:network.azCount: expected a whole number, got "two"',
+        id="wrong-type",
+    ),
+    pytest.param(
+        cloud(ingress__staticIps="yes"),
+        'ticketing:ingress.staticIps: expected true or false, got "yes"',
+        id="bool-as-string",
+    ),
+    pytest.param(
+        cloud(netwrok={"cidr": "10.0.0.0/16"}),
+        "ticketing:netwrok: unknown key, expected one of role, environment, region, domain, "
+        "hostnames, cloudflare, network, ingress, database, appHost, backingImages, services, "
+        'webClients, observability, venues, got {"cidr": "10.0.0.0/16"}',
+        id="unknown-key",
+    ),
+    pytest.param(
+        cloud(network__natmode="single"),
+        "ticketing:network.natmode: unknown key, expected one of cidr, azCount, natMode, "
+        'flowLogRetentionDays, dockerPool, got "single"',
+        id="typo-in-nested-key",
+    ),
+    pytest.param(
+        cloud(services__search={"image": "ghcr.io/acme/search:1.0.0"}),
+        "ticketing:services.search: unknown service, expected one of ticketing, payments, "
+        'identity, notifications, got {"image": "ghcr.io/acme/search:1.0.0"}',
+        id="unknown-service",
+    ),
+    pytest.param(
+        cloud(services__identity=DELETE),
+        "ticketing:services.identity: every service needs an entry, got nothing",
+        id="service-missing",
+    ),
+    pytest.param(
+        cloud(services__payments__image="ghcr.io/acme/payments:latest"),
+        "ticketing:services.payments.image: image must be pinned, not 'latest', "
+        'got "ghcr.io/acme/payments:latest"',
+        id="latest-image",
+    ),
+    pytest.param(
+        cloud(services__payments__redis="yes"),
+        "ticketing:services.payments.redis: unknown key, expected one of image, database, host, "
+        'healthCheckPath, pathPrefix, redisMaxMemoryMb, memoryMb, got "yes"',
+        id="unknown-service-setting",
+    ),
+    pytest.param(
+        cloud(services__ticketing__database="separate"),
+        "ticketing:services.ticketing.database: expected one of shared or dedicated, "
+        'got "separate"',
+        id="bad-placement",
+    ),
+    pytest.param(
+        cloud(domain="tickets_example.com"),
+        'ticketing:domain: not a valid domain name, got "tickets_example.com"',
+        id="bad-domain",
+    ),
+    pytest.param(
+        cloud(hostnames__admin="Admin Portal"),
+        "ticketing:hostnames.admin: not a valid DNS label (lowercase letters, digits, hyphens), "
+        'got "Admin Portal"',
+        id="bad-hostname",
+    ),
+    pytest.param(
+        cloud(domain=DELETE),
+        "ticketing:domain: a value is required, got nothing",
+        id="missing-required",
+    ),
+    pytest.param(
+        cloud(environment="prod", database__deletionProtection=False),
+        "ticketing:database.deletionProtection: must be true in prod, got false",
+        id="prod-without-deletion-protection",
+    ),
+    pytest.param(
+        cloud(environment="prod", database__multiAz=False),
+        "ticketing:database.multiAz: must be true in prod, got false",
+        id="prod-single-az-database",
+    ),
+    pytest.param(
+        cloud(environment="staging", database__backupRetentionDays=3),
+        "ticketing:database.backupRetentionDays: must be at least 7 outside dev, got 3",
+        id="short-backups-outside-dev",
+    ),
+    pytest.param(
+        cloud(environment="production"),
+        'ticketing:environment: expected one of dev, staging or prod, got "production"',
+        id="unknown-environment",
+    ),
+    pytest.param(
+        cloud(cloudflare__zoneId="example.com"),
+        "ticketing:cloudflare.zoneId: not a Cloudflare zone id (32 lowercase hex characters), "
+        'got "example.com"',
+        id="bad-zone-id",
+    ),
+    pytest.param(
+        cloud(cloudflare__adminAllow={"ips": ["203.0.113.0/24", "203.0.113.128/25"]}),
+        "ticketing:cloudflare.adminAllow.ips: entries 203.0.113.0/24 and 203.0.113.128/25 "
+        'overlap, got ["203.0.113.0/24", "203.0.113.128/25"]',
+        id="overlapping-allow-list",
+    ),
+    pytest.param(
+        cloud(cloudflare__adminAllow={"countries": ["Germany"]}),
+        "ticketing:cloudflare.adminAllow.countries.0: not an ISO 3166 two-letter country code "
+        'like DE, got "Germany"',
+        id="bad-country",
+    ),
+    pytest.param(
+        cloud(observability__logRetentionDays=10),
+        "ticketing:observability.logRetentionDays: expected one of 1, 3, 5, 7, 14, 30, 60, 90, "
+        "120, 150, 180, 365, 400, 545, 731 or 1096, got 10",
+        id="retention-not-allowed-by-cloudwatch",
+    ),
+    pytest.param(
+        cloud(venues=["arena", "arena"]),
+        'ticketing:venues: venue \'arena\' is listed twice, got ["arena", "arena"]',
+        id="duplicate-venue",
+    ),
+    pytest.param(
+        cloud(region="Ireland"),
+        'ticketing:region: not an AWS region name like eu-west-1, got "Ireland"',
+        id="bad-region",
+    ),
+    pytest.param(
+        cloud(role="edge"),
+        'ticketing:role: expected one of cloud, venue, got "edge"',
+        id="unknown-role",
+    ),
+]
+
+
+@pytest.mark.parametrize(("raw", "line"), BAD)
+def test_bad_value_gives_one_line(raw: dict[str, Any], line: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse(raw)
+    message = str(info.value)
+    assert message == line
+    assert "\n" not in message
+
+
+def test_valid_dev_config_gets_dev_profile_defaults() -> None:
+    settings = parse(cloud())
+    assert isinstance(settings, CloudSettings)
+    assert settings.ingress.static_ips is False
+    assert settings.database.multi_az is False
+    assert settings.network.nat_mode == "single"
+    assert settings.public_hosts == {
+        "api": "api.tickets.example.com",
+        "app": "app.tickets.example.com",
+        "admin": "admin.tickets.example.com",
+    }
+
+
+def test_prod_profile_turns_on_high_availability() -> None:
+    settings = parse(cloud(environment="prod"))
+    assert isinstance(settings, CloudSettings)
+    assert settings.database.multi_az is True
+    assert settings.database.deletion_protection is True
+    assert settings.database.backup_retention_days >= 7
+    assert settings.network.nat_mode == "per-az"
+    assert settings.network.az_count == 3
+    assert settings.ingress.static_ips is True
+
+
+def test_stack_file_value_wins_over_profile() -> None:
+    settings = parse(cloud(environment="prod", network__azCount=2))
+    assert isinstance(settings, CloudSettings)
+    assert settings.network.az_count == 2
+
+
+def test_venue_stack_refuses_cloud_keys() -> None:
+    raw = {
+        "role": "venue",
+        "environment": "dev",
+        "venue": {
+            "id": "arena",
+            "cloudStack": "acme/ticketing/dev",
+            "dockerHost": "ssh://deploy@10.20.0.5",
+            "lanAddress": "10.20.0.5",
+            "bastionImage": "ghcr.io/acme/bastion:1.0.0",
+        },
+    }
+    assert isinstance(parse(raw), VenueStackSettings)
+    with pytest.raises(ConfigError, match=r"^ticketing:network: unknown key"):
+        parse({**raw, "network": {"cidr": "10.0.0.0/16"}})
