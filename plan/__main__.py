@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # Imported here so `--help` stays instant.
     from components.settings import ConfigError
-    from plan import engine, report, stack_config
+    from plan import cost, diagram, engine, report, stack_config
 
     try:
         plan = engine.capture(args.stack, project_dir=args.project_dir or engine.PROJECT_DIR)
@@ -55,9 +55,20 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
 
     report.print_plan(plan, console)
+    try:
+        estimate = cost.estimate(plan, cost.load_prices(cost.region_of(plan)))
+    except cost.PriceError as exc:
+        err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        return EXIT_ERROR
+    console.print(cost.cost_table(estimate))
+    drawn = diagram.write_diagram(plan, Path("build") / args.stack)
+    console.print(f"diagram: {drawn.svg or drawn.dot}", highlight=False)
+    if drawn.hint:
+        console.print(drawn.hint, highlight=False, soft_wrap=True)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report.document(plan), indent=2, sort_keys=True) + "\n")
+        doc = report.document(plan, extra={"cost": estimate.as_dict()})
+        args.json.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
     counts = report.provider_counts(plan)
     console.print(
         f"[bold green]plan {args.stack}:[/] {sum(counts.values())} resources "

@@ -1,0 +1,590 @@
+"""The monthly cost of a stack, estimated from its captured plan and a dated on-demand price table.
+
+`estimate` is pure: it counts what the plan registers (EC2 hours, EBS, RDS hours and
+storage, load balancers, NAT gateways, public IPv4 addresses, CloudWatch, Secrets
+Manager, SNS, KMS) and prices each line from `plan/prices/<region>.yaml`. Usage that
+a plan cannot show (log volume, load balancer capacity units, NAT traffic, alarm
+e-mails) comes from `Assumptions`, printed with the table. The part of each line that
+only buys high availability (a Multi-AZ standby, NAT gateways beyond the first) is
+reported separately, so `prod` shows what its availability costs.
+
+Not included: data transfer out, requests, backups beyond the free allowance, support,
+tax, and Cloudflare's plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from rich.table import Table
+
+from plan.model import Plan, Resource, reveal
+
+PRICES_DIR = Path(__file__).resolve().parent / "prices"
+DEFAULT_REGION = "eu-west-1"
+
+EC2_INSTANCE = "aws:ec2/instance:Instance"
+EBS_VOLUME = "aws:ebs/volume:Volume"
+RDS_INSTANCE = "aws:rds/instance:Instance"
+LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
+NAT_GATEWAY = "aws:ec2/natGateway:NatGateway"
+EIP = "aws:ec2/eip:Eip"
+SUBNET = "aws:ec2/subnet:Subnet"
+METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+FLOW_LOG = "aws:ec2/flowLog:FlowLog"
+SECRET = "aws:secretsmanager/secret:Secret"
+SNS_TOPIC = "aws:sns/topic:Topic"
+SNS_SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
+KMS_KEY = "aws:kms/key:Key"
+
+
+class PriceError(Exception):
+    """The price table is missing, invalid, or lacks a price the plan needs. One line."""
+
+
+# --- the price table ---------------------------------------------------------------------
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Url = str
+
+
+class PriceList(_Strict):
+    """Prices by key (an instance type, a volume type) from one pricing page."""
+
+    source: Url = Field(pattern=r"^https://aws\.amazon\.com/")
+    unit: str
+    prices: dict[str, float]
+
+
+class AzPriceList(_Strict):
+    """RDS prices by key, Single-AZ and Multi-AZ deployments."""
+
+    source: Url = Field(pattern=r"^https://aws\.amazon\.com/")
+    unit: str
+    single_az: dict[str, float]
+    multi_az: dict[str, float]
+
+
+class Price(_Strict):
+    price: float = Field(ge=0)
+    unit: str
+    source: Url = Field(pattern=r"^https://aws\.amazon\.com/")
+
+
+class Items(_Strict):
+    alb_hour: Price
+    alb_lcu_hour: Price
+    nlb_hour: Price
+    nlb_lcu_hour: Price
+    nat_gateway_hour: Price
+    nat_gateway_gb: Price
+    public_ipv4_hour: Price
+    cloudwatch_alarm_month: Price
+    cloudwatch_high_resolution_alarm_month: Price
+    cloudwatch_dashboard_month: Price
+    cloudwatch_logs_ingestion_gb: Price
+    cloudwatch_vended_logs_ingestion_gb: Price
+    secrets_manager_secret_month: Price
+    sns_email_notification: Price
+    kms_key_month: Price
+
+
+class PriceTable(_Strict):
+    """One region's on-demand prices, dated and sourced (`plan/prices/<region>.yaml`)."""
+
+    region: str
+    location: str
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    retrieved: date
+    hours_per_month: float = Field(gt=0)
+    ec2_instance_hour: PriceList
+    ebs_gb_month: PriceList
+    rds_postgresql_instance_hour: AzPriceList
+    rds_storage_gb_month: AzPriceList
+    items: Items
+
+
+def price_file(region: str) -> Path:
+    return PRICES_DIR / f"{region}.yaml"
+
+
+def load_prices(region: str = DEFAULT_REGION, path: Path | None = None) -> PriceTable:
+    """The validated price table for `region`; PriceError names what is wrong."""
+    path = path or price_file(region)
+    if not path.exists():
+        known = ", ".join(sorted(p.stem for p in PRICES_DIR.glob("*.yaml")))
+        raise PriceError(f"no price table for region {region} ({path.name}); available: {known}")
+    try:
+        table = PriceTable.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise PriceError(f"{path.name}: {where}: {first['msg']}") from None
+    if table.region != region:
+        raise PriceError(f"{path.name}: region is {table.region}, expected {region}")
+    return table
+
+
+def region_of(plan: Plan) -> str:
+    """The region of the plan's AWS provider (the default region when it names none)."""
+    for r in plan.resources:
+        if r.type == "pulumi:providers:aws" and isinstance(r.inputs.get("region"), str):
+            return str(r.inputs["region"])
+    return DEFAULT_REGION
+
+
+# --- assumptions ---------------------------------------------------------------------------
+
+
+class Assumptions(_Strict):
+    """Usage a plan cannot show. Each one is printed with the estimate."""
+
+    log_ingestion_gb_per_group: float = Field(default=0.5, ge=0)
+    """GB a month ingested into each application log group."""
+    flow_log_gb_per_flow_log: float = Field(default=1.0, ge=0)
+    """GB a month each VPC flow log delivers to CloudWatch Logs."""
+    lcu_per_load_balancer: float = Field(default=0.2, ge=0)
+    """Average (N)LCUs each load balancer consumes: a quiet platform."""
+    nat_gb_per_gateway: float = Field(default=5.0, ge=0)
+    """GB a month each NAT gateway processes (image pulls, OS updates)."""
+    alarm_emails_per_month: float = Field(default=100.0, ge=0)
+    """E-mail notifications the alarm topics send in a month."""
+    default_root_volume_gb: float = Field(default=8.0, gt=0)
+    """Root volume of an instance whose plan sets no size (the AMI's default)."""
+
+    def describe(self) -> list[str]:
+        return [
+            f"{self.log_ingestion_gb_per_group:g} GB/month logs per log group",
+            f"{self.flow_log_gb_per_flow_log:g} GB/month per VPC flow log",
+            f"{self.lcu_per_load_balancer:g} LCU average per load balancer",
+            f"{self.nat_gb_per_gateway:g} GB/month through each NAT gateway",
+            f"{self.alarm_emails_per_month:g} alarm e-mails/month",
+        ]
+
+
+# --- the estimate ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LineItem:
+    """One priced line: `quantity` `unit`s at `unit_price` make `monthly`.
+
+    `high_availability` is the part of `monthly` that only buys availability.
+    `assumption` says which usage assumption the quantity rests on, if any.
+    """
+
+    category: str
+    description: str
+    quantity: float
+    unit: str
+    unit_price: float
+    source: str
+    high_availability: float = 0.0
+    assumption: str | None = None
+
+    @property
+    def monthly(self) -> float:
+        return self.quantity * self.unit_price
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "category": self.category,
+            "description": self.description,
+            "quantity": round(self.quantity, 4),
+            "unit": self.unit,
+            "unit_price": self.unit_price,
+            "monthly": round(self.monthly, 2),
+            "high_availability": round(self.high_availability, 2),
+            "assumption": self.assumption,
+            "source": self.source,
+        }
+
+
+@dataclass(frozen=True)
+class CostEstimate:
+    stack: str
+    region: str
+    currency: str
+    retrieved: date
+    hours_per_month: float
+    items: tuple[LineItem, ...]
+    assumptions: tuple[str, ...] = field(default=())
+
+    @property
+    def total(self) -> float:
+        return sum(i.monthly for i in self.items)
+
+    @property
+    def high_availability(self) -> float:
+        return sum(i.high_availability for i in self.items)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-able, money rounded to cents."""
+        return {
+            "stack": self.stack,
+            "region": self.region,
+            "currency": self.currency,
+            "prices_retrieved": self.retrieved.isoformat(),
+            "price_table": f"plan/prices/{self.region}.yaml",
+            "hours_per_month": self.hours_per_month,
+            "items": [i.as_dict() for i in self.items],
+            "total": round(self.total, 2),
+            "high_availability": round(self.high_availability, 2),
+            "assumptions": list(self.assumptions),
+        }
+
+
+def _num(value: Any, default: float = 0.0) -> float:
+    return (
+        float(value) if isinstance(value, int | float) and not isinstance(value, bool) else default
+    )
+
+
+def _text(value: Any, default: str) -> str:
+    return value if isinstance(value, str) and value else default
+
+
+def _lookup(prices: Mapping[str, float], key: str, what: str, table: PriceTable, src: str) -> float:
+    if key not in prices:
+        raise PriceError(
+            f"plan/prices/{table.region}.yaml has no price for {what} {key}; add it from {src}"
+        )
+    return prices[key]
+
+
+def _grouped(pairs: Iterable[tuple[Any, float]]) -> list[tuple[Any, float]]:
+    """Sum quantities by key, keys in sorted order (stable output)."""
+    sums: dict[Any, float] = {}
+    for key, qty in pairs:
+        sums[key] = sums.get(key, 0.0) + qty
+    return sorted(sums.items(), key=lambda kv: str(kv[0]))
+
+
+def estimate(
+    plan: Plan, prices: PriceTable, assumptions: Assumptions | None = None
+) -> CostEstimate:
+    """Every monthly line item of `plan` priced from `prices`; PriceError if a price is missing."""
+    a = assumptions or Assumptions()
+    region = region_of(plan)
+    if region != prices.region:
+        raise PriceError(f"the plan deploys to {region} but the price table is for {prices.region}")
+    hours = prices.hours_per_month
+    it = prices.items
+    items: list[LineItem] = []
+
+    def add(category: str, description: str, qty: float, price: Price, **kw: Any) -> None:
+        items.append(
+            LineItem(category, description, qty, price.unit, price.price, price.source, **kw)
+        )
+
+    # EC2: instance hours by type, then their root volumes and any extra EBS volumes.
+    instances = plan.of_type(EC2_INSTANCE)
+    ec2 = prices.ec2_instance_hour
+    for itype, n in _grouped((_text(r.inputs.get("instanceType"), "?"), 1) for r in instances):
+        price = _lookup(ec2.prices, itype, "EC2 instance type", prices, ec2.source)
+        items.append(
+            LineItem("EC2", f"EC2 {itype} (Linux)", n * hours, ec2.unit, price, ec2.source)
+        )
+    volumes: list[tuple[str, float]] = []
+    for r in instances:
+        root: Any = r.inputs.get("rootBlockDevice") or {}
+        size = _num(root.get("volumeSize"), a.default_root_volume_gb)
+        volumes.append((_text(root.get("volumeType"), "gp3"), size))
+    volumes += [
+        (_text(v.inputs.get("type"), "gp3"), _num(v.inputs.get("size")))
+        for v in plan.of_type(EBS_VOLUME)
+    ]
+    ebs = prices.ebs_gb_month
+    for vtype, gb in _grouped(volumes):
+        price = _lookup(ebs.prices, vtype, "EBS volume type", prices, ebs.source)
+        items.append(LineItem("EBS", f"EBS {vtype} volumes", gb, ebs.unit, price, ebs.source))
+
+    # RDS: instance hours and storage; a Multi-AZ standby doubles both and buys only HA.
+    databases = plan.of_type(RDS_INSTANCE)
+    rds, storage = prices.rds_postgresql_instance_hour, prices.rds_storage_gb_month
+    classes = ((_rds_class(r), 1.0) for r in databases)
+    for (db_class, multi_az), n in _grouped(classes):
+        table = rds.multi_az if multi_az else rds.single_az
+        price = _lookup(table, db_class, "RDS PostgreSQL class" + _az(multi_az), prices, rds.source)
+        qty = n * hours
+        items.append(
+            LineItem(
+                "RDS",
+                f"RDS PostgreSQL {db_class},{_az(multi_az)}",
+                qty,
+                rds.unit,
+                price,
+                rds.source,
+                high_availability=qty * price / 2 if multi_az else 0.0,
+            )
+        )
+    disks = (
+        (
+            (_text(r.inputs.get("storageType"), "gp2"), bool(r.inputs.get("multiAz", False))),
+            _num(r.inputs.get("allocatedStorage")),
+        )
+        for r in databases
+    )
+    for (stype, multi_az), gb in _grouped(disks):
+        table = storage.multi_az if multi_az else storage.single_az
+        price = _lookup(table, stype, "RDS storage type" + _az(multi_az), prices, storage.source)
+        items.append(
+            LineItem(
+                "RDS",
+                f"RDS {stype} storage,{_az(multi_az)}",
+                gb,
+                storage.unit,
+                price,
+                storage.source,
+                high_availability=gb * price / 2 if multi_az else 0.0,
+            )
+        )
+
+    # Load balancers: hours plus the assumed capacity units.
+    balancers = plan.of_type(LOAD_BALANCER)
+    nlbs = [b for b in balancers if b.inputs.get("loadBalancerType") == "network"]
+    albs = [b for b in balancers if b not in nlbs]
+    lcu = f"{a.lcu_per_load_balancer:g} LCU average"
+    if albs:
+        add("Load balancing", "Application Load Balancer", len(albs) * hours, it.alb_hour)
+        qty = len(albs) * a.lcu_per_load_balancer * hours
+        add("Load balancing", "ALB capacity units", qty, it.alb_lcu_hour, assumption=lcu)
+    if nlbs:
+        add("Load balancing", "Network Load Balancer", len(nlbs) * hours, it.nlb_hour)
+        qty = len(nlbs) * a.lcu_per_load_balancer * hours
+        add("Load balancing", "NLB capacity units", qty, it.nlb_lcu_hour, assumption=lcu)
+
+    # NAT gateways: a gateway per AZ beyond the first buys only availability.
+    nats = plan.of_type(NAT_GATEWAY)
+    if nats:
+        extra = (len(nats) - 1) / len(nats)
+        qty = len(nats) * hours
+        add(
+            "Networking",
+            "NAT gateway",
+            qty,
+            it.nat_gateway_hour,
+            high_availability=qty * it.nat_gateway_hour.price * extra,
+        )
+        gb = len(nats) * a.nat_gb_per_gateway
+        add(
+            "Networking",
+            "NAT gateway data processed",
+            gb,
+            it.nat_gateway_gb,
+            assumption=f"{a.nat_gb_per_gateway:g} GB/month per gateway",
+        )
+
+    # Public IPv4: Elastic IPs, internet-facing load balancers without them, public instances.
+    addresses, ha_addresses = _public_ipv4(plan, albs + nlbs, nats, instances)
+    if addresses:
+        qty = addresses * hours
+        add(
+            "Networking",
+            "Public IPv4 addresses",
+            qty,
+            it.public_ipv4_hour,
+            high_availability=ha_addresses * hours * it.public_ipv4_hour.price,
+        )
+
+    # CloudWatch: alarms by resolution, dashboards, log ingestion.
+    alarms = plan.of_type(METRIC_ALARM)
+    standard = sum(_alarm_metrics(r) for r in alarms if _num(r.inputs.get("period"), 60) >= 60)
+    high_res = sum(_alarm_metrics(r) for r in alarms if _num(r.inputs.get("period"), 60) < 60)
+    if standard:
+        add("CloudWatch", "Alarms (standard resolution)", standard, it.cloudwatch_alarm_month)
+    if high_res:
+        add(
+            "CloudWatch",
+            "Alarms (high resolution)",
+            high_res,
+            it.cloudwatch_high_resolution_alarm_month,
+        )
+    dashboards = plan.of_type(DASHBOARD)
+    if dashboards:
+        add("CloudWatch", "Dashboards", len(dashboards), it.cloudwatch_dashboard_month)
+    flow_logs = [f for f in plan.of_type(FLOW_LOG) if _to_cloudwatch(f)]
+    groups = [g for g in plan.of_type(LOG_GROUP) if not _is_flow_log_group(g)]
+    if groups:
+        per_group = a.log_ingestion_gb_per_group
+        add(
+            "CloudWatch",
+            f"Log ingestion, {_n(len(groups), 'log group')}",
+            len(groups) * per_group,
+            it.cloudwatch_logs_ingestion_gb,
+            assumption=f"{per_group:g} GB/month per log group",
+        )
+    if flow_logs:
+        per_log = a.flow_log_gb_per_flow_log
+        add(
+            "CloudWatch",
+            f"VPC flow log ingestion, {_n(len(flow_logs), 'flow log')}",
+            len(flow_logs) * per_log,
+            it.cloudwatch_vended_logs_ingestion_gb,
+            assumption=f"{per_log:g} GB/month per flow log",
+        )
+
+    # Secrets: RDS-managed master passwords and explicit secrets.
+    managed = sum(1 for r in databases if r.inputs.get("manageMasterUserPassword") is True)
+    secrets = managed + len(plan.of_type(SECRET))
+    if secrets:
+        add("Secrets", "Secrets Manager secrets", secrets, it.secrets_manager_secret_month)
+    topics = plan.of_type(SNS_TOPIC)
+    if topics:
+        add(
+            "Notifications",
+            f"SNS alarm e-mails, {_n(len(topics), 'topic')}",
+            a.alarm_emails_per_month,
+            it.sns_email_notification,
+            assumption=f"{a.alarm_emails_per_month:g} e-mails/month",
+        )
+    keys = plan.of_type(KMS_KEY)
+    if keys:
+        add("Secrets", "KMS customer managed keys", len(keys), it.kms_key_month)
+
+    return CostEstimate(
+        stack=plan.stack,
+        region=prices.region,
+        currency=prices.currency,
+        retrieved=prices.retrieved,
+        hours_per_month=hours,
+        items=tuple(items),
+        assumptions=tuple(a.describe()),
+    )
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def _az(multi_az: bool) -> str:
+    return " Multi-AZ" if multi_az else " Single-AZ"
+
+
+def _rds_class(r: Resource) -> tuple[str, bool]:
+    return _text(r.inputs.get("instanceClass"), "?"), bool(r.inputs.get("multiAz", False))
+
+
+def _alarm_metrics(alarm: Resource) -> int:
+    """Metrics an alarm is billed for: one, or each metric of a metric-math alarm."""
+    queries: Any = alarm.inputs.get("metricQueries") or []
+    metrics = sum(1 for q in queries if isinstance(q, Mapping) and "metric" in q)
+    return max(metrics, 1)
+
+
+def _to_cloudwatch(flow_log: Resource) -> bool:
+    return (
+        _text(flow_log.inputs.get("logDestinationType"), "cloud-watch-logs") == "cloud-watch-logs"
+    )
+
+
+def _is_flow_log_group(group: Resource) -> bool:
+    """A flow log's destination group: its volume is the flow log's line, not a group's."""
+    name = f"{group.name} {_text(group.inputs.get('name'), '')}".lower()
+    return "flow" in name
+
+
+def _public_ipv4(
+    plan: Plan, balancers: list[Resource], nats: list[Resource], instances: list[Resource]
+) -> tuple[int, int]:
+    """Public IPv4 addresses, and how many of them only buy availability (NAT beyond one)."""
+    addresses = len(plan.of_type(EIP))
+    azs = len([s for s in plan.of_type(SUBNET) if _public_subnet(s)]) or 2
+    for lb in balancers:
+        if lb.inputs.get("internal") is True:
+            continue
+        mappings: Any = lb.inputs.get("subnetMappings") or []
+        if any(isinstance(m, Mapping) and "allocationId" in m for m in mappings):
+            continue  # on Elastic IPs, counted above
+        subnets: Any = lb.inputs.get("subnets") or mappings
+        addresses += len(subnets) or azs  # one address per zone the balancer is in
+    for nat in nats:
+        if "allocationId" not in nat.inputs and nat.inputs.get("connectivityType") != "private":
+            addresses += 1
+    addresses += sum(1 for i in instances if i.inputs.get("associatePublicIpAddress") is True)
+    return addresses, max(len(nats) - 1, 0)
+
+
+def _public_subnet(subnet: Resource) -> bool:
+    tags: Any = reveal(subnet.inputs.get("tags")) or {}
+    if isinstance(tags, Mapping) and "tier" in tags:
+        return tags["tier"] == "public"
+    return "public" in subnet.name
+
+
+# --- presentation ----------------------------------------------------------------------------
+
+
+def _money(value: float, currency: str) -> str:
+    symbol = "$" if currency == "USD" else f"{currency} "
+    return f"{symbol}{value:,.2f}"
+
+
+def _unit_price(value: float, currency: str) -> str:
+    text = f"{value:.5f}".rstrip("0").rstrip(".")
+    return ("$" if currency == "USD" else f"{currency} ") + text
+
+
+def _quantity(value: float) -> str:
+    return f"{value:,.0f}" if value >= 100 or value == int(value) else f"{value:,.2f}"
+
+
+def cost_table(est: CostEstimate) -> Table:
+    """The estimate as a rich table: every line, its HA share, the total."""
+    cur = est.currency
+    table = Table(
+        title=f"Monthly cost estimate: {est.stack} ({est.region}, on-demand {cur})",
+        caption=(
+            f"Prices plan/prices/{est.region}.yaml, retrieved {est.retrieved.isoformat()}; "
+            f"{est.hours_per_month:g} h/month. Assumed: {'; '.join(est.assumptions)}. "
+            "Not included: data transfer, requests, tax, Cloudflare."
+        ),
+        show_footer=True,
+    )
+    table.add_column("Item", footer="Total")
+    table.add_column("Quantity", justify="right")
+    table.add_column("Unit")
+    table.add_column("Unit price", justify="right")
+    table.add_column("Monthly", justify="right", footer=_money(est.total, cur))
+    table.add_column("of which HA", justify="right", footer=_money(est.high_availability, cur))
+    for i in est.items:
+        table.add_row(
+            i.description + (" *" if i.assumption else ""),
+            _quantity(i.quantity),
+            i.unit,
+            _unit_price(i.unit_price, cur),
+            _money(i.monthly, cur),
+            _money(i.high_availability, cur) if i.high_availability else "",
+        )
+    return table
+
+
+def markdown_table(est: CostEstimate) -> str:
+    """The estimate as a Markdown table (for the README and docs)."""
+    cur = est.currency
+    lines = [
+        "| Item | Quantity | Unit | Unit price | Monthly | of which HA |",
+        "|------|---------:|------|-----------:|--------:|------------:|",
+    ]
+    for i in est.items:
+        ha = _money(i.high_availability, cur) if i.high_availability else ""
+        lines.append(
+            f"| {i.description}{' *' if i.assumption else ''} | {_quantity(i.quantity)} | "
+            f"{i.unit} | {_unit_price(i.unit_price, cur)} | {_money(i.monthly, cur)} | {ha} |"
+        )
+    lines.append(
+        f"| **Total** | | | | **{_money(est.total, cur)}** | {_money(est.high_availability, cur)} |"
+    )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,644 @@
+"""The seed's deployment diagram for one stack, generated from its captured plan and the catalog.
+
+`topology` reads what a plan deploys in the seed's terms: from the captured resources
+where they exist, from the catalog where a kind of resource is not in the plan (a plan
+without load balancers still shows the seed's static IP and ALB, one without RDS the
+shared PostgreSQL instance). `deployment_graph` turns that into clusters, nodes and
+traffic edges; `build_graph` into a graphviz graph; `write_diagram` writes the DOT
+source and, when Graphviz's `dot` is installed, the SVG. Same plan, same bytes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import graphviz
+
+from components import catalog
+from plan.model import Plan, Resource, reveal
+
+SUBNET = "aws:ec2/subnet:Subnet"
+VPC = "aws:ec2/vpc:Vpc"
+EIP = "aws:ec2/eip:Eip"
+NAT_GATEWAY = "aws:ec2/natGateway:NatGateway"
+LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
+EC2_INSTANCE = "aws:ec2/instance:Instance"
+RDS_INSTANCE = "aws:rds/instance:Instance"
+METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+CERTIFICATE = "aws:acm/certificate:Certificate"
+SSM_PARAMETER = "aws:ssm/parameter:Parameter"
+RULESET = "cloudflare:index/ruleset:Ruleset"
+DNS_RECORD = "cloudflare:index/dnsRecord:DnsRecord"
+DOCKER_CONTAINER = "docker:index/container:Container"
+
+# Cloudflare ruleset phases -> the seed's edge service they implement, and what to call them.
+EDGE_PHASES: dict[str, tuple[str, str]] = {
+    "ddos_l7": ("DDoS Protection", "L7 DDoS rules"),
+    "http_request_firewall_custom": ("WAF", "custom rules"),
+    "http_request_firewall_managed": ("WAF", "managed rules"),
+    "http_ratelimit": ("WAF", "rate limits"),
+    "http_request_cache_settings": ("CDN", "cache rules"),
+    "http_request_transform": ("CDN", "request transform"),
+    "http_request_late_transform": ("CDN", "origin-lock header"),
+}
+
+_VENUE_PARAMETER = re.compile(r"^/[^/]+/[^/]+/venues/([^/]+)/")
+
+
+@dataclass(frozen=True)
+class AppHost:
+    """One EC2 Docker Compose VM and the domain services it runs."""
+
+    name: str
+    instance_type: str | None
+    services: tuple[str, ...]
+    from_catalog: bool = False
+    dedicated: bool = False
+
+
+@dataclass(frozen=True)
+class DatabaseInstance:
+    """One RDS PostgreSQL instance and the services whose database it holds."""
+
+    name: str
+    instance_class: str | None
+    multi_az: bool
+    services: tuple[str, ...]
+    from_catalog: bool = False
+    dedicated: bool = False
+
+
+@dataclass(frozen=True)
+class Topology:
+    """The deployment of one stack, as the seed's diagram shows it."""
+
+    stack: str
+    region: str | None
+    vpc_cidr: str | None
+    az_count: int
+    public_subnets: int
+    private_subnets: int
+    nat_gateways: int
+    static_ips: int
+    """Elastic IPs on the NLB; 0 when the stack has no static-IP ingress."""
+    nlb: bool
+    alb: bool
+    alb_internal: bool
+    load_balancers_from_catalog: bool
+    app_hosts: tuple[AppHost, ...]
+    databases: tuple[DatabaseInstance, ...]
+    edge_features: Mapping[str, tuple[str, ...]]
+    """Seed edge service (CDN, WAF, DDoS Protection) -> what the plan's rulesets do for it."""
+    proxied_records: int
+    certificates: int
+    alarms: int
+    dashboards: int
+    log_groups: int
+    venues: tuple[str, ...]
+    bastions: int
+
+    def host_of(self, service: str) -> AppHost:
+        return next(h for h in self.app_hosts if service in h.services)
+
+    def database_of(self, service: str) -> DatabaseInstance:
+        return next(d for d in self.databases if service in d.services)
+
+
+def topology(plan: Plan) -> Topology:
+    """The seed-level facts of `plan`, filled in from the catalog where the plan is silent."""
+    subnets = plan.of_type(SUBNET)
+    public = [s for s in subnets if _is_public_subnet(s)]
+    zones = {str(s.inputs["availabilityZone"]) for s in subnets if "availabilityZone" in s.inputs}
+    vpcs = plan.of_type(VPC)
+    balancers = plan.of_type(LOAD_BALANCER)
+    nlbs = [lb for lb in balancers if lb.inputs.get("loadBalancerType") == "network"]
+    albs = [lb for lb in balancers if lb not in nlbs]
+    nats = plan.of_type(NAT_GATEWAY)
+    static_ips = sum(_nlb_addresses(lb) for lb in nlbs)
+    if nlbs and not static_ips:
+        static_ips = max(len(plan.of_type(EIP)) - len(nats), 0)
+    phases = sorted({str(r.inputs.get("phase", "")) for r in plan.of_type(RULESET)})
+    features: dict[str, list[str]] = {}
+    for phase in phases:
+        if phase in EDGE_PHASES:
+            seed_service, what = EDGE_PHASES[phase]
+            features.setdefault(seed_service, []).append(what)
+    return Topology(
+        stack=plan.stack,
+        region=_region(plan),
+        vpc_cidr=_str(vpcs[0].inputs.get("cidrBlock")) if vpcs else None,
+        az_count=len(zones) or max(len(public), len(subnets) - len(public)),
+        public_subnets=len(public),
+        private_subnets=len(subnets) - len(public),
+        nat_gateways=len(nats),
+        static_ips=static_ips,
+        nlb=bool(nlbs) or not balancers,
+        alb=bool(albs) or not balancers,
+        alb_internal=all(bool(lb.inputs.get("internal", False)) for lb in albs) if albs else True,
+        load_balancers_from_catalog=not balancers,
+        app_hosts=_app_hosts(plan),
+        databases=_databases(plan),
+        edge_features={k: tuple(v) for k, v in sorted(features.items())},
+        proxied_records=sum(1 for r in plan.of_type(DNS_RECORD) if r.inputs.get("proxied") is True),
+        certificates=len(plan.of_type(CERTIFICATE)),
+        alarms=len(plan.of_type(METRIC_ALARM)),
+        dashboards=len(plan.of_type(DASHBOARD)),
+        log_groups=len(plan.of_type(LOG_GROUP)),
+        venues=_venues(plan),
+        bastions=len(plan.of_type(DOCKER_CONTAINER)),
+    )
+
+
+def _region(plan: Plan) -> str | None:
+    for r in plan.resources:
+        if r.type == "pulumi:providers:aws" and isinstance(r.inputs.get("region"), str):
+            return str(r.inputs["region"])
+    return None
+
+
+def _is_public_subnet(subnet: Resource) -> bool:
+    """By its `tier` tag, else its name, else whether it maps public IPs on launch."""
+    tags: Any = reveal(subnet.inputs.get("tags")) or {}
+    if isinstance(tags, Mapping) and tags.get("tier") in ("public", "private"):
+        return tags["tier"] == "public"
+    if "public" in subnet.name or "private" in subnet.name:
+        return "public" in subnet.name
+    return bool(subnet.inputs.get("mapPublicIpOnLaunch", False))
+
+
+def _nlb_addresses(nlb: Resource) -> int:
+    mappings: Any = nlb.inputs.get("subnetMappings") or []
+    return sum(1 for m in mappings if isinstance(m, Mapping) and "allocationId" in m)
+
+
+def _service_of(plan: Plan, resource: Resource) -> str | None:
+    """The domain service a resource is dedicated to, from its name, tags or service component.
+
+    Names may carry the project and stack as a prefix (`ticketing-dev-...`), and the
+    project shares its name with the ticketing service, so that prefix is ignored.
+    """
+    tags: Any = reveal(resource.inputs.get("tags")) or {}
+    if isinstance(tags, Mapping) and tags.get("service") in catalog.SERVICE_NAMES:
+        return str(tags["service"])
+    found = _service_in_name(plan, resource.name)
+    if found:
+        return found
+    parent = resource.parent
+    while parent:
+        try:
+            owner = plan.by_urn(parent)
+        except KeyError:
+            return None
+        if "service" in owner.type.lower():
+            return _service_in_name(plan, owner.name)
+        parent = owner.parent
+    return None
+
+
+def _service_in_name(plan: Plan, name: str) -> str | None:
+    for prefix in (f"{plan.project}-{plan.stack}-", f"{plan.project}-{plan.stack}"):
+        if name.startswith(prefix):
+            name = name[len(prefix) :]
+            break
+    tokens = re.split(r"[-_.:/]", name)
+    hits = [t for t in tokens if t in catalog.SERVICE_NAMES]
+    return hits[-1] if hits else None
+
+
+def _assign(
+    resources: Iterable[Resource], plan: Plan
+) -> tuple[list[Resource], dict[str, list[str]]]:
+    """Split resources into shared ones and dedicated ones (name -> the services it runs)."""
+    shared: list[Resource] = []
+    dedicated: dict[str, list[str]] = {}
+    for r in resources:
+        owner = _service_of(plan, r)
+        if owner is None:
+            shared.append(r)
+        else:
+            dedicated.setdefault(r.name, []).append(owner)
+    return shared, dedicated
+
+
+def _app_hosts(plan: Plan) -> tuple[AppHost, ...]:
+    instances = plan.of_type(EC2_INSTANCE)
+    shared, dedicated = _assign(instances, plan)
+    types = {r.name: _str(r.inputs.get("instanceType")) for r in instances}
+    claimed = {s for services in dedicated.values() for s in services}
+    rest = tuple(s for s in catalog.SERVICE_NAMES if s not in claimed)
+    hosts: list[AppHost] = []
+    if shared:
+        first = shared[0]
+        hosts.append(AppHost(first.name, types[first.name], rest))
+        hosts.extend(AppHost(r.name, types[r.name], ()) for r in shared[1:])
+    elif rest:
+        hosts.append(AppHost("app-host", None, rest, from_catalog=True))
+    hosts.extend(
+        AppHost(
+            name,
+            types[name],
+            tuple(s for s in catalog.SERVICE_NAMES if s in services),
+            dedicated=True,
+        )
+        for name, services in sorted(dedicated.items())
+    )
+    return tuple(hosts)
+
+
+def _databases(plan: Plan) -> tuple[DatabaseInstance, ...]:
+    instances = plan.of_type(RDS_INSTANCE)
+    shared, dedicated = _assign(instances, plan)
+    by_name = {r.name: r for r in instances}
+    claimed = {s for services in dedicated.values() for s in services}
+    rest = tuple(s for s in catalog.SERVICE_NAMES if s not in claimed)
+
+    def of(r: Resource, services: tuple[str, ...], dedicated: bool = False) -> DatabaseInstance:
+        multi_az = bool(r.inputs.get("multiAz", False))
+        db_class = _str(r.inputs.get("instanceClass"))
+        return DatabaseInstance(r.name, db_class, multi_az, services, dedicated=dedicated)
+
+    found: list[DatabaseInstance] = []
+    if shared:
+        found.append(of(shared[0], rest))
+        found.extend(of(r, ()) for r in shared[1:])
+    elif rest:
+        found.append(DatabaseInstance("postgres", None, False, rest, from_catalog=True))
+    found.extend(
+        of(by_name[name], tuple(s for s in catalog.SERVICE_NAMES if s in services), True)
+        for name, services in sorted(dedicated.items())
+    )
+    return tuple(found)
+
+
+def _venues(plan: Plan) -> tuple[str, ...]:
+    venues: set[str] = set()
+    for p in plan.of_type(SSM_PARAMETER):
+        match = _VENUE_PARAMETER.match(str(p.inputs.get("name", "")))
+        if match:
+            venues.add(match.group(1))
+    return tuple(sorted(venues))
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+# --- the graph: clusters, nodes and traffic edges ---------------------------------------
+
+# Cloudflare's services in the order a request meets them.
+EDGE_ORDER = ("DDoS Protection", "WAF", "CDN")
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """A box in the picture: a provider boundary, the VPC, a subnet tier, a host."""
+
+    id: str
+    label: str
+    parent: str | None
+    kind: str
+
+
+@dataclass(frozen=True)
+class Node:
+    id: str
+    label: str
+    cluster: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class Edge:
+    """`tail` -> `head`; `kind` is traffic (requests), data (a service and its stores) or ops."""
+
+    tail: str
+    head: str
+    label: str = ""
+    kind: str = "traffic"
+    tail_cluster: str | None = None
+    """Draw the edge from this cluster's border instead of from `tail` (compound edge)."""
+
+
+@dataclass(frozen=True)
+class DeploymentGraph:
+    title: str
+    clusters: tuple[Cluster, ...]
+    nodes: tuple[Node, ...]
+    edges: tuple[Edge, ...]
+
+    def node(self, node_id: str) -> Node:
+        return next(n for n in self.nodes if n.id == node_id)
+
+    def in_cluster(self, cluster_id: str) -> list[Node]:
+        """Nodes inside `cluster_id`, at any depth."""
+        inside = {cluster_id}
+        for c in self.clusters:  # parents come before children
+            if c.parent in inside:
+                inside.add(c.id)
+        return [n for n in self.nodes if n.cluster in inside]
+
+
+def _platforms(client: catalog.ClientApp) -> str:
+    return " · ".join(client.platforms)
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def deployment_graph(plan: Plan) -> DeploymentGraph:
+    """The seed's deployment diagram for `plan`'s stack, as plain data."""
+    topo = topology(plan)
+    clusters: list[Cluster] = []
+    nodes: list[Node] = []
+    edges: list[Edge] = []
+
+    def cluster(id_: str, label: str, parent: str | None, kind: str) -> str:
+        clusters.append(Cluster(id_, label, parent, kind))
+        return id_
+
+    def node(id_: str, label: str, in_cluster: str, kind: str) -> str:
+        nodes.append(Node(id_, label, in_cluster, kind))
+        return id_
+
+    # Clients and the venue network, where requests start.
+    clients = cluster("clients", "Clients", None, "clients")
+    for c in catalog.CLIENTS:
+        if c.hostname:  # clients without a public hostname live on the venue network
+            node(f"client_{c.name}", f"{c.title}\n{_platforms(c)}", clients, "client")
+    venue_label = "On-Premise\nvenue network"
+    if topo.venues:
+        venue_label += f"\nvenues: {', '.join(topo.venues)}"
+    onprem = cluster("onprem", venue_label, None, "onprem")
+    bastion = next(c for c in catalog.ON_PREM if c.name == "bastion")
+    node("bastion", f"{bastion.title}\n{bastion.platform}", onprem, "onprem")
+    lan_clients = [c for c in catalog.CLIENTS if not c.hostname]
+    for c in lan_clients:
+        node(f"client_{c.name}", f"{c.title}s\n{_platforms(c)}", onprem, "client")
+
+    # Cloudflare, in the order a request meets its services.
+    cf = cluster("cloudflare", "Cloudflare", None, "cloudflare")
+    seed_edge = [p.service for p in catalog.CLOUDFLARE]
+    order = [s for s in EDGE_ORDER if s in seed_edge] + [
+        s for s in seed_edge if s not in EDGE_ORDER
+    ]
+    edge_ids: list[str] = []
+    for service_name in order:
+        lines = [service_name]
+        if topo.edge_features.get(service_name):
+            lines.append(" · ".join(topo.edge_features[service_name]))
+        if service_name == "CDN" and topo.proxied_records:
+            lines.append(_count(topo.proxied_records, "proxied hostname", "proxied hostnames"))
+        id_ = "cf_" + re.sub(r"\W+", "_", service_name.lower()).strip("_")
+        edge_ids.append(node(id_, "\n".join(lines), cf, "edge"))
+    entry, exit_ = edge_ids[0], edge_ids[-1]
+    edges.extend(Edge(a, b) for a, b in itertools.pairwise(edge_ids))
+
+    for c in catalog.CLIENTS:
+        if c.hostname:
+            edges.append(Edge(f"client_{c.name}", entry, c.hostname))
+    for c in lan_clients:
+        edges.append(Edge(f"client_{c.name}", "bastion", "scans (LAN)"))
+    edges.append(Edge("bastion", entry, "api: cloud sync"))
+
+    # AWS: the VPC with its public and private subnets.
+    aws = cluster("aws", "AWS" + (f" · {topo.region}" if topo.region else ""), None, "aws")
+    vpc_label = "VPC" + (f" {topo.vpc_cidr}" if topo.vpc_cidr else "")
+    if topo.az_count:
+        vpc_label += f" · {_count(topo.az_count, 'AZ', 'AZs')}"
+    vpc = cluster("vpc", vpc_label, aws, "vpc")
+    public_label = _count(topo.public_subnets, "public subnet", "public subnets")
+    public = cluster("public", public_label, vpc, "public")
+    private_label = _count(topo.private_subnets, "private subnet", "private subnets")
+    private = cluster("private", private_label, vpc, "private")
+
+    origin = exit_
+    origin_label = "HTTPS, origin-lock header"
+    if topo.nlb:
+        ips = (
+            f"NLB · {_count(topo.static_ips, 'Elastic IP', 'Elastic IPs')}"
+            if topo.static_ips
+            else "NLB"
+        )
+        node("static_ip", f"Static IP\n{ips}", public, "ip")
+        edges.append(Edge(origin, "static_ip", origin_label))
+        origin, origin_label = "static_ip", "TCP 443"
+    if topo.alb:
+        where = private if topo.alb_internal else public
+        reach = "internal" if topo.alb_internal else "internet-facing"
+        node("alb", f"Load Balancer (ALB)\n{reach} · TLS", where, "lb")
+        edges.append(Edge(origin, "alb", origin_label))
+        origin, origin_label = "alb", ""
+    if topo.nat_gateways:
+        nat = "NAT gateway" if topo.nat_gateways == 1 else f"{topo.nat_gateways} NAT gateways"
+        node("nat", nat, public, "nat")
+
+    for host in topo.app_hosts:
+        host_label = "App host" + (" (dedicated)" if host.dedicated else "") + " · EC2"
+        if host.instance_type:
+            host_label += f" {host.instance_type}"
+        host_cluster = cluster(
+            f"host_{_id(host.name)}", f"{host_label}\nDocker Compose", private, "host"
+        )
+        if host is topo.app_hosts[0] and catalog.WEB_CLIENTS:
+            names = ", ".join(c.name for c in catalog.WEB_CLIENTS)
+            node("web_static", f"Web static sites\n{names}", host_cluster, "service")
+            hosts = ", ".join(c.hostname or c.name for c in catalog.WEB_CLIENTS)
+            edges.append(Edge(origin, "web_static", hosts))
+        for name in host.services:
+            svc = catalog.service(name)
+            net = cluster(f"net_{name}", f"{name} network", host_cluster, "network")
+            node(f"svc_{name}", f"{svc.title} API\n{svc.path_prefix}/*", net, "service")
+            edges.append(Edge(origin, f"svc_{name}", f"api {svc.path_prefix}"))
+            if svc.uses(catalog.Backing.REDIS):
+                node(f"redis_{name}", "Redis", net, "redis")
+                edges.append(Edge(f"svc_{name}", f"redis_{name}", kind="data"))
+            if svc.uses(catalog.Backing.RABBITMQ):
+                node(f"rabbitmq_{name}", "RabbitMQ", net, "rabbitmq")
+                edges.append(Edge(f"svc_{name}", f"rabbitmq_{name}", kind="data"))
+        if topo.nat_gateways:
+            anchor = f"svc_{host.services[0]}" if host.services else None
+            if anchor:
+                edges.append(Edge(anchor, "nat", "egress", "ops", tail_cluster=host_cluster))
+
+    for db in topo.databases:
+        label = "RDS PostgreSQL · " + ("dedicated" if db.dedicated else "shared")
+        if db.instance_class:
+            label += f" · {db.instance_class}"
+        if db.multi_az:
+            label += " · Multi-AZ"
+        rds = cluster(f"rds_{_id(db.name)}", label, private, "rds")
+        for name in db.services:
+            svc = catalog.service(name)
+            node(f"db_{name}", svc.database, rds, "database")
+            if svc.uses(catalog.Backing.POSTGRESQL):
+                edges.append(Edge(f"svc_{name}", f"db_{name}", kind="data"))
+
+    node("acm", "Certificate Manager\nTLS certificate", aws, "ops")
+    edges.append(Edge("acm", "alb" if topo.alb else origin, "certificate", "ops"))
+    watch = ["CloudWatch"]
+    counts: list[str] = [
+        _count(topo.alarms, "alarm", "alarms") if topo.alarms else "",
+        _count(topo.log_groups, "log group", "log groups") if topo.log_groups else "",
+        _count(topo.dashboards, "dashboard", "dashboards") if topo.dashboards else "",
+    ]
+    if any(counts):
+        watch.append(" · ".join(c for c in counts if c))
+    node("cloudwatch", "\n".join(watch), aws, "ops")
+    for host in topo.app_hosts:
+        if host.services:
+            edges.append(
+                Edge(
+                    f"svc_{host.services[0]}",
+                    "cloudwatch",
+                    "logs, metrics",
+                    "ops",
+                    tail_cluster=f"host_{_id(host.name)}",
+                )
+            )
+
+    title = f"Deployment — stack {plan.stack}"
+    return DeploymentGraph(title, tuple(clusters), tuple(nodes), tuple(edges))
+
+
+def _id(name: str) -> str:
+    return re.sub(r"\W+", "_", name).strip("_")
+
+
+# --- rendering -----------------------------------------------------------------------------
+
+FONT = "Helvetica"
+
+_CLUSTER_STYLE: dict[str, dict[str, str]] = {
+    "clients": {"style": "rounded,filled", "fillcolor": "#eef2f7", "color": "#7b8ba1"},
+    "onprem": {"style": "rounded,filled", "fillcolor": "#eaf5ea", "color": "#5b9a5b"},
+    "cloudflare": {"style": "rounded,filled", "fillcolor": "#fdf0e4", "color": "#f38020"},
+    "aws": {"style": "rounded,filled", "fillcolor": "#fffaf0", "color": "#ff9900"},
+    "vpc": {"style": "rounded,dashed", "fillcolor": "#ffffff", "color": "#8c4fff"},
+    "public": {"style": "rounded,filled", "fillcolor": "#eef7e9", "color": "#7aa116"},
+    "private": {"style": "rounded,filled", "fillcolor": "#e8f1fb", "color": "#147eba"},
+    "host": {"style": "rounded,filled", "fillcolor": "#ffffff", "color": "#d86613"},
+    "network": {"style": "rounded,dashed", "fillcolor": "#ffffff", "color": "#a0a0a0"},
+    "rds": {"style": "rounded,filled", "fillcolor": "#f3ecfb", "color": "#3b48cc"},
+}
+
+_NODE_STYLE: dict[str, dict[str, str]] = {
+    "client": {"shape": "box", "fillcolor": "#ffffff"},
+    "onprem": {"shape": "box3d", "fillcolor": "#ffffff"},
+    "edge": {"shape": "box", "fillcolor": "#fbd5b0"},
+    "ip": {"shape": "box", "fillcolor": "#d7ecc2"},
+    "lb": {"shape": "box", "fillcolor": "#d7ecc2"},
+    "nat": {"shape": "box", "fillcolor": "#f4f4f4"},
+    "service": {"shape": "component", "fillcolor": "#fde3cf"},
+    "redis": {"shape": "box", "fillcolor": "#f6d3d3"},
+    "rabbitmq": {"shape": "box", "fillcolor": "#fbe5c8"},
+    "database": {"shape": "cylinder", "fillcolor": "#dcd6f7"},
+    "ops": {"shape": "note", "fillcolor": "#ffffff"},
+}
+
+_STACKED = frozenset({"network"})
+
+_EDGE_STYLE: dict[str, dict[str, str]] = {
+    "traffic": {"color": "#333333", "penwidth": "1.4"},
+    "data": {"color": "#555555", "dir": "none"},
+    "ops": {"color": "#999999", "style": "dashed", "fontcolor": "#777777"},
+}
+
+
+def build_graph(plan: Plan) -> graphviz.Digraph:
+    """The diagram as a graphviz graph, left to right in the order traffic flows."""
+    data = deployment_graph(plan)
+    g = graphviz.Digraph(
+        name="deployment",
+        graph_attr={
+            "label": data.title,
+            "labelloc": "t",
+            "fontsize": "18",
+            "fontname": FONT,
+            "rankdir": "LR",
+            "compound": "true",
+            "newrank": "true",
+            "nodesep": "0.25",
+            "ranksep": "0.6",
+            "pad": "0.3",
+        },
+        node_attr={"fontname": FONT, "fontsize": "11", "style": "filled", "margin": "0.15,0.06"},
+        edge_attr={"fontname": FONT, "fontsize": "9"},
+    )
+    children: dict[str | None, list[Cluster]] = {}
+    for c in data.clusters:
+        children.setdefault(c.parent, []).append(c)
+    members: dict[str, list[Node]] = {}
+    for n in data.nodes:
+        members.setdefault(n.cluster, []).append(n)
+
+    def add(parent: graphviz.Digraph, cluster: Cluster) -> None:
+        with _subgraph(parent, f"cluster_{cluster.id}") as sub:
+            sub.attr(label=cluster.label, fontname=FONT, fontsize="12", labeljust="l")
+            sub.attr(**_CLUSTER_STYLE[cluster.kind])
+            nodes = members.get(cluster.id, [])
+            for n in nodes:
+                sub.node(n.id, n.label, **_NODE_STYLE[n.kind])
+            if cluster.kind in _STACKED and len(nodes) > 1:
+                # A service above its own stores: one column, so database edges run straight.
+                sub.body.append("{rank=same; " + " ".join(n.id for n in nodes) + "}\n")
+            for child in children.get(cluster.id, []):
+                add(sub, child)
+
+    for top in children.get(None, []):
+        add(g, top)
+    stacked = {n.id for c in data.clusters if c.kind in _STACKED for n in members.get(c.id, [])}
+    flat_edges: dict[str, int] = {}
+    for e in data.edges:
+        attrs = dict(_EDGE_STYLE[e.kind])
+        if e.tail_cluster:
+            attrs["ltail"] = f"cluster_{e.tail_cluster}"
+        tail, head = e.tail, e.head
+        if e.kind == "data" and tail in stacked and head in stacked:
+            # Stores alternate above and below their service; an edge that skips a node
+            # in a column makes dot's router fail. Data edges are undirected anyway.
+            flat_edges[tail] = flat_edges.get(tail, 0) + 1
+            if flat_edges[tail] % 2 == 0:
+                tail, head = head, tail
+        g.edge(tail, head, e.label or None, **attrs)
+    return g
+
+
+def _subgraph(parent: graphviz.Digraph, name: str) -> Any:
+    # graphviz types `subgraph()` as Optional: it returns a context manager when given a name.
+    return parent.subgraph(name=name)
+
+
+@dataclass(frozen=True)
+class DiagramResult:
+    """What `write_diagram` wrote; `hint` says how to render when `dot` is missing."""
+
+    dot: Path
+    svg: Path | None
+    hint: str | None
+
+
+def write_diagram(plan: Plan, out_dir: Path) -> DiagramResult:
+    """Write `deployment.dot` always and `deployment.svg` when Graphviz's `dot` exists."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    graph = build_graph(plan)
+    dot_path = out_dir / "deployment.dot"
+    svg_path = out_dir / "deployment.svg"
+    dot_path.write_text(graph.source, encoding="utf-8")
+    try:
+        svg = graph.pipe(format="svg")
+    except graphviz.ExecutableNotFound:
+        hint = (
+            f"dot not found: render with `dot -Tsvg {dot_path} -o {svg_path}`"
+            " (apt-get install graphviz)"
+        )
+        return DiagramResult(dot_path, None, hint)
+    svg_path.write_bytes(svg)
+    return DiagramResult(dot_path, svg_path, None)

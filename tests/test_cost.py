@@ -1,0 +1,263 @@
+"""The cost estimator: pure arithmetic over captured resources and the committed price table.
+
+Expected amounts are computed here by hand from the prices in plan/prices/eu-west-1.yaml
+(quoted as literals), never from the estimator.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from rich.console import Console
+
+from plan.cost import (
+    Assumptions,
+    CostEstimate,
+    PriceError,
+    cost_table,
+    estimate,
+    load_prices,
+    markdown_table,
+    price_file,
+)
+from plan.model import Plan, Resource
+
+HOURS = 730
+
+
+def resource(type_: str, name: str, /, **inputs: Any) -> Resource:
+    return Resource(
+        urn=f"urn:pulumi:dev::ticketing::{type_}::{name}",
+        type=type_,
+        name=name,
+        custom=True,
+        parent=None,
+        provider=None,
+        inputs=inputs,
+        outputs={},
+    )
+
+
+def plan_of(*resources: Resource, stack: str = "dev") -> Plan:
+    aws = resource("pulumi:providers:aws", "aws", region="eu-west-1")
+    return Plan(project="ticketing", stack=stack, resources=[aws, *resources])
+
+
+def line(est: CostEstimate, description: str) -> Any:
+    matches = [i for i in est.items if i.description == description]
+    assert len(matches) == 1, [i.description for i in est.items]
+    return matches[0]
+
+
+@pytest.fixture(scope="module")
+def prices() -> Any:
+    return load_prices("eu-west-1")
+
+
+def test_price_table_is_dated_sourced_and_for_its_region() -> None:
+    raw = yaml.safe_load(price_file("eu-west-1").read_text())
+    table = load_prices("eu-west-1")
+    assert table.region == "eu-west-1" and table.currency == "USD"
+    assert str(raw["retrieved"]) == table.retrieved.isoformat()
+    assert table.hours_per_month == HOURS
+    sections = [raw["ec2_instance_hour"], raw["ebs_gb_month"]]
+    sections += [raw["rds_postgresql_instance_hour"], raw["rds_storage_gb_month"]]
+    sections += list(raw["items"].values())
+    for section in sections:
+        assert section["source"].startswith("https://aws.amazon.com/"), section
+    # The dev and prod defaults of components/settings.py must be priced.
+    assert {"t3.medium", "m6i.large"} <= set(table.ec2_instance_hour.prices)
+    assert {"db.t4g.micro", "db.t4g.medium"} <= set(table.rds_postgresql_instance_hour.multi_az)
+
+
+def test_a_price_table_without_a_source_is_refused(tmp_path: Path) -> None:
+    raw = yaml.safe_load(price_file("eu-west-1").read_text())
+    del raw["items"]["alb_hour"]["source"]
+    bad = tmp_path / "eu-west-1.yaml"
+    bad.write_text(yaml.safe_dump(raw))
+    with pytest.raises(PriceError, match=r"items\.alb_hour\.source: Field required"):
+        load_prices("eu-west-1", bad)
+
+
+def test_an_unknown_region_names_the_available_tables() -> None:
+    with pytest.raises(PriceError, match=r"no price table for region ap-south-9 .*eu-west-1"):
+        load_prices("ap-south-9")
+
+
+def test_ec2_hours_and_root_volume(prices: Any) -> None:
+    host = resource(
+        "aws:ec2/instance:Instance",
+        "app-host",
+        instanceType="t3.medium",
+        rootBlockDevice={"volumeSize": 30.0, "volumeType": "gp3"},
+    )
+    est = estimate(plan_of(host), prices)
+    ec2 = line(est, "EC2 t3.medium (Linux)")
+    assert ec2.quantity == HOURS
+    assert ec2.monthly == pytest.approx(730 * 0.0456)  # 33.288
+    assert line(est, "EBS gp3 volumes").monthly == pytest.approx(30 * 0.088)
+    assert est.total == pytest.approx(33.288 + 2.64)
+
+
+def test_a_root_volume_without_a_size_uses_the_assumed_default(prices: Any) -> None:
+    host = resource("aws:ec2/instance:Instance", "h", instanceType="t3.small")
+    est = estimate(plan_of(host), prices, Assumptions(default_root_volume_gb=8))
+    assert line(est, "EBS gp3 volumes").monthly == pytest.approx(8 * 0.088)
+
+
+def test_rds_multi_az_doubles_and_the_standby_is_the_ha_share(prices: Any) -> None:
+    db = resource(
+        "aws:rds/instance:Instance",
+        "database",
+        instanceClass="db.t4g.medium",
+        multiAz=True,
+        allocatedStorage=50.0,
+        storageType="gp3",
+        manageMasterUserPassword=True,
+    )
+    est = estimate(plan_of(db, stack="prod"), prices)
+    hours = line(est, "RDS PostgreSQL db.t4g.medium, Multi-AZ")
+    assert hours.monthly == pytest.approx(730 * 0.144)  # 105.12
+    assert hours.high_availability == pytest.approx(730 * 0.144 / 2)
+    disk = line(est, "RDS gp3 storage, Multi-AZ")
+    assert disk.monthly == pytest.approx(50 * 0.254)
+    assert disk.high_availability == pytest.approx(50 * 0.254 / 2)
+    assert line(est, "Secrets Manager secrets").monthly == pytest.approx(0.40)
+    assert est.high_availability == pytest.approx(52.56 + 6.35)
+
+
+def test_single_az_rds_has_no_ha_share(prices: Any) -> None:
+    db = resource(
+        "aws:rds/instance:Instance",
+        "database",
+        instanceClass="db.t4g.micro",
+        allocatedStorage=20.0,
+    )
+    est = estimate(plan_of(db), prices)
+    assert line(est, "RDS PostgreSQL db.t4g.micro, Single-AZ").monthly == pytest.approx(730 * 0.018)
+    # storageType unset: RDS's API default gp2
+    assert line(est, "RDS gp2 storage, Single-AZ").monthly == pytest.approx(20 * 0.127)
+    assert est.high_availability == 0
+    assert not any(i.description.startswith("Secrets") for i in est.items)
+
+
+def test_nat_per_az_counts_gateways_and_addresses_beyond_one_as_ha(prices: Any) -> None:
+    rs: list[Resource] = []
+    for z in "abc":
+        rs.append(resource("aws:ec2/subnet:Subnet", f"public-{z}", tags={"tier": "public"}))
+        rs.append(resource("aws:ec2/eip:Eip", f"nat-{z}", domain="vpc"))
+        rs.append(resource("aws:ec2/natGateway:NatGateway", f"nat-{z}", allocationId=f"e{z}"))
+    est = estimate(plan_of(*rs), prices, Assumptions(nat_gb_per_gateway=10))
+    nat = line(est, "NAT gateway")
+    assert nat.monthly == pytest.approx(3 * 730 * 0.048)  # 105.12
+    assert nat.high_availability == pytest.approx(2 * 730 * 0.048)
+    assert line(est, "NAT gateway data processed").monthly == pytest.approx(30 * 0.048)
+    ips = line(est, "Public IPv4 addresses")
+    assert ips.monthly == pytest.approx(3 * 730 * 0.005)
+    assert ips.high_availability == pytest.approx(2 * 730 * 0.005)
+
+
+def test_load_balancers_and_their_public_addresses(prices: Any) -> None:
+    nlb = resource(
+        "aws:lb/loadBalancer:LoadBalancer",
+        "nlb",
+        loadBalancerType="network",
+        subnetMappings=[
+            {"subnetId": "a", "allocationId": "x"},
+            {"subnetId": "b", "allocationId": "y"},
+        ],
+    )
+    internal_alb = resource(
+        "aws:lb/loadBalancer:LoadBalancer", "alb", loadBalancerType="application", internal=True
+    )
+    eips = [resource("aws:ec2/eip:Eip", f"ingress-{z}", domain="vpc") for z in "ab"]
+    est = estimate(plan_of(nlb, internal_alb, *eips), prices, Assumptions(lcu_per_load_balancer=1))
+    assert line(est, "Application Load Balancer").monthly == pytest.approx(730 * 0.0252)
+    assert line(est, "Network Load Balancer").monthly == pytest.approx(730 * 0.0252)
+    assert line(est, "ALB capacity units").monthly == pytest.approx(730 * 0.008)
+    assert line(est, "NLB capacity units").monthly == pytest.approx(730 * 0.006)
+    # Two Elastic IPs on the NLB; the internal ALB has none.
+    assert line(est, "Public IPv4 addresses").quantity == 2 * HOURS
+
+
+def test_an_internet_facing_alb_pays_one_address_per_subnet(prices: Any) -> None:
+    alb = resource("aws:lb/loadBalancer:LoadBalancer", "alb", internal=False, subnets=["a", "b"])
+    est = estimate(plan_of(alb), prices)
+    assert line(est, "Public IPv4 addresses").monthly == pytest.approx(2 * 730 * 0.005)
+
+
+def test_cloudwatch_alarms_dashboards_and_logs(prices: Any) -> None:
+    rs = [
+        resource("aws:cloudwatch/metricAlarm:MetricAlarm", "cpu", period=300.0),
+        resource("aws:cloudwatch/metricAlarm:MetricAlarm", "5xx", period=60.0),
+        resource("aws:cloudwatch/metricAlarm:MetricAlarm", "fast", period=10.0),
+        resource(
+            "aws:cloudwatch/metricAlarm:MetricAlarm",
+            "ratio",
+            metricQueries=[
+                {"id": "a", "metric": {"metricName": "5xx"}},
+                {"id": "b", "metric": {"metricName": "requests"}},
+                {"id": "e", "expression": "a/b", "returnData": True},
+            ],
+        ),
+        resource("aws:cloudwatch/dashboard:Dashboard", "dash", dashboardName="d"),
+        resource("aws:cloudwatch/logGroup:LogGroup", "ticketing-logs"),
+        resource("aws:cloudwatch/logGroup:LogGroup", "app-host-logs"),
+        resource("aws:cloudwatch/logGroup:LogGroup", "core-flow-logs"),
+        resource("aws:ec2/flowLog:FlowLog", "core-flow-log", logDestinationType="cloud-watch-logs"),
+        resource("aws:sns/topic:Topic", "alarms"),
+    ]
+    a = Assumptions(log_ingestion_gb_per_group=2, flow_log_gb_per_flow_log=3)
+    est = estimate(plan_of(*rs), prices, a)
+    # cpu + 5xx + the two metrics of the metric-math alarm at standard resolution
+    assert line(est, "Alarms (standard resolution)").monthly == pytest.approx(4 * 0.10)
+    assert line(est, "Alarms (high resolution)").monthly == pytest.approx(0.30)
+    assert line(est, "Dashboards").monthly == pytest.approx(3.00)
+    # The flow log's own group is billed once, on the flow log line.
+    assert line(est, "Log ingestion, 2 log groups").monthly == pytest.approx(2 * 2 * 0.57)
+    assert line(est, "VPC flow log ingestion, 1 flow log").monthly == pytest.approx(3 * 0.57)
+    assert line(est, "SNS alarm e-mails, 1 topic").monthly == pytest.approx(100 * 2.00 / 100_000)
+
+
+def test_a_missing_price_names_the_key_and_the_file(prices: Any) -> None:
+    host = resource("aws:ec2/instance:Instance", "h", instanceType="x9.huge")
+    with pytest.raises(PriceError, match=r"plan/prices/eu-west-1\.yaml has no price .* x9\.huge"):
+        estimate(plan_of(host), prices)
+
+
+def test_a_plan_in_another_region_is_refused(prices: Any) -> None:
+    plan = Plan(
+        project="ticketing",
+        stack="dev",
+        resources=[resource("pulumi:providers:aws", "aws", region="us-east-1")],
+    )
+    with pytest.raises(PriceError, match="deploys to us-east-1"):
+        estimate(plan, prices)
+
+
+def test_json_and_tables_carry_every_line_and_the_total(prices: Any) -> None:
+    rs = [
+        resource("aws:ec2/instance:Instance", "h", instanceType="t3.medium"),
+        resource("aws:ec2/natGateway:NatGateway", "nat", allocationId="x"),
+        resource("aws:ec2/eip:Eip", "nat", domain="vpc"),
+    ]
+    est = estimate(plan_of(*rs), prices)
+    doc = json.loads(json.dumps(est.as_dict()))
+    assert doc["total"] == round(
+        730 * 0.0456 + 8 * 0.088 + 730 * 0.048 + 5 * 0.048 + 730 * 0.005, 2
+    )
+    assert doc["prices_retrieved"] == "2025-06-01"
+    assert [i["description"] for i in doc["items"]] == [i.description for i in est.items]
+    console = Console(record=True, width=160)
+    console.print(cost_table(est))
+    text = console.export_text()
+    assert "Total" in text and f"${doc['total']:,.2f}" in text
+    for item in est.items:
+        assert item.description in text
+    md = markdown_table(est)
+    assert md.count("\n") == len(est.items) + 3
+    assert f"**${doc['total']:,.2f}**" in md
