@@ -16,6 +16,8 @@ DATABASE_PASSWORD = "database-password"
 REDIS_PASSWORD = "redis-password"
 RABBITMQ_PASSWORD = "rabbitmq-password"
 RABBITMQ_DEFINITIONS = "rabbitmq-definitions"
+# Per-service plain String: the name of the service's own database (not a credential).
+DATABASE_NAME = "database-name"
 # Per-venue Bastion sync credential, read by the ticketing service.
 VENUE_SYNC_CREDENTIAL = "sync-credential"
 

@@ -16,6 +16,7 @@ import ipaddress
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal, cast, get_args, get_origin
 
 import pulumi
@@ -209,21 +210,57 @@ class Hostnames(Model):
         return self
 
 
+# The period values Cloudflare's rate limiting accepts (seconds).
+RateLimitSeconds = Literal[
+    10, 15, 20, 30, 40, 45, 60, 90, 120, 180, 240, 300, 480, 600, 900, 1200, 1800, 2400, 3600,
+    65535, 86400,
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RateLimitPlan:
+    """What a zone plan allows for rate-limiting rules (Cloudflare WAF docs, availability by
+    plan): how many rules, the longest counting period and block, and whether a rule may
+    match on the hostname (Free matches the path only)."""
+
+    rules: int
+    max_period: int
+    max_mitigation: int
+    host_field: bool
+
+
+RATE_LIMIT_PLANS: dict[str, RateLimitPlan] = {
+    "free": RateLimitPlan(rules=1, max_period=10, max_mitigation=10, host_field=False),
+    "pro": RateLimitPlan(rules=2, max_period=60, max_mitigation=3600, host_field=True),
+    "business": RateLimitPlan(rules=5, max_period=600, max_mitigation=86400, host_field=True),
+    "enterprise": RateLimitPlan(rules=100, max_period=65535, max_mitigation=86400, host_field=True),
+}
+
+
 class RateLimit(Model):
     """Requests per period per client IP before the edge blocks for `mitigation_seconds`."""
 
     requests: Annotated[int, Field(ge=1, le=100_000)]
-    period_seconds: Literal[10, 60, 120, 300, 600, 3600]
-    mitigation_seconds: Literal[0, 10, 60, 120, 300, 600, 3600, 86400] = 600
+    period_seconds: RateLimitSeconds
+    mitigation_seconds: RateLimitSeconds
 
 
 class RateLimits(Model):
-    identity: RateLimit = Field(
-        default_factory=lambda: RateLimit.model_validate({"requests": 20, "periodSeconds": 60})
-    )
-    payments: RateLimit = Field(
-        default_factory=lambda: RateLimit.model_validate({"requests": 60, "periodSeconds": 60})
-    )
+    identity: RateLimit
+    payments: RateLimit
+
+
+# Defaults per zone plan, within what each plan allows.
+_RATE_LIMIT_DEFAULTS: dict[str, dict[str, dict[str, int]]] = {
+    "free": {
+        "identity": {"requests": 5, "periodSeconds": 10, "mitigationSeconds": 10},
+        "payments": {"requests": 15, "periodSeconds": 10, "mitigationSeconds": 10},
+    },
+    "paid": {
+        "identity": {"requests": 20, "periodSeconds": 60, "mitigationSeconds": 600},
+        "payments": {"requests": 60, "periodSeconds": 60, "mitigationSeconds": 600},
+    },
+}
 
 
 class AdminAllow(Model):
@@ -258,13 +295,44 @@ class CloudflareSettings(Model):
     hsts_max_age: Annotated[int, Field(ge=0, le=63_072_000)] = 31_536_000
     ddos_sensitivity: DdosSensitivity = "default"
     admin_allow: AdminAllow = AdminAllow()
-    rate_limits: RateLimits = RateLimits()
+    rate_limits: RateLimits
     cache: CacheTtls = CacheTtls()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plan_rate_limit_defaults(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        raw = cast(dict[str, Any], value)
+        plan = raw.get("plan", "free")
+        defaults = _RATE_LIMIT_DEFAULTS["free" if plan == "free" else "paid"]
+        given = raw.get("rateLimits", {})
+        if isinstance(given, dict):
+            return {**raw, "rateLimits": _deep_merge(defaults, cast(dict[str, Any], given))}
+        return raw
+
+    @model_validator(mode="after")
+    def _within_plan(self) -> CloudflareSettings:
+        allowed = self.rate_limit_plan
+        for service in ("identity", "payments"):
+            limit: RateLimit = getattr(self.rate_limits, service)
+            loc = ("rateLimits", service)
+            if limit.period_seconds > allowed.max_period:
+                message = f"the {self.plan} plan counts over at most {allowed.max_period}s"
+                raise _at((*loc, "periodSeconds"), message, limit.period_seconds)
+            if limit.mitigation_seconds > allowed.max_mitigation:
+                message = f"the {self.plan} plan blocks for at most {allowed.max_mitigation}s"
+                raise _at((*loc, "mitigationSeconds"), message, limit.mitigation_seconds)
+        return self
 
     @property
     def managed_waf(self) -> bool:
         """Cloudflare's managed WAF rulesets need a Pro plan or better."""
         return self.plan != "free"
+
+    @property
+    def rate_limit_plan(self) -> RateLimitPlan:
+        return RATE_LIMIT_PLANS[self.plan]
 
 
 class NetworkSettings(Model):
@@ -617,6 +685,20 @@ def _model_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> type[BaseMo
     return None
 
 
+DOCKER_TLS_KEYS = ("dockerTlsCa", "dockerTlsCert", "dockerTlsKey")
+
+
+def _require_docker_tls(venue: VenueSettings, raw: Mapping[str, Any]) -> None:
+    """A tcp:// Docker host is reached with client TLS, whose material is config secrets."""
+    if venue.docker_host.startswith("tcp://"):
+        for key in DOCKER_TLS_KEYS:
+            if not raw.get(key):
+                raise ConfigError(
+                    f"{NAMESPACE}:{key}: required as a secret when venue.dockerHost is tcp://, "
+                    "got nothing"
+                )
+
+
 def parse(raw: Mapping[str, Any]) -> Settings:
     """Validate raw `ticketing:*` values (keys without namespace, objects decoded).
 
@@ -636,7 +718,7 @@ def parse(raw: Mapping[str, Any]) -> Settings:
     if role == "cloud" and isinstance(environment, str) and environment in PROFILES:
         values = _deep_merge(PROFILES[environment], values)
     try:
-        return model.model_validate(values)
+        parsed = model.model_validate(values)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         raise ConfigError(_error_line(model, errors[0])) from None
@@ -644,6 +726,9 @@ def parse(raw: Mapping[str, Any]) -> Settings:
         raise ConfigError(
             f"{NAMESPACE}:{'.'.join(exc.loc)}: {exc.message}, got {_show(exc.value)}"
         ) from None
+    if isinstance(parsed, VenueStackSettings):
+        _require_docker_tls(parsed.venue, raw)
+    return parsed
 
 
 def raw_config() -> dict[str, Any]:

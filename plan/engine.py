@@ -19,9 +19,12 @@ import pulumi.runtime
 from pulumi.runtime import mocks, rpc
 from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await  # pyright: ignore[reportPrivateUsage]
+from pulumi.runtime.sync_await import (  # pyright: ignore[reportPrivateUsage]
+    _ensure_event_loop,  # pyright: ignore[reportPrivateUsage]
+    _sync_await,
+)
 
-from plan import fakes, stack_config
+from plan import fakes, references, stack_config
 from plan.model import Plan, Resource, Secret
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -164,14 +167,25 @@ def capture(
     project_dir: Path = PROJECT_DIR,
     overrides: Mapping[str, Any] | None = None,
     stack_outputs: StackOutputs | None = None,
+    plan_of: Callable[[str], Plan] | None = None,
 ) -> Plan:
     """Run `__main__.py` for `stack` under mocks and return everything it registered.
+
+    A venue stack's StackReference is answered from its cloud stack's plan,
+    `plan_of(cloud stack)` (default: a fresh capture), unless `stack_outputs`
+    answers it.
 
     Raises `components.settings.ConfigError` for bad config (before anything is
     registered), `stack_config.StackConfigError` for a bad stack file, and
     `ProgramError` for anything else the program does wrong.
     """
     config = stack_config.load(project_dir, stack, dict(overrides or {}))
+    if stack_outputs is None:
+        cloud = references.cloud_stack_of(config, project_dir)
+        if cloud is not None:
+            # Complete before this capture starts: a capture resets Pulumi's runtime.
+            cloud_plan = (plan_of or (lambda s: capture(s, project_dir=project_dir)))(cloud[0])
+            stack_outputs = references.answer(cloud[1], cloud_plan)
     region = config.values.get(f"{config.project}:region", "eu-west-1")
     monitor = CaptureMonitor(PlanMocks(region, stack_outputs))
 
@@ -187,10 +201,18 @@ def capture(
     def run() -> None:
         runpy.run_path(program, run_name="__main__")
 
+    _ensure_event_loop().set_exception_handler(_report_once)
     _sync_await(run_pulumi_func(run))
     plan = Plan(project=config.project, stack=stack, resources=list(monitor.captured))
     plan.outputs = _stack_outputs()
     return plan
+
+
+def _report_once(loop: Any, context: dict[str, Any]) -> None:
+    # capture() raises the first RunError; every output depending on it fails again.
+    if isinstance(context.get("exception"), pulumi.RunError):
+        return
+    loop.default_exception_handler(context)
 
 
 def _stack_outputs() -> dict[str, Any]:

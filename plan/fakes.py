@@ -170,9 +170,61 @@ def _random_password(name: str, inputs: Mapping[str, Any], region: str) -> dict[
     return {"result": digest("password", name, length=length), "bcryptHash": "$2a$10$offline"}
 
 
+# A real self-signed P-256 CA certificate (generated once with openssl), so code that
+# parses certificates (the enrollment fingerprint) runs on the fake ones too.
+TLS_CERT_PEM = """\
+-----BEGIN CERTIFICATE-----
+MIIBuTCCAV+gAwIBAgIUTt7x9G2TJXxxHMg/ICwhSL0UeIMwCgYIKoZIzj0EAwIw
+MTEVMBMGA1UECgwMT2ZmbGluZSBwbGFuMRgwFgYDVQQDDA9vZmZsaW5lLXBsYW4t
+Y2EwIBcNMjYxMTI2MjMxODA1WhgPMjEyNjExMDIyMzE4MDVaMDExFTATBgNVBAoM
+DE9mZmxpbmUgcGxhbjEYMBYGA1UEAwwPb2ZmbGluZS1wbGFuLWNhMFkwEwYHKoZI
+zj0CAQYIKoZIzj0DAQcDQgAE4jp5MIs6PL+9CqGOd2JprEJV9Bb25g0YTi7e7JP6
+Dk5eA5v/7BwrbABiLnlPa7SqrGX7awtO989Bf3ktunwgWaNTMFEwHQYDVR0OBBYE
+FOTW+xhW3jT/Qe82dPyxc/gJbYoBMB8GA1UdIwQYMBaAFOTW+xhW3jT/Qe82dPyx
+c/gJbYoBMA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwIDSAAwRQIhAOsjTlyY
+LGF+DUeNGjUDfQmjn9CKJhibbh5uAUJVWgw+AiBlXIsTmAwVzdOxEFqpn2/xsC6Q
+xhjSibXRogpY2FCWFw==
+-----END CERTIFICATE-----
+"""
+TLS_KEY_PEM = "-----BEGIN PRIVATE KEY-----\noffline-plan-placeholder\n-----END PRIVATE KEY-----\n"
+
+
+def _tls_private_key(name: str, inputs: Mapping[str, Any], region: str) -> dict[str, Any]:
+    return {
+        "privateKeyPem": TLS_KEY_PEM,
+        "publicKeyPem": "-----BEGIN PUBLIC KEY-----\noffline\n-----END PUBLIC KEY-----\n",
+    }
+
+
+def _tls_cert_request(name: str, inputs: Mapping[str, Any], region: str) -> dict[str, Any]:
+    request = f"-----BEGIN CERTIFICATE REQUEST-----\n{name}\n-----END CERTIFICATE REQUEST-----\n"
+    return {"certRequestPem": request}
+
+
+def _tls_cert(name: str, inputs: Mapping[str, Any], region: str) -> dict[str, Any]:
+    return {"certPem": TLS_CERT_PEM}
+
+
+def _docker_image(name: str, inputs: Mapping[str, Any], region: str) -> dict[str, Any]:
+    image = str(inputs.get("name", name))
+    return {
+        "imageId": f"sha256:{digest('image', image, length=64)}",
+        "repoDigest": f"{image.split(':')[0]}@sha256:{digest('repo', image, length=64)}",
+    }
+
+
 def _random_id(name: str, inputs: Mapping[str, Any], region: str) -> dict[str, Any]:
     value = digest("id", name, length=2 * int(inputs.get("byteLength") or 8))
     return {"hex": value, "b64Url": value, "b64Std": value, "dec": str(int(value, 16))}
+
+
+def _autonamed(name: str, inputs: Mapping[str, Any], region: str) -> dict[str, Any]:
+    """Pulumi's auto-name (resource name plus a random suffix) when no `name` was given."""
+    return {"name": inputs.get("name") or f"{name}-{digest('name', name, length=7)}"}
+
+
+def _ssm_parameter(name: str, inputs: Mapping[str, Any], region: str) -> dict[str, Any]:
+    return {"version": 1}
 
 
 STATE: dict[str, StateFn] = {
@@ -185,6 +237,17 @@ STATE: dict[str, StateFn] = {
     "aws:ec2/instance:Instance": _ec2_instance,
     "random:index/randomPassword:RandomPassword": _random_password,
     "random:index/randomId:RandomId": _random_id,
+    "tls:index/privateKey:PrivateKey": _tls_private_key,
+    "tls:index/certRequest:CertRequest": _tls_cert_request,
+    "tls:index/selfSignedCert:SelfSignedCert": _tls_cert,
+    "tls:index/locallySignedCert:LocallySignedCert": _tls_cert,
+    "docker:index/remoteImage:RemoteImage": _docker_image,
+    "aws:iam/role:Role": _autonamed,
+    "aws:iam/instanceProfile:InstanceProfile": _autonamed,
+    "aws:rds/subnetGroup:SubnetGroup": _autonamed,
+    "aws:rds/parameterGroup:ParameterGroup": _autonamed,
+    "aws:ssm/document:Document": _autonamed,
+    "aws:ssm/parameter:Parameter": _ssm_parameter,
 }
 
 

@@ -22,7 +22,8 @@ CLOUD_STACKS = ("dev", "staging", "prod")
 
 @cache
 def _cached(stack: str) -> Plan:
-    return engine.capture(stack)
+    # A venue stack's StackReference reads its cloud stack's cached plan.
+    return engine.capture(stack, plan_of=_cached)
 
 
 def committed_stacks() -> list[str]:
@@ -50,6 +51,7 @@ def capture() -> Callable[..., Plan]:
     """A fresh capture of `stack` with config `overrides` (`ticketing:key` -> value)."""
 
     def run(stack: str, overrides: Mapping[str, Any] | None = None, **kwargs: Any) -> Plan:
+        kwargs.setdefault("plan_of", _cached)
         return engine.capture(stack, overrides=overrides, **kwargs)
 
     return run

@@ -243,3 +243,65 @@ def test_venue_stack_refuses_cloud_keys() -> None:
     assert isinstance(parse(raw), VenueStackSettings)
     with pytest.raises(ConfigError, match=r"^ticketing:network: unknown key"):
         parse({**raw, "network": {"cidr": "10.0.0.0/16"}})
+
+
+def test_tcp_docker_host_needs_its_tls_secrets() -> None:
+    venue = {
+        "id": "arena",
+        "cloudStack": "acme/ticketing/dev",
+        "dockerHost": "tcp://10.20.0.5:2376",
+        "lanAddress": "10.20.0.5",
+        "bastionImage": "ghcr.io/acme/bastion:1.0.0",
+    }
+    raw = {"role": "venue", "environment": "dev", "venue": venue}
+    tls = {"dockerTlsCa": "ca", "dockerTlsCert": "cert", "dockerTlsKey": "key"}
+    assert isinstance(parse({**raw, **tls}), VenueStackSettings)
+    with pytest.raises(ConfigError) as error:
+        parse({**raw, **tls, "dockerTlsKey": ""})
+    assert str(error.value) == (
+        "ticketing:dockerTlsKey: required as a secret when venue.dockerHost is tcp://, got nothing"
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "line"),
+    [
+        pytest.param(
+            cloud(cloudflare__rateLimits={"identity": {"periodSeconds": 60}}),
+            "ticketing:cloudflare.rateLimits.identity.periodSeconds: the free plan counts over "
+            "at most 10s, got 60",
+            id="period-beyond-free-plan",
+        ),
+        pytest.param(
+            cloud(
+                cloudflare__plan="pro",
+                cloudflare__rateLimits={"payments": {"mitigationSeconds": 86400}},
+            ),
+            "ticketing:cloudflare.rateLimits.payments.mitigationSeconds: the pro plan blocks for "
+            "at most 3600s, got 86400",
+            id="block-beyond-pro-plan",
+        ),
+        pytest.param(
+            cloud(
+                cloudflare__plan="business",
+                cloudflare__rateLimits={"identity": {"periodSeconds": 50}},
+            ),
+            "ticketing:cloudflare.rateLimits.identity.periodSeconds: expected one of 10, 15, 20, "
+            "30, 40, 45, 60, 90, 120, 180, 240, 300, 480, 600, 900, 1200, 1800, 2400, 3600, 65535 "
+            "or 86400, got 50",
+            id="period-cloudflare-does-not-offer",
+        ),
+    ],
+)
+def test_rate_limits_must_fit_the_zone_plan(raw: dict[str, Any], line: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse(raw)
+    assert str(info.value) == line
+
+
+def test_rate_limit_defaults_follow_the_zone_plan() -> None:
+    free = parse(cloud())
+    paid = parse(cloud(cloudflare__plan="business"))
+    assert isinstance(free, CloudSettings) and isinstance(paid, CloudSettings)
+    assert free.cloudflare.rate_limits.identity.period_seconds == 10
+    assert paid.cloudflare.rate_limits.identity.period_seconds == 60

@@ -1,0 +1,372 @@
+"""`AppHostFirewall` and `AppHost`: the Docker Compose VMs, configured through SSM only."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+
+import pulumi
+import pulumi_aws as aws
+
+from components import compose, host_apply, naming, placement
+from components.aws_database import Database
+from components.bootstrap_sql import render_bootstrap_sql
+from components.host_apply import ApplyPlan, DatabaseTarget
+from components.placement import HostLayout
+from components.service_stack import ServiceBackingStack
+from components.settings import CloudSettings
+from components.user_data import render_user_data
+from components.web_client import WebClientSite
+
+UBUNTU_AMI_PARAMETER = (
+    "/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id"
+)
+STANDARD_PARAMETER_BYTES = 4096
+APPLY_SCHEDULE = "rate(30 minutes)"  # also repairs drift (a stopped container, a lost env file)
+
+
+class AppHostFirewall(pulumi.ComponentResource):
+    """The security group every app host shares, and the ALB's way to it.
+
+    Ingress only from the ALB's group on each container's host port; egress
+    only to HTTPS (SSM, CloudWatch, registries through NAT) and HTTP (Ubuntu's
+    signed package mirrors). Each database adds its own 5432 egress rule.
+    No port 22: shell access is SSM Session Manager.
+
+    Args:
+        name: prefix for every child's name.
+        vpc_id: the VPC.
+        alb_security_group_id: the ALB's group, the only source admitted.
+        ports: owner (service or web client) -> host port it publishes.
+        opts: must carry the stack's AWS provider.
+    """
+
+    security_group_id: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        vpc_id: pulumi.Input[str],
+        alb_security_group_id: pulumi.Input[str],
+        ports: Mapping[str, int],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("ticketing:aws:AppHostFirewall", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        group = aws.ec2.SecurityGroup(
+            f"{name}-sg",
+            vpc_id=vpc_id,
+            description="App hosts: container host ports from the ALB only, no SSH",
+            tags={"Name": f"{name}-sg"},
+            opts=child,
+        )
+        for owner, port in sorted(ports.items(), key=lambda item: item[1]):
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-from-alb-{owner}",
+                security_group_id=group.id,
+                referenced_security_group_id=alb_security_group_id,
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                description=f"{owner} from the ALB",
+                opts=child,
+            )
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-alb-to-{owner}",
+                security_group_id=alb_security_group_id,
+                referenced_security_group_id=group.id,
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                description=f"ALB to {owner} on the app hosts",
+                opts=child,
+            )
+        for port, why in (
+            (443, "HTTPS: SSM, CloudWatch, Secrets Manager, image registries (via NAT)"),
+            (80, "HTTP: Ubuntu package mirrors (packages are signature-checked)"),
+        ):
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-egress-{port}",
+                security_group_id=group.id,
+                cidr_ipv4="0.0.0.0/0",
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                description=why,
+                opts=child,
+            )
+        self.security_group_id = group.id
+        self.register_outputs({"securityGroupId": self.security_group_id})
+
+
+def apply_plan(
+    layout: HostLayout, settings: CloudSettings, databases: Mapping[str, Database]
+) -> ApplyPlan:
+    """The host's services and, per RDS instance, the ones whose database it bootstraps."""
+    targets: list[DatabaseTarget] = []
+    for target in databases:
+        here = tuple(
+            s
+            for s in layout.services
+            if s.name in {d.name for d in placement.databases(settings).get(target, ())}
+        )
+        if here:
+            targets.append(DatabaseTarget(target, here))
+    return ApplyPlan(layout.services, tuple(targets))
+
+
+class AppHost(pulumi.ComponentResource):
+    """One EC2 VM running Docker Compose; deploys reach it only through SSM.
+
+    Ubuntu 24.04 from Canonical's public SSM parameter (later AMIs are
+    ignored: a new AMI would replace the VM), a private subnet, no public IP,
+    IMDSv2 with hop limit 2 (containers' awslogs driver needs it), an
+    encrypted gp3 root volume, detailed monitoring, no key pair. User data
+    only installs Docker, Compose and a systemd unit. The compose document
+    and bootstrap SQL are SSM parameters under `naming.ssm_host_path`; an SSM
+    document and association write the env files, bootstrap the databases and
+    run `docker compose up`. An image tag change therefore changes SSM
+    resources only, never the instance.
+
+    Args:
+        layout: which services and web clients the host runs.
+        settings: the stack's settings.
+        subnet_id: the private subnet it runs in.
+        security_group_id: `AppHostFirewall.security_group_id`.
+        services: the backing stacks of `layout.services`.
+        web_clients: the sites of `layout.web_clients`.
+        databases: every RDS instance by placement name (`shared` or a service name).
+        opts: must carry the stack's AWS provider.
+    """
+
+    instance_id: pulumi.Output[str]
+    private_ip: pulumi.Output[str]
+    session_command: pulumi.Output[str]
+    compose_parameter_name: str
+
+    def __init__(
+        self,
+        layout: HostLayout,
+        *,
+        settings: CloudSettings,
+        subnet_id: pulumi.Input[str],
+        security_group_id: pulumi.Input[str],
+        services: Sequence[ServiceBackingStack],
+        web_clients: Sequence[WebClientSite],
+        databases: Mapping[str, Database],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        name = f"{layout.name}-host"
+        super().__init__("ticketing:aws:AppHost", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        env = settings.environment
+        host_path = naming.ssm_host_path(env, layout.name)
+        plan = apply_plan(layout, settings, databases)
+        used = {t.name: databases[t.name] for t in plan.databases}
+
+        # --- documents in SSM (plain: the compose file and SQL hold no secret) -----------
+        host_plan = compose.HostPlan(
+            name=layout.name,
+            region=settings.region,
+            services=tuple(s.compose_plan for s in services),
+            web_clients=tuple(w.compose_plan for w in web_clients),
+            redis_image=settings.backing_images.redis,
+            rabbitmq_image=settings.backing_images.rabbitmq,
+        )
+        documents = {
+            host_apply.COMPOSE_PARAMETER: host_apply.pack_parameter(
+                compose.to_yaml(compose.render_compose(host_plan))
+            ),
+            **{
+                t.parameter: host_apply.pack_parameter(render_bootstrap_sql(t.grants))
+                for t in plan.databases
+            },
+        }
+        self.compose_parameter_name = f"{host_path}/{host_apply.COMPOSE_PARAMETER}"
+        for leaf, value in documents.items():
+            aws.ssm.Parameter(
+                f"{name}-{leaf.replace('/', '-')}",
+                name=f"{host_path}/{leaf}",
+                type="String",
+                insecure_value=value,
+                tier="Standard" if len(value) <= STANDARD_PARAMETER_BYTES else "Advanced",
+                description=f"{layout.name} host: {leaf} (gzip, base64)",
+                opts=child,
+            )
+
+        # --- identity: SSM core, its own logs, parameters and master secrets only ------
+        role = aws.iam.Role(
+            f"{name}-role",
+            description=f"App host {layout.name} ({env})",
+            assume_role_policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "ec2.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+            ),
+            opts=child,
+        )
+        aws.iam.RolePolicyAttachment(
+            f"{name}-ssm-core",
+            role=role.name,
+            policy_arn=aws.iam.ManagedPolicy.AMAZON_SSM_MANAGED_INSTANCE_CORE,
+            opts=child,
+        )
+        account = aws.get_caller_identity(opts=pulumi.InvokeOptions(parent=self)).account_id
+        ssm_arn = f"arn:aws:ssm:{settings.region}:{account}:parameter"
+        paths = [host_path] + [naming.ssm_service_path(env, s.name) for s in layout.services]
+        log_arns = [s.log_group_arn for s in services] + [w.log_group_arn for w in web_clients]
+        policy = pulumi.Output.all(
+            logs=pulumi.Output.all(*log_arns),
+            secrets=pulumi.Output.all(*[d.master_secret_arn for d in used.values()]),
+        ).apply(
+            lambda v: _host_policy(
+                [f"{ssm_arn}{p}" for p in paths], list(v["logs"]), list(v["secrets"])
+            )
+        )
+        aws.iam.RolePolicy(f"{name}-access", role=role.id, policy=policy, opts=child)
+        profile = aws.iam.InstanceProfile(f"{name}-profile", role=role.name, opts=child)
+
+        # --- the VM ---------------------------------------------------------------------
+        ami = aws.ssm.get_parameter(
+            name=UBUNTU_AMI_PARAMETER, opts=pulumi.InvokeOptions(parent=self)
+        ).insecure_value
+        instance = aws.ec2.Instance(
+            f"{name}-vm",
+            ami=ami,
+            instance_type=settings.app_host.instance_type,
+            subnet_id=subnet_id,
+            vpc_security_group_ids=[security_group_id],
+            iam_instance_profile=profile.name,
+            associate_public_ip_address=False,
+            monitoring=True,
+            metadata_options=aws.ec2.InstanceMetadataOptionsArgs(
+                http_endpoint="enabled",
+                http_tokens="required",
+                http_put_response_hop_limit=2,
+            ),
+            root_block_device=aws.ec2.InstanceRootBlockDeviceArgs(
+                volume_type="gp3",
+                volume_size=settings.app_host.root_volume_gb,
+                encrypted=True,
+                delete_on_termination=True,
+            ),
+            user_data=render_user_data(settings.network.docker_pool),
+            disable_api_termination=not settings.is_dev,
+            tags={"Name": f"{naming.PROJECT}-{env}-{layout.name}"},
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["ami"]),
+        )
+        for owner, target_group_arn, port in [
+            *[
+                (s.compose_plan.name, s.target_group_arn, s.compose_plan.host_port)
+                for s in services
+            ],
+            *[
+                (w.compose_plan.name, w.target_group_arn, w.compose_plan.host_port)
+                for w in web_clients
+            ],
+        ]:
+            aws.lb.TargetGroupAttachment(
+                f"{name}-{owner}",
+                target_group_arn=target_group_arn,
+                target_id=instance.id,
+                port=port,
+                opts=child,
+            )
+
+        # --- applying the desired state -------------------------------------------------
+        content = json.dumps(host_apply.render_apply_document(plan), sort_keys=True)
+        document = aws.ssm.Document(
+            f"{name}-apply",
+            document_type="Command",
+            document_format="JSON",
+            content=content,
+            opts=child,
+        )
+        parameters: dict[str, pulumi.Input[str]] = {
+            "Environment": env,
+            "HostName": layout.name,
+            "Region": settings.region,
+        }
+        for target in plan.databases:
+            database = used[target.name]
+            parameters[target.document_parameter("DatabaseHost")] = database.address
+            parameters[target.document_parameter("DatabasePort")] = database.port.apply(str)
+            parameters[target.document_parameter("MasterSecretArn")] = database.master_secret_arn
+        # SSM runs an association when it is created and whenever it is updated; its
+        # schedule alone never notices new parameter values. So the name carries a digest
+        # of everything the host applies (documents, script, each secret's version): any
+        # change is an UpdateAssociation, which runs it at once.
+        digest = pulumi.Output.all(*[s.revision for s in services]).apply(
+            lambda revisions: _digest([content, *documents.values(), *map(str, revisions)])
+        )
+        aws.ssm.Association(
+            f"{name}-apply",
+            name=document.name,
+            association_name=digest.apply(lambda d: f"{naming.PROJECT}-{env}-{layout.name}-{d}"),
+            document_version="$LATEST",
+            targets=[aws.ssm.AssociationTargetArgs(key="InstanceIds", values=[instance.id])],
+            parameters=parameters,
+            schedule_expression=APPLY_SCHEDULE,
+            compliance_severity="HIGH",
+            max_concurrency="1",
+            max_errors="0",
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[instance]),
+        )
+
+        self.instance_id = instance.id
+        self.private_ip = instance.private_ip
+        self.session_command = pulumi.Output.concat(
+            "aws ssm start-session --region ", settings.region, " --target ", instance.id
+        )
+        self.register_outputs(
+            {
+                "instanceId": self.instance_id,
+                "privateIp": self.private_ip,
+                "sessionCommand": self.session_command,
+            }
+        )
+
+
+def _digest(parts: Sequence[str]) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
+
+
+def _host_policy(parameter_paths: list[str], log_groups: list[str], secrets: list[str]) -> str:
+    """Read its own SSM paths and master secrets, write its own log groups; nothing else.
+
+    SecureStrings and RDS secrets use the AWS-managed keys, whose key policies
+    already allow decryption through SSM and Secrets Manager for the account.
+    """
+    statements: list[dict[str, object]] = [
+        {
+            "Sid": "ReadOwnParameters",
+            "Effect": "Allow",
+            "Action": ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"],
+            "Resource": [arn for p in parameter_paths for arn in (p, f"{p}/*")],
+        },
+        {
+            "Sid": "WriteOwnLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+            "Resource": [arn for g in log_groups for arn in (g, f"{g}:*")],
+        },
+    ]
+    if secrets:
+        statements.append(
+            {
+                "Sid": "ReadDatabaseMasterSecrets",
+                "Effect": "Allow",
+                "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+                "Resource": secrets,
+            }
+        )
+    return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)

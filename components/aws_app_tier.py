@@ -1,0 +1,141 @@
+"""`AppTier`: behind the ALB, in the seed's order: databases, backing stacks, app hosts, alarms."""
+
+from __future__ import annotations
+
+import pulumi
+
+from components import catalog, placement
+from components.aws_app_host import AppHost, AppHostFirewall
+from components.aws_database import Database
+from components.aws_network import AwsNetwork
+from components.aws_observability import AlarmTopic, Observability
+from components.routing import Router
+from components.service_stack import ServiceBackingStack
+from components.settings import CloudSettings
+from components.web_client import WebClientSite
+
+
+class AppTier(pulumi.ComponentResource):
+    """Everything behind the ALB for a cloud stack, placed by `components.placement`.
+
+    The shared RDS instance (plus one per `database: dedicated` service), one
+    `ServiceBackingStack` per catalog service, one `WebClientSite` per static
+    web client, the shared app host (plus one per `host: dedicated` service),
+    and the alarms and dashboard watching them. Switching a placement in
+    config is the whole scale path.
+
+    Args:
+        name: prefix for every child's name.
+        settings: the cloud stack's settings.
+        network: the VPC and its private subnets.
+        router: the ALB (`components.aws_ingress.Ingress`).
+        opts: must carry the stack's AWS provider.
+    """
+
+    services: pulumi.Output[dict[str, dict[str, object]]]
+    rds_endpoint: pulumi.Output[str]
+    app_host_instance_ids: pulumi.Output[dict[str, str]]
+    ssm_session_command: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        settings: CloudSettings,
+        network: AwsNetwork,
+        router: Router,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("ticketing:aws:AppTier", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        env = settings.environment
+        private = network.private_subnet_ids
+
+        alarms = AlarmTopic(f"{name}-alarms", settings.observability.alarm_emails, opts=child)
+        firewall = AppHostFirewall(
+            f"{name}-hosts",
+            vpc_id=network.vpc_id,
+            alb_security_group_id=router.alb_security_group_id,
+            ports=placement.host_ports(),
+            opts=child,
+        )
+        databases = {
+            target: Database(
+                "db" if target == placement.SHARED else f"{target}-db",
+                settings.database,
+                environment=env,
+                vpc_id=network.vpc_id,
+                subnet_ids=private,
+                client_security_group_id=firewall.security_group_id,
+                log_retention_days=settings.observability.log_retention_days,
+                opts=child,
+            )
+            for target in placement.databases(settings)
+        }
+        stacks = {
+            s.name: ServiceBackingStack(
+                s,
+                settings=settings,
+                database=databases[placement.database_of(settings, s.name)],
+                router=router,
+                vpc_id=network.vpc_id,
+                alarm_topic_arn=alarms.arn,
+                opts=child,
+            )
+            for s in catalog.SERVICES
+        }
+        sites = {
+            c.name: WebClientSite(
+                c, settings=settings, router=router, vpc_id=network.vpc_id, opts=child
+            )
+            for c in catalog.WEB_CLIENTS
+        }
+        hosts = {
+            layout.name: AppHost(
+                layout,
+                settings=settings,
+                subnet_id=private[index % len(private)],
+                security_group_id=firewall.security_group_id,
+                services=[stacks[s.name] for s in layout.services],
+                web_clients=[sites[c.name] for c in layout.web_clients],
+                databases=databases,
+                opts=child,
+            )
+            for index, layout in enumerate(placement.hosts(settings))
+        }
+        Observability(
+            f"{name}-observability",
+            environment=env,
+            region=settings.region,
+            topic_arn=alarms.arn,
+            alb_arn_suffix=router.alb_arn_suffix,
+            databases=databases,
+            hosts={h: host.instance_id for h, host in hosts.items()},
+            opts=child,
+        )
+
+        self.services = pulumi.Output.all(
+            **{
+                n: pulumi.Output.all(
+                    databaseName=s.database_name,
+                    roleName=s.role_name,
+                    databaseInstance=s.database_identifier,
+                    host=placement.host_of(settings, n),
+                    ssmParameters=s.parameter_names,
+                )
+                for n, s in stacks.items()
+            }
+        ).apply(lambda v: {str(k): dict(d) for k, d in v.items()})
+        shared_db = databases.get(placement.SHARED) or next(iter(databases.values()))
+        self.rds_endpoint = shared_db.endpoint
+        self.app_host_instance_ids = pulumi.Output.all(
+            **{h: host.instance_id for h, host in hosts.items()}
+        ).apply(lambda v: {str(k): str(i) for k, i in v.items()})
+        self.ssm_session_command = hosts[placement.SHARED].session_command
+        self.register_outputs(
+            {
+                "services": self.services,
+                "rdsEndpoint": self.rds_endpoint,
+                "appHostInstanceIds": self.app_host_instance_ids,
+                "ssmSessionCommand": self.ssm_session_command,
+            }
+        )

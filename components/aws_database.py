@@ -1,0 +1,171 @@
+"""`Database`: an RDS PostgreSQL instance, hardened the same way whether shared or dedicated."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pulumi
+import pulumi_aws as aws
+
+from components import naming
+from components.settings import DatabaseSettings, RetentionDays
+
+POSTGRES_PORT = 5432
+LOG_EXPORTS = ("postgresql", "upgrade")
+SLOW_QUERY_MS = 500
+PERFORMANCE_INSIGHTS_DAYS = 7  # the free retention tier
+
+
+class Database(pulumi.ComponentResource):
+    """RDS PostgreSQL in the private subnets, reachable on 5432 from the app hosts only.
+
+    Encrypted gp3 storage with autoscaling, the master password managed by RDS
+    (Secrets Manager), a parameter group forcing TLS and logging slow queries,
+    backups, Multi-AZ and deletion protection as configured, Performance
+    Insights, automatic minor upgrades, tags copied to snapshots and logs
+    exported to CloudWatch. Outside dev it takes a final snapshot and is
+    `protect`ed, so neither Pulumi nor a console click can drop the data.
+
+    Args:
+        name: prefix for every child's name (`db` for the shared instance,
+            `<service>-db` for a dedicated one).
+        settings: the stack's database settings (a dedicated instance reuses them).
+        environment: dev, staging or prod.
+        vpc_id: the VPC.
+        subnet_ids: the private subnets its subnet group spans.
+        client_security_group_id: the app hosts' group, the only one admitted.
+        log_retention_days: retention of the exported PostgreSQL logs.
+        opts: must carry the stack's AWS provider.
+    """
+
+    identifier: pulumi.Output[str]
+    address: pulumi.Output[str]
+    port: pulumi.Output[int]
+    endpoint: pulumi.Output[str]
+    master_secret_arn: pulumi.Output[str]
+    security_group_id: pulumi.Output[str]
+    settings: DatabaseSettings
+
+    def __init__(
+        self,
+        name: str,
+        settings: DatabaseSettings,
+        *,
+        environment: str,
+        vpc_id: pulumi.Input[str],
+        subnet_ids: Sequence[pulumi.Input[str]],
+        client_security_group_id: pulumi.Input[str],
+        log_retention_days: RetentionDays,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("ticketing:aws:Database", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        dev = environment == "dev"
+        self.settings = settings
+        identifier = f"{naming.PROJECT}-{environment}-{name}"
+
+        subnet_group = aws.rds.SubnetGroup(
+            f"{name}-subnets",
+            description=f"Private subnets of {identifier}",
+            subnet_ids=list(subnet_ids),
+            opts=child,
+        )
+        group = aws.ec2.SecurityGroup(
+            f"{name}-sg",
+            vpc_id=vpc_id,
+            description=f"{identifier}: PostgreSQL from the app hosts only",
+            opts=child,
+        )
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-from-app-hosts",
+            security_group_id=group.id,
+            referenced_security_group_id=client_security_group_id,
+            ip_protocol="tcp",
+            from_port=POSTGRES_PORT,
+            to_port=POSTGRES_PORT,
+            description="PostgreSQL from the app hosts",
+            opts=child,
+        )
+        # The other half of the same connection, so a dedicated instance is reachable too.
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-app-hosts-to-db",
+            security_group_id=client_security_group_id,
+            referenced_security_group_id=group.id,
+            ip_protocol="tcp",
+            from_port=POSTGRES_PORT,
+            to_port=POSTGRES_PORT,
+            description=f"PostgreSQL to {identifier}",
+            opts=child,
+        )
+        parameters = aws.rds.ParameterGroup(
+            f"{name}-params",
+            family=settings.family,
+            description=f"{identifier}: TLS only, slow queries logged",
+            parameters=[
+                aws.rds.ParameterGroupParameterArgs(name="rds.force_ssl", value="1"),
+                aws.rds.ParameterGroupParameterArgs(
+                    name="log_min_duration_statement", value=str(SLOW_QUERY_MS)
+                ),
+            ],
+            opts=child,
+        )
+        # Created before the instance so RDS writes into groups that expire.
+        log_groups = [
+            aws.cloudwatch.LogGroup(
+                f"{name}-log-{export}",
+                name=f"/aws/rds/instance/{identifier}/{export}",
+                retention_in_days=log_retention_days,
+                opts=child,
+            )
+            for export in LOG_EXPORTS
+        ]
+        instance = aws.rds.Instance(
+            f"{name}-instance",
+            identifier=identifier,
+            engine="postgres",
+            engine_version=settings.engine_version,
+            instance_class=settings.instance_class,
+            allocated_storage=settings.allocated_storage_gb,
+            max_allocated_storage=settings.max_allocated_storage_gb,
+            storage_type="gp3",
+            storage_encrypted=True,
+            username="postgres_admin",
+            manage_master_user_password=True,
+            db_subnet_group_name=subnet_group.name,
+            vpc_security_group_ids=[group.id],
+            parameter_group_name=parameters.name,
+            publicly_accessible=False,
+            port=POSTGRES_PORT,
+            multi_az=settings.multi_az,
+            backup_retention_period=settings.backup_retention_days,
+            copy_tags_to_snapshot=True,
+            deletion_protection=settings.deletion_protection,
+            skip_final_snapshot=dev,
+            final_snapshot_identifier=None if dev else f"{identifier}-final",
+            auto_minor_version_upgrade=True,
+            allow_major_version_upgrade=False,
+            performance_insights_enabled=settings.performance_insights,
+            performance_insights_retention_period=(
+                PERFORMANCE_INSIGHTS_DAYS if settings.performance_insights else None
+            ),
+            enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
+            opts=pulumi.ResourceOptions(parent=self, protect=not dev, depends_on=log_groups),
+        )
+
+        self.identifier = instance.identifier
+        self.address = instance.address
+        self.port = instance.port
+        self.endpoint = instance.endpoint
+        self.master_secret_arn = instance.master_user_secrets.apply(
+            lambda secrets: (secrets[0].secret_arn or "") if secrets else ""
+        )
+        self.security_group_id = group.id
+        self.register_outputs(
+            {
+                "identifier": self.identifier,
+                "address": self.address,
+                "endpoint": self.endpoint,
+                "masterSecretArn": self.master_secret_arn,
+                "securityGroupId": self.security_group_id,
+            }
+        )

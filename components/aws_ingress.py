@@ -1,0 +1,395 @@
+"""`Ingress`: static IPs, load balancers and TLS in front of the app hosts, open only to Cloudflare.
+
+Traffic: Cloudflare -> NLB on one Elastic IP per zone (TCP 443/80) -> internal
+ALB (TLS on the validated ACM certificate) -> a routing rule added with
+`Ingress.add_route` -> a service's or web client's target group. With
+`ingress.staticIps` off (dev) there is no NLB: the ALB is internet-facing and
+the edge points at its DNS name.
+
+Listener rule priorities (unique per listener, lower wins):
+`web_client_priority(i)` = 10, 20, ... for `catalog.WEB_CLIENTS[i]`;
+`service_priority(i)` = 100, 110, ... for `catalog.SERVICES[i]`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+from components.aws_network import AwsNetwork
+from components.origin import ORIGIN_HEADER, Origin
+from components.settings import CloudSettings
+
+HTTPS_PORT = 443
+HTTP_PORT = 80
+LISTENER_PORTS = (HTTPS_PORT, HTTP_PORT)
+# A security group holds 60 inbound rules per address family.
+MAX_RULES_PER_FAMILY = 60
+# An ALB rule evaluates at most 5 condition values; the lock and the host take 2.
+MAX_PATH_PATTERNS = 3
+
+
+def web_client_priority(index: int) -> int:
+    """Listener rule priority of `catalog.WEB_CLIENTS[index]` (10, 20)."""
+    return 10 + 10 * index
+
+
+def service_priority(index: int) -> int:
+    """Listener rule priority of `catalog.SERVICES[index]` (100, 110, 120, 130)."""
+    return 100 + 10 * index
+
+
+def _rule_suffix(cidr: str) -> str:
+    return cidr.replace(".", "-").replace(":", "-").replace("/", "-")
+
+
+class Ingress(pulumi.ComponentResource):
+    """The only way into the AWS core: Cloudflare's ranges -> (NLB ->) ALB -> routing rules.
+
+    The ALB's HTTPS listener answers 403 by default; a request is forwarded
+    only by a rule from `add_route`, which always requires the origin-lock
+    header and one of the stack's public hostnames. Port 80 only redirects.
+
+    Args:
+        name: prefix for every child's name.
+        settings: the cloud stack's settings (ingress, hostnames, environment).
+        network: the VPC; public subnets hold the NLB (or the ALB without it).
+        certificate_arn: the VALIDATED certificate's ARN
+            (`aws.acm.CertificateValidation.certificate_arn`), so the listener
+            waits for validation.
+        edge_cidrs: Cloudflare's published IPv4 ranges, the only public sources admitted.
+        opts: must carry the stack's AWS provider.
+    """
+
+    vpc_id: pulumi.Output[str]
+    alb_security_group_id: pulumi.Output[str]
+    https_listener_arn: pulumi.Output[str]
+    alb_arn_suffix: pulumi.Output[str]
+    alb_dns_name: pulumi.Output[str]
+    nlb_arn_suffix: pulumi.Output[str] | None
+    static_ips: list[pulumi.Output[str]]
+    hosts: dict[str, str]
+    origin: Origin
+
+    def __init__(
+        self,
+        name: str,
+        settings: CloudSettings,
+        network: AwsNetwork,
+        certificate_arn: pulumi.Input[str],
+        edge_cidrs: Sequence[str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("ticketing:aws:Ingress", name, None, opts)
+        if not edge_cidrs:
+            raise ValueError("Cloudflare published no IPv4 ranges; refusing an unreachable origin")
+        if len(edge_cidrs) * len(LISTENER_PORTS) > MAX_RULES_PER_FAMILY:
+            raise ValueError(
+                f"{len(edge_cidrs)} Cloudflare ranges x {len(LISTENER_PORTS)} ports exceed "
+                f"the {MAX_RULES_PER_FAMILY} inbound rules a security group holds"
+            )
+        self._priorities: dict[int, str] = {}
+        self.hosts = dict(settings.public_hosts)
+        static = settings.ingress.static_ips
+        protect_lb = not settings.is_dev
+        child = pulumi.ResourceOptions(parent=self)
+
+        secret = random.RandomPassword(
+            f"{name}-origin-secret",
+            length=48,
+            special=False,  # header-safe, and no ALB wildcard characters (* ?)
+            opts=child,
+        )
+        self._origin_secret = pulumi.Output.secret(secret.result)
+
+        alb_sg = aws.ec2.SecurityGroup(
+            f"{name}-alb",
+            vpc_id=network.vpc_id,
+            description=(
+                "ALB: HTTPS/HTTP from the ingress NLB only"
+                if static
+                else "ALB: HTTPS/HTTP from Cloudflare's published ranges only"
+            ),
+            tags={"Name": f"{name}-alb"},
+            opts=child,
+        )
+
+        nlb_sg: aws.ec2.SecurityGroup | None = None
+        if static:
+            nlb_sg = aws.ec2.SecurityGroup(
+                f"{name}-nlb",
+                vpc_id=network.vpc_id,
+                description="NLB: TCP 443/80 from Cloudflare's published ranges only",
+                tags={"Name": f"{name}-nlb"},
+                opts=child,
+            )
+            self._admit_edge(f"{name}-nlb", nlb_sg, edge_cidrs, child)
+            for port in LISTENER_PORTS:
+                aws.vpc.SecurityGroupIngressRule(
+                    f"{name}-alb-from-nlb-{port}",
+                    security_group_id=alb_sg.id,
+                    referenced_security_group_id=nlb_sg.id,
+                    ip_protocol="tcp",
+                    from_port=port,
+                    to_port=port,
+                    description=f"TCP {port} from the ingress NLB",
+                    opts=child,
+                )
+                aws.vpc.SecurityGroupEgressRule(
+                    f"{name}-nlb-to-alb-{port}",
+                    security_group_id=nlb_sg.id,
+                    referenced_security_group_id=alb_sg.id,
+                    ip_protocol="tcp",
+                    from_port=port,
+                    to_port=port,
+                    description=f"TCP {port} (traffic and health checks) to the ALB",
+                    opts=child,
+                )
+        else:
+            self._admit_edge(f"{name}-alb", alb_sg, edge_cidrs, child)
+
+        alb = aws.lb.LoadBalancer(
+            f"{name}-alb",
+            load_balancer_type="application",
+            internal=static,
+            subnets=network.private_subnet_ids if static else network.public_subnet_ids,
+            security_groups=[alb_sg.id],
+            ip_address_type="ipv4",
+            drop_invalid_header_fields=True,
+            enable_deletion_protection=protect_lb,
+            tags={"Name": f"{name}-alb"},
+            opts=child,
+        )
+        https = aws.lb.Listener(
+            f"{name}-https",
+            load_balancer_arn=alb.arn,
+            port=HTTPS_PORT,
+            protocol="HTTPS",
+            ssl_policy=settings.ingress.tls_policy,
+            certificate_arn=certificate_arn,
+            default_actions=[
+                aws.lb.ListenerDefaultActionArgs(
+                    type="fixed-response",
+                    fixed_response=aws.lb.ListenerDefaultActionFixedResponseArgs(
+                        content_type="text/plain", message_body="Forbidden", status_code="403"
+                    ),
+                )
+            ],
+            opts=child,
+        )
+        http = aws.lb.Listener(
+            f"{name}-http",
+            load_balancer_arn=alb.arn,
+            port=HTTP_PORT,
+            protocol="HTTP",
+            default_actions=[
+                aws.lb.ListenerDefaultActionArgs(
+                    type="redirect",
+                    redirect=aws.lb.ListenerDefaultActionRedirectArgs(
+                        protocol="HTTPS", port=str(HTTPS_PORT), status_code="HTTP_301"
+                    ),
+                )
+            ],
+            opts=child,
+        )
+
+        self.static_ips = []
+        self.nlb_arn_suffix = None
+        public_dns = alb.dns_name
+        if static and nlb_sg is not None:
+            nlb = self._static_ips(
+                name, network, nlb_sg, alb, {HTTPS_PORT: https, HTTP_PORT: http}, protect_lb
+            )
+            self.nlb_arn_suffix = nlb.arn_suffix
+            public_dns = nlb.dns_name
+
+        self.vpc_id = network.vpc_id
+        self.alb_security_group_id = alb_sg.id
+        self.https_listener_arn = https.arn
+        self.alb_arn_suffix = alb.arn_suffix
+        self.alb_dns_name = alb.dns_name
+        self.origin = Origin(
+            static_ips=self.static_ips,
+            dns_name=public_dns,
+            header=ORIGIN_HEADER,
+            secret=self._origin_secret,
+        )
+        self.register_outputs(
+            {
+                "albSecurityGroupId": self.alb_security_group_id,
+                "httpsListenerArn": self.https_listener_arn,
+                "albArnSuffix": self.alb_arn_suffix,
+                "albDnsName": self.alb_dns_name,
+                "staticIps": self.static_ips,
+            }
+        )
+
+    def _admit_edge(
+        self,
+        prefix: str,
+        group: aws.ec2.SecurityGroup,
+        edge_cidrs: Sequence[str],
+        child: pulumi.ResourceOptions,
+    ) -> None:
+        """One inbound rule per Cloudflare range and listener port, named by the range so a
+        reordered list changes nothing."""
+        for cidr in edge_cidrs:
+            for port in LISTENER_PORTS:
+                aws.vpc.SecurityGroupIngressRule(
+                    f"{prefix}-cf-{_rule_suffix(cidr)}-{port}",
+                    security_group_id=group.id,
+                    cidr_ipv4=cidr,
+                    ip_protocol="tcp",
+                    from_port=port,
+                    to_port=port,
+                    description=f"TCP {port} from Cloudflare {cidr}",
+                    opts=child,
+                )
+
+    def _static_ips(
+        self,
+        name: str,
+        network: AwsNetwork,
+        nlb_sg: aws.ec2.SecurityGroup,
+        alb: aws.lb.LoadBalancer,
+        alb_listeners: dict[int, aws.lb.Listener],
+        protect_lb: bool,
+    ) -> aws.lb.LoadBalancer:
+        """An NLB on one Elastic IP per zone whose targets are the ALB's listeners."""
+        child = pulumi.ResourceOptions(parent=self)
+        mappings: list[aws.lb.LoadBalancerSubnetMappingArgs] = []
+        for zone, subnet_id in zip(network.zones, network.public_subnet_ids, strict=True):
+            eip = aws.ec2.Eip(
+                f"{name}-{zone[-1]}",
+                domain="vpc",
+                tags={"Name": f"{name}-{zone}"},
+                opts=child,
+            )
+            self.static_ips.append(eip.public_ip)
+            mappings.append(
+                aws.lb.LoadBalancerSubnetMappingArgs(
+                    subnet_id=subnet_id, allocation_id=eip.allocation_id
+                )
+            )
+        nlb = aws.lb.LoadBalancer(
+            f"{name}-nlb",
+            load_balancer_type="network",
+            internal=False,
+            subnet_mappings=mappings,
+            # An NLB's security groups can only be set at creation: it has one from day one.
+            security_groups=[nlb_sg.id],
+            ip_address_type="ipv4",
+            enable_cross_zone_load_balancing=True,
+            enable_deletion_protection=protect_lb,
+            tags={"Name": f"{name}-nlb"},
+            opts=child,
+        )
+        for port, listener in alb_listeners.items():
+            protocol = "HTTPS" if port == HTTPS_PORT else "HTTP"
+            # ALB-type target groups are TCP and their port must equal an ALB listener's.
+            group = aws.lb.TargetGroup(
+                f"{name}-alb-{port}",
+                target_type="alb",
+                protocol="TCP",
+                port=port,
+                vpc_id=network.vpc_id,
+                health_check=aws.lb.TargetGroupHealthCheckArgs(
+                    protocol=protocol,
+                    port="traffic-port",
+                    path="/",
+                    # Without the origin header the ALB answers 403 (HTTPS) or 301 (HTTP):
+                    # it is up, and the check never needs the secret.
+                    matcher="403" if port == HTTPS_PORT else "301",
+                ),
+                opts=child,
+            )
+            aws.lb.TargetGroupAttachment(
+                f"{name}-alb-{port}",
+                target_group_arn=group.arn,
+                target_id=alb.arn,
+                port=port,
+                # AWS registers an ALB target only once it listens on the group's port.
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[listener]),
+            )
+            aws.lb.Listener(
+                f"{name}-nlb-{port}",
+                load_balancer_arn=nlb.arn,
+                port=port,
+                protocol="TCP",
+                default_actions=[
+                    aws.lb.ListenerDefaultActionArgs(type="forward", target_group_arn=group.arn)
+                ],
+                opts=child,
+            )
+        return nlb
+
+    def add_route(
+        self,
+        name: str,
+        *,
+        host: str,
+        path_patterns: Sequence[str] | None,
+        target_group_arn: pulumi.Input[str],
+        priority: int,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> aws.lb.ListenerRule:
+        """Forward HTTPS requests for `host` (and `path_patterns`, if given) to a target group.
+
+        Every rule also requires the origin-lock header, so nothing added here
+        can bypass the edge.
+
+        Args:
+            name: the rule's resource name.
+            host: one of the stack's public FQDNs (`settings.public_hosts` values).
+            path_patterns: up to 3 ALB path patterns (`/payments`, `/payments/*`);
+                None routes the whole host.
+            target_group_arn: where matching requests go.
+            priority: unique on the listener; see `web_client_priority` and
+                `service_priority`.
+            opts: usually `parent=<the caller's component>`; defaults to this ingress.
+        """
+        if host not in self.hosts.values():
+            raise ValueError(
+                f"route {name}: {host} is not a public hostname "
+                f"(expected one of {', '.join(self.hosts.values())})"
+            )
+        if not 1 <= priority <= 50_000:
+            raise ValueError(f"route {name}: priority {priority} is outside 1-50000")
+        if priority in self._priorities:
+            raise ValueError(
+                f"route {name}: priority {priority} is already used by {self._priorities[priority]}"
+            )
+        patterns = list(path_patterns or [])
+        if len(patterns) > MAX_PATH_PATTERNS:
+            raise ValueError(f"route {name}: at most {MAX_PATH_PATTERNS} path patterns")
+        self._priorities[priority] = name
+
+        conditions = [
+            aws.lb.ListenerRuleConditionArgs(
+                http_header=aws.lb.ListenerRuleConditionHttpHeaderArgs(
+                    http_header_name=ORIGIN_HEADER, values=[self._origin_secret]
+                )
+            ),
+            aws.lb.ListenerRuleConditionArgs(
+                host_header=aws.lb.ListenerRuleConditionHostHeaderArgs(values=[host])
+            ),
+        ]
+        if patterns:
+            conditions.append(
+                aws.lb.ListenerRuleConditionArgs(
+                    path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=patterns)
+                )
+            )
+        return aws.lb.ListenerRule(
+            name,
+            listener_arn=self.https_listener_arn,
+            priority=priority,
+            actions=[
+                aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=target_group_arn)
+            ],
+            conditions=conditions,
+            opts=pulumi.ResourceOptions.merge(pulumi.ResourceOptions(parent=self), opts),
+        )

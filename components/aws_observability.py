@@ -1,0 +1,270 @@
+"""`AlarmTopic` and `Observability`: where alarms go, what they watch, the dashboard."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components import naming
+from components.aws_database import Database
+
+CPU_PERCENT = 80.0
+FREE_STORAGE_FRACTION = 0.1
+CONNECTIONS_FRACTION = 0.8
+ALB_5XX_PER_5_MINUTES = 10
+# RDS instance memory (GiB) by size; PostgreSQL's max_connections derives from it.
+_MEMORY_GIB = {"micro": 1, "small": 2, "medium": 4, "large": 8, "xlarge": 16}
+
+
+def max_connections(instance_class: str) -> int:
+    """RDS PostgreSQL's default max_connections, LEAST(memory / 9531392, 5000), for a class."""
+    size = instance_class.rsplit(".", 1)[-1]
+    gib = _MEMORY_GIB.get(size)
+    if gib is None:
+        multiple = int(size.removesuffix("xlarge") or 1) if size.endswith("xlarge") else 1
+        gib = 16 * multiple
+    return min(gib * 1024**3 // 9_531_392, 5000)
+
+
+class AlarmTopic(pulumi.ComponentResource):
+    """The encrypted SNS topic every alarm notifies, with the configured email subscriptions.
+
+    Args:
+        name: prefix for every child's name.
+        emails: who is subscribed (each confirms by email once).
+        opts: must carry the stack's AWS provider.
+    """
+
+    arn: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, emails: Sequence[str], opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("ticketing:aws:AlarmTopic", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        topic = aws.sns.Topic(f"{name}-topic", kms_master_key_id="alias/aws/sns", opts=child)
+        for index, email in enumerate(emails):
+            aws.sns.TopicSubscription(
+                f"{name}-email-{index}",
+                topic=topic.arn,
+                protocol="email",
+                endpoint=email,
+                opts=child,
+            )
+        self.arn = topic.arn
+        self.register_outputs({"arn": self.arn})
+
+
+class Observability(pulumi.ComponentResource):
+    """Alarms on the ALB, every RDS instance and every app host, and one dashboard.
+
+    EC2 system status check failures trigger AWS's auto-recover action (the
+    instance moves to healthy hardware, keeping its id, IP and volumes).
+
+    Args:
+        name: prefix for every child's name.
+        environment: dev, staging or prod (alarm and dashboard names).
+        region: the AWS region (auto-recover ARN, dashboard widgets).
+        topic_arn: `AlarmTopic.arn`.
+        alb_arn_suffix: the ALB's CloudWatch dimension.
+        databases: every RDS instance by placement name (`shared` or a service name).
+        hosts: host name -> EC2 instance id.
+        opts: must carry the stack's AWS provider.
+    """
+
+    dashboard_name: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        environment: str,
+        region: str,
+        topic_arn: pulumi.Input[str],
+        alb_arn_suffix: pulumi.Input[str],
+        databases: Mapping[str, Database],
+        hosts: Mapping[str, pulumi.Input[str]],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("ticketing:aws:Observability", name, None, opts)
+        self._child = pulumi.ResourceOptions(parent=self)
+        self._name = name
+        self._prefix = f"{naming.PROJECT}-{environment}"
+        self._topic = topic_arn
+
+        self._alarm(
+            "alb-5xx",
+            "The ALB itself answers 5xx (no healthy target, timeouts)",
+            "AWS/ApplicationELB",
+            "HTTPCode_ELB_5XX_Count",
+            {"LoadBalancer": alb_arn_suffix},
+            ALB_5XX_PER_5_MINUTES,
+            statistic="Sum",
+            period=300,
+        )
+        for db, database in databases.items():
+            dims = {"DBInstanceIdentifier": database.identifier}
+            instance_class = database.settings.instance_class
+            storage_gb = database.settings.allocated_storage_gb
+            self._alarm(
+                f"{db}-rds-cpu",
+                f"RDS {db} CPU",
+                "AWS/RDS",
+                "CPUUtilization",
+                dims,
+                CPU_PERCENT,
+                periods=3,
+            )
+            self._alarm(
+                f"{db}-rds-free-storage",
+                f"RDS {db} free storage below {FREE_STORAGE_FRACTION:.0%} of allocated",
+                "AWS/RDS",
+                "FreeStorageSpace",
+                dims,
+                storage_gb * 1024**3 * FREE_STORAGE_FRACTION,
+                comparison="LessThanThreshold",
+            )
+            self._alarm(
+                f"{db}-rds-connections",
+                f"RDS {db} connections near max_connections",
+                "AWS/RDS",
+                "DatabaseConnections",
+                dims,
+                int(max_connections(instance_class) * CONNECTIONS_FRACTION),
+                statistic="Maximum",
+                periods=3,
+            )
+        for host, instance_id in hosts.items():
+            dims = {"InstanceId": instance_id}
+            self._alarm(
+                f"{host}-host-system-check",
+                f"App host {host} failed the system status check: recovering it",
+                "AWS/EC2",
+                "StatusCheckFailed_System",
+                dims,
+                0,
+                statistic="Maximum",
+                periods=2,
+                extra_actions=[f"arn:aws:automate:{region}:ec2:recover"],
+            )
+            self._alarm(
+                f"{host}-host-instance-check",
+                f"App host {host} failed the instance status check",
+                "AWS/EC2",
+                "StatusCheckFailed_Instance",
+                dims,
+                0,
+                statistic="Maximum",
+                periods=3,
+            )
+            self._alarm(
+                f"{host}-host-cpu",
+                f"App host {host} CPU",
+                "AWS/EC2",
+                "CPUUtilization",
+                dims,
+                CPU_PERCENT,
+                periods=3,
+            )
+
+        body = pulumi.Output.all(
+            alb=alb_arn_suffix,
+            dbs=pulumi.Output.all(*[d.identifier for d in databases.values()]),
+            hosts=pulumi.Output.all(*hosts.values()),
+        ).apply(lambda v: dashboard_body(region, v["alb"], list(v["dbs"]), list(v["hosts"])))
+        dashboard = aws.cloudwatch.Dashboard(
+            f"{name}-dashboard",
+            dashboard_name=self._prefix,
+            dashboard_body=body,
+            opts=self._child,
+        )
+        self.dashboard_name = dashboard.dashboard_name
+        self.register_outputs({"dashboardName": self.dashboard_name})
+
+    def _alarm(
+        self,
+        suffix: str,
+        description: str,
+        namespace: str,
+        metric: str,
+        dimensions: Mapping[str, pulumi.Input[str]],
+        threshold: float,
+        *,
+        statistic: str = "Average",
+        period: int = 60,
+        periods: int = 1,
+        comparison: str = "GreaterThanThreshold",
+        extra_actions: Sequence[str] = (),
+    ) -> None:
+        aws.cloudwatch.MetricAlarm(
+            f"{self._name}-{suffix}",
+            name=f"{self._prefix}-{suffix}",
+            alarm_description=description,
+            namespace=namespace,
+            metric_name=metric,
+            dimensions=dict(dimensions),
+            statistic=statistic,
+            period=period,
+            evaluation_periods=periods,
+            threshold=threshold,
+            comparison_operator=comparison,
+            treat_missing_data="missing",
+            alarm_actions=[self._topic, *extra_actions],
+            ok_actions=[self._topic],
+            opts=self._child,
+        )
+
+
+def dashboard_body(region: str, alb: str, databases: list[str], hosts: list[str]) -> str:
+    """The dashboard JSON: ALB traffic and errors, RDS and host health."""
+
+    def widget(title: str, metrics: list[list[Any]], stat: str = "Average") -> dict[str, Any]:
+        return {
+            "type": "metric",
+            "width": 12,
+            "height": 6,
+            "properties": {
+                "title": title,
+                "region": region,
+                "stat": stat,
+                "period": 60,
+                "view": "timeSeries",
+                "metrics": metrics,
+            },
+        }
+
+    elb, rds, ec2 = "AWS/ApplicationELB", "AWS/RDS", "AWS/EC2"
+    widgets = [
+        widget("ALB requests", [[elb, "RequestCount", "LoadBalancer", alb]], "Sum"),
+        widget(
+            "ALB 5xx",
+            [
+                [elb, "HTTPCode_ELB_5XX_Count", "LoadBalancer", alb],
+                [elb, "HTTPCode_Target_5XX_Count", "LoadBalancer", alb],
+            ],
+            "Sum",
+        ),
+        widget("ALB p95 latency", [[elb, "TargetResponseTime", "LoadBalancer", alb]], "p95"),
+        widget("RDS CPU", [[rds, "CPUUtilization", "DBInstanceIdentifier", d] for d in databases]),
+        widget(
+            "RDS free storage",
+            [[rds, "FreeStorageSpace", "DBInstanceIdentifier", d] for d in databases],
+            "Minimum",
+        ),
+        widget(
+            "RDS connections",
+            [[rds, "DatabaseConnections", "DBInstanceIdentifier", d] for d in databases],
+            "Maximum",
+        ),
+        widget("App host CPU", [[ec2, "CPUUtilization", "InstanceId", h] for h in hosts]),
+        widget(
+            "App host status checks",
+            [[ec2, "StatusCheckFailed", "InstanceId", h] for h in hosts],
+            "Maximum",
+        ),
+    ]
+    return json.dumps({"widgets": widgets}, sort_keys=True)

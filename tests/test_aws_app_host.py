@@ -1,0 +1,167 @@
+"""App hosts: the VM never changes for a deploy; compose and env arrive through SSM."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import jsonschema
+
+from components import placement
+from plan import fakes
+from plan.model import Plan, reveal
+from tests.app_tier_helpers import (
+    INSTANCE,
+    PARAMETER,
+    RDS,
+    compose_document,
+    parameter_value,
+    services_with,
+    under,
+)
+
+SCHEMA = json.loads((Path(__file__).parent / "schemas" / "compose-spec.json").read_text())
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+ASSOCIATION = "aws:ssm/association:Association"
+ATTACHMENT = "aws:lb/targetGroupAttachment:TargetGroupAttachment"
+
+
+def test_instance_is_private_imdsv2_encrypted_and_monitored(dev_plan: Plan) -> None:
+    [vm] = dev_plan.of_type(INSTANCE)
+    i = vm.inputs
+    assert i["associatePublicIpAddress"] is False and "keyName" not in i
+    assert i["metadataOptions"]["httpTokens"] == "required"
+    assert i["metadataOptions"]["httpPutResponseHopLimit"] == 2.0
+    assert i["rootBlockDevice"]["encrypted"] is True
+    assert i["rootBlockDevice"]["volumeType"] == "gp3"
+    assert i["monitoring"] is True
+    private = {r.id for r in dev_plan.of_type("aws:ec2/subnet:Subnet") if "private" in r.name}
+    assert i["subnetId"] in private
+
+
+def test_ami_is_canonicals_public_parameter_and_ignored_afterwards(dev_plan: Plan) -> None:
+    [vm] = dev_plan.of_type(INSTANCE)
+    assert vm.inputs["ami"] == fakes.AMI_ID
+    assert "ami" in vm.ignore_changes
+
+
+def test_user_data_installs_tools_only(dev_plan: Plan) -> None:
+    [vm] = dev_plan.of_type(INSTANCE)
+    user_data = vm.inputs["userData"]
+    assert user_data.startswith("#cloud-config")
+    assert "docker.io" in user_data and "ticketing-compose.service" in user_data
+    assert "ghcr.io" not in user_data and "postgresql://" not in user_data
+
+
+def test_changing_an_image_tag_changes_ssm_only(
+    dev_plan: Plan, capture: Callable[..., Plan]
+) -> None:
+    changed = capture(
+        "dev", services_with("payments", image="ghcr.io/example-tickets/payments-api:2.4.0")
+    )
+    [before], [after] = dev_plan.of_type(INSTANCE), changed.of_type(INSTANCE)
+    assert before.inputs == after.inputs
+    name = "/ticketing/dev/hosts/shared/compose"
+    assert parameter_value(dev_plan, name) != parameter_value(changed, name)
+    assert compose_document(changed)["services"]["payments"]["image"].endswith(":2.4.0")
+    # ... and the association re-runs, because what it applies changed.
+    [old], [new] = dev_plan.of_type(ASSOCIATION), changed.of_type(ASSOCIATION)
+    assert old.inputs["associationName"] != new.inputs["associationName"]
+
+
+def test_compose_document_in_ssm_is_valid_compose(dev_plan: Plan) -> None:
+    jsonschema.validate(compose_document(dev_plan), SCHEMA)
+
+
+def test_association_applies_the_hosts_document_to_its_instance(dev_plan: Plan) -> None:
+    [association] = dev_plan.of_type(ASSOCIATION)
+    [document] = dev_plan.of_type("aws:ssm/document:Document")
+    [vm] = dev_plan.of_type(INSTANCE)
+    [db] = dev_plan.of_type(RDS)
+    assert association.inputs["name"] == document.outputs["name"]
+    assert association.inputs["targets"] == [{"key": "InstanceIds", "values": [vm.id]}]
+    params = association.inputs["parameters"]
+    assert (params["Environment"], params["HostName"]) == ("dev", "shared")
+    assert params["SharedDatabaseHost"] == db.outputs["address"]
+    assert params["SharedMasterSecretArn"].startswith("arn:aws:secretsmanager:")
+    assert json.loads(document.inputs["content"])["schemaVersion"] == "2.2"
+
+
+def test_no_ssh_and_only_the_alb_reaches_the_host_ports(dev_plan: Plan) -> None:
+    group = dev_plan.named("app-hosts-sg")
+    alb_group_id = next(
+        r.id
+        for r in dev_plan.of_type("aws:ec2/securityGroup:SecurityGroup")
+        if r.name == "ingress-alb"
+    )
+    rules = [r.inputs for r in dev_plan.of_type(INGRESS) if r.inputs["securityGroupId"] == group.id]
+    assert sorted(int(r["fromPort"]) for r in rules) == sorted(placement.host_ports().values())
+    assert all(r["referencedSecurityGroupId"] == alb_group_id and r["description"] for r in rules)
+    assert all(r["fromPort"] == r["toPort"] != 22 for r in rules)
+
+
+def test_host_egress_is_https_http_and_postgres_only(dev_plan: Plan) -> None:
+    group = dev_plan.named("app-hosts-sg")
+    rules = [r.inputs for r in dev_plan.of_type(EGRESS) if r.inputs["securityGroupId"] == group.id]
+    assert sorted(int(r["fromPort"]) for r in rules) == [80, 443, 5432]
+    [postgres] = [r for r in rules if r["fromPort"] == 5432.0]
+    assert "cidrIpv4" not in postgres  # to the database's group only
+
+
+def test_instance_profile_reads_only_its_own_paths(dev_plan: Plan) -> None:
+    policy = dev_plan.named("shared-host-access")
+    document = json.loads(reveal(policy.inputs["policy"]))
+    statements = {s["Sid"]: s for s in document["Statement"]}
+    resources = statements["ReadOwnParameters"]["Resource"]
+    assert all(":parameter/ticketing/dev/" in r for r in resources)
+    assert any(r.endswith("/ticketing/dev/hosts/shared/*") for r in resources)
+    assert statements["ReadDatabaseMasterSecrets"]["Action"][0] == "secretsmanager:GetSecretValue"
+    [attachment] = dev_plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    assert attachment.inputs["policyArn"].endswith("AmazonSSMManagedInstanceCore")
+
+
+def test_every_target_group_is_attached_on_its_host_port(dev_plan: Plan) -> None:
+    [vm] = dev_plan.of_type(INSTANCE)
+    attachments = dev_plan.of_type(ATTACHMENT)
+    assert len(attachments) == len(placement.host_ports())
+    assert all(a.inputs["targetId"] == vm.id for a in attachments)
+    assert sorted(int(a.inputs["port"]) for a in attachments) == sorted(
+        placement.host_ports().values()
+    )
+
+
+def test_dedicated_host_runs_the_service_and_its_backing_only(capture: Callable[..., Plan]) -> None:
+    plan = capture("dev", services_with("notifications", host="dedicated"))
+    vms = {r.name: r for r in plan.of_type(INSTANCE)}
+    assert set(vms) == {"shared-host-vm", "notifications-host-vm"}
+    assert set(compose_document(plan, "notifications")["services"]) == {
+        "notifications",
+        "notifications-rabbitmq",
+    }
+    assert "notifications" not in compose_document(plan, "shared")["services"]
+    [attachment] = under(plan, "notifications-host", ATTACHMENT)
+    assert attachment.inputs["targetId"] == vms["notifications-host-vm"].id
+    assert plan.outputs["appHostInstanceIds"]["notifications"] == vms["notifications-host-vm"].id
+
+
+def test_dedicated_database_is_bootstrapped_by_the_host_of_its_service(
+    capture: Callable[..., Plan],
+) -> None:
+    plan = capture("dev", services_with("payments", database="dedicated"))
+    dbs = {r.name: r for r in plan.of_type(RDS)}
+    url = reveal(
+        next(
+            r.inputs["value"]
+            for r in plan.of_type(PARAMETER)
+            if r.inputs["name"] == "/ticketing/dev/services/payments/database-url"
+        )
+    )
+    assert dbs["payments-db-instance"].outputs["address"] in url
+    [association] = plan.of_type(ASSOCIATION)
+    assert (
+        association.inputs["parameters"]["PaymentsDatabaseHost"]
+        == (dbs["payments-db-instance"].outputs["address"])
+    )
+    assert plan.outputs["services"]["payments"]["databaseInstance"] == "ticketing-dev-payments-db"

@@ -1,0 +1,96 @@
+"""The RDS instance(s): hardening as captured from the real program under the mock engine."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from plan.model import Plan
+from tests.app_tier_helpers import RDS, services_with
+
+SG_INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+
+
+def test_instance_is_hardened_in_every_stack(plan_of: Callable[[str], Plan]) -> None:
+    for stack in ("dev", "staging", "prod"):
+        [db] = plan_of(stack).of_type(RDS)
+        i = db.inputs
+        assert (i["engine"], i["engineVersion"]) == ("postgres", "16.4")
+        assert i["storageEncrypted"] is True and i["storageType"] == "gp3"
+        assert i["manageMasterUserPassword"] is True and "password" not in i
+        assert i["publiclyAccessible"] is False
+        assert i["copyTagsToSnapshot"] is True and i["autoMinorVersionUpgrade"] is True
+        assert i["performanceInsightsEnabled"] is True
+        assert set(i["enabledCloudwatchLogsExports"]) == {"postgresql", "upgrade"}
+
+
+def test_engine_version_comes_from_config(capture: Callable[..., Plan]) -> None:
+    plan = capture("dev", {"ticketing:database": {"engineVersion": "17.2"}})
+    [db] = plan.of_type(RDS)
+    assert db.inputs["engineVersion"] == "17.2"
+    [group] = plan.of_type("aws:rds/parameterGroup:ParameterGroup")
+    assert group.inputs["family"] == "postgres17"
+
+
+def test_parameter_group_forces_tls_and_logs_slow_queries(dev_plan: Plan) -> None:
+    [group] = dev_plan.of_type("aws:rds/parameterGroup:ParameterGroup")
+    params = {p["name"]: p["value"] for p in group.inputs["parameters"]}
+    assert params["rds.force_ssl"] == "1"
+    assert int(params["log_min_duration_statement"]) > 0
+    [db] = dev_plan.of_type(RDS)
+    assert db.inputs["parameterGroupName"] == group.outputs["name"]
+
+
+def test_only_the_app_hosts_group_reaches_postgres(dev_plan: Plan) -> None:
+    [db] = dev_plan.of_type(RDS)
+    [db_group_id] = db.inputs["vpcSecurityGroupIds"]
+    rules = [r for r in dev_plan.of_type(SG_INGRESS) if r.inputs["securityGroupId"] == db_group_id]
+    hosts_group = dev_plan.named("app-hosts-sg")
+    assert [
+        (r.inputs["fromPort"], r.inputs["toPort"], r.inputs.get("referencedSecurityGroupId"))
+        for r in rules
+    ] == [(5432.0, 5432.0, hosts_group.id)]
+    assert "cidrIpv4" not in rules[0].inputs
+
+
+def test_private_subnets_only(dev_plan: Plan) -> None:
+    [group] = dev_plan.of_type("aws:rds/subnetGroup:SubnetGroup")
+    private = {r.id for r in dev_plan.of_type("aws:ec2/subnet:Subnet") if "private" in r.name}
+    assert set(group.inputs["subnetIds"]) == private
+
+
+def test_prod_is_protected_multi_az_and_keeps_a_final_snapshot(prod_plan: Plan) -> None:
+    [db] = prod_plan.of_type(RDS)
+    assert db.protect is True
+    assert db.inputs["deletionProtection"] is True and db.inputs["multiAz"] is True
+    assert db.inputs["skipFinalSnapshot"] is False and db.inputs["finalSnapshotIdentifier"]
+    assert db.inputs["backupRetentionPeriod"] == 30.0  # Pulumi.prod.yaml
+
+
+def test_staging_keeps_at_least_a_week_of_backups(plan_of: Callable[[str], Plan]) -> None:
+    [db] = plan_of("staging").of_type(RDS)
+    assert db.protect is True and db.inputs["backupRetentionPeriod"] >= 7
+
+
+def test_dev_may_be_deleted_without_a_snapshot(dev_plan: Plan) -> None:
+    [db] = dev_plan.of_type(RDS)
+    assert db.protect is False and db.inputs["skipFinalSnapshot"] is True
+
+
+def test_exported_logs_expire(dev_plan: Plan) -> None:
+    [db] = dev_plan.of_type(RDS)
+    groups = {
+        r.inputs.get("name"): r.inputs["retentionInDays"]
+        for r in dev_plan.of_type("aws:cloudwatch/logGroup:LogGroup")
+    }
+    for export in ("postgresql", "upgrade"):
+        assert groups[f"/aws/rds/instance/{db.inputs['identifier']}/{export}"] == 14.0
+
+
+def test_dedicated_database_has_the_same_hardening(capture: Callable[..., Plan]) -> None:
+    plan = capture("dev", services_with("payments", database="dedicated"))
+    shared, dedicated = sorted(plan.of_type(RDS), key=lambda r: r.name)
+    assert (shared.name, dedicated.name) == ("db-instance", "payments-db-instance")
+    ignore = {"identifier", "dbSubnetGroupName", "parameterGroupName", "vpcSecurityGroupIds"}
+    assert {k: v for k, v in dedicated.inputs.items() if k not in ignore} == {
+        k: v for k, v in shared.inputs.items() if k not in ignore
+    }

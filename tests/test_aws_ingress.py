@@ -1,0 +1,322 @@
+"""Ingress under the mock engine: static IPs, security groups, the ALB, listeners, routes."""
+
+from __future__ import annotations
+
+import ipaddress
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from components.aws_ingress import service_priority, web_client_priority
+from components.origin import ORIGIN_HEADER
+from plan import engine, fakes
+from plan.model import Plan, Resource, Secret
+
+INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+EGRESS_RULE = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
+LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
+
+
+def load_balancer(plan: Plan, kind: str) -> Resource:
+    (lb,) = [r for r in plan.of_type(LOAD_BALANCER) if r.inputs["loadBalancerType"] == kind]
+    return lb
+
+
+def ingress_children(plan: Plan, type_: str) -> list[Resource]:
+    """The Ingress's own resources of `type_` (the service stacks add target groups too)."""
+    (ingress,) = plan.of_type("ticketing:aws:Ingress")
+    return [r for r in plan.children(ingress.urn) if r.type == type_]
+
+
+def group_id(plan: Plan, name: str) -> str:
+    return next(r.id for r in plan.of_type(SECURITY_GROUP) if r.name == name)
+
+
+def rules_of(plan: Plan, type_: str, group: str) -> list[Resource]:
+    return [r for r in plan.of_type(type_) if r.inputs["securityGroupId"] == group]
+
+
+def test_static_ips_put_one_elastic_ip_per_zone_on_the_nlb(prod_plan: Plan) -> None:
+    nlb = load_balancer(prod_plan, "network")
+    ingress_eips = {r.outputs["allocationId"] for r in prod_plan.of_type("aws:ec2/eip:Eip")}
+    public_subnets = {
+        r.id
+        for r in prod_plan.of_type("aws:ec2/subnet:Subnet")
+        if r.inputs["tags"]["tier"] == "public"
+    }
+    mappings = nlb.inputs["subnetMappings"]
+    assert len(mappings) == 3
+    assert {m["subnetId"] for m in mappings} == public_subnets
+    assert {m["allocationId"] for m in mappings} <= ingress_eips
+    assert nlb.inputs["internal"] is False
+    assert nlb.inputs["enableCrossZoneLoadBalancing"] is True
+
+
+def test_static_ips_are_exported(prod_plan: Plan) -> None:
+    nlb = load_balancer(prod_plan, "network")
+    eips = {
+        r.outputs["allocationId"]: r.outputs["publicIp"]
+        for r in prod_plan.of_type("aws:ec2/eip:Eip")
+    }
+    assert prod_plan.outputs["staticIps"] == [
+        eips[m["allocationId"]] for m in nlb.inputs["subnetMappings"]
+    ]
+
+
+def test_nlb_forwards_each_port_to_an_alb_target_group_on_the_same_port(prod_plan: Plan) -> None:
+    alb = load_balancer(prod_plan, "application")
+    nlb = load_balancer(prod_plan, "network")
+    groups = {r.outputs["arn"]: r for r in prod_plan.of_type("aws:lb/targetGroup:TargetGroup")}
+    alb_ports = {
+        r.inputs["port"]
+        for r in prod_plan.of_type("aws:lb/listener:Listener")
+        if r.inputs["loadBalancerArn"] == alb.outputs["arn"]
+    }
+    nlb_listeners = [
+        r
+        for r in prod_plan.of_type("aws:lb/listener:Listener")
+        if r.inputs["loadBalancerArn"] == nlb.outputs["arn"]
+    ]
+    assert {r.inputs["port"] for r in nlb_listeners} == alb_ports == {443.0, 80.0}
+    for listener in nlb_listeners:
+        assert listener.inputs["protocol"] == "TCP"
+        group = groups[listener.inputs["defaultActions"][0]["targetGroupArn"]]
+        assert group.inputs["targetType"] == "alb"
+        assert group.inputs["protocol"] == "TCP"
+        assert group.inputs["port"] == listener.inputs["port"]
+
+
+def test_the_alb_is_the_nlb_target_once_its_listener_exists(prod_plan: Plan) -> None:
+    alb = load_balancer(prod_plan, "application")
+    attachments = ingress_children(prod_plan, "aws:lb/targetGroupAttachment:TargetGroupAttachment")
+    alb_listeners = {
+        r.inputs["port"]: r.urn
+        for r in prod_plan.of_type("aws:lb/listener:Listener")
+        if r.inputs["loadBalancerArn"] == alb.outputs["arn"]
+    }
+    assert len(attachments) == 2
+    for attachment in attachments:
+        assert attachment.inputs["targetId"] == alb.outputs["arn"]
+        assert alb_listeners[attachment.inputs["port"]] in attachment.depends_on
+
+
+def test_nlb_group_admits_exactly_cloudflare_ranges_on_the_listener_ports(prod_plan: Plan) -> None:
+    rules = rules_of(prod_plan, INGRESS_RULE, group_id(prod_plan, "ingress-nlb"))
+    admitted = [(r.inputs["cidrIpv4"], r.inputs["fromPort"], r.inputs["toPort"]) for r in rules]
+    expected = [(c, float(p), float(p)) for c in fakes.CLOUDFLARE_IPV4 for p in (443, 80)]
+    assert sorted(admitted) == sorted(expected)
+    assert all(r.inputs["ipProtocol"] == "tcp" for r in rules)
+
+
+def test_behind_the_nlb_the_alb_admits_only_the_nlb_group(prod_plan: Plan) -> None:
+    rules = rules_of(prod_plan, INGRESS_RULE, group_id(prod_plan, "ingress-alb"))
+    nlb_group = group_id(prod_plan, "ingress-nlb")
+    assert sorted(r.inputs["fromPort"] for r in rules) == [80.0, 443.0]
+    assert all(r.inputs["referencedSecurityGroupId"] == nlb_group for r in rules)
+    assert all("cidrIpv4" not in r.inputs and "cidrIpv6" not in r.inputs for r in rules)
+
+
+def test_nlb_egress_goes_only_to_the_alb_group(prod_plan: Plan) -> None:
+    rules = rules_of(prod_plan, EGRESS_RULE, group_id(prod_plan, "ingress-nlb"))
+    alb_group = group_id(prod_plan, "ingress-alb")
+    assert sorted(r.inputs["fromPort"] for r in rules) == [80.0, 443.0]
+    assert all(r.inputs["referencedSecurityGroupId"] == alb_group for r in rules)
+
+
+def test_without_static_ips_the_alb_admits_cloudflare_ranges(dev_plan: Plan) -> None:
+    rules = rules_of(dev_plan, INGRESS_RULE, group_id(dev_plan, "ingress-alb"))
+    admitted = sorted((r.inputs["cidrIpv4"], r.inputs["fromPort"]) for r in rules)
+    assert admitted == sorted((c, float(p)) for c in fakes.CLOUDFLARE_IPV4 for p in (443, 80))
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_no_group_admits_the_whole_internet(plan_of: Callable[[str], Plan], stack: str) -> None:
+    plan = plan_of(stack)
+    sources = [
+        r.inputs.get("cidrIpv4") or r.inputs.get("cidrIpv6") for r in plan.of_type(INGRESS_RULE)
+    ]
+    for group in plan.of_type(SECURITY_GROUP):
+        for rule in group.inputs.get("ingress", []):
+            sources += rule.get("cidrBlocks", []) + rule.get("ipv6CidrBlocks", [])
+    assert sources, "expected some ingress to check"
+    for cidr in filter(None, sources):
+        assert ipaddress.ip_network(cidr).prefixlen > 0, cidr
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_every_group_and_rule_has_a_description(plan_of: Callable[[str], Plan], stack: str) -> None:
+    plan = plan_of(stack)
+    described = (
+        plan.of_type(SECURITY_GROUP) + plan.of_type(INGRESS_RULE) + plan.of_type(EGRESS_RULE)
+    )
+    assert described
+    assert all(r.inputs.get("description", "").strip() for r in described)
+
+
+def test_behind_the_nlb_the_alb_is_internal_in_private_subnets(prod_plan: Plan) -> None:
+    alb = load_balancer(prod_plan, "application")
+    private = {
+        r.id
+        for r in prod_plan.of_type("aws:ec2/subnet:Subnet")
+        if r.inputs["tags"]["tier"] == "private"
+    }
+    assert alb.inputs["internal"] is True
+    assert set(alb.inputs["subnets"]) == private
+
+
+def test_without_static_ips_the_alb_faces_the_internet_from_public_subnets(dev_plan: Plan) -> None:
+    alb = load_balancer(dev_plan, "application")
+    public = {
+        r.id
+        for r in dev_plan.of_type("aws:ec2/subnet:Subnet")
+        if r.inputs["tags"]["tier"] == "public"
+    }
+    assert alb.inputs["internal"] is False
+    assert set(alb.inputs["subnets"]) == public
+    assert [
+        r for r in dev_plan.of_type(LOAD_BALANCER) if r.inputs["loadBalancerType"] == "network"
+    ] == []
+    assert dev_plan.outputs["staticIps"] == []
+
+
+def test_alb_drops_invalid_headers(plan_of: Callable[[str], Plan]) -> None:
+    for stack in ("dev", "prod"):
+        assert (
+            load_balancer(plan_of(stack), "application").inputs["dropInvalidHeaderFields"] is True
+        )
+
+
+def test_deletion_protection_outside_dev_only(plan_of: Callable[[str], Plan]) -> None:
+    dev_lbs = ingress_children(plan_of("dev"), LOAD_BALANCER)
+    prod_lbs = ingress_children(plan_of("prod"), LOAD_BALANCER)
+    assert [r.inputs["enableDeletionProtection"] for r in dev_lbs] == [False]
+    assert [r.inputs["enableDeletionProtection"] for r in prod_lbs] == [True, True]
+
+
+def test_https_listener_serves_the_validated_certificate(prod_plan: Plan) -> None:
+    https = prod_plan.named("ingress-https")
+    validation = prod_plan.of_type("aws:acm/certificateValidation:CertificateValidation")[0]
+    assert https.inputs["certificateArn"] == validation.outputs["certificateArn"]
+    assert validation.urn in https.depends_on  # the ARN flows from the validation, so it waits
+    assert https.inputs["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
+
+
+def test_https_listener_answers_403_by_default(prod_plan: Plan) -> None:
+    (action,) = prod_plan.named("ingress-https").inputs["defaultActions"]
+    assert action["type"] == "fixed-response"
+    assert action["fixedResponse"]["statusCode"] == "403"
+
+
+def test_http_listener_only_redirects_to_https(prod_plan: Plan) -> None:
+    (action,) = prod_plan.named("ingress-http").inputs["defaultActions"]
+    assert action["type"] == "redirect"
+    assert action["redirect"] == {"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}
+
+
+def test_exports_point_at_the_alb(dev_plan: Plan) -> None:
+    alb = load_balancer(dev_plan, "application")
+    assert dev_plan.outputs["albDnsName"] == alb.outputs["dnsName"]
+
+
+def test_priority_scheme_keeps_web_clients_ahead_of_services() -> None:
+    web = [web_client_priority(i) for i in range(2)]
+    services = [service_priority(i) for i in range(4)]
+    assert web == [10, 20]
+    assert services == [100, 110, 120, 130]
+
+
+# --- routes: the real program plus one route, as the service stacks will add them -----------
+
+ROUTE_PROGRAM = """
+import runpy
+program = runpy.run_path({main!r}, run_name="__main__")
+ingress, stack = program["ingress"], program["stack"]
+ingress.add_route(
+    "test-route",
+    host=stack.api_host,
+    path_patterns=["/payments", "/payments/*"],
+    target_group_arn="arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/t/1",
+    priority=999,
+)
+{extra}
+"""
+
+
+def capture_with_route(tmp_path: Path, stack: str, extra: str = "") -> Plan:
+    for name in ("Pulumi.yaml", f"Pulumi.{stack}.yaml"):
+        (tmp_path / name).symlink_to(engine.PROJECT_DIR / name)
+    main = str(engine.PROJECT_DIR / "__main__.py")
+    (tmp_path / "__main__.py").write_text(
+        ROUTE_PROGRAM.format(main=main, extra=textwrap.dedent(extra))
+    )
+    return engine.capture(stack, project_dir=tmp_path)
+
+
+@pytest.fixture(scope="module")
+def routed(tmp_path_factory: pytest.TempPathFactory) -> Plan:
+    return capture_with_route(tmp_path_factory.mktemp("routed"), "prod")
+
+
+def test_every_route_requires_the_origin_header_and_a_public_host(routed: Plan) -> None:
+    rules = routed.of_type(LISTENER_RULE)
+    hosts = set(routed.outputs["publicHostnames"].values())
+    assert rules
+    for rule in rules:
+        conditions = rule.inputs["conditions"]
+        if isinstance(conditions, Secret):
+            conditions = conditions.value
+        headers = [c["httpHeader"] for c in conditions if "httpHeader" in c]
+        assert [h["httpHeaderName"] for h in headers] == [ORIGIN_HEADER]
+        (host_condition,) = [c["hostHeader"]["values"] for c in conditions if "hostHeader" in c]
+        assert len(host_condition) == 1 and host_condition[0] in hosts
+
+
+def test_a_route_forwards_host_and_paths_on_the_https_listener(routed: Plan) -> None:
+    rule = routed.named("test-route")
+    conditions = rule.inputs["conditions"]
+    conditions = conditions.value if isinstance(conditions, Secret) else conditions
+    paths = [c["pathPattern"]["values"] for c in conditions if "pathPattern" in c]
+    assert rule.inputs["listenerArn"] == routed.named("ingress-https").outputs["arn"]
+    assert rule.inputs["priority"] == 999.0
+    assert paths == [["/payments", "/payments/*"]]
+    assert rule.inputs["actions"][0]["type"] == "forward"
+
+
+def test_edge_header_and_alb_condition_carry_the_same_secret(routed: Plan) -> None:
+    lock = routed.named("edge-origin-lock").inputs["rules"]
+    route = routed.named("test-route").inputs["conditions"]
+    assert isinstance(lock, Secret) and isinstance(route, Secret)
+    (header,) = [r["actionParameters"]["headers"][ORIGIN_HEADER] for r in lock.value]
+    (condition,) = [c["httpHeader"] for c in route.value if "httpHeader" in c]
+    assert header["operation"] == "set"
+    assert condition["values"] == [header["value"]]
+    secret = routed.named("ingress-origin-secret").outputs["result"]
+    assert isinstance(secret, Secret) and header["value"] == secret.value
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ('host="evil.example.org"', "not a public hostname"),
+        ("priority=999", "already used by test-route"),
+        ('path_patterns=["/a", "/b", "/c", "/d"]', "at most 3 path patterns"),
+    ],
+)
+def test_add_route_refuses_what_would_break_the_listener(
+    tmp_path: Path, change: str, message: str
+) -> None:
+    args = {
+        "host": "stack.api_host",
+        "path_patterns": "None",
+        "target_group_arn": '"arn:tg"',
+        "priority": "500",
+    }
+    key = change.split("=", 1)[0]
+    args[key] = change.split("=", 1)[1]
+    extra = "ingress.add_route('bad', " + ", ".join(f"{k}={v}" for k, v in args.items()) + ")"
+    with pytest.raises(Exception, match=message):
+        capture_with_route(tmp_path, "dev", extra)

@@ -1,0 +1,87 @@
+"""Alarm topic, platform alarms and the dashboard."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from components.aws_observability import max_connections
+from plan.model import Plan
+from tests.app_tier_helpers import INSTANCE, RDS, services_with, under
+
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+
+
+def platform_alarms(plan: Plan) -> dict[str, dict[str, Any]]:
+    return {a.name: dict(a.inputs) for a in under(plan, "app-observability", ALARM)}
+
+
+def test_topic_is_encrypted_and_mails_the_configured_addresses(dev_plan: Plan) -> None:
+    [topic] = dev_plan.of_type("aws:sns/topic:Topic")
+    assert topic.inputs["kmsMasterKeyId"] == "alias/aws/sns"
+    [subscription] = dev_plan.of_type("aws:sns/topicSubscription:TopicSubscription")
+    assert (subscription.inputs["protocol"], subscription.inputs["endpoint"]) == (
+        "email",
+        "platform-dev@tickets.example.com",
+    )
+
+
+def test_every_alarm_notifies_the_topic(dev_plan: Plan) -> None:
+    [topic] = dev_plan.of_type("aws:sns/topic:Topic")
+    assert all(topic.outputs["arn"] in a.inputs["alarmActions"] for a in dev_plan.of_type(ALARM))
+
+
+def test_alb_rds_and_host_metrics_are_watched(dev_plan: Plan) -> None:
+    metrics = {(a["namespace"], a["metricName"]) for a in platform_alarms(dev_plan).values()}
+    assert metrics == {
+        ("AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count"),
+        ("AWS/RDS", "CPUUtilization"),
+        ("AWS/RDS", "FreeStorageSpace"),
+        ("AWS/RDS", "DatabaseConnections"),
+        ("AWS/EC2", "StatusCheckFailed_System"),
+        ("AWS/EC2", "StatusCheckFailed_Instance"),
+        ("AWS/EC2", "CPUUtilization"),
+    }
+
+
+def test_system_check_failure_recovers_the_instance(dev_plan: Plan) -> None:
+    [vm] = dev_plan.of_type(INSTANCE)
+    [alarm] = [
+        a
+        for a in platform_alarms(dev_plan).values()
+        if a["metricName"] == "StatusCheckFailed_System"
+    ]
+    assert alarm["dimensions"] == {"InstanceId": vm.id}
+    assert "arn:aws:automate:eu-west-1:ec2:recover" in alarm["alarmActions"]
+
+
+def test_free_storage_threshold_follows_allocated_storage(prod_plan: Plan) -> None:
+    [alarm] = [
+        a for a in platform_alarms(prod_plan).values() if a["metricName"] == "FreeStorageSpace"
+    ]
+    assert alarm["threshold"] == 100 * 1024**3 * 0.1  # 10% of Pulumi.prod.yaml's 100 GiB
+    assert alarm["comparisonOperator"] == "LessThanThreshold"
+
+
+def test_each_dedicated_instance_and_host_gets_its_alarms(capture: Callable[..., Plan]) -> None:
+    plan = capture("dev", services_with("identity", database="dedicated", host="dedicated"))
+    alarms = platform_alarms(plan).values()
+    rds = {a["dimensions"]["DBInstanceIdentifier"] for a in alarms if a["namespace"] == "AWS/RDS"}
+    ec2 = {a["dimensions"]["InstanceId"] for a in alarms if a["namespace"] == "AWS/EC2"}
+    assert rds == {r.inputs["identifier"] for r in plan.of_type(RDS)} and len(rds) == 2
+    assert ec2 == {r.id for r in plan.of_type(INSTANCE)} and len(ec2) == 2
+
+
+def test_dashboard_shows_alb_rds_and_host_metrics(dev_plan: Plan) -> None:
+    [dashboard] = dev_plan.of_type("aws:cloudwatch/dashboard:Dashboard")
+    body = json.loads(dashboard.inputs["dashboardBody"])
+    metrics = {m[1] for w in body["widgets"] for m in w["properties"]["metrics"]}
+    assert {"HTTPCode_ELB_5XX_Count", "CPUUtilization", "FreeStorageSpace"} <= metrics
+    assert {"DatabaseConnections", "StatusCheckFailed", "TargetResponseTime"} <= metrics
+
+
+def test_max_connections_follows_instance_memory() -> None:
+    assert max_connections("db.t4g.micro") == 112
+    assert max_connections("db.m6g.large") == 901
+    assert max_connections("db.r6g.16xlarge") == 5000

@@ -1,0 +1,134 @@
+"""ServiceBackingStack: exactly the seed's backing services per service, secrets kept secret."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from components import catalog, naming
+from plan.model import Plan, Secret, has_secret, reveal
+from tests.app_tier_helpers import PARAMETER, compose_document, parameter, services_with, under
+
+# The seed's backing-services table (PostgreSQL is RDS, the rest are containers).
+SEED = {
+    "ticketing": {"PostgreSQL", "Redis", "RabbitMQ"},
+    "payments": {"PostgreSQL", "Redis", "RabbitMQ"},
+    "identity": {"PostgreSQL", "Redis"},
+    "notifications": {"PostgreSQL", "RabbitMQ"},
+}
+KEYS = {
+    "PostgreSQL": {naming.DATABASE_URL, naming.DATABASE_PASSWORD, naming.DATABASE_NAME},
+    "Redis": {naming.REDIS_URL, naming.REDIS_PASSWORD},
+    "RabbitMQ": {naming.AMQP_URL, naming.RABBITMQ_PASSWORD, naming.RABBITMQ_DEFINITIONS},
+}
+TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
+LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
+
+
+def service_parameters(plan: Plan, service: str) -> dict[str, dict[str, object]]:
+    prefix = naming.ssm_service_path(plan.stack, service) + "/"
+    return {
+        str(r.inputs["name"]).removeprefix(prefix): dict(r.inputs)
+        for r in under(plan, service, PARAMETER)
+    }
+
+
+def test_each_service_has_exactly_its_seed_parameters(dev_plan: Plan) -> None:
+    for service, backing in SEED.items():
+        expected = set().union(*(KEYS[b] for b in backing))
+        assert set(service_parameters(dev_plan, service)) == expected, service
+
+
+def test_catalog_matches_the_seed_table() -> None:
+    assert {s.name: {str(b) for b in s.backing} for s in catalog.SERVICES} == SEED
+
+
+def test_credentials_are_secure_strings_with_secret_values(dev_plan: Plan) -> None:
+    for service in SEED:
+        for key, inputs in service_parameters(dev_plan, service).items():
+            if key == naming.DATABASE_NAME:
+                assert inputs["type"] == "String" and inputs["insecureValue"] == f"{service}_db"
+            else:
+                assert inputs["type"] == "SecureString", key
+                assert isinstance(inputs["value"], Secret), key
+
+
+def test_passwords_are_random_and_url_safe(dev_plan: Plan) -> None:
+    passwords = dev_plan.of_type("random:index/randomPassword:RandomPassword")
+    ours = [p for p in passwords if p.name.endswith("-password") and "origin" not in p.name]
+    assert len(ours) == sum(len(b - {"PostgreSQL"}) + 1 for b in SEED.values())
+    assert all(p.inputs["special"] is False and p.inputs["length"] >= 32 for p in ours)
+    assert all(isinstance(p.outputs["result"], Secret) for p in ours)
+
+
+def test_database_url_requires_tls_and_names_the_services_own_database(dev_plan: Plan) -> None:
+    url = parameter(dev_plan, "/ticketing/dev/services/payments/database-url").inputs["value"]
+    assert isinstance(url, Secret)
+    assert url.value.startswith("postgresql://payments_app:")
+    assert url.value.endswith(".rds.amazonaws.com:5432/payments_db?sslmode=require")
+
+
+def test_redis_and_amqp_urls_point_at_the_services_own_containers(dev_plan: Plan) -> None:
+    redis = parameter(dev_plan, "/ticketing/dev/services/identity/redis-url").inputs["value"]
+    amqp = parameter(dev_plan, "/ticketing/dev/services/ticketing/amqp-url").inputs["value"]
+    assert redis.value.startswith("redis://:") and redis.value.endswith("@identity-redis:6379/0")
+    assert amqp.value.startswith("amqp://ticketing:")
+    assert amqp.value.endswith("@ticketing-rabbitmq:5672/ticketing")
+
+
+def test_compose_runs_exactly_the_seeds_backing_containers(dev_plan: Plan) -> None:
+    containers = set(compose_document(dev_plan)["services"])
+    for service, backing in SEED.items():
+        assert (naming.redis_container(service) in containers) == ("Redis" in backing)
+        assert (naming.rabbitmq_container(service) in containers) == ("RabbitMQ" in backing)
+
+
+def test_health_check_path_and_route_come_from_config(capture: Callable[..., Plan]) -> None:
+    plan = capture("dev", services_with("payments", healthCheckPath="/ready", pathPrefix="/pay"))
+    [group] = under(plan, "payments", TARGET_GROUP)
+    assert group.inputs["healthCheck"]["path"] == "/ready"
+    assert (group.inputs["targetType"], group.inputs["port"]) == ("instance", 8082.0)
+    [rule] = under(plan, "payments", LISTENER_RULE)
+    assert rule.inputs["priority"] == 110.0
+    conditions = {k: v for c in reveal(rule.inputs["conditions"]) for k, v in c.items()}
+    assert conditions["pathPattern"]["values"] == ["/pay", "/pay/*"]
+    assert conditions["hostHeader"]["values"] == ["api.dev.tickets.example.com"]
+
+
+def test_catalog_health_check_path_is_the_default(dev_plan: Plan) -> None:
+    [group] = under(dev_plan, "identity", TARGET_GROUP)
+    assert group.inputs["healthCheck"]["path"] == catalog.service("identity").health_check_path
+
+
+def test_alarms_watch_5xx_unhealthy_hosts_and_p95(dev_plan: Plan) -> None:
+    alarms = under(dev_plan, "notifications", "aws:cloudwatch/metricAlarm:MetricAlarm")
+    by_metric = {a.inputs["metricName"]: a.inputs for a in alarms}
+    assert set(by_metric) == {
+        "HTTPCode_Target_5XX_Count",
+        "UnHealthyHostCount",
+        "TargetResponseTime",
+    }
+    assert by_metric["TargetResponseTime"]["extendedStatistic"] == "p95"
+    assert all(set(a["dimensions"]) == {"LoadBalancer", "TargetGroup"} for a in by_metric.values())
+    assert all(a["alarmActions"] for a in by_metric.values())
+
+
+def test_logs_go_to_the_services_own_group_with_env_retention(dev_plan: Plan) -> None:
+    [group] = under(dev_plan, "ticketing", "aws:cloudwatch/logGroup:LogGroup")
+    assert (group.inputs["name"], group.inputs["retentionInDays"]) == (
+        "/ticketing/dev/ticketing",
+        14.0,
+    )
+    logging = compose_document(dev_plan)["services"]["ticketing"]["logging"]
+    assert logging["driver"] == "awslogs"
+    assert logging["options"]["awslogs-group"] == "/ticketing/dev/ticketing"
+
+
+def test_outputs_name_parameters_and_never_hold_a_secret(dev_plan: Plan) -> None:
+    services = dev_plan.outputs["services"]
+    assert not has_secret(services)
+    payments = services["payments"]
+    assert (payments["databaseName"], payments["roleName"]) == ("payments_db", "payments_app")
+    assert payments["ssmParameters"][naming.DATABASE_URL] == (
+        "/ticketing/dev/services/payments/database-url"
+    )
+    assert set(services) == set(SEED)
