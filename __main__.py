@@ -10,6 +10,8 @@ from components.aws_certificate import EdgeCertificate
 from components.aws_ingress import Ingress
 from components.aws_network import AwsNetwork
 from components.cloudflare_edge import CloudflareEdge, edge_ranges
+from components.venue import VenueHost, VenueHostArgs
+from components.venue_sync import VenueSyncArgs, VenueSyncCredentials, read_venue_sync
 
 stack = settings.load()  # every bad value stops here, before any resource exists
 
@@ -44,3 +46,10 @@ if isinstance(stack, settings.CloudSettings):
     pulumi.export("rdsEndpoint", app.rds_endpoint)
     pulumi.export("appHostInstanceIds", app.app_host_instance_ids)
     pulumi.export("ssmSessionCommand", app.ssm_session_command)
+    venue_sync = VenueSyncCredentials("venue-sync", VenueSyncArgs.of(stack), opts=on_aws)
+    pulumi.export("venueSync", venue_sync.entries)  # secret; each venue stack reads its entry
+
+else:  # a venue stack: the Bastion on the venue's Docker host, synced with its cloud stack
+    sync = read_venue_sync(stack.venue)
+    venue = VenueHost(f"venue-{stack.venue.id}", VenueHostArgs.of(stack.venue, sync))
+    pulumi.export("enrollment", venue.enrollment)

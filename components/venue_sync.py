@@ -1,0 +1,145 @@
+"""The sync contract between a cloud stack and the Bastions at its venues.
+
+Cloud side, `VenueSyncCredentials`: one generated credential per listed venue,
+stored where the ticketing service reads it (an SSM SecureString) and exported
+as the secret stack output `venueSync`:
+
+    {"arena": {"syncUrl": "https://api.<domain>/ticketing/sync", "credential": "..."}}
+
+Venue side, `read_venue_sync`: the venue stack reads its own entry through a
+`pulumi.StackReference`. A cloud stack that does not serve the venue stops the
+venue stack with one line naming both.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+from components import catalog, naming
+from components.settings import NAMESPACE, CloudSettings, ConfigError, VenueSettings
+
+OUTPUT = "venueSync"
+SYNC_URL = "syncUrl"
+CREDENTIAL = "credential"
+CREDENTIAL_LENGTH = 48
+
+
+def sync_url(settings: CloudSettings) -> str:
+    """Where Bastions sync: under the ticketing service's path on the API hostname."""
+    service = catalog.service("ticketing")
+    prefix = settings.services[service.name].path_prefix or service.path_prefix
+    return f"https://{settings.api_host}{prefix}/sync"
+
+
+@dataclass(frozen=True)
+class VenueSyncArgs:
+    """The venues one cloud stack serves.
+
+    Attributes:
+        environment: picks the SSM path `/ticketing/<env>/venues/<venue>/...`.
+        venues: venue ids (`ticketing:venues`).
+        sync_url: the public URL every Bastion of this stack syncs with.
+    """
+
+    environment: str
+    venues: Sequence[str]
+    sync_url: str
+
+    @classmethod
+    def of(cls, settings: CloudSettings) -> VenueSyncArgs:
+        return cls(settings.environment, tuple(settings.venues), sync_url(settings))
+
+
+class VenueSyncCredentials(pulumi.ComponentResource):
+    """Per venue: a generated sync credential and its SSM SecureString parameter.
+
+    The ticketing service reads the parameter to authenticate the venue's
+    Bastion; the venue stack reads the same value from `entries`.
+
+    Args:
+        name: prefix for every child's name.
+        args: the venues and their sync URL.
+        opts: must carry the stack's AWS provider.
+    """
+
+    entries: pulumi.Output[dict[str, dict[str, str]]]
+    parameter_names: dict[str, str]
+
+    def __init__(
+        self, name: str, args: VenueSyncArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("ticketing:venue:VenueSyncCredentials", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        entries: dict[str, Any] = {}
+        self.parameter_names = {}
+        for venue in args.venues:
+            credential = random.RandomPassword(
+                f"{name}-{venue}",
+                length=CREDENTIAL_LENGTH,
+                special=False,  # travels in an HTTP header; no escaping anywhere
+                opts=child,
+            )
+            parameter_name = naming.ssm_venue_parameter(
+                args.environment, venue, naming.VENUE_SYNC_CREDENTIAL
+            )
+            aws.ssm.Parameter(
+                f"{name}-{venue}-ssm",
+                name=parameter_name,
+                type="SecureString",
+                value=credential.result,
+                description=f"Sync credential of the Bastion at venue {venue}",
+                opts=child,
+            )
+            self.parameter_names[venue] = parameter_name
+            entries[venue] = {SYNC_URL: args.sync_url, CREDENTIAL: credential.result}
+        self.entries = pulumi.Output.secret(cast(dict[str, dict[str, str]], entries))
+        self.register_outputs({"entries": self.entries})
+
+
+@dataclass(frozen=True)
+class VenueSync:
+    """What a venue stack reads from its cloud stack."""
+
+    sync_url: pulumi.Output[str]
+    credential: pulumi.Output[str]
+
+
+def venue_entry(value: Any, cloud_stack: str, venue_id: str) -> Mapping[str, str]:
+    """The venue's entry of the cloud stack's `venueSync` output, or one clear line."""
+    if not isinstance(value, Mapping):
+        raise ConfigError(
+            f"{NAMESPACE}:venue.cloudStack: cloud stack {cloud_stack} has no {OUTPUT} output "
+            f"(deploy it with venue {json.dumps(venue_id)} in ticketing:venues), "
+            f"got {json.dumps(cloud_stack)}"
+        )
+    served = cast(Mapping[str, Any], value)
+    entry = served.get(venue_id)
+    if not isinstance(entry, Mapping) or not {SYNC_URL, CREDENTIAL} <= set(
+        cast(Mapping[str, Any], entry)
+    ):
+        known = ", ".join(sorted(served)) or "none"
+        raise ConfigError(
+            f"{NAMESPACE}:venue.id: venue {json.dumps(venue_id)} is not served by cloud stack "
+            f"{cloud_stack} (its venues: {known}), got {json.dumps(venue_id)}"
+        )
+    return cast(Mapping[str, str], entry)
+
+
+def read_venue_sync(venue: VenueSettings) -> VenueSync:
+    """The venue's sync URL and credential, read from its cloud stack's outputs."""
+    cloud = pulumi.StackReference(venue.cloud_stack)
+    entry = cloud.get_output(OUTPUT).apply(
+        lambda value: venue_entry(value, venue.cloud_stack, venue.id)
+    )
+    return VenueSync(
+        # The URL is public; only the credential needs to stay secret.
+        sync_url=pulumi.Output.unsecret(entry.apply(lambda e: e[SYNC_URL])),
+        credential=pulumi.Output.secret(entry.apply(lambda e: e[CREDENTIAL])),
+    )

@@ -1,0 +1,117 @@
+"""Cloud side of the venue sync: one credential per venue, in SSM, exported secret."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from components import naming
+from components.settings import ConfigError
+from components.venue_sync import OUTPUT, venue_entry
+from plan.model import Plan, Secret, reveal
+
+SSM = "aws:ssm/parameter:Parameter"
+PASSWORD = "random:index/randomPassword:RandomPassword"
+
+
+def credentials(plan: Plan) -> list[str]:
+    component = plan.named("venue-sync")
+    return sorted(r.name for r in plan.children(component.urn) if r.type == PASSWORD)
+
+
+def test_each_listed_venue_gets_a_generated_credential(plan_of: Callable[[str], Plan]) -> None:
+    assert credentials(plan_of("dev")) == ["venue-sync-arena"]
+    assert credentials(plan_of("prod")) == ["venue-sync-arena", "venue-sync-stadium"]
+
+
+def test_credential_is_a_secure_string_where_the_ticketing_service_reads_it(
+    dev_plan: Plan,
+) -> None:
+    parameter = dev_plan.named("venue-sync-arena-ssm")
+    password = dev_plan.named("venue-sync-arena")
+    assert parameter.inputs["type"] == "SecureString"
+    assert parameter.inputs["name"] == naming.ssm_venue_parameter(
+        "dev", "arena", naming.VENUE_SYNC_CREDENTIAL
+    )
+    assert isinstance(parameter.inputs["value"], Secret)
+    assert parameter.inputs["value"].value == password.outputs["result"].value
+
+
+def test_parameters_use_the_stacks_aws_provider(dev_plan: Plan) -> None:
+    parameter = dev_plan.named("venue-sync-arena-ssm")
+    assert parameter.provider is not None
+    assert dev_plan.by_urn(parameter.provider).type == "pulumi:providers:aws"
+
+
+def test_credentials_sit_under_the_component(dev_plan: Plan) -> None:
+    component = dev_plan.named("venue-sync")
+    assert component.type == "ticketing:venue:VenueSyncCredentials"
+    assert {r.name for r in dev_plan.children(component.urn)} == {
+        "venue-sync-arena",
+        "venue-sync-arena-ssm",
+    }
+
+
+def test_export_is_secret_and_keyed_by_venue_with_the_public_sync_url(dev_plan: Plan) -> None:
+    exported = dev_plan.outputs[OUTPUT]
+    assert isinstance(exported, Secret)
+    assert exported.value == {
+        "arena": {
+            "syncUrl": "https://api.dev.tickets.example.com/ticketing/sync",
+            "credential": dev_plan.named("venue-sync-arena").outputs["result"].value,
+        }
+    }
+
+
+def test_sync_url_follows_the_ticketing_path_prefix(capture: Callable[..., Plan]) -> None:
+    plan = capture(
+        "dev",
+        {
+            "ticketing:services": {
+                "ticketing": {"image": "ghcr.io/a/ticketing:1.0.0", "pathPrefix": "/tix"},
+                "payments": {"image": "ghcr.io/a/payments:1.0.0"},
+                "identity": {"image": "ghcr.io/a/identity:1.0.0"},
+                "notifications": {"image": "ghcr.io/a/notifications:1.0.0"},
+            }
+        },
+    )
+    assert reveal(plan.outputs[OUTPUT])["arena"]["syncUrl"].endswith("/tix/sync")
+
+
+def test_a_stack_without_venues_creates_no_credentials(capture: Callable[..., Plan]) -> None:
+    plan = capture("dev", {"ticketing:venues": []})
+    assert credentials(plan) == []
+    assert reveal(plan.outputs[OUTPUT]) == {}
+
+
+ENTRY = {"syncUrl": "https://api.example.com/ticketing/sync", "credential": "c"}
+
+
+def test_venue_entry_returns_the_venues_entry() -> None:
+    assert venue_entry({"arena": ENTRY}, "acme/ticketing/dev", "arena") == ENTRY
+
+
+def test_unserved_venue_is_one_line_naming_stack_and_venue() -> None:
+    with pytest.raises(ConfigError) as error:
+        venue_entry({"arena": ENTRY, "dome": ENTRY}, "acme/ticketing/dev", "stadium")
+    assert str(error.value) == (
+        'ticketing:venue.id: venue "stadium" is not served by cloud stack acme/ticketing/dev '
+        '(its venues: arena, dome), got "stadium"'
+    )
+
+
+def test_missing_output_is_one_line_naming_stack_and_venue() -> None:
+    with pytest.raises(ConfigError) as error:
+        venue_entry(None, "acme/ticketing/dev", "arena")
+    assert str(error.value) == (
+        "ticketing:venue.cloudStack: cloud stack acme/ticketing/dev has no venueSync output "
+        '(deploy it with venue "arena" in ticketing:venues), got "acme/ticketing/dev"'
+    )
+
+
+def test_credential_is_long_and_header_safe(dev_plan: Plan) -> None:
+    password = dev_plan.named("venue-sync-arena")
+    assert password.inputs["length"] == 48.0
+    assert password.inputs["special"] is False
+    assert "result" in password.additional_secret_outputs
