@@ -27,12 +27,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--traceback", action="store_true", help="show a program error in full")
     parser.add_argument("--project-dir", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 120)
     err = Console(stderr=True)
 
     # Imported here so `--help` stays instant.
     from components.settings import ConfigError
-    from plan import cost, diagram, engine, report, stack_config
+    from plan import cost, diagram, engine, policy, report, stack_config
 
     try:
         plan = engine.capture(args.stack, project_dir=args.project_dir or engine.PROJECT_DIR)
@@ -65,17 +65,21 @@ def main(argv: list[str] | None = None) -> int:
     console.print(f"diagram: {drawn.svg or drawn.dot}", highlight=False)
     if drawn.hint:
         console.print(drawn.hint, highlight=False, soft_wrap=True)
+    verdicts = policy.evaluate(plan, project_dir=args.project_dir or engine.PROJECT_DIR)
+    policy.print_report(verdicts, console)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        doc = report.document(plan, extra={"cost": estimate.as_dict()})
+        extra = {"cost": estimate.as_dict(), "policy": policy.document(verdicts)}
+        doc = report.document(plan, extra=extra)
         args.json.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
     counts = report.provider_counts(plan)
     console.print(
         f"[bold green]plan {args.stack}:[/] {sum(counts.values())} resources "
         f"({', '.join(f'{n} {b}' for b, n in sorted(counts.items()))}), "
-        f"{len(plan.outputs)} outputs"
+        f"{len(plan.outputs)} outputs, {verdicts.rules_run} policy rules run, "
+        f"{len(verdicts.mandatory_violations)} mandatory violations"
     )
-    return EXIT_OK
+    return EXIT_OK if verdicts.passed else EXIT_POLICY
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ BOUNDARIES = {
     "docker": "On-premise (Docker)",
     "random": "Generated secrets",
     "tls": "Venue TLS",
+    "pulumi": "Stack references",
 }
 
 
