@@ -220,25 +220,27 @@ class AppHost(pulumi.ComponentResource):
             policy_arn=aws.iam.ManagedPolicy.AMAZON_SSM_MANAGED_INSTANCE_CORE,
             opts=child,
         )
-        account = aws.get_caller_identity(opts=pulumi.InvokeOptions(parent=self)).account_id
-        ssm_arn = f"arn:aws:ssm:{settings.region}:{account}:parameter"
+        # Output-form invokes: a plain invoke would stall the program until it resolves.
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        account = aws.get_caller_identity_output(opts=invoke).account_id
         paths = [host_path] + [naming.ssm_service_path(env, s.name) for s in layout.services]
         log_arns = [s.log_group_arn for s in services] + [w.log_group_arn for w in web_clients]
         policy = pulumi.Output.all(
+            account=account,
             logs=pulumi.Output.all(*log_arns),
             secrets=pulumi.Output.all(*[d.master_secret_arn for d in used.values()]),
         ).apply(
             lambda v: _host_policy(
-                [f"{ssm_arn}{p}" for p in paths], list(v["logs"]), list(v["secrets"])
+                [f"arn:aws:ssm:{settings.region}:{v['account']}:parameter{p}" for p in paths],
+                list(v["logs"]),
+                list(v["secrets"]),
             )
         )
         aws.iam.RolePolicy(f"{name}-access", role=role.id, policy=policy, opts=child)
         profile = aws.iam.InstanceProfile(f"{name}-profile", role=role.name, opts=child)
 
         # --- the VM ---------------------------------------------------------------------
-        ami = aws.ssm.get_parameter(
-            name=UBUNTU_AMI_PARAMETER, opts=pulumi.InvokeOptions(parent=self)
-        ).insecure_value
+        ami = aws.ssm.get_parameter_output(name=UBUNTU_AMI_PARAMETER, opts=invoke).insecure_value
         instance = aws.ec2.Instance(
             f"{name}-vm",
             ami=ami,
