@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 
 from components import catalog, placement
@@ -131,11 +133,10 @@ class AppTier(pulumi.ComponentResource):
             **{h: host.instance_id for h, host in hosts.items()}
         ).apply(lambda v: {str(k): str(i) for k, i in v.items()})
         self.ssm_session_command = hosts[placement.SHARED].session_command
-        self.register_outputs(
-            {
-                "services": self.services,
-                "rdsEndpoint": self.rds_endpoint,
-                "appHostInstanceIds": self.app_host_instance_ids,
-                "ssmSessionCommand": self.ssm_session_command,
-            }
-        )
+        self.stack_outputs: dict[str, pulumi.Input[Any]] = {
+            "services": self.services,  # names only, never a secret value
+            "rdsEndpoint": self.rds_endpoint,
+            "appHostInstanceIds": self.app_host_instance_ids,
+            "ssmSessionCommand": self.ssm_session_command,
+        }
+        self.register_outputs(self.stack_outputs)

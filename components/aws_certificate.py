@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -100,4 +101,5 @@ class EdgeCertificate(pulumi.ComponentResource):
 
         self.arn = validation.certificate_arn
         self.validation_record_names = [r.name for r in records]
+        self.stack_outputs: dict[str, pulumi.Input[Any]] = {"certificateArn": self.arn}
         self.register_outputs({"arn": self.arn})

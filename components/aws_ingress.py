@@ -14,6 +14,7 @@ Listener rule priorities (unique per listener, lower wins):
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -217,6 +218,10 @@ class Ingress(pulumi.ComponentResource):
             header=ORIGIN_HEADER,
             secret=self._origin_secret,
         )
+        self.stack_outputs: dict[str, pulumi.Input[Any]] = {
+            "staticIps": self.static_ips,
+            "albDnsName": self.alb_dns_name,
+        }
         self.register_outputs(
             {
                 "albSecurityGroupId": self.alb_security_group_id,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -31,6 +32,7 @@ class AwsNetwork(pulumi.ComponentResource):
     zones: list[str]
     public_subnet_ids: list[pulumi.Output[str]]
     private_subnet_ids: list[pulumi.Output[str]]
+    stack_outputs: dict[str, pulumi.Input[Any]]
 
     def __init__(
         self,
@@ -124,6 +126,7 @@ class AwsNetwork(pulumi.ComponentResource):
         self.vpc_id = vpc.id
         self.public_subnet_ids = [s.id for s in public]
         self.private_subnet_ids = [s.id for s in private]
+        self.stack_outputs = {"vpcId": self.vpc_id}
         self.register_outputs(
             {
                 "vpcId": self.vpc_id,

@@ -150,6 +150,11 @@ class CloudflareEdge(pulumi.ComponentResource):
         self.zone_id = pulumi.Output.from_input(self._zone)
         self.hostnames = dict(hosts)
         self.managed_waf = settings.cloudflare.managed_waf
+        self.stack_outputs: dict[str, pulumi.Input[Any]] = {
+            "zoneId": self.zone_id,
+            "publicHostnames": self.hostnames,
+            "managedWaf": self.managed_waf,
+        }
         self.register_outputs(
             {"zoneId": self.zone_id, "hostnames": self.hostnames, "managedWaf": self.managed_waf}
         )

@@ -29,6 +29,14 @@ def aws_provider(settings: CloudSettings) -> aws.Provider:
     )
 
 
+def availability_zones(provider: aws.Provider) -> list[str]:
+    """The region's available zones, in AWS's order (the network takes the first few)."""
+    zones = aws.get_availability_zones(
+        state="available", opts=pulumi.InvokeOptions(provider=provider)
+    )
+    return list(zones.names)
+
+
 def cloudflare_provider() -> cloudflare.Provider:
     """The Cloudflare provider. Its token is `cloudflare:apiToken` (a config secret);
     when unset the provider reads CLOUDFLARE_API_TOKEN, as CI does."""

@@ -8,6 +8,7 @@ over TLS on the venue LAN only.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_docker as docker
@@ -193,4 +194,5 @@ class VenueHost(pulumi.ComponentResource):
                 "caFingerprintSha256": ca[1],
             }
         )
-        self.register_outputs({"enrollment": self.enrollment})
+        self.stack_outputs: dict[str, pulumi.Input[Any]] = {"enrollment": self.enrollment}
+        self.register_outputs(self.stack_outputs)

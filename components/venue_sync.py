@@ -100,6 +100,8 @@ class VenueSyncCredentials(pulumi.ComponentResource):
             self.parameter_names[venue] = parameter_name
             entries[venue] = {SYNC_URL: args.sync_url, CREDENTIAL: credential.result}
         self.entries = pulumi.Output.secret(cast(dict[str, dict[str, str]], entries))
+        # Secret as a whole; each venue stack reads its own entry.
+        self.stack_outputs: dict[str, pulumi.Input[Any]] = {"venueSync": self.entries}
         self.register_outputs({"entries": self.entries})
 
 
