@@ -11,36 +11,14 @@ import hashlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from components import cloudflare_ranges
+
 ACCOUNT_ID = "123456789012"
 AMI_ID = "ami-0a1b2c3d4e5f60718"
 
-# Cloudflare's published ranges (https://www.cloudflare.com/ips/), as get_ip_ranges returns them.
-CLOUDFLARE_IPV4 = [
-    "173.245.48.0/20",
-    "103.21.244.0/22",
-    "103.22.200.0/22",
-    "103.31.4.0/22",
-    "141.101.64.0/18",
-    "108.162.192.0/18",
-    "190.93.240.0/20",
-    "188.114.96.0/20",
-    "197.234.240.0/22",
-    "198.41.128.0/17",
-    "162.158.0.0/15",
-    "104.16.0.0/13",
-    "104.24.0.0/14",
-    "172.64.0.0/13",
-    "131.0.72.0/22",
-]
-CLOUDFLARE_IPV6 = [
-    "2400:cb00::/32",
-    "2606:4700::/32",
-    "2803:f800::/32",
-    "2405:b500::/32",
-    "2405:8100::/32",
-    "2a06:98c0::/29",
-    "2c0f:f248::/32",
-]
+# Cloudflare's published ranges, as get_ip_ranges returns them.
+CLOUDFLARE_IPV4 = list(cloudflare_ranges.IPV4)
+CLOUDFLARE_IPV6 = list(cloudflare_ranges.IPV6)
 
 
 def digest(*parts: str, length: int = 17) -> str:

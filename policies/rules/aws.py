@@ -20,7 +20,7 @@ from pulumi_policy import (
     StackValidationArgs,
 )
 
-from components import naming
+from components import cloudflare_ranges, naming
 from policies.rules.common import (
     AWS_PROVIDER,
     ENVIRONMENT_SCHEMA,
@@ -59,32 +59,8 @@ SNS_TOPIC: Final = "aws:sns/topic:Topic"
 VPC: Final = "aws:ec2/vpc:Vpc"
 FLOW_LOG: Final = "aws:ec2/flowLog:FlowLog"
 
-# Cloudflare's published ranges (https://www.cloudflare.com/ips/): the only public
-# sources the edge ingress may admit. Override with the rule's `edgeCidrs` config.
-CLOUDFLARE_CIDRS: Final = (
-    "173.245.48.0/20",
-    "103.21.244.0/22",
-    "103.22.200.0/22",
-    "103.31.4.0/22",
-    "141.101.64.0/18",
-    "108.162.192.0/18",
-    "190.93.240.0/20",
-    "188.114.96.0/20",
-    "197.234.240.0/22",
-    "198.41.128.0/17",
-    "162.158.0.0/15",
-    "104.16.0.0/13",
-    "104.24.0.0/14",
-    "172.64.0.0/13",
-    "131.0.72.0/22",
-    "2400:cb00::/32",
-    "2606:4700::/32",
-    "2803:f800::/32",
-    "2405:b500::/32",
-    "2405:8100::/32",
-    "2a06:98c0::/29",
-    "2c0f:f248::/32",
-)
+# The only public sources the edge ingress may admit; override with `edgeCidrs`.
+CLOUDFLARE_CIDRS: Final = (*cloudflare_ranges.IPV4, *cloudflare_ranges.IPV6)
 ADMIN_PORTS: Final = (22, 3389)
 DEFAULT_SG_DESCRIPTION: Final = "Managed by Pulumi"
 # TLS 1.2+ ELB policies: TLS13-1-2*, TLS13-1-3*, TLS-1-2*, FS-1-2* (and their FIPS/PQ variants).
