@@ -60,7 +60,10 @@ def main(argv: list[str] | None = None) -> int:
     except cost.PriceError as exc:
         err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
         return EXIT_ERROR
-    console.print(cost.cost_table(estimate))
+    if estimate.items:
+        console.print(cost.cost_table(estimate))
+    else:
+        console.print("cost: no AWS resources in this stack (venue hardware is not estimated)")
     drawn = diagram.write_diagram(plan, Path("build") / args.stack)
     console.print(f"diagram: {drawn.svg or drawn.dot}", highlight=False)
     if drawn.hint:

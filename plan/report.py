@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from typing import Any
+from typing import Any, cast
 
 from rich.console import Console
 from rich.table import Table
@@ -70,13 +70,27 @@ def render_counts(plan: Plan) -> Table:
     return table
 
 
+SHOWN_CHARS = 100  # longer values (certificates) are cut in the table; --json has them whole
+
+
 def show(value: Any) -> str:
-    """An output for people: secrets masked, containers as compact JSON."""
+    """An output for people: secrets masked, an object one key a line, long values cut."""
     if isinstance(value, Secret):
         return SECRET
+    if isinstance(value, dict) and value:
+        items = sorted(cast(dict[str, Any], value).items())
+        return "\n".join(_entry(key, item) for key, item in items)
     if isinstance(value, dict | list):
-        return json.dumps(to_json(value), sort_keys=True)
-    return str(value)
+        text = json.dumps(to_json(value), sort_keys=True)
+    else:
+        text = str(value).replace("\n", "\\n")
+    return text if len(text) <= SHOWN_CHARS else f"{text[:SHOWN_CHARS]}… ({len(text)} chars)"
+
+
+def _entry(key: str, value: Any) -> str:
+    if isinstance(value, dict) and value:
+        return f"{key}:\n  " + show(value).replace("\n", "\n  ")
+    return f"{key}: {show(value)}"
 
 
 def render_outputs(plan: Plan) -> Table:
