@@ -9,6 +9,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.aws_nat_instance import NatInstance
 from components.cidr import plan_subnets
 from components.settings import NetworkSettings
 
@@ -16,9 +17,10 @@ from components.settings import NetworkSettings
 class AwsNetwork(pulumi.ComponentResource):
     """VPC, public and private subnets per zone, egress through NAT, flow logs.
 
-    Public subnets hold only the NAT gateways and the NLB's Elastic IPs; no
-    instance gets a public address. The default security group is stripped of
-    its rules so nothing can use it by accident.
+    Public subnets hold only the NAT (gateways, or dev's NAT instance) and the
+    NLB's Elastic IPs; no instance gets a public address at launch (the NAT
+    instance's egress address is an associated Elastic IP). The default security
+    group is stripped of its rules so nothing can use it by accident.
 
     Args:
         name: prefix for every child's name.
@@ -106,13 +108,30 @@ class AwsNetwork(pulumi.ComponentResource):
             )
 
         nats = self._nat_gateways(name, network, list(zip(self.zones, public, strict=True)), child)
+        nat_instance = None
+        if network.nat_mode == "instance":
+            nat_instance = NatInstance(
+                f"{name}-nat",
+                vpc_id=vpc.id,
+                vpc_cidr=layout.vpc,
+                subnet_id=public[0].id,
+                instance_type=network.nat_instance_type,
+                opts=child,
+            )
         for index, (zone, subnet) in enumerate(zip(self.zones, private, strict=True)):
             suffix = zone[-1]
-            routes = []
+            routes: list[aws.ec2.RouteTableRouteArgs] = []
             if nats:
                 nat = nats[index] if len(nats) > 1 else nats[0]
                 routes = [
                     aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", nat_gateway_id=nat.id)
+                ]
+            elif nat_instance is not None:
+                routes = [
+                    aws.ec2.RouteTableRouteArgs(
+                        cidr_block="0.0.0.0/0",
+                        network_interface_id=nat_instance.network_interface_id,
+                    )
                 ]
             table = aws.ec2.RouteTable(
                 f"{name}-private-{suffix}", vpc_id=vpc.id, routes=routes, opts=child
@@ -142,8 +161,11 @@ class AwsNetwork(pulumi.ComponentResource):
         public: list[tuple[str, aws.ec2.Subnet]],
         child: pulumi.ResourceOptions,
     ) -> list[aws.ec2.NatGateway]:
-        """No NAT, one shared NAT (cheaper), or one per zone (a zone outage keeps egress)."""
-        count = {"none": 0, "single": 1, "per-az": len(public)}[network.nat_mode]
+        """No NAT, one shared NAT (cheaper), or one per zone (a zone outage keeps egress).
+
+        `instance` mode has no gateway: `NatInstance` takes its place.
+        """
+        count = {"none": 0, "instance": 0, "single": 1, "per-az": len(public)}[network.nat_mode]
         nats: list[aws.ec2.NatGateway] = []
         for zone, subnet in public[:count]:
             suffix = zone[-1]

@@ -37,7 +37,7 @@ NAMESPACE = "ticketing"
 
 Environment = Literal["dev", "staging", "prod"]
 Role = Literal["cloud", "venue"]
-NatMode = Literal["none", "single", "per-az"]
+NatMode = Literal["none", "single", "per-az", "instance"]
 CloudflarePlan = Literal["free", "pro", "business", "enterprise"]
 DdosSensitivity = Literal["default", "medium", "low", "eoff"]
 Placement = Literal["shared", "dedicated"]
@@ -63,6 +63,8 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
 _IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/:-]*[a-z0-9](:[\w][\w.-]{0,127})?(@sha256:[0-9a-f]{64})?$")
 _STACK = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
+# Graviton families carry a "g" after the generation: t4g, c6gn, m7gd.
+_GRAVITON_TYPE = re.compile(r"^[a-z]+\d+g[a-z]*\.[a-z0-9]+$")
 _DB_CLASS = re.compile(r"^db\.[a-z][a-z0-9-]*\.[a-z0-9]+$")
 
 
@@ -156,6 +158,12 @@ def _instance_type(value: str) -> str:
     return value
 
 
+def _graviton_instance_type(value: str) -> str:
+    if not _GRAVITON_TYPE.match(_instance_type(value)):
+        raise ValueError("not a Graviton (arm64) instance type like t4g.nano")
+    return value
+
+
 def _db_class(value: str) -> str:
     if not _DB_CLASS.match(value):
         raise ValueError("not an RDS instance class like db.t4g.micro")
@@ -175,6 +183,7 @@ Email = Annotated[str, AfterValidator(_email)]
 StackName = Annotated[str, AfterValidator(_stack_name)]
 DockerHost = Annotated[str, AfterValidator(_docker_host)]
 InstanceType = Annotated[str, AfterValidator(_instance_type)]
+GravitonInstanceType = Annotated[str, AfterValidator(_graviton_instance_type)]
 DbInstanceClass = Annotated[str, AfterValidator(_db_class)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 RetentionDays = Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096]
@@ -336,11 +345,17 @@ class CloudflareSettings(Model):
 
 
 class NetworkSettings(Model):
-    """The VPC: address space, zones, egress."""
+    """The VPC: address space, zones, egress.
+
+    `nat_mode`: no egress, one NAT gateway, one per zone, or one NAT instance
+    (`instance`, for dev: a few dollars a month instead of a gateway's ~$35, no HA).
+    """
 
     cidr: Ipv4Cidr = "10.40.0.0/16"
     az_count: Annotated[int, Field(ge=2, le=3)] = 2
     nat_mode: NatMode = "single"
+    # The NAT instance runs the arm64 Amazon Linux 2023 AMI, so Graviton types only.
+    nat_instance_type: GravitonInstanceType = "t4g.nano"
     flow_log_retention_days: RetentionDays = 30
     # Where Docker on the app hosts allocates Compose networks; must not overlap the VPC.
     docker_pool: Ipv4Cidr = "172.28.0.0/16"
@@ -464,6 +479,8 @@ class CloudSettings(Model):
                 raise _at(("database", "multiAz"), "must be true in prod", False)
             if self.network.nat_mode == "none":
                 raise _at(("network", "natMode"), "prod needs NAT egress", "none")
+            if self.network.nat_mode == "instance":
+                raise _at(("network", "natMode"), "prod needs managed NAT gateways", "instance")
         if self.environment != "dev" and self.database.backup_retention_days < 7:
             days = self.database.backup_retention_days
             raise _at(("database", "backupRetentionDays"), "must be at least 7 outside dev", days)
@@ -527,7 +544,7 @@ Settings = CloudSettings | VenueStackSettings
 
 PROFILES: dict[str, dict[str, Any]] = {
     "dev": {
-        "network": {"natMode": "single"},
+        "network": {"natMode": "instance"},
         "ingress": {"staticIps": False},
         "database": {"backupRetentionDays": 1, "multiAz": False, "deletionProtection": False},
         "observability": {"logRetentionDays": 14},

@@ -1,12 +1,14 @@
 """The monthly cost of a stack, estimated from its captured plan and a dated on-demand price table.
 
 `estimate` is pure: it counts what the plan registers (EC2 hours, EBS, RDS hours and
-storage, load balancers, NAT gateways, public IPv4 addresses, CloudWatch, Secrets
-Manager, SNS, KMS) and prices each line from `plan/prices/<region>.yaml`. Usage that
-a plan cannot show (log volume, load balancer capacity units, NAT traffic, alarm
-e-mails) comes from `Assumptions`, printed with the table. The part of each line that
-only buys high availability (a Multi-AZ standby, NAT gateways beyond the first) is
-reported separately, so `prod` shows what its availability costs.
+storage, load balancers, NAT gateways or a NAT instance, public IPv4 addresses,
+CloudWatch, Secrets Manager, SNS, KMS) and prices each line from
+`plan/prices/<region>.yaml`. Usage that a plan cannot show (log volume, load balancer
+capacity units, NAT gateway traffic, alarm e-mails) comes from `Assumptions`, printed
+with the table. The part of each line that only buys high availability (a Multi-AZ
+standby, NAT gateways beyond the first) is reported separately, so `prod` shows what
+its availability costs. A NAT instance (an EC2 instance with source/destination check
+off) is a networking line of its own, not an app host.
 
 Not included: data transfer out, requests, backups beyond the free allowance, support,
 tax, and Cloudflare's plan.
@@ -24,7 +26,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rich.table import Table
 
-from plan.model import Plan, Resource, reveal
+from plan.model import Plan, Resource, is_nat_instance, reveal
 
 PRICES_DIR = Path(__file__).resolve().parent / "prices"
 DEFAULT_REGION = "eu-west-1"
@@ -289,10 +291,13 @@ def estimate(
             LineItem(category, description, qty, price.unit, price.price, price.source, **kw)
         )
 
-    # EC2: instance hours by type, then their root volumes and any extra EBS volumes.
+    # EC2: instance hours by type (a NAT instance is priced under networking), then the
+    # root volumes of every instance and any extra EBS volumes.
     instances = plan.of_type(EC2_INSTANCE)
+    nat_instances = [r for r in instances if is_nat_instance(r)]
     ec2 = prices.ec2_instance_hour
-    for itype, n in _grouped((_text(r.inputs.get("instanceType"), "?"), 1) for r in instances):
+    hosts = (r for r in instances if r not in nat_instances)
+    for itype, n in _grouped((_text(r.inputs.get("instanceType"), "?"), 1) for r in hosts):
         price = _lookup(ec2.prices, itype, "EC2 instance type", prices, ec2.source)
         items.append(
             LineItem("EC2", f"EC2 {itype} (Linux)", n * hours, ec2.unit, price, ec2.source)
@@ -365,6 +370,21 @@ def estimate(
         add("Load balancing", "Network Load Balancer", len(nlbs) * hours, it.nlb_hour)
         qty = len(nlbs) * a.lcu_per_load_balancer * hours
         add("Load balancing", "NLB capacity units", qty, it.nlb_lcu_hour, assumption=lcu)
+
+    # A NAT instance: EC2 hours only, no per-GB processing charge (its EBS and Elastic IP
+    # are on their own lines).
+    for itype, n in _grouped((_text(r.inputs.get("instanceType"), "?"), 1) for r in nat_instances):
+        price = _lookup(ec2.prices, itype, "EC2 instance type", prices, ec2.source)
+        items.append(
+            LineItem(
+                "Networking",
+                f"NAT instance {itype} (Linux)",
+                n * hours,
+                ec2.unit,
+                price,
+                ec2.source,
+            )
+        )
 
     # NAT gateways: a gateway per AZ beyond the first buys only availability.
     nats = plan.of_type(NAT_GATEWAY)

@@ -20,7 +20,7 @@ from typing import Any
 import graphviz
 
 from components import catalog
-from plan.model import Plan, Resource, reveal
+from plan.model import Plan, Resource, is_nat_instance, reveal
 
 SUBNET = "aws:ec2/subnet:Subnet"
 VPC = "aws:ec2/vpc:Vpc"
@@ -103,6 +103,8 @@ class Topology:
     log_groups: int
     venues: tuple[str, ...]
     bastions: int
+    nat_instances: tuple[str | None, ...] = ()
+    """Instance type of each NAT instance (dev's cheap egress instead of a NAT gateway)."""
 
     def host_of(self, service: str) -> AppHost:
         return next(h for h in self.app_hosts if service in h.services)
@@ -121,9 +123,10 @@ def topology(plan: Plan) -> Topology:
     nlbs = [lb for lb in balancers if lb.inputs.get("loadBalancerType") == "network"]
     albs = [lb for lb in balancers if lb not in nlbs]
     nats = plan.of_type(NAT_GATEWAY)
+    nat_instances = [r for r in plan.of_type(EC2_INSTANCE) if is_nat_instance(r)]
     static_ips = sum(_nlb_addresses(lb) for lb in nlbs)
     if nlbs and not static_ips:
-        static_ips = max(len(plan.of_type(EIP)) - len(nats), 0)
+        static_ips = max(len(plan.of_type(EIP)) - len(nats) - len(nat_instances), 0)
     phases = sorted({str(r.inputs.get("phase", "")) for r in plan.of_type(RULESET)})
     features: dict[str, list[str]] = {}
     for phase in phases:
@@ -153,6 +156,7 @@ def topology(plan: Plan) -> Topology:
         log_groups=len(plan.of_type(LOG_GROUP)),
         venues=_venues(plan),
         bastions=len(plan.of_type(DOCKER_CONTAINER)),
+        nat_instances=tuple(_str(r.inputs.get("instanceType")) for r in nat_instances),
     )
 
 
@@ -228,7 +232,7 @@ def _assign(
 
 
 def _app_hosts(plan: Plan) -> tuple[AppHost, ...]:
-    instances = plan.of_type(EC2_INSTANCE)
+    instances = [r for r in plan.of_type(EC2_INSTANCE) if not is_nat_instance(r)]
     shared, dedicated = _assign(instances, plan)
     types = {r.name: _str(r.inputs.get("instanceType")) for r in instances}
     claimed = {s for services in dedicated.values() for s in services}
@@ -439,6 +443,8 @@ def deployment_graph(plan: Plan) -> DeploymentGraph:
     if topo.nat_gateways:
         nat = "NAT gateway" if topo.nat_gateways == 1 else f"{topo.nat_gateways} NAT gateways"
         node("nat", nat, public, "nat")
+    elif topo.nat_instances:
+        node("nat", _nat_instance_label(topo.nat_instances), public, "nat")
 
     for host in topo.app_hosts:
         host_label = "App host" + (" (dedicated)" if host.dedicated else "") + " · EC2"
@@ -463,7 +469,7 @@ def deployment_graph(plan: Plan) -> DeploymentGraph:
             if svc.uses(catalog.Backing.RABBITMQ):
                 node(f"rabbitmq_{name}", "RabbitMQ", net, "rabbitmq")
                 edges.append(Edge(f"svc_{name}", f"rabbitmq_{name}", kind="data"))
-        if topo.nat_gateways:
+        if topo.nat_gateways or topo.nat_instances:
             anchor = f"svc_{host.services[0]}" if host.services else None
             if anchor:
                 edges.append(Edge(anchor, "nat", "egress", "ops", tail_cluster=host_cluster))
@@ -506,6 +512,15 @@ def deployment_graph(plan: Plan) -> DeploymentGraph:
 
     title = f"Deployment — stack {plan.stack}"
     return DeploymentGraph(title, tuple(clusters), tuple(nodes), tuple(edges))
+
+
+def _nat_instance_label(types: tuple[str | None, ...]) -> str:
+    """`NAT instance · t4g.nano`, or `2 NAT instances` (with their type when they share one)."""
+    label = "NAT instance" if len(types) == 1 else f"{len(types)} NAT instances"
+    kinds = set(types)
+    if len(kinds) == 1 and None not in kinds:
+        label += f" · {types[0]}"
+    return label
 
 
 def _id(name: str) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from components import catalog
 from plan import cost, diagram
-from plan.model import Plan, Resource
+from plan.model import Plan, Resource, is_nat_instance
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "deployment.md"
@@ -78,6 +78,7 @@ IMPLEMENTED_BY: dict[str, tuple[Kind, ...]] = {
         Kind(diagram.VPC, "VPC"),
         Kind(diagram.SUBNET, "subnet"),
         Kind(diagram.NAT_GATEWAY, "NAT gateway"),
+        Kind(diagram.EC2_INSTANCE, "NAT instance", is_nat_instance),
         Kind("aws:ec2/flowLog:FlowLog", "flow log"),
         Kind("aws:ec2/securityGroup:SecurityGroup", "security group"),
     ),
@@ -165,6 +166,9 @@ def deployment_facts(plan: Plan) -> list[str]:
     network = f"{topo.az_count} availability zones"
     if topo.nat_gateways:
         network += f", {topo.nat_gateways} NAT gateway" + ("s" if topo.nat_gateways > 1 else "")
+    if topo.nat_instances:
+        n, types = len(topo.nat_instances), ", ".join(t for t in topo.nat_instances if t)
+        network += f", {n} NAT instance" + ("s" if n > 1 else "") + (f" ({types})" if types else "")
     facts.append(network)
     if topo.nlb and not topo.load_balancers_from_catalog:
         facts.append(f"static IPs: an NLB on {topo.static_ips} Elastic IPs in front of the ALB")

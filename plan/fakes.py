@@ -140,7 +140,11 @@ def _rds_instance(name: str, inputs: Mapping[str, Any], region: str) -> dict[str
 
 def _ec2_instance(name: str, inputs: Mapping[str, Any], region: str) -> dict[str, Any]:
     n = int(digest(name, length=4), 16)
-    return {"privateIp": f"10.0.{n % 250}.{n % 200 + 10}", "publicIp": ""}
+    return {
+        "privateIp": f"10.0.{n % 250}.{n % 200 + 10}",
+        "publicIp": "",
+        "primaryNetworkInterfaceId": f"eni-{digest('eni', name)}",
+    }
 
 
 def _random_password(name: str, inputs: Mapping[str, Any], region: str) -> dict[str, Any]:

@@ -115,3 +115,14 @@ def has_secret(value: Any) -> bool:
     if isinstance(value, list | tuple):
         return any(has_secret(v) for v in value)  # type: ignore[misc]
     return False
+
+
+EC2_INSTANCE = "aws:ec2/instance:Instance"
+
+
+def is_nat_instance(resource: Resource) -> bool:
+    """An EC2 instance with source/destination check off forwards others' traffic: a NAT.
+
+    The cost estimate and the diagram show it as networking, not as an app host.
+    """
+    return resource.type == EC2_INSTANCE and resource.inputs.get("sourceDestCheck") is False

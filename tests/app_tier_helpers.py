@@ -10,7 +10,7 @@ import yaml
 
 from components import host_apply
 from plan.engine import PROJECT_DIR
-from plan.model import Plan, Resource, reveal
+from plan.model import Plan, Resource, is_nat_instance, reveal
 
 PARAMETER = "aws:ssm/parameter:Parameter"
 INSTANCE = "aws:ec2/instance:Instance"
@@ -28,6 +28,11 @@ def services_with(service: str, **changes: Any) -> dict[str, Any]:
     services = copy.deepcopy(_dev_services())
     services[service].update(changes)
     return {"ticketing:services": services}
+
+
+def app_hosts(plan: Plan) -> list[Resource]:
+    """The app hosts' VMs: every EC2 instance but the network's NAT instance (dev)."""
+    return [r for r in plan.of_type(INSTANCE) if not is_nat_instance(r)]
 
 
 def parameter(plan: Plan, name: str) -> Resource:

@@ -12,9 +12,9 @@ from components import placement
 from plan import fakes
 from plan.model import Plan, reveal
 from tests.app_tier_helpers import (
-    INSTANCE,
     PARAMETER,
     RDS,
+    app_hosts,
     compose_document,
     parameter_value,
     services_with,
@@ -29,7 +29,7 @@ ATTACHMENT = "aws:lb/targetGroupAttachment:TargetGroupAttachment"
 
 
 def test_instance_is_private_imdsv2_encrypted_and_monitored(dev_plan: Plan) -> None:
-    [vm] = dev_plan.of_type(INSTANCE)
+    [vm] = app_hosts(dev_plan)
     i = vm.inputs
     assert i["associatePublicIpAddress"] is False and "keyName" not in i
     assert i["metadataOptions"]["httpTokens"] == "required"
@@ -42,13 +42,13 @@ def test_instance_is_private_imdsv2_encrypted_and_monitored(dev_plan: Plan) -> N
 
 
 def test_ami_is_canonicals_public_parameter_and_ignored_afterwards(dev_plan: Plan) -> None:
-    [vm] = dev_plan.of_type(INSTANCE)
+    [vm] = app_hosts(dev_plan)
     assert vm.inputs["ami"] == fakes.AMI_ID
     assert "ami" in vm.ignore_changes
 
 
 def test_user_data_installs_tools_only(dev_plan: Plan) -> None:
-    [vm] = dev_plan.of_type(INSTANCE)
+    [vm] = app_hosts(dev_plan)
     user_data = vm.inputs["userData"]
     assert user_data.startswith("#cloud-config")
     assert "docker.io" in user_data and "ticketing-compose.service" in user_data
@@ -61,7 +61,7 @@ def test_changing_an_image_tag_changes_ssm_only(
     changed = capture(
         "dev", services_with("payments", image="ghcr.io/example-tickets/payments-api:2.4.0")
     )
-    [before], [after] = dev_plan.of_type(INSTANCE), changed.of_type(INSTANCE)
+    [before], [after] = app_hosts(dev_plan), app_hosts(changed)
     assert before.inputs == after.inputs
     name = "/ticketing/dev/hosts/shared/compose"
     assert parameter_value(dev_plan, name) != parameter_value(changed, name)
@@ -78,7 +78,7 @@ def test_compose_document_in_ssm_is_valid_compose(dev_plan: Plan) -> None:
 def test_association_applies_the_hosts_document_to_its_instance(dev_plan: Plan) -> None:
     [association] = dev_plan.of_type(ASSOCIATION)
     [document] = dev_plan.of_type("aws:ssm/document:Document")
-    [vm] = dev_plan.of_type(INSTANCE)
+    [vm] = app_hosts(dev_plan)
     [db] = dev_plan.of_type(RDS)
     assert association.inputs["name"] == document.outputs["name"]
     assert association.inputs["targets"] == [{"key": "InstanceIds", "values": [vm.id]}]
@@ -118,12 +118,14 @@ def test_instance_profile_reads_only_its_own_paths(dev_plan: Plan) -> None:
     assert all(":parameter/ticketing/dev/" in r for r in resources)
     assert any(r.endswith("/ticketing/dev/hosts/shared/*") for r in resources)
     assert statements["ReadDatabaseMasterSecrets"]["Action"][0] == "secretsmanager:GetSecretValue"
-    [attachment] = dev_plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    [attachment] = under(
+        dev_plan, "shared-host", "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+    )
     assert attachment.inputs["policyArn"].endswith("AmazonSSMManagedInstanceCore")
 
 
 def test_every_target_group_is_attached_on_its_host_port(dev_plan: Plan) -> None:
-    [vm] = dev_plan.of_type(INSTANCE)
+    [vm] = app_hosts(dev_plan)
     attachments = dev_plan.of_type(ATTACHMENT)
     assert len(attachments) == len(placement.host_ports())
     assert all(a.inputs["targetId"] == vm.id for a in attachments)
@@ -134,7 +136,7 @@ def test_every_target_group_is_attached_on_its_host_port(dev_plan: Plan) -> None
 
 def test_dedicated_host_runs_the_service_and_its_backing_only(capture: Callable[..., Plan]) -> None:
     plan = capture("dev", services_with("notifications", host="dedicated"))
-    vms = {r.name: r for r in plan.of_type(INSTANCE)}
+    vms = {r.name: r for r in app_hosts(plan)}
     assert set(vms) == {"shared-host-vm", "notifications-host-vm"}
     assert set(compose_document(plan, "notifications")["services"]) == {
         "notifications",

@@ -6,9 +6,19 @@ import json
 from collections.abc import Callable
 
 from components.cidr import plan_subnets
-from plan.model import Plan
+from components.nat_user_data import render_nat_user_data
+from plan import fakes, policy
+from plan.model import Plan, Resource, is_nat_instance
+from tests.app_tier_helpers import under
 
 AWS_PROVIDER = "pulumi:providers:aws"
+NAT_GATEWAY = "aws:ec2/natGateway:NatGateway"
+INSTANCE = "aws:ec2/instance:Instance"
+SUBNET = "aws:ec2/subnet:Subnet"
+ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+DEV_CIDR = "10.40.0.0/16"
 
 
 def subnets(plan: Plan, tier: str) -> list[str]:
@@ -35,18 +45,101 @@ def test_no_subnet_hands_out_public_addresses(dev_plan: Plan) -> None:
     )
 
 
-def test_nat_mode_single_in_dev_and_per_zone_in_prod(plan_of: Callable[[str], Plan]) -> None:
-    assert len(plan_of("dev").of_type("aws:ec2/natGateway:NatGateway")) == 1
-    prod = plan_of("prod")
-    nats = prod.of_type("aws:ec2/natGateway:NatGateway")
+def private_routes(plan: Plan) -> list[list[dict[str, str]]]:
+    return [r.inputs.get("routes", []) for r in plan.of_type(ROUTE_TABLE) if "private" in r.name]
+
+
+def nat_instance(plan: Plan) -> Resource:
+    [vm] = [r for r in plan.of_type(INSTANCE) if is_nat_instance(r)]
+    return vm
+
+
+def test_prod_egresses_through_a_nat_gateway_per_zone(prod_plan: Plan) -> None:
+    nats = prod_plan.of_type(NAT_GATEWAY)
     assert len(nats) == 3
+    assert not any(is_nat_instance(r) for r in prod_plan.of_type(INSTANCE))
     # each private route table egresses through a different NAT gateway
-    private_routes = [
-        r.inputs["routes"][0]["natGatewayId"]
-        for r in prod.of_type("aws:ec2/routeTable:RouteTable")
-        if "private" in r.name
+    routes = private_routes(prod_plan)
+    assert len({r[0]["natGatewayId"] for r in routes}) == 3
+    assert {r[0]["natGatewayId"] for r in routes} == {n.id for n in nats}
+
+
+def test_single_mode_shares_one_nat_gateway(capture: Callable[..., Plan]) -> None:
+    plan = capture("dev", {"ticketing:network": {"cidr": DEV_CIDR, "natMode": "single"}})
+    [nat] = plan.of_type(NAT_GATEWAY)
+    assert not any(is_nat_instance(r) for r in plan.of_type(INSTANCE))
+    assert private_routes(plan) == [[{"cidrBlock": "0.0.0.0/0", "natGatewayId": nat.id}]] * 2
+
+
+def test_dev_egresses_through_one_nat_instance_not_a_gateway(dev_plan: Plan) -> None:
+    assert dev_plan.of_type(NAT_GATEWAY) == []
+    vm = nat_instance(dev_plan)
+    eni = vm.outputs["primaryNetworkInterfaceId"]
+    assert eni.startswith("eni-")
+    # every private route table sends the internet to the NAT instance's interface
+    assert private_routes(dev_plan) == [[{"cidrBlock": "0.0.0.0/0", "networkInterfaceId": eni}]] * 2
+
+
+def test_nat_instance_is_a_hardened_graviton_in_the_first_public_subnet(dev_plan: Plan) -> None:
+    vm = nat_instance(dev_plan)
+    inputs = vm.inputs
+    assert inputs["sourceDestCheck"] is False
+    assert inputs["instanceType"] == "t4g.nano"
+    [first_public] = [r for r in dev_plan.of_type(SUBNET) if r.name == "core-public-a"]
+    assert inputs["subnetId"] == first_public.id
+    assert inputs["associatePublicIpAddress"] is False
+    assert "keyName" not in inputs
+    assert inputs["metadataOptions"]["httpTokens"] == "required"
+    root = inputs["rootBlockDevice"]
+    assert root["encrypted"] is True and root["volumeType"] == "gp3"
+    assert inputs["creditSpecification"] == {"cpuCredits": "standard"}
+    assert inputs["ami"] == fakes.AMI_ID
+    assert "ami" in vm.ignore_changes
+    assert inputs["userData"] == render_nat_user_data(DEV_CIDR)
+    assert inputs["userDataReplaceOnChange"] is True
+
+
+def test_nat_instance_egresses_from_an_associated_elastic_ip(dev_plan: Plan) -> None:
+    vm = nat_instance(dev_plan)
+    [eip] = under(dev_plan, "core-nat", "aws:ec2/eip:Eip")
+    [association] = under(dev_plan, "core-nat", "aws:ec2/eipAssociation:EipAssociation")
+    assert eip.inputs["domain"] == "vpc"
+    assert association.inputs["allocationId"] == eip.outputs["allocationId"]
+    assert association.inputs["networkInterfaceId"] == vm.outputs["primaryNetworkInterfaceId"]
+
+
+def test_nat_instance_admits_only_the_vpc_and_never_ssh(dev_plan: Plan) -> None:
+    vm = nat_instance(dev_plan)
+    [group] = under(dev_plan, "core-nat", "aws:ec2/securityGroup:SecurityGroup")
+    assert vm.inputs["vpcSecurityGroupIds"] == [group.id]
+    assert group.inputs["description"]
+    ingress = under(dev_plan, "core-nat", INGRESS)
+    assert ingress and all(r.inputs["cidrIpv4"] == DEV_CIDR for r in ingress)
+    assert all(r.inputs["securityGroupId"] == group.id for r in ingress)
+    assert sorted((r.inputs["ipProtocol"], r.inputs["fromPort"]) for r in ingress) == [
+        ("tcp", 80.0),
+        ("tcp", 443.0),
     ]
-    assert len(set(private_routes)) == 3
+    egress = under(dev_plan, "core-nat", EGRESS)
+    assert egress and all(r.inputs["cidrIpv4"] == "0.0.0.0/0" for r in egress)
+    assert all(r.inputs["description"] for r in [*ingress, *egress])
+
+
+def test_nat_instance_profile_grants_session_manager_only(dev_plan: Plan) -> None:
+    vm = nat_instance(dev_plan)
+    [profile] = under(dev_plan, "core-nat", "aws:iam/instanceProfile:InstanceProfile")
+    assert vm.inputs["iamInstanceProfile"] == profile.outputs["name"]
+    [attachment] = under(dev_plan, "core-nat", "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    assert attachment.inputs["policyArn"].endswith("/AmazonSSMManagedInstanceCore")
+    assert under(dev_plan, "core-nat", "aws:iam/rolePolicy:RolePolicy") == []
+
+
+def test_policy_pack_finds_nothing_on_the_nat_instance(dev_plan: Plan) -> None:
+    nat_urns = {r.urn for r in under(dev_plan, "core-nat", INSTANCE)}
+    nat_urns |= {r.urn for r in under(dev_plan, "core-nat", INGRESS)}
+    nat_urns |= {r.urn for r in under(dev_plan, "core-nat", EGRESS)}
+    verdicts = policy.evaluate(dev_plan)
+    assert [v.rule for v in verdicts.violations if v.urn in nat_urns] == []
 
 
 def test_no_nat_mode_leaves_private_subnets_without_egress(capture: Callable[..., Plan]) -> None:

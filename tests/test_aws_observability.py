@@ -8,7 +8,7 @@ from typing import Any
 
 from components.aws_observability import max_connections
 from plan.model import Plan
-from tests.app_tier_helpers import INSTANCE, RDS, services_with, under
+from tests.app_tier_helpers import RDS, app_hosts, services_with, under
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 
@@ -46,7 +46,7 @@ def test_alb_rds_and_host_metrics_are_watched(dev_plan: Plan) -> None:
 
 
 def test_system_check_failure_recovers_the_instance(dev_plan: Plan) -> None:
-    [vm] = dev_plan.of_type(INSTANCE)
+    [vm] = app_hosts(dev_plan)
     [alarm] = [
         a
         for a in platform_alarms(dev_plan).values()
@@ -70,7 +70,7 @@ def test_each_dedicated_instance_and_host_gets_its_alarms(capture: Callable[...,
     rds = {a["dimensions"]["DBInstanceIdentifier"] for a in alarms if a["namespace"] == "AWS/RDS"}
     ec2 = {a["dimensions"]["InstanceId"] for a in alarms if a["namespace"] == "AWS/EC2"}
     assert rds == {r.inputs["identifier"] for r in plan.of_type(RDS)} and len(rds) == 2
-    assert ec2 == {r.id for r in plan.of_type(INSTANCE)} and len(ec2) == 2
+    assert ec2 == {r.id for r in app_hosts(plan)} and len(ec2) == 2
 
 
 def test_dashboard_shows_alb_rds_and_host_metrics(dev_plan: Plan) -> None:

@@ -70,7 +70,7 @@ def test_price_table_is_dated_sourced_and_for_its_region() -> None:
     for section in sections:
         assert section["source"].startswith("https://aws.amazon.com/"), section
     # The dev and prod defaults of components/settings.py must be priced.
-    assert {"t3.medium", "m6i.large"} <= set(table.ec2_instance_hour.prices)
+    assert {"t3.medium", "m6i.large", "t4g.nano"} <= set(table.ec2_instance_hour.prices)
     assert {"db.t4g.micro", "db.t4g.medium"} <= set(table.rds_postgresql_instance_hour.multi_az)
 
 
@@ -159,6 +159,39 @@ def test_nat_per_az_counts_gateways_and_addresses_beyond_one_as_ha(prices: Any) 
     ips = line(est, "Public IPv4 addresses")
     assert ips.monthly == pytest.approx(3 * 730 * 0.005)
     assert ips.high_availability == pytest.approx(2 * 730 * 0.005)
+
+
+def test_a_nat_instance_is_its_own_networking_line_with_its_volume_and_address(
+    prices: Any,
+) -> None:
+    rs = [
+        resource(
+            "aws:ec2/instance:Instance",
+            "app-host",
+            instanceType="t3.medium",
+            rootBlockDevice={"volumeSize": 30.0, "volumeType": "gp3"},
+        ),
+        resource(
+            "aws:ec2/instance:Instance",
+            "core-nat-vm",
+            instanceType="t4g.nano",
+            sourceDestCheck=False,
+            associatePublicIpAddress=False,
+            rootBlockDevice={"volumeSize": 8.0, "volumeType": "gp3"},
+        ),
+        resource("aws:ec2/eip:Eip", "core-nat-eip", domain="vpc"),
+    ]
+    est = estimate(plan_of(*rs), prices)
+    nat = line(est, "NAT instance t4g.nano (Linux)")
+    assert nat.category == "Networking"
+    assert nat.monthly == pytest.approx(730 * 0.0046)  # 3.358
+    assert line(est, "EC2 t3.medium (Linux)").quantity == HOURS  # the app host alone
+    assert not any("t4g.nano" in i.description and i.category == "EC2" for i in est.items)
+    assert line(est, "EBS gp3 volumes").quantity == 30 + 8
+    # The Elastic IP is its one public address; no NAT gateway hours or data processing.
+    assert line(est, "Public IPv4 addresses").quantity == HOURS
+    assert not any(i.description.startswith("NAT gateway") for i in est.items)
+    assert est.high_availability == 0
 
 
 def test_load_balancers_and_their_public_addresses(prices: Any) -> None:

@@ -136,6 +136,32 @@ def test_project_prefix_does_not_make_a_resource_the_ticketing_service() -> None
     )
 
 
+def test_a_nat_instance_is_drawn_as_the_nat_not_as_an_app_host() -> None:
+    plan = Plan(
+        project="ticketing",
+        stack="dev",
+        resources=[
+            resource("aws:ec2/subnet:Subnet", "core-public-a", tags={"tier": "public"}),
+            resource("aws:ec2/eip:Eip", "core-nat-eip", domain="vpc"),
+            resource(
+                "aws:ec2/instance:Instance",
+                "core-nat-vm",
+                instanceType="t4g.nano",
+                sourceDestCheck=False,
+            ),
+            resource("aws:ec2/instance:Instance", "shared-host-vm", instanceType="t3.medium"),
+        ],
+    )
+    topo = topology(plan)
+    assert topo.nat_gateways == 0 and topo.nat_instances == ("t4g.nano",)
+    [host] = topo.app_hosts
+    assert host.name == "shared-host-vm"
+    g = deployment_graph(plan)
+    assert g.node("nat").label == "NAT instance · t4g.nano"
+    assert g.node("nat").cluster == "public"
+    assert ("svc_ticketing", "nat") in edges(g)
+
+
 def test_clusters_are_the_seeds_boundaries_with_the_vpc_split_by_tier() -> None:
     g = deployment_graph(prod_like())
     parents = {c.id: c.parent for c in g.clusters}

@@ -79,7 +79,7 @@ BAD = [
     pytest.param(
         cloud(network__natmode="single"),
         "ticketing:network.natmode: unknown key, expected one of cidr, azCount, natMode, "
-        'flowLogRetentionDays, dockerPool, got "single"',
+        'natInstanceType, flowLogRetentionDays, dockerPool, got "single"',
         id="typo-in-nested-key",
     ),
     pytest.param(
@@ -136,6 +136,23 @@ BAD = [
         cloud(environment="prod", database__multiAz=False),
         "ticketing:database.multiAz: must be true in prod, got false",
         id="prod-single-az-database",
+    ),
+    pytest.param(
+        cloud(environment="prod", network__natMode="instance"),
+        'ticketing:network.natMode: prod needs managed NAT gateways, got "instance"',
+        id="prod-nat-instance",
+    ),
+    pytest.param(
+        cloud(network__natMode="gateway"),
+        "ticketing:network.natMode: expected one of none, single, per-az or instance, "
+        'got "gateway"',
+        id="unknown-nat-mode",
+    ),
+    pytest.param(
+        cloud(network__natInstanceType="t3.nano"),
+        "ticketing:network.natInstanceType: not a Graviton (arm64) instance type like t4g.nano, "
+        'got "t3.nano"',
+        id="nat-instance-not-graviton",
     ),
     pytest.param(
         cloud(environment="staging", database__backupRetentionDays=3),
@@ -203,7 +220,8 @@ def test_valid_dev_config_gets_dev_profile_defaults() -> None:
     assert isinstance(settings, CloudSettings)
     assert settings.ingress.static_ips is False
     assert settings.database.multi_az is False
-    assert settings.network.nat_mode == "single"
+    assert settings.network.nat_mode == "instance"
+    assert settings.network.nat_instance_type == "t4g.nano"
     assert settings.public_hosts == {
         "api": "api.tickets.example.com",
         "app": "app.tickets.example.com",
@@ -220,6 +238,19 @@ def test_prod_profile_turns_on_high_availability() -> None:
     assert settings.network.nat_mode == "per-az"
     assert settings.network.az_count == 3
     assert settings.ingress.static_ips is True
+
+
+def test_staging_keeps_one_nat_gateway() -> None:
+    settings = parse(cloud(environment="staging", database__backupRetentionDays=7))
+    assert isinstance(settings, CloudSettings)
+    assert settings.network.nat_mode == "single"
+
+
+def test_graviton_nat_instance_types_are_accepted() -> None:
+    for instance_type in ("t4g.micro", "c6gn.medium", "m7gd.large"):
+        settings = parse(cloud(network__natInstanceType=instance_type))
+        assert isinstance(settings, CloudSettings)
+        assert settings.network.nat_instance_type == instance_type
 
 
 def test_stack_file_value_wins_over_profile() -> None:

@@ -1,0 +1,160 @@
+"""`NatInstance`: one small EC2 instance as the VPC's NAT, the cheap egress for dev."""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pulumi_aws as aws
+
+from components.nat_user_data import render_nat_user_data
+
+AL2023_ARM64_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64"
+ROOT_VOLUME_GB = 8  # the AL2023 AMI's own size; the NAT keeps no data
+# The ports private hosts may leave the VPC on (AppHostFirewall's egress): the NAT
+# admits only these; a rule for all protocols would also admit SSH to the NAT itself.
+FORWARDED_PORTS: dict[int, str] = {443: "HTTPS", 80: "HTTP"}
+
+
+class NatInstance(pulumi.ComponentResource):
+    """A NAT instance in a public subnet: egress for private subnets at a few dollars a month.
+
+    The pattern fck-nat popularised, on AWS's own Amazon Linux 2023 (arm64, from
+    AWS's public SSM parameter; later AMIs are ignored, a new one would replace
+    the NAT). Source/destination check off, IMDSv2 only, encrypted gp3 root
+    volume, standard CPU credits (a burst never bills extra), no key pair and no
+    SSH: Session Manager through an instance profile with only
+    AmazonSSMManagedInstanceCore. No public IP at launch; an Elastic IP is
+    associated with its primary interface, so egress leaves from one stable
+    address. Its group admits HTTPS and HTTP from the VPC only. One instance in
+    one zone: no high availability, which is why prod refuses it.
+
+    Args:
+        name: prefix for every child's name.
+        vpc_id: the VPC.
+        vpc_cidr: the VPC's CIDR: the only source admitted and masqueraded.
+        subnet_id: the public subnet it runs in.
+        instance_type: a Graviton type (`network.natInstanceType`).
+        opts: must carry the stack's AWS provider.
+    """
+
+    instance_id: pulumi.Output[str]
+    network_interface_id: pulumi.Output[str]
+    public_ip: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        vpc_id: pulumi.Input[str],
+        vpc_cidr: str,
+        subnet_id: pulumi.Input[str],
+        instance_type: str,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("ticketing:aws:NatInstance", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        group = aws.ec2.SecurityGroup(
+            f"{name}-sg",
+            vpc_id=vpc_id,
+            description="NAT instance: HTTPS and HTTP from the VPC only, no SSH",
+            tags={"Name": f"{name}-sg"},
+            opts=child,
+        )
+        for port, protocol in FORWARDED_PORTS.items():
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-from-vpc-{port}",
+                security_group_id=group.id,
+                cidr_ipv4=vpc_cidr,
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                description=f"{protocol} from the VPC, to forward to the internet",
+                opts=child,
+            )
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-egress-{port}",
+                security_group_id=group.id,
+                cidr_ipv4="0.0.0.0/0",
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                description=f"{protocol} to the internet: the VPC's traffic, SSM agent, dnf",
+                opts=child,
+            )
+
+        role = aws.iam.Role(
+            f"{name}-role",
+            description="NAT instance: Session Manager only",
+            assume_role_policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "ec2.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+            ),
+            opts=child,
+        )
+        aws.iam.RolePolicyAttachment(
+            f"{name}-ssm-core",
+            role=role.name,
+            policy_arn=aws.iam.ManagedPolicy.AMAZON_SSM_MANAGED_INSTANCE_CORE,
+            opts=child,
+        )
+        profile = aws.iam.InstanceProfile(f"{name}-profile", role=role.name, opts=child)
+
+        ami = aws.ssm.get_parameter_output(
+            name=AL2023_ARM64_AMI_PARAMETER, opts=pulumi.InvokeOutputOptions(parent=self)
+        ).insecure_value
+        instance = aws.ec2.Instance(
+            f"{name}-vm",
+            ami=ami,
+            instance_type=instance_type,
+            subnet_id=subnet_id,
+            vpc_security_group_ids=[group.id],
+            iam_instance_profile=profile.name,
+            associate_public_ip_address=False,
+            source_dest_check=False,
+            credit_specification=aws.ec2.InstanceCreditSpecificationArgs(cpu_credits="standard"),
+            maintenance_options=aws.ec2.InstanceMaintenanceOptionsArgs(auto_recovery="default"),
+            metadata_options=aws.ec2.InstanceMetadataOptionsArgs(
+                http_endpoint="enabled",
+                http_tokens="required",
+                http_put_response_hop_limit=1,
+            ),
+            root_block_device=aws.ec2.InstanceRootBlockDeviceArgs(
+                volume_type="gp3",
+                volume_size=ROOT_VOLUME_GB,
+                encrypted=True,
+                delete_on_termination=True,
+            ),
+            user_data=render_nat_user_data(vpc_cidr),
+            # User data runs at first boot only: a changed script needs a new NAT.
+            user_data_replace_on_change=True,
+            tags={"Name": name, "role": "nat"},
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["ami"]),
+        )
+        eip = aws.ec2.Eip(f"{name}-eip", domain="vpc", tags={"Name": f"{name}-egress"}, opts=child)
+        aws.ec2.EipAssociation(
+            f"{name}-eip",
+            allocation_id=eip.allocation_id,
+            network_interface_id=instance.primary_network_interface_id,
+            opts=child,
+        )
+
+        self.instance_id = instance.id
+        self.network_interface_id = instance.primary_network_interface_id
+        self.public_ip = eip.public_ip
+        self.register_outputs(
+            {
+                "instanceId": self.instance_id,
+                "networkInterfaceId": self.network_interface_id,
+                "publicIp": self.public_ip,
+            }
+        )
