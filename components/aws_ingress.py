@@ -6,9 +6,9 @@ ALB (TLS on the validated ACM certificate) -> a routing rule added with
 `ingress.staticIps` off (dev) there is no NLB: the ALB is internet-facing and
 the edge points at its DNS name.
 
-Listener rule priorities (unique per listener, lower wins):
-`web_client_priority(i)` = 10, 20, ... for `catalog.WEB_CLIENTS[i]`;
-`service_priority(i)` = 100, 110, ... for `catalog.SERVICES[i]`.
+Listener rule priorities (unique per listener, lower wins) come from
+`placement.web_client_priority` (10, 20) and `placement.service_priority`
+(100, 110, ...), so web clients' host rules are evaluated before the API's paths.
 """
 
 from __future__ import annotations
@@ -31,16 +31,6 @@ LISTENER_PORTS = (HTTPS_PORT, HTTP_PORT)
 MAX_RULES_PER_FAMILY = 60
 # An ALB rule evaluates at most 5 condition values; the lock and the host take 2.
 MAX_PATH_PATTERNS = 3
-
-
-def web_client_priority(index: int) -> int:
-    """Listener rule priority of `catalog.WEB_CLIENTS[index]` (10, 20)."""
-    return 10 + 10 * index
-
-
-def service_priority(index: int) -> int:
-    """Listener rule priority of `catalog.SERVICES[index]` (100, 110, 120, 130)."""
-    return 100 + 10 * index
 
 
 def _rule_suffix(cidr: str) -> str:
@@ -352,8 +342,8 @@ class Ingress(pulumi.ComponentResource):
             path_patterns: up to 3 ALB path patterns (`/payments`, `/payments/*`);
                 None routes the whole host.
             target_group_arn: where matching requests go.
-            priority: unique on the listener; see `web_client_priority` and
-                `service_priority`.
+            priority: unique on the listener; see `placement.web_client_priority`
+                and `placement.service_priority`.
             opts: usually `parent=<the caller's component>`; defaults to this ingress.
         """
         if host not in self.hosts.values():

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from components.aws_ingress import service_priority, web_client_priority
 from components.origin import ORIGIN_HEADER
 from plan import engine, fakes
 from plan.model import Plan, Resource, Secret
@@ -139,7 +138,14 @@ def test_no_group_admits_the_whole_internet(plan_of: Callable[[str], Plan], stac
     sources = [
         r.inputs.get("cidrIpv4") or r.inputs.get("cidrIpv6") for r in plan.of_type(INGRESS_RULE)
     ]
-    for group in plan.of_type(SECURITY_GROUP):
+    for rule in plan.of_type("aws:ec2/securityGroupRule:SecurityGroupRule"):
+        if rule.inputs.get("type") == "ingress":
+            sources += rule.inputs.get("cidrBlocks", []) + rule.inputs.get("ipv6CidrBlocks", [])
+    inline = [
+        *plan.of_type(SECURITY_GROUP),
+        *plan.of_type("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"),
+    ]
+    for group in inline:
         for rule in group.inputs.get("ingress", []):
             sources += rule.get("cidrBlocks", []) + rule.get("ipv6CidrBlocks", [])
     assert sources, "expected some ingress to check"
@@ -220,13 +226,6 @@ def test_http_listener_only_redirects_to_https(prod_plan: Plan) -> None:
 def test_exports_point_at_the_alb(dev_plan: Plan) -> None:
     alb = load_balancer(dev_plan, "application")
     assert dev_plan.outputs["albDnsName"] == alb.outputs["dnsName"]
-
-
-def test_priority_scheme_keeps_web_clients_ahead_of_services() -> None:
-    web = [web_client_priority(i) for i in range(2)]
-    services = [service_priority(i) for i in range(4)]
-    assert web == [10, 20]
-    assert services == [100, 110, 120, 130]
 
 
 # --- routes: the real program plus one route, as the service stacks will add them -----------
