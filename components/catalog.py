@@ -99,7 +99,7 @@ SERVICES: tuple[DomainService, ...] = (
         title="Payments",
         backing=frozenset({Backing.POSTGRESQL, Backing.REDIS, Backing.RABBITMQ}),
         path_prefix="/payments",
-        rate_limited_paths=("/payments/",),
+        rate_limited_paths=("/payments",),
     ),
     DomainService(
         name="identity",

@@ -163,8 +163,12 @@ def test_rate_limits_cover_login_token_and_payments_with_config_thresholds(
     assert found["Payments"]["ratelimit"]["requestsPerPeriod"] == 30.0
     assert '"/identity/login"' in found["Identity"]["expression"]
     assert '"/identity/token"' in found["Identity"]["expression"]
-    assert '"/payments/"' in found["Payments"]["expression"]
+    assert '"/payments"' in found["Payments"]["expression"]  # the bare collection path too
     assert all(r["action"] == "block" for r in found.values())
+    # Counted per client IP per Cloudflare data centre, as every plan requires.
+    assert all(
+        r["ratelimit"]["characteristics"] == ["ip.src", "cf.colo.id"] for r in found.values()
+    )
 
 
 def test_rate_limits_follow_a_renamed_path_prefix(capture: Callable[..., Plan]) -> None:
@@ -172,15 +176,16 @@ def test_rate_limits_follow_a_renamed_path_prefix(capture: Callable[..., Plan]) 
     services["payments"]["pathPrefix"] = "/pay"
     plan = capture("staging", {"ticketing:services": services})
     (payments,) = [r for r in rules(plan, "http_ratelimit") if r["description"].startswith("Pay")]
-    assert '"/pay/"' in payments["expression"] and "/payments" not in payments["expression"]
+    assert '"/pay"' in payments["expression"] and "/payments" not in payments["expression"]
 
 
 def test_free_plan_gets_one_path_only_rate_limit_within_its_limits(dev_plan: Plan) -> None:
     # Free zones allow one rule, the path field only, a 10 s period and a 10 s block.
     (rule,) = rules(dev_plan, "http_ratelimit")
     assert "http.host" not in rule["expression"]
-    for path in ("/identity/login", "/identity/token", "/payments/"):
+    for path in ("/identity/login", "/identity/token", "/payments"):
         assert f'"{path}"' in rule["expression"]
+    assert rule["ratelimit"]["characteristics"] == ["ip.src", "cf.colo.id"]
     assert rule["ratelimit"]["period"] == 10.0
     assert rule["ratelimit"]["mitigationTimeout"] == 10.0
     assert rule["ratelimit"]["requestsPerPeriod"] == 5.0  # the stricter (identity) threshold

@@ -191,7 +191,7 @@ IDENTITY = limit(
     '(http.host eq "api.tickets.example.com" and (starts_with(http.request.uri.path, '
     '"/identity/login") or starts_with(http.request.uri.path, "/identity/token")))'
 )
-PAYMENTS = limit('(starts_with(http.request.uri.path, "/payments/"))', action="managed_challenge")
+PAYMENTS = limit('(starts_with(http.request.uri.path, "/payments"))', action="managed_challenge")
 
 
 def test_rate_limits_for_identity_and_payments() -> None:
@@ -209,12 +209,12 @@ def test_rate_limits_for_identity_and_payments() -> None:
 
 def test_rate_limits_follow_the_stacks_path_prefix() -> None:
     moved = {"ticketing:services": json.dumps({"payments": {"image": "x:1", "pathPrefix": "/pay"}})}
-    pay = limit('(starts_with(http.request.uri.path, "/pay/"))')
+    pay = limit('(starts_with(http.request.uri.path, "/pay"))')
     renamed = ruleset(cloudflare.RATELIMIT_PHASE, IDENTITY, pay)
     assert run_stack_rule("cloudflare-rate-limits", [dns(), renamed], stack_config=moved).clean
     stale = ruleset(cloudflare.RATELIMIT_PHASE, IDENTITY, PAYMENTS)
     outcome = run_stack_rule("cloudflare-rate-limits", [dns(), stale], stack_config=moved)
-    assert outcome.messages == ["no enabled, enforcing rate-limit rule covers payments (/pay/)."]
+    assert outcome.messages == ["no enabled, enforcing rate-limit rule covers payments (/pay)."]
 
 
 def test_rate_limits_must_enforce() -> None:

@@ -201,7 +201,8 @@ def _rate_limits(args: StackValidationArgs, report: Reporter) -> None:
         paths = rate_limited_paths(service)
         if not paths:
             continue
-        if not any(p in e for e in expressions for p in paths) and not undecided:
+        # The path as a string literal of the expression: `"/pay"` is not `"/payments"`.
+        if not any(f'"{p}"' in e for e in expressions for p in paths) and not undecided:
             report(
                 f"no enabled, enforcing rate-limit rule covers {service.name} ({', '.join(paths)})."
             )
