@@ -1,0 +1,91 @@
+"""The pull-request workflow: valid for GitHub, and previewing every cloud stack with the pack."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from plan.engine import PROJECT_DIR
+from plan.stack_config import stacks
+
+WORKFLOW = PROJECT_DIR / ".github" / "workflows" / "pull-request.yml"
+SCHEMA = Path(__file__).parent / "schemas" / "github-workflow.json"
+
+
+@pytest.fixture(scope="module")
+def workflow() -> dict[str, Any]:
+    # PyYAML reads the bare key `on` as True (YAML 1.1); GitHub reads it as "on".
+    document = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
+    document["on"] = document.pop(True)
+    return document
+
+
+def cloud_stacks() -> list[str]:
+    def role(stack: str) -> str:
+        config = yaml.safe_load((PROJECT_DIR / f"Pulumi.{stack}.yaml").read_text())["config"]
+        return config.get("ticketing:role", "cloud")
+
+    return [s for s in stacks(PROJECT_DIR) if role(s) == "cloud"]
+
+
+def preview_step(workflow: dict[str, Any]) -> dict[str, Any]:
+    [step] = [
+        s for s in workflow["jobs"]["preview"]["steps"] if "pulumi/actions@" in s.get("uses", "")
+    ]
+    return step
+
+
+def test_workflow_is_valid_against_githubs_schema(workflow: dict[str, Any]) -> None:
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    jsonschema.validate(workflow, schema)
+
+
+def test_a_workflow_missing_its_trigger_is_refused(workflow: dict[str, Any]) -> None:
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    broken = {k: v for k, v in workflow.items() if k != "on"}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, schema)
+
+
+def test_runs_on_pull_requests_and_tests_before_previewing(workflow: dict[str, Any]) -> None:
+    assert "pull_request" in workflow["on"]
+    steps = [s.get("run", "") for s in workflow["jobs"]["test"]["steps"]]
+    assert "make test" in steps
+    assert workflow["jobs"]["preview"]["needs"] == "test"
+
+
+def test_every_cloud_stack_is_previewed_with_the_policy_pack(workflow: dict[str, Any]) -> None:
+    assert sorted(workflow["jobs"]["preview"]["strategy"]["matrix"]["stack"]) == cloud_stacks()
+    step = preview_step(workflow)
+    assert step["uses"] == "pulumi/actions@v7"
+    inputs = step["with"]
+    assert inputs["command"] == "preview"
+    assert inputs["stack-name"] == "${{ matrix.stack }}"
+    assert inputs["policyPacks"] == "policies"
+    assert inputs["comment-on-pr"] is True
+    assert inputs["github-token"] == "${{ secrets.GITHUB_TOKEN }}"
+    assert workflow["permissions"]["pull-requests"] == "write"
+
+
+def test_both_virtualenvs_exist_before_the_preview(workflow: dict[str, Any]) -> None:
+    steps = workflow["jobs"]["preview"]["steps"]
+    before = steps[: steps.index(preview_step(workflow))]
+    runs = "\n".join(s.get("run", "") for s in before)
+    # The folders Pulumi.yaml and policies/PulumiPolicy.yaml name as their virtualenvs.
+    assert "python -m venv venv" in runs and "-r requirements.txt" in runs
+    assert "python -m venv policies/venv" in runs and "-r policies/requirements.txt" in runs
+    project = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())
+    pack = yaml.safe_load((PROJECT_DIR / "policies" / "PulumiPolicy.yaml").read_text())
+    assert project["runtime"]["options"]["virtualenv"] == "venv"
+    assert pack["runtime"]["options"]["virtualenv"] == "venv"
+
+
+def test_credentials_come_from_repository_secrets_only(workflow: dict[str, Any]) -> None:
+    env = workflow["jobs"]["preview"]["env"]
+    assert env and all(v.startswith("${{ secrets.") for v in env.values())
+    assert preview_step(workflow)["with"]["cloud-url"] == "${{ secrets.PULUMI_BACKEND_URL }}"
