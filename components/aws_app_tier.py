@@ -52,7 +52,12 @@ class AppTier(pulumi.ComponentResource):
         env = settings.environment
         private = network.private_subnet_ids
 
-        alarms = AlarmTopic(f"{name}-alarms", settings.observability.alarm_emails, opts=child)
+        alarms = AlarmTopic(
+            f"{name}-alarms",
+            environment=env,
+            emails=settings.observability.alarm_emails,
+            opts=child,
+        )
         firewall = AppHostFirewall(
             f"{name}-hosts",
             vpc_id=network.vpc_id,

@@ -16,6 +16,8 @@ CPU_PERCENT = 80.0
 FREE_STORAGE_FRACTION = 0.1
 CONNECTIONS_FRACTION = 0.8
 ALB_5XX_PER_5_MINUTES = 10
+CLOUDWATCH_PRINCIPAL = "cloudwatch.amazonaws.com"
+KEY_DELETION_WINDOW_DAYS = 30
 # RDS instance memory (GiB) by size; PostgreSQL's max_connections derives from it.
 _MEMORY_GIB = {"micro": 1, "small": 2, "medium": 4, "large": 8, "xlarge": 16}
 
@@ -33,20 +35,60 @@ def max_connections(instance_class: str) -> int:
 class AlarmTopic(pulumi.ComponentResource):
     """The encrypted SNS topic every alarm notifies, with the configured email subscriptions.
 
+    The topic is encrypted with a customer-managed KMS key of its own: the
+    AWS-managed `alias/aws/sns` key's policy cannot admit CloudWatch, so
+    alarms could not publish to a topic encrypted with it. The key policy
+    lets CloudWatch encrypt for the topic, and the topic policy lets this
+    account's alarms publish.
+
     Args:
         name: prefix for every child's name.
+        environment: dev, staging or prod (the key's alias and description).
         emails: who is subscribed (each confirms by email once).
         opts: must carry the stack's AWS provider.
     """
 
     arn: pulumi.Output[str]
+    key_arn: pulumi.Output[str]
 
     def __init__(
-        self, name: str, emails: Sequence[str], opts: pulumi.ResourceOptions | None = None
+        self,
+        name: str,
+        *,
+        environment: str,
+        emails: Sequence[str],
+        opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("ticketing:aws:AlarmTopic", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        topic = aws.sns.Topic(f"{name}-topic", kms_master_key_id="alias/aws/sns", opts=child)
+        prefix = f"{naming.PROJECT}-{environment}"
+        # Output-form invoke: a plain invoke would stall the program until it resolves.
+        account = aws.get_caller_identity_output(
+            opts=pulumi.InvokeOutputOptions(parent=self)
+        ).account_id
+        key = aws.kms.Key(
+            f"{name}-key",
+            description=f"{prefix} alarm topic: lets CloudWatch publish encrypted alarms",
+            enable_key_rotation=True,
+            deletion_window_in_days=KEY_DELETION_WINDOW_DAYS,
+            policy=account.apply(alarm_key_policy),
+            opts=child,
+        )
+        aws.kms.Alias(
+            f"{name}-key-alias",
+            name=f"alias/{prefix}-alarms",
+            target_key_id=key.arn,
+            opts=child,
+        )
+        topic = aws.sns.Topic(f"{name}-topic", kms_master_key_id=key.arn, opts=child)
+        aws.sns.TopicPolicy(
+            f"{name}-topic-policy",
+            arn=topic.arn,
+            policy=pulumi.Output.all(topic.arn, account).apply(
+                lambda v: alarm_topic_policy(str(v[0]), str(v[1]))
+            ),
+            opts=child,
+        )
         for index, email in enumerate(emails):
             aws.sns.TopicSubscription(
                 f"{name}-email-{index}",
@@ -56,7 +98,42 @@ class AlarmTopic(pulumi.ComponentResource):
                 opts=child,
             )
         self.arn = topic.arn
-        self.register_outputs({"arn": self.arn})
+        self.key_arn = key.arn
+        self.register_outputs({"arn": self.arn, "keyArn": self.key_arn})
+
+
+def alarm_key_policy(account: str) -> str:
+    """The alarm key's policy: the account administers it, CloudWatch encrypts with it."""
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "AccountAdministersTheKey",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        },
+        {
+            "Sid": "CloudWatchEncryptsAlarms",
+            "Effect": "Allow",
+            "Principal": {"Service": CLOUDWATCH_PRINCIPAL},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+            "Resource": "*",
+        },
+    ]
+    return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
+
+
+def alarm_topic_policy(topic_arn: str, account: str) -> str:
+    """The topic's policy: CloudWatch may publish to it for this account's alarms only."""
+    statement: dict[str, Any] = {
+        "Sid": "CloudWatchPublishesAlarms",
+        "Effect": "Allow",
+        "Principal": {"Service": CLOUDWATCH_PRINCIPAL},
+        "Action": "sns:Publish",
+        "Resource": topic_arn,
+        "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+    }
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]}, sort_keys=True)
 
 
 class Observability(pulumi.ComponentResource):

@@ -6,11 +6,15 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from components.aws_observability import max_connections
+from components.aws_observability import alarm_key_policy, alarm_topic_policy, max_connections
+from plan import fakes
 from plan.model import Plan
 from tests.app_tier_helpers import RDS, app_hosts, services_with, under
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+TOPIC = "aws:sns/topic:Topic"
+KEY = "aws:kms/key:Key"
+CLOUDWATCH = {"Service": "cloudwatch.amazonaws.com"}
 
 
 def platform_alarms(plan: Plan) -> dict[str, dict[str, Any]]:
@@ -18,8 +22,10 @@ def platform_alarms(plan: Plan) -> dict[str, dict[str, Any]]:
 
 
 def test_topic_is_encrypted_and_mails_the_configured_addresses(dev_plan: Plan) -> None:
-    [topic] = dev_plan.of_type("aws:sns/topic:Topic")
-    assert topic.inputs["kmsMasterKeyId"] == "alias/aws/sns"
+    [topic] = dev_plan.of_type(TOPIC)
+    [key] = dev_plan.of_type(KEY)
+    assert topic.inputs["kmsMasterKeyId"] == key.outputs["arn"]
+    assert not topic.inputs["kmsMasterKeyId"].startswith("alias/aws/")
     [subscription] = dev_plan.of_type("aws:sns/topicSubscription:TopicSubscription")
     assert (subscription.inputs["protocol"], subscription.inputs["endpoint"]) == (
         "email",
@@ -27,8 +33,50 @@ def test_topic_is_encrypted_and_mails_the_configured_addresses(dev_plan: Plan) -
     )
 
 
+def test_topic_key_rotates_and_names_itself(dev_plan: Plan) -> None:
+    [key] = dev_plan.of_type(KEY)
+    assert key.inputs["enableKeyRotation"] is True
+    assert key.inputs["description"].startswith("ticketing-dev alarm topic")
+    assert 7 <= key.inputs["deletionWindowInDays"] <= 30
+    [alias] = dev_plan.of_type("aws:kms/alias:Alias")
+    assert alias.inputs == {"name": "alias/ticketing-dev-alarms", "targetKeyId": key.outputs["arn"]}
+
+
+def statements(document: str) -> dict[str, dict[str, Any]]:
+    return {s["Sid"]: s for s in json.loads(document)["Statement"]}
+
+
+def test_cloudwatch_may_use_the_topic_key_and_the_account_administers_it(dev_plan: Plan) -> None:
+    [key] = dev_plan.of_type(KEY)
+    granted = statements(key.inputs["policy"])
+    assert len(granted) == 2 and all(s["Effect"] == "Allow" for s in granted.values())
+    [cloudwatch] = [s for s in granted.values() if s["Principal"] == CLOUDWATCH]
+    assert sorted(cloudwatch["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    [account] = [s for s in granted.values() if s["Principal"] != CLOUDWATCH]
+    assert account["Principal"] == {"AWS": f"arn:aws:iam::{fakes.ACCOUNT_ID}:root"}
+    assert account["Action"] == "kms:*"
+
+
+def test_only_this_accounts_alarms_may_publish_to_the_topic(dev_plan: Plan) -> None:
+    [topic] = dev_plan.of_type(TOPIC)
+    [policy] = dev_plan.of_type("aws:sns/topicPolicy:TopicPolicy")
+    assert policy.inputs["arn"] == topic.outputs["arn"]
+    [statement] = statements(policy.inputs["policy"]).values()
+    assert statement["Effect"] == "Allow" and statement["Principal"] == CLOUDWATCH
+    assert (statement["Action"], statement["Resource"]) == ("sns:Publish", topic.outputs["arn"])
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": fakes.ACCOUNT_ID}}
+
+
+def test_topic_and_key_policies_name_the_account_they_are_given() -> None:
+    key = statements(alarm_key_policy("210987654321"))
+    assert {"AWS": "arn:aws:iam::210987654321:root"} in [s["Principal"] for s in key.values()]
+    [topic] = statements(alarm_topic_policy("arn:aws:sns:eu-west-1:2:t", "2")).values()
+    assert topic["Resource"] == "arn:aws:sns:eu-west-1:2:t"
+    assert topic["Condition"]["StringEquals"]["aws:SourceAccount"] == "2"
+
+
 def test_every_alarm_notifies_the_topic(dev_plan: Plan) -> None:
-    [topic] = dev_plan.of_type("aws:sns/topic:Topic")
+    [topic] = dev_plan.of_type(TOPIC)
     assert all(topic.outputs["arn"] in a.inputs["alarmActions"] for a in dev_plan.of_type(ALARM))
 
 
