@@ -557,9 +557,22 @@ def test_ssm_unknown_value_and_type() -> None:
 
 def test_sns_topic_encrypted() -> None:
     rule = "sns-topic-encrypted"
-    assert run_resource_rule(rule, aws.SNS_TOPIC, {"kmsMasterKeyId": "alias/aws/sns"}).clean
+    key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    assert run_resource_rule(rule, aws.SNS_TOPIC, {"kmsMasterKeyId": key}).clean
+    assert run_resource_rule(rule, aws.SNS_TOPIC, {"kmsMasterKeyId": "alias/alarms"}).clean
     assert run_resource_rule(rule, aws.SNS_TOPIC, {"name": "alarms"}).mentions("kmsMasterKeyId")
     assert run_resource_rule(rule, aws.SNS_TOPIC, {"kmsMasterKeyId": UNKNOWN}).clean
+
+
+@pytest.mark.parametrize(
+    "key", ["alias/aws/sns", "arn:aws:kms:eu-west-1:123456789012:alias/aws/sns"]
+)
+def test_sns_topic_on_the_aws_managed_key_is_refused(key: str) -> None:
+    outcome = run_resource_rule("sns-topic-encrypted", aws.SNS_TOPIC, {"kmsMasterKeyId": key})
+    assert outcome.messages == [
+        f"kmsMasterKeyId is the AWS-managed {key}: its key policy cannot admit CloudWatch, "
+        "so alarms published to this topic never arrive."
+    ]
 
 
 # --- VPC flow logs and provider tags --------------------------------------------------------------

@@ -83,6 +83,8 @@ CREDENTIAL_NAME: Final = re.compile(
 )
 URL_PASSWORD: Final = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]+:([^/\s@]+)@", re.IGNORECASE)
 PRIVATE_KEY: Final = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
+# The AWS-managed SNS key, by alias name or alias ARN.
+AWS_MANAGED_SNS_KEY: Final = re.compile(r"(^|:)alias/aws/sns$")
 
 
 def _known(args: ResourceValidationArgs, value: Any, prop: str) -> Any:
@@ -451,8 +453,16 @@ def _ssm_secure_string(args: ResourceValidationArgs, report: Reporter) -> None:
 
 def _sns_encrypted(args: ResourceValidationArgs, report: Reporter) -> None:
     key = at(args.props, "kmsMasterKeyId")
-    if not is_unknown(key) and not text(key):
+    if is_unknown(key):
+        return
+    name = text(key)
+    if not name:
         report("kmsMasterKeyId is not set: messages are stored unencrypted.")
+    elif AWS_MANAGED_SNS_KEY.search(name):
+        report(
+            f"kmsMasterKeyId is the AWS-managed {name}: its key policy cannot admit CloudWatch, "
+            "so alarms published to this topic never arrive."
+        )
 
 
 # --- VPC and provider -----------------------------------------------------------------------
@@ -706,10 +716,16 @@ POLICIES = [
     ),
     resource_rule(
         "sns-topic-encrypted",
-        description="SNS topics encrypt messages at rest.",
+        description="SNS topics encrypt messages at rest with a customer-managed KMS key. "
+        "Mandatory for the AWS-managed alias/aws/sns too: this platform's topics carry "
+        "CloudWatch alarms, and that key's policy cannot let CloudWatch encrypt, so every "
+        "alarm notification would be silently dropped.",
         category=Category.SECURITY,
         severity=Severity.MEDIUM,
-        remediation='Set kms_master_key_id (e.g. "alias/aws/sns").',
+        remediation="Create an aws.kms.Key (rotation on) whose policy grants "
+        "cloudwatch.amazonaws.com kms:Decrypt and kms:GenerateDataKey*, set "
+        "kms_master_key_id to its ARN, and let CloudWatch sns:Publish in an "
+        "aws.sns.TopicPolicy (components.aws_observability.AlarmTopic).",
         types=[SNS_TOPIC],
         check=_sns_encrypted,
     ),
