@@ -112,6 +112,7 @@ class ServiceBackingStack(pulumi.ComponentResource):
             log_group=log_group_name,
             memory_mb=config.memory_mb,
             redis_max_memory_mb=config.redis_max_memory_mb,
+            health_check_path=health_path,
         )
         self.database_name = pulumi.Output.from_input(service.database)
         self.role_name = pulumi.Output.from_input(service.role)

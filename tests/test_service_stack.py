@@ -92,6 +92,12 @@ def test_health_check_path_and_route_come_from_config(capture: Callable[..., Pla
     conditions = {k: v for c in reveal(rule.inputs["conditions"]) for k, v in c.items()}
     assert conditions["pathPattern"]["values"] == ["/pay", "/pay/*"]
     assert conditions["hostHeader"]["values"] == ["api.dev.tickets.example.com"]
+    # The container's own health check probes the same path as the ALB.
+    services = compose_document(plan)["services"]
+    payments, identity = catalog.service("payments"), catalog.service("identity")
+    probed = {n: services[n]["healthcheck"]["test"][-1] for n in ("payments", "identity")}
+    assert probed["payments"] == f"http://127.0.0.1:{payments.port}/ready"
+    assert probed["identity"] == f"http://127.0.0.1:{identity.port}{identity.health_check_path}"
 
 
 def test_catalog_health_check_path_is_the_default(dev_plan: Plan) -> None:
