@@ -185,7 +185,7 @@ class AppHost(pulumi.ComponentResource):
             },
         }
         self.compose_parameter_name = f"{host_path}/{host_apply.COMPOSE_PARAMETER}"
-        for leaf, value in documents.items():
+        host_parameters = [
             aws.ssm.Parameter(
                 f"{name}-{leaf.replace('/', '-')}",
                 name=f"{host_path}/{leaf}",
@@ -195,6 +195,8 @@ class AppHost(pulumi.ComponentResource):
                 description=f"{layout.name} host: {leaf} (gzip, base64)",
                 opts=child,
             )
+            for leaf, value in documents.items()
+        ]
 
         # --- identity: SSM core, its own logs, parameters and master secrets only ------
         role = aws.iam.Role(
@@ -214,7 +216,7 @@ class AppHost(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        aws.iam.RolePolicyAttachment(
+        ssm_core = aws.iam.RolePolicyAttachment(
             f"{name}-ssm-core",
             role=role.name,
             policy_arn=aws.iam.ManagedPolicy.AMAZON_SSM_MANAGED_INSTANCE_CORE,
@@ -236,7 +238,7 @@ class AppHost(pulumi.ComponentResource):
                 list(v["secrets"]),
             )
         )
-        aws.iam.RolePolicy(f"{name}-access", role=role.id, policy=policy, opts=child)
+        access = aws.iam.RolePolicy(f"{name}-access", role=role.id, policy=policy, opts=child)
         profile = aws.iam.InstanceProfile(f"{name}-profile", role=role.name, opts=child)
 
         # --- the VM ---------------------------------------------------------------------
@@ -321,7 +323,10 @@ class AppHost(pulumi.ComponentResource):
             compliance_severity="HIGH",
             max_concurrency="1",
             max_errors="0",
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[instance]),
+            # Its first run must find the documents and the role's permissions in place.
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[instance, *host_parameters, access, ssm_core]
+            ),
         )
 
         self.instance_id = instance.id

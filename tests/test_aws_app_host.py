@@ -89,6 +89,20 @@ def test_association_applies_the_hosts_document_to_its_instance(dev_plan: Plan) 
     assert json.loads(document.inputs["content"])["schemaVersion"] == "2.2"
 
 
+def test_association_waits_for_the_hosts_documents_and_permissions(dev_plan: Plan) -> None:
+    [association] = dev_plan.of_type(ASSOCIATION)
+    documents = under(dev_plan, "shared-host", PARAMETER)
+    assert {p.inputs["name"] for p in documents} == {
+        "/ticketing/dev/hosts/shared/compose",
+        "/ticketing/dev/hosts/shared/bootstrap-sql/shared",
+    }
+    access = dev_plan.named("shared-host-access")
+    ssm_core = dev_plan.named("shared-host-ssm-core")
+    [vm] = app_hosts(dev_plan)
+    wanted = {vm.urn, access.urn, ssm_core.urn, *(p.urn for p in documents)}
+    assert wanted <= set(association.depends_on)
+
+
 def test_no_ssh_and_only_the_alb_reaches_the_host_ports(dev_plan: Plan) -> None:
     group = dev_plan.named("app-hosts-sg")
     alb_group_id = next(
