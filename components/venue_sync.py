@@ -122,14 +122,22 @@ def venue_entry(value: Any, cloud_stack: str, venue_id: str) -> Mapping[str, str
             f"got {json.dumps(cloud_stack)}"
         )
     served = cast(Mapping[str, Any], value)
-    entry = served.get(venue_id)
-    if not isinstance(entry, Mapping) or not {SYNC_URL, CREDENTIAL} <= set(
-        cast(Mapping[str, Any], entry)
-    ):
+    if venue_id not in served:
         known = ", ".join(sorted(served)) or "none"
         raise ConfigError(
             f"{NAMESPACE}:venue.id: venue {json.dumps(venue_id)} is not served by cloud stack "
             f"{cloud_stack} (its venues: {known}), got {json.dumps(venue_id)}"
+        )
+    entry = served[venue_id]
+    fields: Mapping[str, Any] = cast(Mapping[str, Any], entry) if isinstance(entry, Mapping) else {}
+    missing = [
+        k for k in (SYNC_URL, CREDENTIAL) if not isinstance(fields.get(k), str) or not fields[k]
+    ]
+    if missing:
+        raise ConfigError(
+            f"{NAMESPACE}:venue.cloudStack: cloud stack {cloud_stack} serves venue "
+            f"{json.dumps(venue_id)} but its {OUTPUT} entry has no {' and no '.join(missing)} "
+            f"(run pulumi up on the cloud stack), got {json.dumps(cloud_stack)}"
         )
     return cast(Mapping[str, str], entry)
 

@@ -101,6 +101,25 @@ def test_unserved_venue_is_one_line_naming_stack_and_venue() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("entry", "lacking"),
+    [
+        ({"syncUrl": "https://api.example.com/ticketing/sync"}, "credential"),
+        ({"syncUrl": "https://api.example.com/ticketing/sync", "credential": ""}, "credential"),
+        ({"credential": "c"}, "syncUrl"),
+        ("not an entry", "syncUrl and no credential"),
+    ],
+)
+def test_incomplete_entry_is_one_line_saying_what_it_lacks(entry: object, lacking: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        venue_entry({"arena": entry}, "acme/ticketing/dev", "arena")
+    assert str(error.value) == (
+        'ticketing:venue.cloudStack: cloud stack acme/ticketing/dev serves venue "arena" but its '
+        f"venueSync entry has no {lacking} (run pulumi up on the cloud stack), "
+        'got "acme/ticketing/dev"'
+    )
+
+
 def test_missing_output_is_one_line_naming_stack_and_venue() -> None:
     with pytest.raises(ConfigError) as error:
         venue_entry(None, "acme/ticketing/dev", "arena")
