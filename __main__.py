@@ -25,8 +25,8 @@ if isinstance(stack, settings.CloudSettings):
     tls = EdgeCertificate("tls", stack.public_hosts, stack.cloudflare.zone_id, opts=on_both)
     ingress = Ingress("ingress", stack, network, tls.arn, edge_ranges(cloudflare), opts=on_aws)
     edge = CloudflareEdge("edge", stack, ingress.origin, opts=on_cloudflare)
-    app = AppTier("app", stack, network, ingress, opts=on_aws)  # RDS, services, hosts, alarms
     venues = VenueSyncCredentials("venue-sync", VenueSyncArgs.of(stack), opts=on_aws)
+    app = AppTier("app", stack, network, ingress, venues, opts=on_aws)  # RDS, hosts, alarms
     boundaries = [network, tls, ingress, edge, app, venues]
 else:  # a venue stack: the Bastion on the venue's Docker host, synced with its cloud stack
     sync = read_venue_sync(stack.venue)

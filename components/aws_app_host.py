@@ -17,6 +17,7 @@ from components.placement import HostLayout
 from components.service_stack import ServiceBackingStack
 from components.settings import CloudSettings
 from components.user_data import render_user_data
+from components.venue_sync import VenueSyncCredentials
 from components.web_client import WebClientSite
 
 UBUNTU_AMI_PARAMETER = (
@@ -102,9 +103,16 @@ class AppHostFirewall(pulumi.ComponentResource):
 
 
 def apply_plan(
-    layout: HostLayout, settings: CloudSettings, databases: Mapping[str, Database]
+    layout: HostLayout,
+    settings: CloudSettings,
+    databases: Mapping[str, Database],
+    venues: Sequence[str] = (),
 ) -> ApplyPlan:
-    """The host's services and, per RDS instance, the ones whose database it bootstraps."""
+    """What the host applies: its services, their databases, and the venues' credentials.
+
+    Per RDS instance, the host's services whose database it bootstraps; `venues`
+    only if the host runs `naming.VENUE_SYNC_SERVICE`, whose env file gets them.
+    """
     targets: list[DatabaseTarget] = []
     for target in databases:
         here = tuple(
@@ -114,7 +122,8 @@ def apply_plan(
         )
         if here:
             targets.append(DatabaseTarget(target, here))
-    return ApplyPlan(layout.services, tuple(targets))
+    syncs = any(s.name == naming.VENUE_SYNC_SERVICE for s in layout.services)
+    return ApplyPlan(layout.services, tuple(targets), tuple(venues) if syncs else ())
 
 
 class AppHost(pulumi.ComponentResource):
@@ -138,6 +147,8 @@ class AppHost(pulumi.ComponentResource):
         services: the backing stacks of `layout.services`.
         web_clients: the sites of `layout.web_clients`.
         databases: every RDS instance by placement name (`shared` or a service name).
+        venue_sync: the venues' sync credentials; the host running the ticketing
+            service puts them in its env file.
         opts: must carry the stack's AWS provider.
     """
 
@@ -156,6 +167,7 @@ class AppHost(pulumi.ComponentResource):
         services: Sequence[ServiceBackingStack],
         web_clients: Sequence[WebClientSite],
         databases: Mapping[str, Database],
+        venue_sync: VenueSyncCredentials | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         name = f"{layout.name}-host"
@@ -163,7 +175,9 @@ class AppHost(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         env = settings.environment
         host_path = naming.ssm_host_path(env, layout.name)
-        plan = apply_plan(layout, settings, databases)
+        plan = apply_plan(layout, settings, databases, venue_sync.venues if venue_sync else ())
+        # Only the host whose env files carry the venue credentials waits for them.
+        venue_inputs = [venue_sync] if venue_sync and plan.venues else []
         used = {t.name: databases[t.name] for t in plan.databases}
 
         # --- documents in SSM (plain: the compose file and SQL hold no secret) -----------
@@ -309,7 +323,8 @@ class AppHost(pulumi.ComponentResource):
         # schedule alone never notices new parameter values. So the name carries a digest
         # of everything the host applies (documents, script, each secret's version): any
         # change is an UpdateAssociation, which runs it at once.
-        digest = pulumi.Output.all(*[s.revision for s in services]).apply(
+        revisions = [s.revision for s in services] + [v.revision for v in venue_inputs]
+        digest = pulumi.Output.all(*revisions).apply(
             lambda revisions: _digest([content, *documents.values(), *map(str, revisions)])
         )
         aws.ssm.Association(
@@ -325,7 +340,8 @@ class AppHost(pulumi.ComponentResource):
             max_errors="0",
             # Its first run must find the documents and the role's permissions in place.
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[instance, *host_parameters, access, ssm_core]
+                parent=self,
+                depends_on=[instance, *host_parameters, access, ssm_core, *venue_inputs],
             ),
         )
 

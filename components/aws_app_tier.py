@@ -14,6 +14,7 @@ from components.aws_observability import AlarmTopic, Observability
 from components.routing import Router
 from components.service_stack import ServiceBackingStack
 from components.settings import CloudSettings
+from components.venue_sync import VenueSyncCredentials
 from components.web_client import WebClientSite
 
 
@@ -31,6 +32,7 @@ class AppTier(pulumi.ComponentResource):
         settings: the cloud stack's settings.
         network: the VPC and its private subnets.
         router: the ALB (`components.aws_ingress.Ingress`).
+        venue_sync: the venues' sync credentials, which the ticketing service reads.
         opts: must carry the stack's AWS provider.
     """
 
@@ -45,6 +47,7 @@ class AppTier(pulumi.ComponentResource):
         settings: CloudSettings,
         network: AwsNetwork,
         router: Router,
+        venue_sync: VenueSyncCredentials,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("ticketing:aws:AppTier", name, None, opts)
@@ -105,6 +108,7 @@ class AppTier(pulumi.ComponentResource):
                 services=[stacks[s.name] for s in layout.services],
                 web_clients=[sites[c.name] for c in layout.web_clients],
                 databases=databases,
+                venue_sync=venue_sync,
                 opts=child,
             )
             for index, layout in enumerate(placement.hosts(settings))

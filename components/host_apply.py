@@ -3,7 +3,8 @@
 An SSM association runs it on the host after every change (and on its
 schedule): it reads the host's parameters (the compose document, the bootstrap
 SQL per database instance) and each service's SecureString parameters by path,
-writes the env files (0600) and RabbitMQ definitions, runs the bootstrap SQL
+writes the env files (0600; ticketing's also carries each venue's sync
+credential) and RabbitMQ definitions, runs the bootstrap SQL
 with psql as the RDS master user (secret from Secrets Manager), then brings
 the compose project up. The document itself holds no secret and no value that
 changes per environment: those are its parameters, each with an allowed pattern
@@ -39,6 +40,7 @@ SERVICE_ENV: dict[Backing, tuple[str, str]] = {
 REDIS_ENV = ("REDIS_PASSWORD", naming.REDIS_PASSWORD)
 
 _TARGET = re.compile(r"^[a-z][a-z0-9-]*$")
+_VENUE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 
 
 @dataclass(frozen=True)
@@ -85,10 +87,13 @@ class ApplyPlan:
         services: the domain services placed on the host (their env files, RabbitMQ definitions).
         databases: the PostgreSQL instances holding those services' databases; every
             service on the host that uses PostgreSQL is in exactly one of them.
+        venues: the venues whose Bastions sync with `naming.VENUE_SYNC_SERVICE`; each
+            credential goes into that service's env file, so it must run on this host.
     """
 
     services: tuple[DomainService, ...]
     databases: tuple[DatabaseTarget, ...]
+    venues: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         names = [s.name for s in self.services]
@@ -101,6 +106,13 @@ class ApplyPlan:
         targets = [t.name for t in self.databases]
         if len(set(targets)) != len(targets):
             raise ValueError("a database target is listed twice")
+        if self.venues and naming.VENUE_SYNC_SERVICE not in names:
+            raise ValueError(f"venue credentials need {naming.VENUE_SYNC_SERVICE} on the host")
+        if len(set(self.venues)) != len(self.venues):
+            raise ValueError("a venue is listed twice")
+        for venue in self.venues:
+            if not _VENUE.match(venue):
+                raise ValueError(f"venue {venue!r}: lowercase letters, digits, hyphens")
 
 
 def pack_parameter(text: str) -> str:
@@ -186,7 +198,7 @@ def render_script(plan: ApplyPlan) -> list[str]:
             f"put 0644 {compose.RABBITMQ_BOOT_CONFIG_FILE} {_quote(rabbitmq.BOOT_CONFIG.rstrip())}"
         ]
     for service in plan.services:
-        lines += _service_files(service)
+        lines += _service_files(service, plan.venues)
     for target in plan.databases:
         lines += _bootstrap(target)
     dc = f"docker compose -f {compose.COMPOSE_FILE}"
@@ -246,7 +258,7 @@ def _helpers() -> list[str]:
     return _HELPERS.splitlines()
 
 
-def _service_files(service: DomainService) -> list[str]:
+def _service_files(service: DomainService, venues: tuple[str, ...]) -> list[str]:
     var = _shell_var(service.name)
     path = naming.ssm_service_path("{{ Environment }}", service.name)
     env_lines = [
@@ -254,6 +266,12 @@ def _service_files(service: DomainService) -> list[str]:
         for backing, (name, key) in SERVICE_ENV.items()
         if service.uses(backing)
     ]
+    if service.name == naming.VENUE_SYNC_SERVICE:
+        env_lines += [
+            f'pick "${var}" {naming.venue_credential_key(v)} | env_line '
+            f"{naming.venue_credential_env(v)}"
+            for v in venues
+        ]
     lines = [
         "",
         f"# {service.name}: env file(s) and definitions from its SecureString parameters.",

@@ -20,6 +20,8 @@ RABBITMQ_DEFINITIONS = "rabbitmq-definitions"
 DATABASE_NAME = "database-name"
 # Per-venue Bastion sync credential, read by the ticketing service.
 VENUE_SYNC_CREDENTIAL = "sync-credential"
+# The service Bastions sync with: its SSM path holds every venue's credential.
+VENUE_SYNC_SERVICE = "ticketing"
 
 
 def ssm_root(environment: str) -> str:
@@ -41,8 +43,22 @@ def ssm_host_path(environment: str, host: str) -> str:
     return f"{ssm_root(environment)}/hosts/{host}"
 
 
-def ssm_venue_parameter(environment: str, venue: str, key: str) -> str:
-    return f"{ssm_root(environment)}/venues/{venue}/{key}"
+def venue_credential_key(venue: str) -> str:
+    """A venue's sync credential relative to the sync service's path: `venues/<venue>/...`."""
+    return f"venues/{venue}/{VENUE_SYNC_CREDENTIAL}"
+
+
+def ssm_venue_credential(environment: str, venue: str) -> str:
+    """A venue's sync credential, under the service that reads it (and its host may read).
+
+    `/ticketing/<env>/services/ticketing/venues/<venue>/sync-credential`.
+    """
+    return ssm_service_parameter(environment, VENUE_SYNC_SERVICE, venue_credential_key(venue))
+
+
+def venue_credential_env(venue: str) -> str:
+    """The env variable carrying a venue's credential: `VENUE_SYNC_CREDENTIAL_ARENA`."""
+    return "VENUE_SYNC_CREDENTIAL_" + venue.replace("-", "_").upper()
 
 
 def backing_network(service: str) -> str:

@@ -1,8 +1,9 @@
 """The sync contract between a cloud stack and the Bastions at its venues.
 
 Cloud side, `VenueSyncCredentials`: one generated credential per listed venue,
-stored where the ticketing service reads it (an SSM SecureString) and exported
-as the secret stack output `venueSync`:
+stored where the ticketing service reads it (an SSM SecureString under its own
+path, which its app host writes into its env file as `VENUE_SYNC_CREDENTIAL_<ID>`)
+and exported as the secret stack output `venueSync`:
 
     {"arena": {"syncUrl": "https://api.<domain>/ticketing/sync", "credential": "..."}}
 
@@ -33,7 +34,7 @@ CREDENTIAL_LENGTH = 48
 
 def sync_url(settings: CloudSettings) -> str:
     """Where Bastions sync: under the ticketing service's path on the API hostname."""
-    service = catalog.service("ticketing")
+    service = catalog.service(naming.VENUE_SYNC_SERVICE)
     prefix = settings.services[service.name].path_prefix or service.path_prefix
     return f"https://{settings.api_host}{prefix}/sync"
 
@@ -43,7 +44,7 @@ class VenueSyncArgs:
     """The venues one cloud stack serves.
 
     Attributes:
-        environment: picks the SSM path `/ticketing/<env>/venues/<venue>/...`.
+        environment: picks the SSM path `naming.ssm_venue_credential(<env>, <venue>)`.
         venues: venue ids (`ticketing:venues`).
         sync_url: the public URL every Bastion of this stack syncs with.
     """
@@ -60,8 +61,10 @@ class VenueSyncArgs:
 class VenueSyncCredentials(pulumi.ComponentResource):
     """Per venue: a generated sync credential and its SSM SecureString parameter.
 
-    The ticketing service reads the parameter to authenticate the venue's
-    Bastion; the venue stack reads the same value from `entries`.
+    The parameter sits under the ticketing service's SSM path, so the app host
+    running ticketing may read it and puts it in ticketing's env file; the
+    service authenticates the venue's Bastion with it. The venue stack reads
+    the same value from `entries`.
 
     Args:
         name: prefix for every child's name.
@@ -71,6 +74,8 @@ class VenueSyncCredentials(pulumi.ComponentResource):
 
     entries: pulumi.Output[dict[str, dict[str, str]]]
     parameter_names: dict[str, str]
+    venues: tuple[str, ...]
+    revision: pulumi.Output[str]
 
     def __init__(
         self, name: str, args: VenueSyncArgs, opts: pulumi.ResourceOptions | None = None
@@ -79,6 +84,7 @@ class VenueSyncCredentials(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         entries: dict[str, Any] = {}
         self.parameter_names = {}
+        versions: list[pulumi.Output[str]] = []
         for venue in args.venues:
             credential = random.RandomPassword(
                 f"{name}-{venue}",
@@ -86,10 +92,8 @@ class VenueSyncCredentials(pulumi.ComponentResource):
                 special=False,  # travels in an HTTP header; no escaping anywhere
                 opts=child,
             )
-            parameter_name = naming.ssm_venue_parameter(
-                args.environment, venue, naming.VENUE_SYNC_CREDENTIAL
-            )
-            aws.ssm.Parameter(
+            parameter_name = naming.ssm_venue_credential(args.environment, venue)
+            parameter = aws.ssm.Parameter(
                 f"{name}-{venue}-ssm",
                 name=parameter_name,
                 type="SecureString",
@@ -98,8 +102,14 @@ class VenueSyncCredentials(pulumi.ComponentResource):
                 opts=child,
             )
             self.parameter_names[venue] = parameter_name
+            versions.append(pulumi.Output.concat(venue, "=", parameter.version.apply(str)))
             entries[venue] = {SYNC_URL: args.sync_url, CREDENTIAL: credential.result}
         self.entries = pulumi.Output.secret(cast(dict[str, dict[str, str]], entries))
+        self.venues = tuple(args.venues)
+        # Versions rise with every value change: the app host re-applies when one moves.
+        self.revision = pulumi.Output.all(*versions).apply(
+            lambda parts: ",".join(sorted(str(p) for p in parts))
+        )
         # Secret as a whole; each venue stack reads its own entry.
         self.stack_outputs: dict[str, pulumi.Input[Any]] = {"venueSync": self.entries}
         self.register_outputs({"entries": self.entries})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -10,7 +11,7 @@ import jsonschema
 
 from components import placement
 from plan import fakes
-from plan.model import Plan, reveal
+from plan.model import Plan, Resource, reveal
 from tests.app_tier_helpers import (
     PARAMETER,
     RDS,
@@ -136,6 +137,57 @@ def test_instance_profile_reads_only_its_own_paths(dev_plan: Plan) -> None:
         dev_plan, "shared-host", "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
     )
     assert attachment.inputs["policyArn"].endswith("AmazonSSMManagedInstanceCore")
+
+
+def waits_for(plan: Plan, resource: Resource, component: str) -> bool:
+    """`resource` depends on the component (the SDK sends a component's children instead)."""
+    urn = plan.named(component).urn
+    return bool({urn, *(c.urn for c in plan.children(urn))} & set(resource.depends_on))
+
+
+def host_policy_covers(plan: Plan, host: str, parameter_name: str) -> bool:
+    policy = json.loads(reveal(plan.named(f"{host}-host-access").inputs["policy"]))
+    [read] = [s for s in policy["Statement"] if "ssm:GetParametersByPath" in s["Action"]]
+    arn = f"arn:aws:ssm:eu-west-1:{fakes.ACCOUNT_ID}:parameter{parameter_name}"
+    return any(fnmatch.fnmatchcase(arn, pattern) for pattern in read["Resource"])
+
+
+def apply_script(plan: Plan, host: str) -> str:
+    [document] = under(plan, f"{host}-host", "aws:ssm/document:Document")
+    content = json.loads(document.inputs["content"])
+    return "\n".join(content["mainSteps"][0]["inputs"]["runCommand"])
+
+
+def test_ticketing_host_reads_each_venue_credential_into_ticketings_env(dev_plan: Plan) -> None:
+    credential = dev_plan.named("venue-sync-arena-ssm").inputs["name"]
+    assert host_policy_covers(dev_plan, "shared", credential)
+    assert not host_policy_covers(dev_plan, "shared", "/ticketing/dev/venues/arena/x")
+    script = apply_script(dev_plan, "shared")
+    assert "venues/arena/sync-credential | env_line VENUE_SYNC_CREDENTIAL_ARENA" in script
+    [association] = dev_plan.of_type(ASSOCIATION)
+    assert waits_for(dev_plan, association, "venue-sync")
+
+
+def test_only_the_host_running_ticketing_gets_the_venue_credentials(
+    capture: Callable[..., Plan],
+) -> None:
+    plan = capture("dev", services_with("ticketing", host="dedicated"))
+    credential = plan.named("venue-sync-arena-ssm").inputs["name"]
+    assert host_policy_covers(plan, "ticketing", credential)
+    assert not host_policy_covers(plan, "shared", credential)
+    assert "VENUE_SYNC_CREDENTIAL_ARENA" in apply_script(plan, "ticketing")
+    assert "VENUE_SYNC_CREDENTIAL" not in apply_script(plan, "shared")
+    waits = {a.name: waits_for(plan, a, "venue-sync") for a in plan.of_type(ASSOCIATION)}
+    assert waits == {"ticketing-host-apply": True, "shared-host-apply": False}
+
+
+def test_a_new_venue_re_runs_the_ticketing_hosts_association(
+    dev_plan: Plan, capture: Callable[..., Plan]
+) -> None:
+    plan = capture("dev", {"ticketing:venues": ["arena", "west-end"]})
+    assert "VENUE_SYNC_CREDENTIAL_WEST_END" in apply_script(plan, "shared")
+    [old], [new] = dev_plan.of_type(ASSOCIATION), plan.of_type(ASSOCIATION)
+    assert old.inputs["associationName"] != new.inputs["associationName"]
 
 
 def test_every_target_group_is_attached_on_its_host_port(dev_plan: Plan) -> None:

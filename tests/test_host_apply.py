@@ -33,6 +33,7 @@ SPLIT = ApplyPlan(
         DatabaseTarget("payments", (PAYMENTS,)),
     ),
 )
+VENUES = ApplyPlan(SERVICES, SHARED.databases, ("arena", "west-end"))
 VALUES = {
     "Environment": "dev",
     "HostName": "app-1",
@@ -176,6 +177,16 @@ def test_every_postgres_service_needs_a_database_target() -> None:
 def test_a_target_cannot_hold_a_service_from_another_host() -> None:
     with pytest.raises(ValueError, match="exactly"):
         ApplyPlan(SERVICES[:1], (DatabaseTarget("shared", SERVICES[:2]),))
+
+
+def test_venue_credentials_need_the_sync_service_on_the_host() -> None:
+    others = tuple(s for s in SERVICES if s.name != "ticketing")
+    with pytest.raises(ValueError, match="need ticketing on the host"):
+        ApplyPlan(others, (DatabaseTarget("shared", others),), ("arena",))
+    with pytest.raises(ValueError, match="listed twice"):
+        ApplyPlan(SERVICES, SHARED.databases, ("arena", "arena"))
+    with pytest.raises(ValueError, match="lowercase"):
+        ApplyPlan(SERVICES, SHARED.databases, ("arena'; rm -rf /",))
 
 
 def test_target_names_become_parameter_names() -> None:
@@ -412,6 +423,31 @@ def test_a_dedicated_database_is_bootstrapped_with_its_own_master(tmp_path: Path
     assert shared["PGUSER"] == "master"
 
 
+def test_ticketing_env_file_alone_carries_each_venue_credential(tmp_path: Path) -> None:
+    path = "/ticketing/dev/services/ticketing/venues"
+    store = ssm_store(
+        VENUES,
+        **{f"{path}/arena/sync-credential": "v-arena", f"{path}/west-end/sync-credential": "v-we"},
+    )
+    run = run_script(tmp_path, VENUES, store)
+    assert run.result.returncode == 0, run.result.stderr
+    assert run.file(compose.env_file("ticketing")).read_text().splitlines()[-2:] == [
+        "VENUE_SYNC_CREDENTIAL_ARENA='v-arena'",
+        "VENUE_SYNC_CREDENTIAL_WEST_END='v-we'",
+    ]
+    for service in SERVICES:
+        if service.name != "ticketing":
+            assert "VENUE_SYNC" not in run.file(compose.env_file(service.name)).read_text()
+    assert "v-arena" not in run.result.stdout + run.result.stderr
+
+
+def test_a_missing_venue_credential_stops_before_compose_runs(tmp_path: Path) -> None:
+    run = run_script(tmp_path, VENUES, ssm_store(VENUES))
+    assert run.result.returncode != 0
+    assert "missing SSM parameter venues/arena/sync-credential" in run.result.stderr
+    assert run.by_tool("docker") == []
+
+
 def test_a_missing_parameter_stops_before_compose_runs(tmp_path: Path) -> None:
     store = ssm_store(SHARED)
     del store["/ticketing/dev/services/identity/redis-url"]
@@ -432,7 +468,7 @@ def test_a_value_that_would_break_the_env_file_is_refused(tmp_path: Path) -> Non
 
 
 def test_script_is_valid_bash() -> None:
-    for plan in (SHARED, SPLIT):
+    for plan in (SHARED, SPLIT, VENUES):
         result = subprocess.run(
             ["bash", "-n"], input=script_text(plan), capture_output=True, text=True, check=False
         )

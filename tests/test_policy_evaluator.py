@@ -339,7 +339,7 @@ def test_secret_credential_outputs_pass() -> None:
         "masterUserSecretArn": "arn:aws:secretsmanager:eu-west-1:1:secret:x",
         # Where a credential lives is not the credential.
         "services": {"payments": {"ssmParameters": {"database-password": "/t/prod/p/pw"}}},
-        "syncCredential": "/ticketing/prod/venues/arena/sync-credential",
+        "syncCredential": "/ticketing/prod/services/ticketing/venues/arena/sync-credential",
         "apiUrl": "https://api.tickets.example.com",
     }
     assert credential_violations(make_plan(outputs=outputs)) == []

@@ -31,9 +31,9 @@ def test_credential_is_a_secure_string_where_the_ticketing_service_reads_it(
     parameter = dev_plan.named("venue-sync-arena-ssm")
     password = dev_plan.named("venue-sync-arena")
     assert parameter.inputs["type"] == "SecureString"
-    assert parameter.inputs["name"] == naming.ssm_venue_parameter(
-        "dev", "arena", naming.VENUE_SYNC_CREDENTIAL
-    )
+    ticketing = naming.ssm_service_path("dev", "ticketing")
+    assert parameter.inputs["name"] == f"{ticketing}/venues/arena/sync-credential"
+    assert parameter.inputs["name"] == naming.ssm_venue_credential("dev", "arena")
     assert isinstance(parameter.inputs["value"], Secret)
     assert parameter.inputs["value"].value == password.outputs["result"].value
 
