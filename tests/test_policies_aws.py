@@ -351,6 +351,71 @@ def test_sg_open_egress_is_not_ingress() -> None:
     assert run_resource_rule("sg-no-public-ingress", aws.LEGACY_RULE, egress).clean
 
 
+CLOUDFLARE_V4, CLOUDFLARE_V6 = "173.245.48.0/20", "2606:4700::/32"
+
+
+def edge_rule(protocol: str, from_port: float, to_port: float, cidr: str) -> dict[str, Any]:
+    """A standalone ingress rule as the edge ingress declares one per range and port."""
+    family = "cidrIpv6" if ":" in cidr else "cidrIpv4"
+    return {
+        "securityGroupId": "sg-1",
+        "ipProtocol": protocol,
+        "fromPort": from_port,
+        "toPort": to_port,
+        family: cidr,
+        "description": "from Cloudflare",
+    }
+
+
+@pytest.mark.parametrize("port", [80, 443])
+@pytest.mark.parametrize("cidr", [CLOUDFLARE_V4, CLOUDFLARE_V6])
+def test_sg_edge_ranges_may_reach_http_and_https(port: int, cidr: str) -> None:
+    rule = edge_rule("tcp", port, port, cidr)
+    assert run_resource_rule("sg-no-public-ingress", aws.INGRESS_RULE, rule).clean
+    legacy = {"type": "ingress", "protocol": "6", "fromPort": port, "toPort": port}
+    legacy["cidrBlocks" if ":" not in cidr else "ipv6CidrBlocks"] = [cidr]
+    assert run_resource_rule("sg-no-public-ingress", aws.LEGACY_RULE, legacy).clean
+
+
+@pytest.mark.parametrize(
+    ("type_", "inputs", "excess"),
+    [
+        (aws.INGRESS_RULE, edge_rule("tcp", 5432, 5432, CLOUDFLARE_V4), "TCP port 5432"),
+        (aws.INGRESS_RULE, edge_rule("tcp", 80, 443, CLOUDFLARE_V4), "TCP ports 80-443"),
+        (aws.INGRESS_RULE, edge_rule("udp", 443, 443, CLOUDFLARE_V6), "UDP port 443"),
+        (aws.INGRESS_RULE, edge_rule("-1", 0, 0, CLOUDFLARE_V4), "every protocol and port"),
+        (aws.INGRESS_RULE, edge_rule("icmp", -1, -1, CLOUDFLARE_V4), "protocol icmp"),
+        (
+            aws.SECURITY_GROUP,
+            group(https_from(CLOUDFLARE_V4, fromPort=22, toPort=22)),
+            "TCP port 22",
+        ),
+    ],
+)
+def test_sg_edge_ranges_are_refused_beyond_the_edge_ports(
+    type_: str, inputs: dict[str, Any], excess: str
+) -> None:
+    outcome = run_resource_rule("sg-no-public-ingress", type_, inputs)
+    [message] = outcome.messages
+    assert f"on {excess}; the edge may reach TCP 80 and 443 only." in message
+
+
+def test_sg_edge_ports_are_configurable_and_unknown_ports_do_not_crash() -> None:
+    rule = edge_rule("tcp", 8443, 8443, CLOUDFLARE_V4)
+    assert run_resource_rule("sg-no-public-ingress", aws.INGRESS_RULE, rule).violations
+    widened = run_resource_rule(
+        "sg-no-public-ingress", aws.INGRESS_RULE, rule, config={"edgePorts": [80, 443, 8443]}
+    )
+    assert widened.clean
+    unknown = edge_rule("tcp", 443, 443, CLOUDFLARE_V4) | {"fromPort": UNKNOWN}
+    assert run_resource_rule("sg-no-public-ingress", aws.INGRESS_RULE, unknown).violations == []
+
+
+def test_sg_private_sources_are_not_limited_to_the_edge_ports() -> None:
+    rule = edge_rule("tcp", 5432, 5432, "10.40.0.0/16")
+    assert run_resource_rule("sg-no-public-ingress", aws.INGRESS_RULE, rule).clean
+
+
 def test_sg_edge_ranges_are_configurable() -> None:
     inputs = group(https_from("198.18.0.0/15", "203.0.113.0/24", "1.1.1.0/24"))
     default = run_resource_rule("sg-no-public-ingress", aws.SECURITY_GROUP, inputs)

@@ -61,6 +61,8 @@ FLOW_LOG: Final = "aws:ec2/flowLog:FlowLog"
 
 # The only public sources the edge ingress may admit; override with `edgeCidrs`.
 CLOUDFLARE_CIDRS: Final = (*cloudflare_ranges.IPV4, *cloudflare_ranges.IPV6)
+# What the edge ingress serves Cloudflare on (its listeners); override with `edgePorts`.
+EDGE_PORTS: Final = (80, 443)
 ADMIN_PORTS: Final = (22, 3389)
 DEFAULT_SG_DESCRIPTION: Final = "Managed by Pulumi"
 # TLS 1.2+ ELB policies: TLS13-1-2*, TLS13-1-3*, TLS-1-2*, FS-1-2* (and their FIPS/PQ variants).
@@ -287,6 +289,9 @@ def permissions(args: ResourceValidationArgs, direction: str = "ingress") -> lis
 
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+_ALL_PROTOCOLS: Final = frozenset({"-1", "all"})
+_TCP: Final = frozenset({"tcp", "6"})
+_PORT_PROTOCOLS: Final = frozenset({*_TCP, "udp", "17"})
 
 
 def _networks(cidrs: Sequence[Any]) -> list[Network]:
@@ -318,17 +323,43 @@ def public_exposure(cidr: str, edge: Sequence[Network]) -> str | None:
     return f"{cidr} is a public range outside Cloudflare's published ranges"
 
 
+def edge_port_excess(perm: Permission, ports: Sequence[float]) -> str | None:
+    """What `perm` admits beyond TCP on `ports`, or None (also when that can't be known)."""
+    if any(is_unknown(v) for v in (perm.protocol, perm.from_port, perm.to_port)):
+        return None
+    protocol = (text(perm.protocol) or "").lower()
+    if protocol in _ALL_PROTOCOLS:
+        return "every protocol and port"
+    low, high = number(perm.from_port), number(perm.to_port)
+    if protocol not in _PORT_PROTOCOLS or low is None or high is None:
+        return f"protocol {perm.protocol}"
+    shown = f"{'TCP' if protocol in _TCP else 'UDP'} "
+    shown += f"port {low:g}" if low == high else f"ports {low:g}-{high:g}"
+    if protocol not in _TCP or high - low + 1 > len(ports):
+        return shown
+    return shown if any(p not in ports for p in range(int(low), int(high) + 1)) else None
+
+
 def _sg_no_public_ingress(args: ResourceValidationArgs, report: Reporter) -> None:
-    edge = _networks(elements(config_value(args.get_config(), "edgeCidrs", CLOUDFLARE_CIDRS)))
+    config = args.get_config()
+    edge = _networks(elements(config_value(config, "edgeCidrs", CLOUDFLARE_CIDRS)))
+    ports = [p for p in map(number, elements(config_value(config, "edgePorts", EDGE_PORTS))) if p]
+    allowed = " and ".join(f"{p:g}" for p in ports)
     for perm in permissions(args):
         for cidr in perm.cidrs:
-            reason = public_exposure(cidr, edge) if text(cidr) else None
+            if not text(cidr):
+                continue
+            reason = public_exposure(cidr, edge)
             if reason:
                 report(f"{perm.where}: ingress from {reason}.")
-
-
-_ALL_PROTOCOLS: Final = frozenset({"-1", "all"})
-_PORT_PROTOCOLS: Final = frozenset({"tcp", "udp", "6", "17"})
+                continue
+            nets = _networks([cidr])
+            excess = edge_port_excess(perm, ports) if nets and _within(nets[0], edge) else None
+            if excess:
+                report(
+                    f"{perm.where}: ingress from the edge range {cidr} on {excess}; "
+                    f"the edge may reach TCP {allowed} only."
+                )
 
 
 def covers(perm: Permission, port: int) -> bool:
@@ -622,12 +653,14 @@ POLICIES = [
     resource_rule(
         "sg-no-public-ingress",
         description="No ingress from 0.0.0.0/0, ::/0 or any public range except Cloudflare's "
-        "(the edge ingress), in inline rules and in both standalone rule resources.",
+        "(the edge ingress), and from those only on the edge ports (TCP 80 and 443), in inline "
+        "rules and in both standalone rule resources.",
         category=Category.SECURITY,
         severity=Severity.CRITICAL,
-        remediation="Admit the edge only from cloudflare.get_ip_ranges() and everything else "
-        "from security groups (referenced_security_group_id); if Cloudflare published new "
-        "ranges, update this rule's edgeCidrs config.",
+        remediation="Admit the edge only from cloudflare.get_ip_ranges() on the listener ports "
+        "(TCP 80 and 443) and everything else from security groups "
+        "(referenced_security_group_id); if Cloudflare published new ranges, update this "
+        "rule's edgeCidrs config.",
         types=[SECURITY_GROUP, DEFAULT_SECURITY_GROUP, INGRESS_RULE, LEGACY_RULE],
         check=_sg_no_public_ingress,
         config={
@@ -636,7 +669,13 @@ POLICIES = [
                 "items": {"type": "string"},
                 "default": list(CLOUDFLARE_CIDRS),
                 "description": "The public ranges the edge ingress may admit.",
-            }
+            },
+            "edgePorts": {
+                "type": "array",
+                "items": {"type": "integer", "minimum": 1, "maximum": 65535},
+                "default": list(EDGE_PORTS),
+                "description": "The TCP ports the edge ranges may reach.",
+            },
         },
     ),
     resource_rule(
