@@ -17,7 +17,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, cast, get_args, get_origin
+from typing import Annotated, Any, Final, Literal, cast, get_args, get_origin
 
 import pulumi
 from pydantic import (
@@ -44,6 +44,12 @@ Placement = Literal["shared", "dedicated"]
 
 # Config keys that hold secrets: read with `Settings.secret`, never modelled in plain.
 SECRET_KEYS = frozenset({"dockerTlsCa", "dockerTlsCert", "dockerTlsKey"})
+
+DEFAULT_ROLE: Final = "cloud"
+DEFAULT_REGION: Final = "eu-west-1"
+# Pulumi.yaml's default for `domain`: the CLI needs a default for every key a stack may
+# leave out (venue stacks have no domain), so an empty domain means "not set".
+UNSET_DOMAIN: Final = ""
 
 
 class ConfigError(pulumi.RunError):
@@ -435,9 +441,9 @@ class ObservabilitySettings(Model):
 class CloudSettings(Model):
     """A cloud stack: Cloudflare edge, AWS core and one backing stack per domain service."""
 
-    role: Literal["cloud"]
+    role: Literal["cloud"] = DEFAULT_ROLE
     environment: Environment
-    region: Region = "eu-west-1"
+    region: Region = DEFAULT_REGION
     domain: Domain
     hostnames: Hostnames = Hostnames()
     cloudflare: CloudflareSettings
@@ -450,6 +456,16 @@ class CloudSettings(Model):
     web_clients: dict[str, WebClientSettings]
     observability: ObservabilitySettings = ObservabilitySettings()
     venues: list[Label] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unset_domain_is_missing(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        raw = cast(dict[str, Any], value)
+        if raw.get("domain") == UNSET_DOMAIN:
+            return {k: v for k, v in raw.items() if k != "domain"}
+        return raw
 
     @field_validator("services", mode="before")
     @classmethod
@@ -525,12 +541,30 @@ class VenueSettings(Model):
     memory_mb: Annotated[int, Field(ge=128, le=16_384)] = 512
 
 
+# Cloud-stack keys whose Pulumi.yaml default reaches every stack; a venue stack keeps
+# the default and nothing else, since its cloud stack's region and domain apply.
+_CLOUD_ONLY_DEFAULTS: dict[str, str] = {"region": DEFAULT_REGION, "domain": UNSET_DOMAIN}
+
+
 class VenueStackSettings(Model):
     """A venue stack: the on-prem Docker host running the Bastion."""
 
     role: Literal["venue"]
     environment: Environment
     venue: VenueSettings
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_cloud_only_keys(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        raw = dict(cast(dict[str, Any], value))
+        for key, default in _CLOUD_ONLY_DEFAULTS.items():
+            given = raw.pop(key, default)
+            if given != default:
+                message = f"venue stacks take no {key} (their cloud stack's applies)"
+                raise _at((key,), message, given)
+        return raw
 
     @property
     def is_dev(self) -> bool:
@@ -721,7 +755,7 @@ def parse(raw: Mapping[str, Any]) -> Settings:
 
     Raises ConfigError with exactly one line on the first problem.
     """
-    role = raw.get("role", "cloud")
+    role = raw.get("role", DEFAULT_ROLE)
     model: type[CloudSettings] | type[VenueStackSettings]
     if role == "cloud":
         model = CloudSettings

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import copy
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
 
 import pytest
+import yaml
+from pydantic import BaseModel
 
+from components import settings
 from components.catalog import SERVICE_NAMES
 from components.settings import CloudSettings, ConfigError, VenueStackSettings, parse
+
+PROJECT_SCHEMA: dict[str, dict[str, Any]] = yaml.safe_load(
+    (Path(__file__).resolve().parent.parent / "Pulumi.yaml").read_text()
+)["config"]
 
 
 def cloud(**changes: Any) -> dict[str, Any]:
@@ -126,6 +134,11 @@ BAD = [
         cloud(domain=DELETE),
         "ticketing:domain: a value is required, got nothing",
         id="missing-required",
+    ),
+    pytest.param(
+        cloud(domain=""),
+        "ticketing:domain: a value is required, got nothing",
+        id="empty-domain-is-unset",
     ),
     pytest.param(
         cloud(environment="prod", database__deletionProtection=False),
@@ -259,8 +272,9 @@ def test_stack_file_value_wins_over_profile() -> None:
     assert settings.network.az_count == 2
 
 
-def test_venue_stack_refuses_cloud_keys() -> None:
-    raw = {
+def venue(**changes: Any) -> dict[str, Any]:
+    """A valid venue stack config; top-level keys in `changes` replace or add."""
+    raw: dict[str, Any] = {
         "role": "venue",
         "environment": "dev",
         "venue": {
@@ -271,9 +285,101 @@ def test_venue_stack_refuses_cloud_keys() -> None:
             "bastionImage": "ghcr.io/acme/bastion:1.0.0",
         },
     }
-    assert isinstance(parse(raw), VenueStackSettings)
+    return {**raw, **changes}
+
+
+def project_defaults() -> dict[str, Any]:
+    """What the CLI fills in from Pulumi.yaml for a key the stack leaves out."""
+    return {k: spec["default"] for k, spec in PROJECT_SCHEMA.items() if "default" in spec}
+
+
+def test_venue_stack_refuses_cloud_keys() -> None:
+    assert isinstance(parse(venue()), VenueStackSettings)
     with pytest.raises(ConfigError, match=r"^ticketing:network: unknown key"):
-        parse({**raw, "network": {"cidr": "10.0.0.0/16"}})
+        parse(venue(network={"cidr": "10.0.0.0/16"}))
+
+
+def test_project_defaults_reach_venue_and_cloud_stacks_alike() -> None:
+    defaults = project_defaults()
+    assert set(defaults) >= {"region", "domain"}
+    assert isinstance(parse({**defaults, **venue()}), VenueStackSettings)
+    parsed = parse({**defaults, **cloud()})
+    assert isinstance(parsed, CloudSettings)
+    assert parsed.region == defaults["region"]
+    assert parsed.domain == "tickets.example.com"
+
+
+@pytest.mark.parametrize(
+    ("changes", "line"),
+    [
+        pytest.param(
+            {"domain": "x"},
+            'ticketing:domain: venue stacks take no domain (their cloud stack\'s applies), got "x"',
+            id="domain",
+        ),
+        pytest.param(
+            {"region": "eu-central-1"},
+            "ticketing:region: venue stacks take no region (their cloud stack's applies), "
+            'got "eu-central-1"',
+            id="region",
+        ),
+    ],
+)
+def test_venue_stack_refuses_a_region_or_domain_of_its_own(
+    changes: dict[str, Any], line: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse({**project_defaults(), **venue(**changes)})
+    assert str(info.value) == line
+
+
+# --- Pulumi.yaml's config schema --------------------------------------------------
+
+
+def schema_type(annotation: Any) -> str | None:
+    """The Pulumi.yaml type of a scalar settings field; None for objects and lists."""
+    if get_origin(annotation) is Literal:
+        kinds = {type(v) for v in get_args(annotation)}
+        annotation = kinds.pop() if len(kinds) == 1 else None
+    return {str: "string", int: "integer", bool: "boolean"}.get(annotation)
+
+
+def scalar_fields() -> dict[str, list[tuple[type[BaseModel], Any]]]:
+    """Top-level scalar keys of every stack kind -> (model, field) declaring them."""
+    found: dict[str, list[tuple[type[BaseModel], Any]]] = {}
+    for model in (CloudSettings, VenueStackSettings):
+        for name, field in model.model_fields.items():
+            if schema_type(field.annotation) is not None:
+                found.setdefault(field.alias or name, []).append((model, field))
+    return found
+
+
+def test_project_schema_declares_exactly_the_scalar_settings_keys() -> None:
+    assert set(PROJECT_SCHEMA) == set(scalar_fields())
+    for key, fields in scalar_fields().items():
+        spec = PROJECT_SCHEMA[key]
+        assert spec.get("description"), key
+        assert {schema_type(field.annotation) for _, field in fields} == {spec["type"]}, key
+
+
+def test_project_schema_defaults_are_the_settings_defaults() -> None:
+    for key, fields in scalar_fields().items():
+        spec = PROJECT_SCHEMA[key]
+        defaults = {field.default for _, field in fields if not field.is_required()}
+        if "default" not in spec:
+            assert defaults == set(), f"{key}: settings have a default, Pulumi.yaml none"
+        elif spec["default"] == settings.UNSET_DOMAIN and key == "domain":
+            assert defaults == set(), "domain: the empty default stands for a required value"
+        else:
+            assert defaults == {spec["default"]}, key
+    assert PROJECT_SCHEMA["role"]["default"] == settings.DEFAULT_ROLE
+    assert PROJECT_SCHEMA["region"]["default"] == CloudSettings.model_fields["region"].default
+
+
+def test_environment_has_no_project_default() -> None:
+    assert "default" not in PROJECT_SCHEMA["environment"]
+    with pytest.raises(ConfigError, match=r"^ticketing:environment: a value is required"):
+        parse({k: v for k, v in cloud().items() if k != "environment"})
 
 
 def test_tcp_docker_host_needs_its_tls_secrets() -> None:
