@@ -4,11 +4,19 @@ The CLI hands a program its config as strings: objects and lists JSON-encoded,
 numbers and booleans in their text form, project defaults from `Pulumi.yaml`
 filled in. `secure:` values cannot be decrypted without the CLI, so they become
 a placeholder and stay listed as secret.
+
+Before that, the CLI checks the stack against the `config:` schema of
+`Pulumi.yaml` (`ValidateStackConfigAndApplyProjectConfig` in
+sdk/go/common/workspace): a project key declared without a default must be set
+by the stack, and a declared `type` (string, integer, boolean, object, array)
+must fit the value. `load` applies the same rules, so a stack the offline plan
+accepts is one `pulumi preview` accepts too.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -40,7 +48,10 @@ def stacks(project_dir: Path) -> list[str]:
 
 
 def load(project_dir: Path, stack: str, overrides: dict[str, Any] | None = None) -> StackConfig:
-    """The config of `stack` as the engine would pass it; `overrides` win (tests use them)."""
+    """The config of `stack` as the engine would pass it; `overrides` win (tests use them).
+
+    Raises StackConfigError, one line, where the CLI would refuse the stack.
+    """
     project_file = _read_yaml(project_dir / "Pulumi.yaml")
     project = str(project_file["name"])
     stack_path = project_dir / f"Pulumi.{stack}.yaml"
@@ -49,24 +60,131 @@ def load(project_dir: Path, stack: str, overrides: dict[str, Any] | None = None)
         raise StackConfigError(f"no stack file {stack_path.name} (committed stacks: {known})")
     stack_file = _read_yaml(stack_path)
 
+    stack_values = stack_file.get("config") or {}
+    if not isinstance(stack_values, dict):
+        raise StackConfigError(f"{stack_path.name}: config: expected a mapping of keys to values")
+    # An empty value in the stack file is empty text to the CLI; a None override unsets.
+    raw = {k: "" if v is None else v for k, v in cast(dict[str, Any], stack_values).items()}
+    raw.update(overrides or {})
+    given = {_qualify(project, k): v for k, v in raw.items() if v is not None}
+    schema = _schema(project, project_file)
+    _check_against_schema(project, stack, schema, given)
+
     values: dict[str, str] = {}
     secret_keys: list[str] = []
-    schema = cast(dict[str, Any], project_file.get("config") or {})
-    for key, spec in schema.items():
-        if isinstance(spec, dict) and "default" in spec:
-            values[_qualify(project, key)] = _encode(cast(dict[str, Any], spec)["default"])
-    raw = dict(cast(dict[str, Any], stack_file.get("config") or {}))
-    raw.update(overrides or {})
-    for key, value in raw.items():
-        full_key = _qualify(project, key)
-        if isinstance(value, dict) and set(cast(dict[str, Any], value)) == {"secure"}:
+    for full_key, spec in schema.items():
+        if full_key not in given and ("default" in spec or "value" in spec):
+            values[full_key] = _encode(spec["default"] if "default" in spec else spec["value"])
+    for full_key, value in given.items():
+        if _is_secure(value):
             values[full_key] = SECRET_PLACEHOLDER
             secret_keys.append(full_key)
-        elif value is None:
-            values.pop(full_key, None)
         else:
             values[full_key] = _encode(value)
     return StackConfig(project=project, stack=stack, values=values, secret_keys=secret_keys)
+
+
+def _schema(project: str, project_file: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """`Pulumi.yaml`'s `config:` by full key; a bare value is shorthand for a project
+    key's default or another namespace's value, as the CLI reads it."""
+    schema: dict[str, dict[str, Any]] = {}
+    for key, spec in cast(dict[str, Any], project_file.get("config") or {}).items():
+        full_key = _qualify(project, key)
+        if isinstance(spec, dict):
+            schema[full_key] = cast(dict[str, Any], spec)
+        else:
+            schema[full_key] = {"default" if _in_project(project, full_key) else "value": spec}
+    return schema
+
+
+def _check_against_schema(
+    project: str, stack: str, schema: dict[str, dict[str, Any]], given: dict[str, Any]
+) -> None:
+    """The CLI's rules: declared project keys without a default are set, values fit types."""
+    declared = sorted(k for k in schema if _in_project(project, k))
+    for full_key in declared:
+        spec = schema[full_key]
+        if full_key not in given and "default" not in spec and "value" not in spec:
+            raise StackConfigError(
+                f"{full_key}: Pulumi.yaml declares it without a default, so stack {stack} "
+                "must set it (pulumi preview refuses the stack), got nothing"
+            )
+    for full_key in declared:
+        spec = schema[full_key]
+        type_name = _type_name(spec)
+        if type_name is None:
+            continue
+        if "default" in spec and not _fits(spec, spec["default"]):
+            raise StackConfigError(
+                f"{full_key}: the default in Pulumi.yaml is not of the declared type "
+                f"{type_name}, got {_show(spec['default'])}"
+            )
+        if full_key not in given:
+            continue
+        value = given[full_key]
+        if _is_secure(value):
+            continue  # encrypted: only the CLI can decrypt and check it
+        if spec.get("secret"):
+            raise StackConfigError(
+                f"{full_key}: Pulumi.yaml declares it secret, so stack {stack} must set it with "
+                "pulumi config set --secret, got a plain value"
+            )
+        # The CLI reads a scalar stack value as its text, an object or list as JSON.
+        if not _fits(spec, value if isinstance(value, dict | list) else _encode(value)):
+            raise StackConfigError(
+                f"{full_key}: not of the type {type_name} that Pulumi.yaml declares "
+                f"(stack {stack}), got {_show(value)}"
+            )
+
+
+_GO_INT = re.compile(r"^[+-]?[0-9]+$")
+_INT64 = 2**63
+
+
+def _fits(spec: dict[str, Any], value: Any) -> bool:
+    """The CLI's `ValidateConfigValue`: does `value` fit the declared type (and items)?"""
+    type_name = spec.get("type")
+    if type_name == "string":
+        return isinstance(value, str)
+    if type_name == "integer":
+        if isinstance(value, bool):
+            return False
+        if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+            return True
+        return (
+            isinstance(value, str) and bool(_GO_INT.match(value)) and -_INT64 <= int(value) < _INT64
+        )
+    if type_name == "boolean":
+        return isinstance(value, bool) or value in ("true", "false")
+    if type_name == "object":
+        return isinstance(value, dict)
+    items = spec.get("items")
+    if type_name != "array" or not isinstance(value, list) or not isinstance(items, dict):
+        return False
+    return all(_fits(cast(dict[str, Any], items), item) for item in cast(list[Any], value))
+
+
+def _type_name(spec: dict[str, Any]) -> str | None:
+    """The declared type as the CLI names it (`array<string>`), or None when untyped."""
+    type_name = spec.get("type")
+    if type_name is None:
+        return None
+    items = spec.get("items")
+    if isinstance(items, dict):
+        return f"array<{_type_name(cast(dict[str, Any], items))}>"
+    return str(type_name)
+
+
+def _in_project(project: str, full_key: str) -> bool:
+    return full_key.startswith(f"{project}:")
+
+
+def _is_secure(value: Any) -> bool:
+    return isinstance(value, dict) and set(cast(dict[str, Any], value)) == {"secure"}
+
+
+def _show(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
 
 
 def _qualify(project: str, key: str) -> str:

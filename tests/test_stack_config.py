@@ -1,0 +1,183 @@
+"""Stack files against Pulumi.yaml's config schema, the way the CLI checks them."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from plan import engine, stack_config
+from tests.conftest import committed_stacks
+
+ROOT = engine.PROJECT_DIR
+SCHEMA = """\
+name: probe
+runtime: python
+config:
+  environment:
+    type: string
+    description: required, no default
+  size:
+    type: integer
+    default: 3
+  public:
+    type: boolean
+    default: false
+  zones:
+    type: array
+    items: {type: string}
+    default: [a]
+  network:
+    type: object
+    default: {}
+  token:
+    type: string
+    secret: true
+    default: none
+  label: shorthand-default
+"""
+
+
+def project(tmp_path: Path, stack_yaml: str, schema: str = SCHEMA) -> Path:
+    (tmp_path / "Pulumi.yaml").write_text(schema)
+    (tmp_path / "Pulumi.test.yaml").write_text(textwrap.dedent(stack_yaml))
+    return tmp_path
+
+
+def refusal(tmp_path: Path, stack_yaml: str, schema: str = SCHEMA) -> str:
+    with pytest.raises(stack_config.StackConfigError) as info:
+        stack_config.load(project(tmp_path, stack_yaml, schema), "test")
+    message = str(info.value)
+    assert "\n" not in message
+    return message
+
+
+@pytest.mark.parametrize("stack", committed_stacks())
+def test_every_committed_stack_passes_the_clis_schema_check(stack: str) -> None:
+    declared: dict[str, dict[str, Any]] = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())[
+        "config"
+    ]
+    stack_file = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
+    for key, spec in declared.items():
+        assert "default" in spec or f"ticketing:{key}" in stack_file, (
+            f"Pulumi.{stack}.yaml does not set ticketing:{key}, which has no default"
+        )
+    config = stack_config.load(ROOT, stack)
+    assert {f"ticketing:{key}" for key in declared} <= set(config.values)
+
+
+def test_defaults_fill_in_and_stack_values_win(tmp_path: Path) -> None:
+    config = stack_config.load(
+        project(tmp_path, "config:\n  probe:environment: dev\n  probe:size: 5\n"), "test"
+    )
+    assert config.values == {
+        "probe:environment": "dev",
+        "probe:size": "5",
+        "probe:public": "false",
+        "probe:zones": '["a"]',
+        "probe:network": "{}",
+        "probe:token": "none",
+        "probe:label": "shorthand-default",
+    }
+
+
+def test_a_key_without_default_must_be_set(tmp_path: Path) -> None:
+    assert refusal(tmp_path, "config:\n  probe:size: 5\n") == (
+        "probe:environment: Pulumi.yaml declares it without a default, so stack test must set "
+        "it (pulumi preview refuses the stack), got nothing"
+    )
+
+
+def test_unsetting_a_required_key_is_refused_too(tmp_path: Path) -> None:
+    path = project(tmp_path, "config:\n  probe:environment: dev\n")
+    with pytest.raises(stack_config.StackConfigError, match=r"^probe:environment: .*got nothing"):
+        stack_config.load(path, "test", {"probe:environment": None})
+
+
+@pytest.mark.parametrize(
+    ("stack_yaml", "line"),
+    [
+        pytest.param(
+            "probe:environment: {name: dev}",
+            "probe:environment: not of the type string that Pulumi.yaml declares (stack test), "
+            'got {"name": "dev"}',
+            id="object-for-string",
+        ),
+        pytest.param(
+            "probe:size: two",
+            'probe:size: not of the type integer that Pulumi.yaml declares (stack test), got "two"',
+            id="word-for-integer",
+        ),
+        pytest.param(
+            "probe:size: 2.5",
+            "probe:size: not of the type integer that Pulumi.yaml declares (stack test), got 2.5",
+            id="fraction-for-integer",
+        ),
+        pytest.param(
+            "probe:size: true",
+            "probe:size: not of the type integer that Pulumi.yaml declares (stack test), got true",
+            id="bool-for-integer",
+        ),
+        pytest.param(
+            "probe:public: 'yes'",
+            "probe:public: not of the type boolean that Pulumi.yaml declares (stack test), "
+            'got "yes"',
+            id="yes-for-boolean",
+        ),
+        pytest.param(
+            "probe:zones: [a, [b]]",
+            "probe:zones: not of the type array<string> that Pulumi.yaml declares (stack test), "
+            'got ["a", ["b"]]',
+            id="array-item",
+        ),
+        pytest.param(
+            "probe:zones: a",
+            "probe:zones: not of the type array<string> that Pulumi.yaml declares (stack test), "
+            'got "a"',
+            id="scalar-for-array",
+        ),
+        pytest.param(
+            "probe:network: [a]",
+            "probe:network: not of the type object that Pulumi.yaml declares (stack test), "
+            'got ["a"]',
+            id="list-for-object",
+        ),
+        pytest.param(
+            "probe:token: abc",
+            "probe:token: Pulumi.yaml declares it secret, so stack test must set it with "
+            "pulumi config set --secret, got a plain value",
+            id="plain-for-secret",
+        ),
+    ],
+)
+def test_a_value_must_fit_its_declared_type(tmp_path: Path, stack_yaml: str, line: str) -> None:
+    assert refusal(tmp_path, f"config:\n  probe:environment: dev\n  {stack_yaml}\n") == line
+
+
+@pytest.mark.parametrize(
+    "stack_yaml",
+    [
+        "probe:environment: 3",  # a scalar is text to the CLI, so any scalar is a string
+        "probe:size: '7'",  # integer text
+        "probe:size: -7",
+        "probe:public: true",
+        "probe:public: 'false'",
+        "probe:zones: []",
+        "probe:network: {cidr: 10.0.0.0/16}",
+        "probe:token: {secure: v1:AAAA}",
+        "other:anything: {a: 1}",  # another namespace is not checked
+    ],
+)
+def test_values_the_cli_accepts(tmp_path: Path, stack_yaml: str) -> None:
+    text = f"config:\n  probe:environment: dev\n  {stack_yaml}\n"
+    assert stack_config.load(project(tmp_path, text), "test").stack == "test"
+
+
+def test_a_default_of_the_wrong_type_is_refused(tmp_path: Path) -> None:
+    schema = "name: probe\nconfig:\n  size:\n    type: integer\n    default: large\n"
+    assert refusal(tmp_path, "config: {}\n", schema) == (
+        'probe:size: the default in Pulumi.yaml is not of the declared type integer, got "large"'
+    )
