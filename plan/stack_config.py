@@ -201,11 +201,32 @@ def _encode(value: Any) -> str:
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text())
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise StackConfigError(f"{path.name} not found in {path.parent}") from None
+    except UnicodeDecodeError as exc:
+        raise StackConfigError(
+            f"{path.name}: not UTF-8 text (byte {exc.start}: {exc.reason})"
+        ) from None
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise StackConfigError(f"{path.name}: not valid YAML ({exc})") from None
+        raise StackConfigError(_yaml_error_line(path.name, text, exc)) from None
     if not isinstance(data, dict):
         raise StackConfigError(f"{path.name}: expected a mapping at the top level")
     return cast(dict[str, Any], data)
+
+
+def _yaml_error_line(name: str, text: str, exc: yaml.YAMLError) -> str:
+    """`Pulumi.dev.yaml:12:5: not valid YAML: <PyYAML's problem>`, on one line."""
+    where, problem = name, str(exc)
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "malformed"
+        if mark is not None:
+            where = f"{name}:{mark.line + 1}:{mark.column + 1}"
+    elif isinstance(exc, yaml.reader.ReaderError):
+        before = text[: exc.position]
+        line, column = before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
+        where, problem = f"{name}:{line}:{column}", exc.reason
+    return f"{where}: not valid YAML: {' '.join(str(problem).split())}"

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from plan import engine, stack_config
+from plan.__main__ import main
 from tests.conftest import committed_stacks
 
 ROOT = engine.PROJECT_DIR
@@ -181,3 +182,60 @@ def test_a_default_of_the_wrong_type_is_refused(tmp_path: Path) -> None:
     assert refusal(tmp_path, "config: {}\n", schema) == (
         'probe:size: the default in Pulumi.yaml is not of the declared type integer, got "large"'
     )
+
+
+# --- malformed files --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stack_yaml", "line"),
+    [
+        pytest.param(
+            "config:\n  probe:environment: dev: prod\n",
+            "Pulumi.test.yaml:2:25: not valid YAML: mapping values are not allowed here",
+            id="colon-in-plain-value",
+        ),
+        pytest.param(
+            "config:\n  probe:zones: [a, b\n",
+            "Pulumi.test.yaml:3:1: not valid YAML: expected ',' or ']', but got '<stream end>'",
+            id="unclosed-list",
+        ),
+        pytest.param(
+            "config:\n\tprobe:size: 1\n",
+            "Pulumi.test.yaml:2:1: not valid YAML: found character '\\t' that cannot start any "
+            "token",
+            id="tab-indent",
+        ),
+        pytest.param(
+            'config:\n  probe:environment: "\x07"\n',
+            "Pulumi.test.yaml:2:23: not valid YAML: special characters are not allowed",
+            id="control-character",
+        ),
+    ],
+)
+def test_malformed_yaml_is_one_line_with_line_and_column(
+    tmp_path: Path, stack_yaml: str, line: str
+) -> None:
+    (tmp_path / "Pulumi.yaml").write_text(SCHEMA)
+    (tmp_path / "Pulumi.test.yaml").write_text(stack_yaml)
+    with pytest.raises(stack_config.StackConfigError) as info:
+        stack_config.load(tmp_path, "test")
+    assert str(info.value) == line
+
+
+def test_malformed_project_file_is_one_line_too(tmp_path: Path) -> None:
+    assert refusal(tmp_path, "config: {}\n", "name: probe\nconfig:\n  - size: [\n") == (
+        "Pulumi.yaml:4:1: not valid YAML: expected the node content, but found '<stream end>'"
+    )
+
+
+def test_plan_exits_2_with_the_yaml_error_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project(tmp_path, "config:\n  probe:environment: dev: prod\n")
+    code = main(["test", "--project-dir", str(tmp_path)])
+    out, err = capsys.readouterr()
+    assert (code, out) == (2, "")
+    assert err.strip().splitlines() == [
+        "error: Pulumi.test.yaml:2:25: not valid YAML: mapping values are not allowed here"
+    ]
