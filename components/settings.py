@@ -15,7 +15,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Final, Literal, cast, get_args, get_origin
 
@@ -739,6 +739,16 @@ def _model_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> type[BaseMo
 DOCKER_TLS_KEYS = ("dockerTlsCa", "dockerTlsCert", "dockerTlsKey")
 
 
+def _require_secret_keys(raw: Mapping[str, Any], secret_keys: Collection[str]) -> None:
+    """Key material is set with `pulumi config set --secret`, never as plain config."""
+    for key in DOCKER_TLS_KEYS:
+        if key in raw and key not in secret_keys:
+            raise ConfigError(
+                f"{NAMESPACE}:{key}: key material must be a config secret "
+                f"(pulumi config set --secret {NAMESPACE}:{key}), got a plain value"
+            )
+
+
 def _require_docker_tls(venue: VenueSettings, raw: Mapping[str, Any]) -> None:
     """A tcp:// Docker host is reached with client TLS, whose material is config secrets."""
     if venue.docker_host.startswith("tcp://"):
@@ -750,8 +760,9 @@ def _require_docker_tls(venue: VenueSettings, raw: Mapping[str, Any]) -> None:
                 )
 
 
-def parse(raw: Mapping[str, Any]) -> Settings:
-    """Validate raw `ticketing:*` values (keys without namespace, objects decoded).
+def parse(raw: Mapping[str, Any], secret_keys: Collection[str] = frozenset()) -> Settings:
+    """Validate raw `ticketing:*` values (keys without namespace, objects decoded);
+    `secret_keys` are the keys among them set as config secrets.
 
     Raises ConfigError with exactly one line on the first problem.
     """
@@ -763,6 +774,7 @@ def parse(raw: Mapping[str, Any]) -> Settings:
         model = VenueStackSettings
     else:
         raise ConfigError(f"{NAMESPACE}:role: expected one of cloud, venue, got {_show(role)}")
+    _require_secret_keys(raw, secret_keys)
     values = {k: v for k, v in raw.items() if k not in SECRET_KEYS}
     values.setdefault("role", role)
     environment = values.get("environment")
@@ -811,7 +823,18 @@ def _decode(key: str, text: Any) -> Any:
 
 def load() -> Settings:
     """Load and validate this stack's settings from `pulumi.Config` (once per program)."""
-    return parse(raw_config())
+    return parse(raw_config(), secret_config_keys())
+
+
+def secret_config_keys() -> frozenset[str]:
+    """The declared secret keys (`SECRET_KEYS`) this stack sets as config secrets.
+
+    The language host (and the Automation API, and the offline plan) hand the engine's
+    list of secret keys to `pulumi.runtime.set_all_config`; `is_config_secret` reads it.
+    """
+    from pulumi.runtime.config import is_config_secret
+
+    return frozenset(key for key in SECRET_KEYS if is_config_secret(f"{NAMESPACE}:{key}"))
 
 
 def secret(key: str) -> pulumi.Output[str] | None:

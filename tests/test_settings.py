@@ -382,22 +382,38 @@ def test_environment_has_no_project_default() -> None:
         parse({k: v for k, v in cloud().items() if k != "environment"})
 
 
+TLS = {"dockerTlsCa": "ca", "dockerTlsCert": "cert", "dockerTlsKey": "key"}
+
+
+def tcp_venue(**changes: Any) -> dict[str, Any]:
+    raw = venue(**changes)
+    raw["venue"] = {**raw["venue"], "dockerHost": "tcp://10.20.0.5:2376"}
+    return raw
+
+
 def test_tcp_docker_host_needs_its_tls_secrets() -> None:
-    venue = {
-        "id": "arena",
-        "cloudStack": "acme/ticketing/dev",
-        "dockerHost": "tcp://10.20.0.5:2376",
-        "lanAddress": "10.20.0.5",
-        "bastionImage": "ghcr.io/acme/bastion:1.0.0",
-    }
-    raw = {"role": "venue", "environment": "dev", "venue": venue}
-    tls = {"dockerTlsCa": "ca", "dockerTlsCert": "cert", "dockerTlsKey": "key"}
-    assert isinstance(parse({**raw, **tls}), VenueStackSettings)
+    assert isinstance(parse(tcp_venue(**TLS), secret_keys=set(TLS)), VenueStackSettings)
     with pytest.raises(ConfigError) as error:
-        parse({**raw, **tls, "dockerTlsKey": ""})
+        parse(tcp_venue(**{**TLS, "dockerTlsKey": ""}), secret_keys=set(TLS))
     assert str(error.value) == (
         "ticketing:dockerTlsKey: required as a secret when venue.dockerHost is tcp://, got nothing"
     )
+
+
+@pytest.mark.parametrize("key", sorted(TLS))
+def test_docker_tls_material_in_plain_config_is_refused(key: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        parse(tcp_venue(**TLS), secret_keys=set(TLS) - {key})
+    assert str(error.value) == (
+        f"ticketing:{key}: key material must be a config secret "
+        f"(pulumi config set --secret ticketing:{key}), got a plain value"
+    )
+
+
+def test_plain_docker_tls_material_is_refused_on_any_stack() -> None:
+    for raw in (venue(dockerTlsKey="key"), cloud(dockerTlsKey="key")):
+        with pytest.raises(ConfigError, match=r"^ticketing:dockerTlsKey: key material must be"):
+            parse(raw)
 
 
 @pytest.mark.parametrize(

@@ -83,6 +83,17 @@ def test_tcp_host_without_tls_material_stops_with_one_line(capture: Callable[...
     )
 
 
+def test_tls_material_in_plain_config_stops_with_one_line(capture: Callable[..., Plan]) -> None:
+    secrets = {f"ticketing:{k}": {"secure": "v1:x"} for k in ("dockerTlsCa", "dockerTlsKey")}
+    plain = {"ticketing:dockerTlsCert": "-----BEGIN CERTIFICATE-----"}
+    with pytest.raises(ConfigError) as error:
+        capture(VENUE, {**venue_with(dockerHost="tcp://10.20.0.5:2376"), **secrets, **plain})
+    assert str(error.value) == (
+        "ticketing:dockerTlsCert: key material must be a config secret "
+        "(pulumi config set --secret ticketing:dockerTlsCert), got a plain value"
+    )
+
+
 # --- image, network, volume ------------------------------------------------------------
 
 
