@@ -22,9 +22,10 @@ class Database(pulumi.ComponentResource):
     Encrypted gp3 storage with autoscaling, the master password managed by RDS
     (Secrets Manager), a parameter group forcing TLS and logging slow queries,
     backups, Multi-AZ and deletion protection as configured, Performance
-    Insights, automatic minor upgrades, tags copied to snapshots and logs
-    exported to CloudWatch. Outside dev it takes a final snapshot and is
-    `protect`ed, so neither Pulumi nor a console click can drop the data.
+    Insights, automatic minor upgrades (unless the settings pin a minor version),
+    tags copied to snapshots and logs exported to CloudWatch. Outside dev it takes
+    a final snapshot and is `protect`ed, so neither Pulumi nor a console click can
+    drop the data.
 
     Args:
         name: prefix for every child's name (`db` for the shared instance,
@@ -142,7 +143,8 @@ class Database(pulumi.ComponentResource):
             deletion_protection=settings.deletion_protection,
             skip_final_snapshot=dev,
             final_snapshot_identifier=None if dev else f"{identifier}-final",
-            auto_minor_version_upgrade=True,
+            # A major-only version lets RDS upgrade minors; a pinned minor would drift.
+            auto_minor_version_upgrade=not settings.minor_pinned,
             allow_major_version_upgrade=False,
             performance_insights_enabled=settings.performance_insights,
             performance_insights_retention_period=(

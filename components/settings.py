@@ -72,6 +72,7 @@ _INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
 # Graviton families carry a "g" after the generation: t4g, c6gn, m7gd.
 _GRAVITON_TYPE = re.compile(r"^[a-z]+\d+g[a-z]*\.[a-z0-9]+$")
 _DB_CLASS = re.compile(r"^db\.[a-z][a-z0-9-]*\.[a-z0-9]+$")
+_POSTGRES_VERSION = re.compile(r"^1[4-7](\.\d+)?$")
 
 
 def _hostname_label(value: str) -> str:
@@ -176,6 +177,12 @@ def _db_class(value: str) -> str:
     return value
 
 
+def _postgres_version(value: str) -> str:
+    if not _POSTGRES_VERSION.match(value):
+        raise ValueError("not a PostgreSQL major version 14-17 like 16, or major.minor like 16.6")
+    return value
+
+
 Label = Annotated[str, AfterValidator(_hostname_label)]
 Domain = Annotated[str, AfterValidator(_domain)]
 Region = Annotated[str, AfterValidator(_region)]
@@ -191,6 +198,7 @@ DockerHost = Annotated[str, AfterValidator(_docker_host)]
 InstanceType = Annotated[str, AfterValidator(_instance_type)]
 GravitonInstanceType = Annotated[str, AfterValidator(_graviton_instance_type)]
 DbInstanceClass = Annotated[str, AfterValidator(_db_class)]
+PostgresVersion = Annotated[str, AfterValidator(_postgres_version)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 RetentionDays = Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096]
 
@@ -389,9 +397,14 @@ class IngressSettings(Model):
 
 
 class DatabaseSettings(Model):
-    """The shared RDS PostgreSQL instance (and any dedicated ones, same hardening)."""
+    """The shared RDS PostgreSQL instance (and any dedicated ones, same hardening).
 
-    engine_version: Annotated[str, Field(pattern=r"^1[4-7](\.\d+)?$")] = "16.4"
+    `engine_version` is a major version (`16`): RDS applies minor upgrades itself and
+    the provider takes the running 16.x as matching. A major.minor (`16.6`) pins the
+    minor, so automatic minor upgrades are off (an upgraded instance would drift).
+    """
+
+    engine_version: PostgresVersion = "16"
     instance_class: DbInstanceClass = "db.t4g.micro"
     allocated_storage_gb: Annotated[int, Field(ge=20, le=16_384)] = 20
     max_allocated_storage_gb: Annotated[int, Field(ge=20, le=65_536)] = 100
@@ -400,9 +413,27 @@ class DatabaseSettings(Model):
     deletion_protection: bool = False
     performance_insights: bool = True
 
+    @field_validator("engine_version", mode="before")
+    @classmethod
+    def _version_as_text(cls, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)  # `engineVersion: 16` in YAML
+        if isinstance(value, float):
+            raise ValueError('quote the version ("16.10"): YAML reads 16.10 as the number 16.1')
+        return value
+
+    @property
+    def major_version(self) -> str:
+        return self.engine_version.split(".")[0]
+
+    @property
+    def minor_pinned(self) -> bool:
+        return "." in self.engine_version
+
     @property
     def family(self) -> str:
-        return f"postgres{self.engine_version.split('.')[0]}"
+        """The parameter group family, `postgres16` for 16 and 16.6 alike."""
+        return f"postgres{self.major_version}"
 
 
 class AppHostSettings(Model):

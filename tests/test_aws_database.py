@@ -14,7 +14,7 @@ def test_instance_is_hardened_in_every_stack(plan_of: Callable[[str], Plan]) -> 
     for stack in ("dev", "staging", "prod"):
         [db] = plan_of(stack).of_type(RDS)
         i = db.inputs
-        assert (i["engine"], i["engineVersion"]) == ("postgres", "16.4")
+        assert (i["engine"], i["engineVersion"]) == ("postgres", "16")
         assert i["storageEncrypted"] is True and i["storageType"] == "gp3"
         assert i["manageMasterUserPassword"] is True and "password" not in i
         assert i["publiclyAccessible"] is False
@@ -23,10 +23,29 @@ def test_instance_is_hardened_in_every_stack(plan_of: Callable[[str], Plan]) -> 
         assert set(i["enabledCloudwatchLogsExports"]) == {"postgresql", "upgrade"}
 
 
-def test_engine_version_comes_from_config(capture: Callable[..., Plan]) -> None:
+def test_default_major_version_lets_rds_apply_minor_upgrades(dev_plan: Plan) -> None:
+    [db] = dev_plan.of_type(RDS)
+    assert db.inputs["engineVersion"] == "16"
+    assert db.inputs["autoMinorVersionUpgrade"] is True
+    [group] = dev_plan.of_type("aws:rds/parameterGroup:ParameterGroup")
+    assert group.inputs["family"] == "postgres16"
+
+
+def test_a_pinned_minor_version_turns_automatic_minor_upgrades_off(
+    capture: Callable[..., Plan],
+) -> None:
     plan = capture("dev", {"ticketing:database": {"engineVersion": "17.2"}})
     [db] = plan.of_type(RDS)
     assert db.inputs["engineVersion"] == "17.2"
+    assert db.inputs["autoMinorVersionUpgrade"] is False
+    [group] = plan.of_type("aws:rds/parameterGroup:ParameterGroup")
+    assert group.inputs["family"] == "postgres17"
+
+
+def test_a_major_version_from_yaml_may_be_a_number(capture: Callable[..., Plan]) -> None:
+    plan = capture("dev", {"ticketing:database": {"engineVersion": 17}})
+    [db] = plan.of_type(RDS)
+    assert (db.inputs["engineVersion"], db.inputs["autoMinorVersionUpgrade"]) == ("17", True)
     [group] = plan.of_type("aws:rds/parameterGroup:ParameterGroup")
     assert group.inputs["family"] == "postgres17"
 

@@ -212,6 +212,24 @@ BAD = [
         id="bad-region",
     ),
     pytest.param(
+        cloud(database__engineVersion="16.4.1"),
+        "ticketing:database.engineVersion: not a PostgreSQL major version 14-17 like 16, "
+        'or major.minor like 16.6, got "16.4.1"',
+        id="engine-version-with-patch",
+    ),
+    pytest.param(
+        cloud(database__engineVersion="13"),
+        "ticketing:database.engineVersion: not a PostgreSQL major version 14-17 like 16, "
+        'or major.minor like 16.6, got "13"',
+        id="engine-version-unsupported-major",
+    ),
+    pytest.param(
+        cloud(database__engineVersion=16.1),
+        'ticketing:database.engineVersion: quote the version ("16.10"): YAML reads 16.10 as '
+        "the number 16.1, got 16.1",
+        id="engine-version-as-yaml-number",
+    ),
+    pytest.param(
         cloud(role="edge"),
         'ticketing:role: expected one of cloud, venue, got "edge"',
         id="unknown-role",
@@ -458,3 +476,23 @@ def test_rate_limit_defaults_follow_the_zone_plan() -> None:
     assert isinstance(free, CloudSettings) and isinstance(paid, CloudSettings)
     assert free.cloudflare.rate_limits.identity.period_seconds == 10
     assert paid.cloudflare.rate_limits.identity.period_seconds == 60
+
+
+@pytest.mark.parametrize(
+    ("version", "family", "pinned"),
+    [("16", "postgres16", False), ("16.6", "postgres16", True), ("14.12", "postgres14", True)],
+)
+def test_engine_version_gives_the_parameter_group_family(
+    version: str, family: str, pinned: bool
+) -> None:
+    settings_ = parse(cloud(database__engineVersion=version))
+    assert isinstance(settings_, CloudSettings)
+    assert settings_.database.family == family
+    assert settings_.database.minor_pinned is pinned
+
+
+def test_engine_version_defaults_to_the_major_version_only() -> None:
+    parsed = parse(cloud())
+    assert isinstance(parsed, CloudSettings)
+    assert parsed.database.engine_version == "16"
+    assert parsed.database.minor_pinned is False
