@@ -171,6 +171,15 @@ def _graviton_instance_type(value: str) -> str:
     return value
 
 
+def _x86_instance_type(value: str) -> str:
+    if _GRAVITON_TYPE.match(_instance_type(value)):
+        raise ValueError(
+            "a Graviton (arm64) type, but the app hosts run Canonical's amd64 Ubuntu image; "
+            "use an x86 type like t3.medium"
+        )
+    return value
+
+
 def _db_class(value: str) -> str:
     if not _DB_CLASS.match(value):
         raise ValueError("not an RDS instance class like db.t4g.micro")
@@ -197,6 +206,7 @@ StackName = Annotated[str, AfterValidator(_stack_name)]
 DockerHost = Annotated[str, AfterValidator(_docker_host)]
 InstanceType = Annotated[str, AfterValidator(_instance_type)]
 GravitonInstanceType = Annotated[str, AfterValidator(_graviton_instance_type)]
+X86InstanceType = Annotated[str, AfterValidator(_x86_instance_type)]
 DbInstanceClass = Annotated[str, AfterValidator(_db_class)]
 PostgresVersion = Annotated[str, AfterValidator(_postgres_version)]
 Port = Annotated[int, Field(ge=1, le=65535)]
@@ -437,9 +447,10 @@ class DatabaseSettings(Model):
 
 
 class AppHostSettings(Model):
-    """The single Docker Compose VM of the seed's deployment model."""
+    """The single Docker Compose VM of the seed's deployment model (and any dedicated host)."""
 
-    instance_type: InstanceType = "t3.medium"
+    # Every app host boots Canonical's amd64 Ubuntu image, so x86 types only.
+    instance_type: X86InstanceType = "t3.medium"
     root_volume_gb: Annotated[int, Field(ge=20, le=1024)] = 30
 
 

@@ -8,8 +8,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import jsonschema
+import pytest
 
 from components import placement
+from components.aws_app_host import UBUNTU_AMI_PARAMETER
+from components.settings import ConfigError
 from plan import fakes
 from plan.model import Plan, Resource, reveal
 from tests.app_tier_helpers import (
@@ -46,6 +49,23 @@ def test_ami_is_canonicals_public_parameter_and_ignored_afterwards(dev_plan: Pla
     [vm] = app_hosts(dev_plan)
     assert vm.inputs["ami"] == fakes.AMI_ID
     assert "ami" in vm.ignore_changes
+
+
+def test_every_host_gets_the_x86_type_the_amd64_image_needs(
+    capture: Callable[..., Plan],
+) -> None:
+    assert "/amd64/" in UBUNTU_AMI_PARAMETER
+    overrides = {
+        **services_with("notifications", host="dedicated"),
+        "ticketing:appHost": {"instanceType": "m6i.large"},
+    }
+    vms = app_hosts(capture("dev", overrides))
+    assert {vm.name: vm.inputs["instanceType"] for vm in vms} == {
+        "shared-host-vm": "m6i.large",
+        "notifications-host-vm": "m6i.large",
+    }
+    with pytest.raises(ConfigError, match=r"^ticketing:appHost.instanceType: a Graviton"):
+        capture("dev", {**overrides, "ticketing:appHost": {"instanceType": "m7g.large"}})
 
 
 def test_user_data_installs_tools_only(dev_plan: Plan) -> None:

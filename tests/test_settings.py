@@ -168,6 +168,17 @@ BAD = [
         id="nat-instance-not-graviton",
     ),
     pytest.param(
+        cloud(appHost__instanceType="m7g.large"),
+        "ticketing:appHost.instanceType: a Graviton (arm64) type, but the app hosts run "
+        'Canonical\'s amd64 Ubuntu image; use an x86 type like t3.medium, got "m7g.large"',
+        id="app-host-graviton",
+    ),
+    pytest.param(
+        cloud(appHost__instanceType="large"),
+        'ticketing:appHost.instanceType: not an EC2 instance type like t3.medium, got "large"',
+        id="app-host-not-an-instance-type",
+    ),
+    pytest.param(
         cloud(environment="staging", database__backupRetentionDays=3),
         "ticketing:database.backupRetentionDays: must be at least 7 outside dev, got 3",
         id="short-backups-outside-dev",
@@ -282,6 +293,19 @@ def test_graviton_nat_instance_types_are_accepted() -> None:
         settings = parse(cloud(network__natInstanceType=instance_type))
         assert isinstance(settings, CloudSettings)
         assert settings.network.nat_instance_type == instance_type
+
+
+@pytest.mark.parametrize("instance_type", ["t4g.medium", "c6gn.large", "m7gd.xlarge"])
+def test_app_host_refuses_every_graviton_family(instance_type: str) -> None:
+    with pytest.raises(ConfigError, match=r"^ticketing:appHost.instanceType: a Graviton"):
+        parse(cloud(appHost__instanceType=instance_type))
+
+
+def test_app_host_takes_x86_types() -> None:
+    for instance_type in ("t3.medium", "m6i.large", "c7i.xlarge", "m7a.large", "g4dn.xlarge"):
+        parsed = parse(cloud(appHost__instanceType=instance_type))
+        assert isinstance(parsed, CloudSettings)
+        assert parsed.app_host.instance_type == instance_type
 
 
 def test_stack_file_value_wins_over_profile() -> None:
