@@ -283,11 +283,11 @@ class RateLimits(Model):
     payments: RateLimit
 
 
-# Defaults per zone plan, within what each plan allows.
+# Defaults per zone plan, within what each plan allows. On a plan with fewer rules than
+# services (Free: one), the edge runs one rule for both with identity's threshold.
 _RATE_LIMIT_DEFAULTS: dict[str, dict[str, dict[str, int]]] = {
     "free": {
         "identity": {"requests": 5, "periodSeconds": 10, "mitigationSeconds": 10},
-        "payments": {"requests": 15, "periodSeconds": 10, "mitigationSeconds": 10},
     },
     "paid": {
         "identity": {"requests": 20, "periodSeconds": 60, "mitigationSeconds": 600},
@@ -340,9 +340,20 @@ class CloudflareSettings(Model):
         plan = raw.get("plan", "free")
         defaults = _RATE_LIMIT_DEFAULTS["free" if plan == "free" else "paid"]
         given = raw.get("rateLimits", {})
-        if isinstance(given, dict):
-            return {**raw, "rateLimits": _deep_merge(defaults, cast(dict[str, Any], given))}
-        return raw
+        if not isinstance(given, dict):
+            return raw
+        limits = _deep_merge(defaults, cast(dict[str, Any], given))
+        allowed = RATE_LIMIT_PLANS.get(plan) if isinstance(plan, str) else None
+        if allowed is not None and allowed.rules < len(RateLimits.model_fields):
+            if "payments" in limits:
+                message = (
+                    f"the {plan} plan has a single rate-limiting rule, shared with identity "
+                    "(set cloudflare.rateLimits.identity; its threshold applies to both)"
+                )
+                raise _at(("rateLimits", "payments"), message, limits["payments"])
+            if isinstance(limits.get("identity"), dict):
+                limits["payments"] = limits["identity"]  # the one rule both share
+        return {**raw, "rateLimits": limits}
 
     @model_validator(mode="after")
     def _within_plan(self) -> CloudflareSettings:

@@ -188,7 +188,20 @@ def test_free_plan_gets_one_path_only_rate_limit_within_its_limits(dev_plan: Pla
     assert rule["ratelimit"]["characteristics"] == ["ip.src", "cf.colo.id"]
     assert rule["ratelimit"]["period"] == 10.0
     assert rule["ratelimit"]["mitigationTimeout"] == 10.0
-    assert rule["ratelimit"]["requestsPerPeriod"] == 5.0  # the stricter (identity) threshold
+    assert rule["ratelimit"]["requestsPerPeriod"] == 5.0  # identity's threshold
+
+
+def test_free_plan_rule_takes_the_configured_identity_threshold(
+    capture: Callable[..., Plan],
+) -> None:
+    dev_cloudflare = {
+        "zoneId": "0b1e2c3d4e5f60718293a4b5c6d7e8f9",
+        "plan": "free",
+        "rateLimits": {"identity": {"requests": 20}},
+    }
+    (rule,) = rules(capture("dev", {"ticketing:cloudflare": dev_cloudflare}), "http_ratelimit")
+    assert rule["description"] == "Identity and Payments: 20 requests per 10s per client IP"
+    assert rule["ratelimit"]["requestsPerPeriod"] == 20.0
 
 
 def test_paid_plan_gets_one_host_scoped_rule_per_service(plan_of: Callable[[str], Plan]) -> None:

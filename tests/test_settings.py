@@ -468,6 +468,13 @@ def test_plain_docker_tls_material_is_refused_on_any_stack() -> None:
             id="period-beyond-free-plan",
         ),
         pytest.param(
+            cloud(cloudflare__rateLimits={"payments": {"requests": 30}}),
+            "ticketing:cloudflare.rateLimits.payments: the free plan has a single rate-limiting "
+            "rule, shared with identity (set cloudflare.rateLimits.identity; its threshold "
+            'applies to both), got {"requests": 30}',
+            id="payments-threshold-on-free-plan",
+        ),
+        pytest.param(
             cloud(
                 cloudflare__plan="pro",
                 cloudflare__rateLimits={"payments": {"mitigationSeconds": 86400}},
@@ -492,6 +499,23 @@ def test_rate_limits_must_fit_the_zone_plan(raw: dict[str, Any], line: str) -> N
     with pytest.raises(ConfigError) as info:
         parse(raw)
     assert str(info.value) == line
+
+
+def test_free_plan_payments_share_the_identity_rule() -> None:
+    parsed = parse(cloud(cloudflare__rateLimits={"identity": {"requests": 8}}))
+    assert isinstance(parsed, CloudSettings)
+    limits = parsed.cloudflare.rate_limits
+    assert limits.identity.requests == 8
+    assert limits.payments == limits.identity
+
+
+def test_paid_plans_take_a_payments_threshold() -> None:
+    parsed = parse(
+        cloud(cloudflare__plan="pro", cloudflare__rateLimits={"payments": {"requests": 30}})
+    )
+    assert isinstance(parsed, CloudSettings)
+    assert parsed.cloudflare.rate_limits.payments.requests == 30
+    assert parsed.cloudflare.rate_limits.identity.requests == 20
 
 
 def test_rate_limit_defaults_follow_the_zone_plan() -> None:
