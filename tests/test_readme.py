@@ -1,38 +1,72 @@
-"""The README's config reference lists every key the settings accept."""
+"""The README's config reference lists every key the settings accept, with their defaults."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel
+from pydantic.fields import FieldInfo
 
-from components.settings import CloudSettings
+from components.settings import PROFILES, SECRET_KEYS, CloudSettings, VenueStackSettings
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+# Keys that stand for a set of keys in the README's rows.
+GENERIC = {
+    ".rateLimits.identity.": ".rateLimits.<service>.",
+    ".rateLimits.payments.": ".rateLimits.<service>.",
+}
 
 
-def keys(model: type[BaseModel], prefix: str = "") -> list[str]:
-    found: list[str] = []
+def fields(model: type[BaseModel], prefix: str = "") -> dict[str, FieldInfo]:
+    """Every leaf key of `model` (camelCase, dotted; dict entries as `<name>`) -> its field."""
+    found: dict[str, FieldInfo] = {}
     for name, field in model.model_fields.items():
         key = prefix + (field.alias or name)
         annotation: Any = field.annotation
         if get_origin(annotation) is dict:
             value = get_args(annotation)[1]
-            found += keys(value, f"{key}.<name>.") if issubclass(value, BaseModel) else [key]
+            if issubclass(value, BaseModel):
+                found.update(fields(value, f"{key}.<name>."))
+            else:
+                found[key] = field
         elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            found += keys(annotation, f"{key}.")
+            found.update(fields(annotation, f"{key}."))
         else:
-            found.append(key)
+            found[key] = field
     return found
 
 
-def documented(key: str) -> bool:
-    """`a.b.c` is documented as `a.b.c`, or grouped as `a.b.x` / `.c`."""
-    if f"`{key}`" in README:
-        return True
-    parent, _, leaf = key.rpartition(".")
-    return f"`.{leaf}`" in README and f"`{parent}." in README
+def keys(model: type[BaseModel]) -> list[str]:
+    found: list[str] = []
+    for key in fields(model):
+        for specific, placeholder in GENERIC.items():
+            key = key.replace(specific, placeholder)
+        found.append(key)
+    return found
+
+
+def reference_rows() -> dict[str, list[str]]:
+    """The config reference tables: each documented key -> the cells of its row.
+
+    A row's first cell names one key (`a.b`) or several (`a.b` / `.c` / `d`); `.c`
+    is a sibling of the first key.
+    """
+    section = README.split("## Config reference", 1)[1].split("\n## ", 1)[0]
+    rows: dict[str, list[str]] = {}
+    for line in section.splitlines():
+        if not line.startswith("| `"):
+            continue
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
+        names = re.findall(r"`([^`]+)`", cells[0])
+        parent = names[0].rpartition(".")[0]
+        for name in names:
+            rows[f"{parent}{name}" if name.startswith(".") else name] = cells
+    return rows
+
+
+ROWS = reference_rows()
 
 
 def test_readme_starts_with_the_two_commands() -> None:
@@ -44,14 +78,60 @@ def test_readme_starts_with_the_two_commands() -> None:
 
 
 def test_every_cloud_config_key_is_documented() -> None:
-    generic = {
-        ".rateLimits.identity.": ".rateLimits.<service>.",
-        ".rateLimits.payments.": ".rateLimits.<service>.",
-    }
+    assert [key for key in keys(CloudSettings) if key not in ROWS] == []
+
+
+def test_every_venue_config_key_is_documented() -> None:
+    venue_keys = [*keys(VenueStackSettings), *sorted(SECRET_KEYS)]
+    assert "venue.dockerHost" in venue_keys
+    assert [key for key in venue_keys if key not in ROWS] == []
+
+
+def test_no_row_documents_a_key_the_settings_do_not_take() -> None:
+    known = {*keys(CloudSettings), *keys(VenueStackSettings), *SECRET_KEYS}
+    assert sorted(set(ROWS) - known) == []
+
+
+def shown(value: Any) -> str:
+    """A default as the README writes it: `true`, `30`, `[]`, `[DE, NL]`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(shown(v) for v in value) + "]"
+    return str(value)
+
+
+def profile_value(environment: str, key: str) -> Any:
+    node: Any = PROFILES[environment]
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def names(cell: str, value: str) -> bool:
+    """`value` appears in `cell` as a whole word: `5` is not in `50`."""
+    return re.search(rf"(?<![\w.]){re.escape(value)}(?![\w.])", cell) is not None
+
+
+def test_default_column_gives_each_environments_default() -> None:
+    """A key's Default cell names its default in every environment that uses it."""
     missing: list[str] = []
-    for key in keys(CloudSettings):
-        for specific, placeholder in generic.items():
-            key = key.replace(specific, placeholder)
-        if not documented(key):
-            missing.append(key)
+    for key, field in fields(CloudSettings).items():
+        if key not in ROWS or field.is_required() or field.default is None:
+            continue  # rate limits depend on the zone plan; required keys have no default
+        per_env = {env: profile_value(env, key) for env in PROFILES}
+        expected = {shown(v) for v in per_env.values() if v is not None}
+        if any(v is None for v in per_env.values()):
+            expected.add(shown(field.default))
+        cell = ROWS[key][2]
+        missing += [f"{key}: {value}" for value in sorted(expected) if not names(cell, value)]
     assert missing == []
+
+
+def test_default_column_check_reads_profile_defaults() -> None:
+    # The check above would pass on an empty PROFILES; make sure it sees the prod storage.
+    assert profile_value("prod", "database.allocatedStorageGb") == 50
+    assert names(ROWS["database.allocatedStorageGb"][2], "50")
+    assert not names("`500`", "50")
