@@ -114,6 +114,11 @@ class CaptureMonitor(mocks.MockMonitor):
         )
         id_, state = self.mocks.new_resource(resource_args)
         secret_outputs = list(request.additionalSecretOutputs)
+        # `dependencies` = explicit depends_on | every input's references (the SDK's
+        # `_prepare_resource`); what no input references was asked for explicitly.
+        by_input = {k: tuple(v.urns) for k, v in request.propertyDependencies.items()}
+        referenced = {urn for urns in by_input.values() for urn in urns}
+        dependencies = tuple(request.dependencies)
         state = {
             k: (rpc.wrap_rpc_secret(v) if k in secret_outputs and not rpc.is_rpc_secret(v) else v)
             for k, v in state.items()
@@ -132,7 +137,9 @@ class CaptureMonitor(mocks.MockMonitor):
                 retain_on_delete=bool(request.retainOnDelete),
                 delete_before_replace=bool(request.deleteBeforeReplace),
                 ignore_changes=tuple(request.ignoreChanges),
-                depends_on=tuple(request.dependencies),
+                depends_on=tuple(d for d in dependencies if d not in referenced),
+                dependencies=dependencies,
+                property_dependencies=by_input,
                 additional_secret_outputs=tuple(secret_outputs),
                 id=id_ or "",
             )

@@ -19,7 +19,16 @@ class Resource:
 
     `inputs` and `outputs` use engine names (camelCase) at every depth, numbers
     as the engine sends them (floats in inputs); secret values are wrapped in
-    `Secret`. `parent`, `provider` and `depends_on` are URNs.
+    `Secret`. `parent`, `provider` and the dependencies are URNs:
+
+    - `dependencies`: every resource this one waits for, as the engine records
+      it (and hands stack policies): explicit `depends_on` plus every resource
+      an input references;
+    - `property_dependencies`: the resources each input references, by input;
+    - `depends_on`: the explicit `ResourceOptions(depends_on=...)` alone, that
+      is `dependencies` less those of the inputs. The wire does not tell them
+      apart, so a `depends_on` target that an input also references counts as
+      an input's dependency.
     """
 
     urn: str
@@ -35,6 +44,10 @@ class Resource:
     delete_before_replace: bool = False
     ignore_changes: tuple[str, ...] = ()
     depends_on: tuple[str, ...] = ()
+    dependencies: tuple[str, ...] = ()
+    property_dependencies: Mapping[str, tuple[str, ...]] = field(
+        default_factory=dict[str, tuple[str, ...]]
+    )
     additional_secret_outputs: tuple[str, ...] = ()
     read: bool = False
     id: str = ""  # the physical id the (fake) provider returned; "" for components

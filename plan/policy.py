@@ -15,7 +15,8 @@
   `default` provider with the stack's `<package>:*` config as its props.
 - **AnalyzeStack** (stack rules): every resource, reads included, plus the root
   `pulumi:pulumi:Stack` (props = the stack outputs), as `PolicyResource`s over
-  their outputs, with parent and dependencies wired by URN as `AnalyzeStack` does.
+  their outputs, with parent, dependencies and property dependencies wired by
+  URN as `AnalyzeStack` does.
 - **Config**: the CLI's `ReconcilePolicyPackConfig`: schema defaults, then
   `all`, then each rule's entry (`"advisory"` or `{"enforcementLevel": ...,
   <properties>}`), validated against the rule's schema.
@@ -566,7 +567,11 @@ class _Evaluation:
             policy_resource = built[resource.urn]
             if resource.parent in built:
                 policy_resource.parent = built[resource.parent]
-            policy_resource.dependencies.extend(built[d] for d in resource.depends_on if d in built)
+            # The engine's `dependencies`: explicit depends_on and every input's references.
+            every = dict.fromkeys([*resource.dependencies, *resource.depends_on])
+            policy_resource.dependencies.extend(built[d] for d in every if d in built)
+            for prop, urns in resource.property_dependencies.items():
+                policy_resource.property_dependencies[prop] = [built[d] for d in urns if d in built]
         return list(built.values())
 
     def analyze_stack(self, rule: StackValidationPolicy, level: EnforcementLevel) -> None:

@@ -114,7 +114,8 @@ def to_json(value: Any) -> Any:
 
 
 def document(plan: Plan, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The plan as a JSON document: every resource with its options, and the outputs."""
+    """The plan as a JSON document: every resource with its options and dependencies, and the
+    outputs."""
     return {
         "project": plan.project,
         "stack": plan.stack,
@@ -127,6 +128,11 @@ def document(plan: Plan, extra: dict[str, Any] | None = None) -> dict[str, Any]:
                 "provider": r.provider,
                 "custom": r.custom,
                 "inputs": to_json(dict(r.inputs)),
+                # As the engine records them; options.dependsOn is the explicit part alone.
+                "dependencies": list(r.dependencies),
+                "propertyDependencies": {
+                    k: list(v) for k, v in r.property_dependencies.items() if v
+                },
                 "options": {
                     "protect": r.protect,
                     "retainOnDelete": r.retain_on_delete,

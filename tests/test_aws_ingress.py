@@ -207,7 +207,10 @@ def test_https_listener_serves_the_validated_certificate(prod_plan: Plan) -> Non
     https = prod_plan.named("ingress-https")
     validation = prod_plan.of_type("aws:acm/certificateValidation:CertificateValidation")[0]
     assert https.inputs["certificateArn"] == validation.outputs["certificateArn"]
-    assert validation.urn in https.depends_on  # the ARN flows from the validation, so it waits
+    # The ARN flows from the validation, so the listener waits for it without a depends_on.
+    assert validation.urn in https.property_dependencies["certificateArn"]
+    assert validation.urn in https.dependencies
+    assert validation.urn not in https.depends_on
     assert https.inputs["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
 

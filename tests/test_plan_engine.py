@@ -75,6 +75,7 @@ class Box(pulumi.ComponentResource):
 box = Box("box")
 after = pulumi.ResourceOptions(depends_on=[box.password])
 later = random.RandomId("later", byte_length=4, opts=after)
+keyed = random.RandomId("keyed", byte_length=4, keepers={"pw": box.password.id})
 pulumi.export("password", box.password.result)
 pulumi.export("token", pulumi.Config().require_secret("token"))
 pulumi.export("size", pulumi.Config().get_int("size"))
@@ -96,6 +97,17 @@ def test_capture_sees_options_the_stock_mocks_hide(probe) -> None:  # type: igno
     assert password.protect and password.retain_on_delete
     assert password.ignore_changes == ("length",)
     assert probe.named("later").depends_on == (password.urn,)
+
+
+def test_input_references_are_dependencies_but_not_depends_on(probe) -> None:  # type: ignore[no-untyped-def]
+    password = probe.named("box-pw")
+    keyed = probe.named("keyed")  # references the password through an input only
+    assert keyed.depends_on == ()
+    assert keyed.dependencies == (password.urn,)
+    assert keyed.property_dependencies["keepers"] == (password.urn,)
+    later = probe.named("later")  # an explicit depends_on, no input references
+    assert later.dependencies == (password.urn,)
+    assert all(urns == () for urns in later.property_dependencies.values())
 
 
 def test_urns_carry_the_full_parent_chain_like_the_engine(probe) -> None:  # type: ignore[no-untyped-def]
@@ -162,3 +174,10 @@ def test_json_document_masks_secrets_and_lists_options(
     assert pw["options"]["protect"] is True
     assert pw["options"]["ignoreChanges"] == ["length"]
     assert pw["parent"].endswith("::box")
+    by_name = {r["name"]: r for r in doc["resources"]}
+    assert by_name["later"]["options"]["dependsOn"] == [pw["urn"]]
+    assert by_name["later"]["dependencies"] == [pw["urn"]]
+    assert by_name["later"]["propertyDependencies"] == {}
+    assert by_name["keyed"]["options"]["dependsOn"] == []
+    assert by_name["keyed"]["dependencies"] == [pw["urn"]]
+    assert by_name["keyed"]["propertyDependencies"] == {"keepers": [pw["urn"]]}

@@ -232,25 +232,33 @@ def test_stack_rules_see_outputs_options_and_dependencies() -> None:
         root, log = by_name[f"{PROJECT}-{STACK}"], by_name["flow-log"]
         seen["root"] = (root.resource_type, dict(root.props))
         seen["log"] = ([d.name for d in log.dependencies], log.parent is root, log.opts.protect)
+        seen["by_input"] = {k: [d.name for d in v] for k, v in log.property_dependencies.items()}
         seen["read"] = by_name["existing-zone"].props["id"]
 
     vpc = resource("aws:ec2/vpc:Vpc", "vpc", {"cidrBlock": "10.0.0.0/16"})
+    role = resource("aws:iam/role:Role", "role", {"name": "flow-logs"})
     log = resource(
         "aws:ec2/flowLog:FlowLog",
         "flow-log",
         {"vpcId": "vpc-1"},
-        depends_on=(vpc.urn,),
+        depends_on=(role.urn,),  # explicit; the VPC is referenced through vpcId
+        dependencies=(vpc.urn, role.urn),
+        property_dependencies={"vpcId": (vpc.urn,)},
         protect=True,
     )
     read = resource("cloudflare:index/zone:Zone", "existing-zone", {}, {"id": "z1"}, read=True)
     probe = StackValidationPolicy("probe", "looks at the stack", inspect)
     policy.evaluate(
-        make_plan(vpc, log, read, outputs={"apiUrl": "https://api", "dbPassword": Secret("pw")}),
+        make_plan(
+            vpc, role, log, read, outputs={"apiUrl": "https://api", "dbPassword": Secret("pw")}
+        ),
         stack_config={},
         rules=[probe],
     )
     assert seen["root"] == ("pulumi:pulumi:Stack", {"apiUrl": "https://api", "dbPassword": "pw"})
-    assert seen["log"] == (["vpc"], True, True)
+    # All of the engine's dependencies, the input references as well as depends_on.
+    assert seen["log"] == (["vpc", "role"], True, True)
+    assert seen["by_input"] == {"vpcId": ["vpc"]}
     assert seen["read"] == "z1"
 
 
