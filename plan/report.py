@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from plan.docker_details import details
 from plan.model import SECRET, Plan, Resource, Secret
 
 BOUNDARIES = {
@@ -29,7 +30,8 @@ def boundary(resource: Resource) -> str:
 
 
 def render_tree(plan: Plan) -> Tree:
-    """Components, then their children, with type and name; providers first."""
+    """Components, then their children, with type and name; providers first. Docker
+    resources carry their settings on dim lines below (`plan.docker_details`)."""
     root_urn = (
         f"urn:pulumi:{plan.stack}::{plan.project}::pulumi:pulumi:Stack::{plan.project}-{plan.stack}"
     )
@@ -49,7 +51,10 @@ def render_tree(plan: Plan) -> Tree:
                     label += " [red](protected)[/]"
                 if child.read:
                     label += " [blue](read)[/]"
-            add(node.add(label), child.urn)
+            text = Text.from_markup(label)
+            for line in details(child, plan):
+                text.append(f"\n{line}", style="dim")
+            add(node.add(text), child.urn)
 
     add(tree, root_urn)
     return tree
