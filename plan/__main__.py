@@ -54,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         return EXIT_ERROR
 
-    report.print_plan(plan, console)
+    project_dir = args.project_dir or engine.PROJECT_DIR
+    report.print_plan(plan, console, stack_config.load(project_dir, args.stack).values)
     try:
         estimate = cost.estimate(plan, cost.load_prices(cost.region_of(plan)))
     except cost.PriceError as exc:

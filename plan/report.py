@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any, cast
 
 from rich.console import Console
@@ -13,6 +14,7 @@ from rich.tree import Tree
 
 from plan.docker_details import details
 from plan.model import SECRET, Plan, Resource, Secret
+from plan.notes import notes
 
 BOUNDARIES = {
     "cloudflare": "Cloudflare edge",
@@ -154,7 +156,10 @@ def document(plan: Plan, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     }
 
 
-def print_plan(plan: Plan, console: Console) -> None:
+def print_plan(plan: Plan, console: Console, stack_config: Mapping[str, str] | None = None) -> None:
+    """The tree, the counts, the outputs, then the notes (`plan.notes`) on the stack's choices."""
     console.print(render_tree(plan))
     console.print(render_counts(plan))
     console.print(render_outputs(plan))
+    for note in notes(plan, stack_config or {}):
+        console.print(note, highlight=False, soft_wrap=True, markup=False)

@@ -1,0 +1,98 @@
+"""One line each for what a plan chose that its resource tree does not say outright.
+
+- the ingress shape: static IPs on an NLB in front of an internal ALB, or
+  records pointing at an internet-facing ALB;
+- a Cloudflare managed WAF that is not deployed, and why (the zone's plan).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, Final, cast, get_args
+
+from components.settings import CloudflarePlan, CloudflareSettings
+from plan.model import Plan, Resource
+
+DNS_RECORD: Final = "cloudflare:index/dnsRecord:DnsRecord"
+RULESET: Final = "cloudflare:index/ruleset:Ruleset"
+LOAD_BALANCER: Final = "aws:lb/loadBalancer:LoadBalancer"
+MANAGED_WAF_PHASE: Final = "http_request_firewall_managed"
+PLANS: Final[tuple[str, ...]] = get_args(CloudflarePlan)  # cheapest first
+
+
+def zone_plan(plan: Plan, stack_config: Mapping[str, str]) -> str:
+    """The Cloudflare plan the stack config names for its zone (the settings' default if none)."""
+    default = str(CloudflareSettings.model_fields["plan"].default)
+    try:
+        edge: Any = json.loads(stack_config.get(f"{plan.project}:cloudflare", "{}"))
+    except json.JSONDecodeError:
+        return default
+    named = cast(Mapping[str, Any], edge).get("plan") if isinstance(edge, dict) else None
+    return named if isinstance(named, str) else default
+
+
+def managed_waf_note(plan: Plan, stack_config: Mapping[str, str]) -> str | None:
+    """Why the managed WAF rulesets are missing from a stack that has a Cloudflare edge."""
+    rulesets = plan.of_type(RULESET)
+    if not rulesets or any(r.inputs.get("phase") == MANAGED_WAF_PHASE for r in rulesets):
+        return None
+    tier = zone_plan(plan, stack_config)
+    exported = plan.outputs.get("managedWaf")
+    said = "" if exported is None else f" (output managedWaf: {exported})"
+    if tier == PLANS[0]:
+        return (
+            f'note: Cloudflare managed WAF rulesets are not deployed{said}: zone plan "{tier}" '
+            f"does not include them ({PLANS[1]} or higher)"
+        )
+    return (
+        f"note: Cloudflare managed WAF rulesets are not deployed{said}, "
+        f'although zone plan "{tier}" includes them'
+    )
+
+
+def _proxied(plan: Plan, kind: tuple[str, ...]) -> list[str]:
+    """Distinct targets of the proxied (public) records of the given types, in order."""
+    targets = (
+        r.inputs.get("content")
+        for r in plan.of_type(DNS_RECORD)
+        if r.inputs.get("proxied") is True and r.inputs.get("type") in kind
+    )
+    return list(dict.fromkeys(str(t) for t in targets if isinstance(t, str)))
+
+
+def _balancers(plan: Plan, kind: str) -> list[Resource]:
+    return [
+        b
+        for b in plan.of_type(LOAD_BALANCER)
+        if b.inputs.get("loadBalancerType", "application") == kind
+    ]
+
+
+def ingress_note(plan: Plan) -> str | None:
+    """`ingress: static IPs via NLB ...` or `ingress: records point at the ALB ...`."""
+    albs, nlbs = _balancers(plan, "application"), _balancers(plan, "network")
+    addresses, names = _proxied(plan, ("A", "AAAA")), _proxied(plan, ("CNAME",))
+    if not albs:
+        return None
+    alb = albs[0].name if len(albs) == 1 else f"{len(albs)} ALBs"
+    facing = (
+        "internal" if all(b.inputs.get("internal") is True for b in albs) else "internet-facing"
+    )
+    if nlbs and addresses:
+        return (
+            f"ingress: static IPs via NLB: Cloudflare -> {len(addresses)} static IPs "
+            f"({', '.join(addresses)}) on {', '.join(b.name for b in nlbs)} -> {facing} ALB {alb}"
+        )
+    if names and not nlbs:
+        return (
+            f"ingress: records point at the ALB: Cloudflare -> CNAME {', '.join(names)} "
+            f"({facing} ALB {alb}, no static IPs)"
+        )
+    return None
+
+
+def notes(plan: Plan, stack_config: Mapping[str, str]) -> list[str]:
+    """Every note that applies to `plan`, in the order traffic flows: edge, then ingress."""
+    found = [managed_waf_note(plan, stack_config), ingress_note(plan)]
+    return [n for n in found if n is not None]

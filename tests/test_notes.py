@@ -1,0 +1,91 @@
+"""The plan's notes: the ingress shape, and a managed WAF the zone's plan leaves out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from rich.console import Console
+
+from plan import engine, notes, report, stack_config
+from plan.model import Plan, Resource
+
+WAF_OFF_ON_FREE = (
+    "note: Cloudflare managed WAF rulesets are not deployed (output managedWaf: False): "
+    'zone plan "free" does not include them (pro or higher)'
+)
+
+
+def committed(stack: str) -> dict[str, str]:
+    return stack_config.load(engine.PROJECT_DIR, stack).values
+
+
+def printed(plan: Plan) -> list[str]:
+    console = Console(record=True, width=300)
+    report.print_plan(plan, console, committed(plan.stack))
+    return console.export_text().splitlines()
+
+
+def test_dev_says_the_managed_waf_is_off_and_its_records_point_at_the_alb(
+    plan_of: Callable[[str], Plan],
+) -> None:
+    dev = plan_of("dev")
+    alb = dev.outputs["albDnsName"]
+    lines = printed(dev)
+    assert WAF_OFF_ON_FREE in lines
+    assert (
+        f"ingress: records point at the ALB: Cloudflare -> CNAME {alb} "
+        "(internet-facing ALB ingress-alb, no static IPs)"
+    ) in lines
+
+
+def test_staging_has_the_managed_waf_and_static_ips_on_the_nlb(
+    plan_of: Callable[[str], Plan],
+) -> None:
+    staging = plan_of("staging")
+    ips = ", ".join(staging.outputs["staticIps"])
+    lines = printed(staging)
+    assert not [ln for ln in lines if "managed WAF" in ln]
+    assert (
+        f"ingress: static IPs via NLB: Cloudflare -> 2 static IPs ({ips}) on ingress-nlb "
+        "-> internal ALB ingress-alb"
+    ) in lines
+
+
+def test_a_venue_stack_has_no_notes(plan_of: Callable[[str], Plan]) -> None:
+    venue = plan_of("venue-dev-arena")
+    assert notes.notes(venue, committed("venue-dev-arena")) == []
+
+
+def ruleset(phase: str) -> Resource:
+    return Resource(
+        urn=f"urn:pulumi:t::ticketing::cloudflare:index/ruleset:Ruleset::{phase}",
+        type="cloudflare:index/ruleset:Ruleset",
+        name=phase,
+        custom=True,
+        parent=None,
+        provider=None,
+        inputs={"phase": phase},
+        outputs={},
+    )
+
+
+def edge(*phases: str, outputs: dict[str, Any] | None = None) -> Plan:
+    return Plan("ticketing", "t", [ruleset(p) for p in phases], outputs or {})
+
+
+def test_the_zone_plan_comes_from_the_stack_config_or_the_default() -> None:
+    paid = {"ticketing:cloudflare": '{"zoneId": "z", "plan": "pro"}'}
+    assert notes.zone_plan(edge(), paid) == "pro"
+    assert notes.zone_plan(edge(), {"ticketing:cloudflare": '{"zoneId": "z"}'}) == "free"
+    assert notes.zone_plan(edge(), {}) == "free"
+
+
+def test_a_paid_zone_without_the_managed_waf_is_called_out() -> None:
+    paid = {"ticketing:cloudflare": '{"plan": "business"}'}
+    assert notes.managed_waf_note(edge("http_request_firewall_custom"), paid) == (
+        'note: Cloudflare managed WAF rulesets are not deployed, although zone plan "business" '
+        "includes them"
+    )
+    deployed = edge("http_request_firewall_custom", "http_request_firewall_managed")
+    assert notes.managed_waf_note(deployed, paid) is None
