@@ -1,4 +1,5 @@
-"""`python -m plan [STACK] [--json FILE]`: the offline plan of one committed stack.
+"""`python -m plan [STACK] [--json FILE] [--policy-pack-config FILE]`: the offline plan of one
+committed stack.
 
 Runs the real program under the SDK's mock engine with the stack file's config:
 no credentials, no Pulumi CLI, no network. Exit codes: 0 clean, 1 a mandatory
@@ -14,6 +15,7 @@ import traceback
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 EXIT_OK, EXIT_POLICY, EXIT_ERROR = 0, 1, 2
 
@@ -24,6 +26,12 @@ def main(argv: list[str] | None = None) -> int:
         "stack", nargs="?", default="dev", help="committed stack name (default dev)"
     )
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the plan as JSON")
+    parser.add_argument(
+        "--policy-pack-config",
+        type=Path,
+        metavar="FILE",
+        help="policy pack config, the JSON file `pulumi preview --policy-pack-config` takes",
+    )
     parser.add_argument("--traceback", action="store_true", help="show a program error in full")
     parser.add_argument("--project-dir", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -34,8 +42,17 @@ def main(argv: list[str] | None = None) -> int:
     from components.settings import ConfigError
     from plan import cost, diagram, engine, policy, report, stack_config
 
+    policy_config: dict[str, object] | None = None
+    if args.policy_pack_config:
+        try:
+            policy_config = policy.load_config(args.policy_pack_config)
+        except policy.PolicyConfigError as exc:
+            message = escape(f"--policy-pack-config {exc}")
+            err.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
+            return EXIT_ERROR
+    project_dir = args.project_dir or engine.PROJECT_DIR
     try:
-        plan = engine.capture(args.stack, project_dir=args.project_dir or engine.PROJECT_DIR)
+        plan = engine.capture(args.stack, project_dir=project_dir)
     except ConfigError as exc:
         err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
         return EXIT_ERROR
@@ -54,7 +71,6 @@ def main(argv: list[str] | None = None) -> int:
         )
         return EXIT_ERROR
 
-    project_dir = args.project_dir or engine.PROJECT_DIR
     report.print_plan(plan, console, stack_config.load(project_dir, args.stack).values)
     try:
         estimate = cost.estimate(plan, cost.load_prices(cost.region_of(plan)))
@@ -69,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     console.print(f"diagram: {drawn.svg or drawn.dot}", highlight=False)
     if drawn.hint:
         console.print(drawn.hint, highlight=False, soft_wrap=True)
-    verdicts = policy.evaluate(plan, project_dir=args.project_dir or engine.PROJECT_DIR)
+    verdicts = policy.evaluate(plan, policy_config, project_dir=project_dir)
     policy.print_report(verdicts, console)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -283,6 +284,37 @@ def reconcile_config(
         except jsonschema.ValidationError as exc:
             raise PolicyConfigError(f"{rule.name}: {exc.message}") from None
     return result
+
+
+def load_config(path: Path) -> dict[str, Any]:
+    """A `--policy-pack-config` file (`{"rule": "advisory"}`, `{"rule": {"enforcementLevel":
+    ..., <properties>}}`, `{"all": "mandatory"}`), refused as the CLI would refuse it.
+
+    Raises:
+        PolicyConfigError: one line naming the file and what is wrong with it.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PolicyConfigError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise PolicyConfigError(f"{path}: {exc.strerror or exc}") from None
+    try:
+        document: Any = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PolicyConfigError(
+            f"{path}: not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+        ) from None
+    if not isinstance(document, dict):
+        raise PolicyConfigError(
+            f"{path}: expected an object of rule names, got {type(document).__name__}"
+        )
+    config = cast(dict[str, Any], document)
+    try:
+        reconcile_config([*POLICIES, *PLAN_CHECKS], config)
+    except PolicyConfigError as exc:
+        raise PolicyConfigError(f"{path}: {exc}") from None
+    return config
 
 
 # --- the plan check the pack cannot do -------------------------------------------------------
