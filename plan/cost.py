@@ -4,11 +4,12 @@
 storage, load balancers, NAT gateways or a NAT instance, public IPv4 addresses,
 CloudWatch, Secrets Manager, SNS, KMS) and prices each line from
 `plan/prices/<region>.yaml`. Usage that a plan cannot show (log volume, load balancer
-capacity units, NAT gateway traffic, alarm e-mails) comes from `Assumptions`, printed
-with the table. The part of each line that only buys high availability (a Multi-AZ
-standby, NAT gateways beyond the first) is reported separately, so `prod` shows what
-its availability costs. A NAT instance (an EC2 instance with source/destination check
-off) is a networking line of its own, not an app host.
+capacity units, NAT gateway traffic, alarm e-mails) comes from `Assumptions`; those
+that a line item rests on are printed with the table. The part of each line that only
+buys high availability (a Multi-AZ standby, NAT gateways beyond the first) is reported
+separately, so `prod` shows what its availability costs. A NAT instance (an EC2
+instance with source/destination check off) is a networking line of its own, not an
+app host.
 
 Not included: data transfer out, requests, backups beyond the free allowance, support,
 tax, and Cloudflare's plan.
@@ -17,7 +18,7 @@ tax, and Cloudflare's plan.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -151,7 +152,7 @@ def region_of(plan: Plan) -> str:
 
 
 class Assumptions(_Strict):
-    """Usage a plan cannot show. Each one is printed with the estimate."""
+    """Usage a plan cannot show. Each one a line item uses is printed with the estimate."""
 
     log_ingestion_gb_per_group: float = Field(default=0.5, ge=0)
     """GB a month ingested into each application log group."""
@@ -166,14 +167,29 @@ class Assumptions(_Strict):
     default_root_volume_gb: float = Field(default=8.0, gt=0)
     """Root volume of an instance whose plan sets no size (the AMI's default)."""
 
-    def describe(self) -> list[str]:
-        return [
-            f"{self.log_ingestion_gb_per_group:g} GB/month logs per log group",
-            f"{self.flow_log_gb_per_flow_log:g} GB/month per VPC flow log",
-            f"{self.lcu_per_load_balancer:g} LCU average per load balancer",
-            f"{self.nat_gb_per_gateway:g} GB/month through each NAT gateway",
-            f"{self.alarm_emails_per_month:g} alarm e-mails/month",
-        ]
+    @property
+    def log_ingestion(self) -> str:
+        return f"{self.log_ingestion_gb_per_group:g} GB/month logs per log group"
+
+    @property
+    def flow_log_volume(self) -> str:
+        return f"{self.flow_log_gb_per_flow_log:g} GB/month per VPC flow log"
+
+    @property
+    def capacity_units(self) -> str:
+        return f"{self.lcu_per_load_balancer:g} LCU average per load balancer"
+
+    @property
+    def nat_traffic(self) -> str:
+        return f"{self.nat_gb_per_gateway:g} GB/month through each NAT gateway"
+
+    @property
+    def alarm_emails(self) -> str:
+        return f"{self.alarm_emails_per_month:g} alarm e-mails/month"
+
+    @property
+    def root_volume(self) -> str:
+        return f"{self.default_root_volume_gb:g} GB root volume where an instance sets no size"
 
 
 # --- the estimate ------------------------------------------------------------------------------
@@ -184,7 +200,8 @@ class LineItem:
     """One priced line: `quantity` `unit`s at `unit_price` make `monthly`.
 
     `high_availability` is the part of `monthly` that only buys availability.
-    `assumption` says which usage assumption the quantity rests on, if any.
+    `assumption` says which usage assumption the quantity rests on, if any, in the
+    words of `Assumptions`.
     """
 
     category: str
@@ -222,7 +239,11 @@ class CostEstimate:
     retrieved: date
     hours_per_month: float
     items: tuple[LineItem, ...]
-    assumptions: tuple[str, ...] = field(default=())
+
+    @property
+    def assumptions(self) -> tuple[str, ...]:
+        """The usage assumptions the line items rest on, each once, in line order."""
+        return tuple(dict.fromkeys(i.assumption for i in self.items if i.assumption))
 
     @property
     def total(self) -> float:
@@ -303,10 +324,13 @@ def estimate(
             LineItem("EC2", f"EC2 {itype} (Linux)", n * hours, ec2.unit, price, ec2.source)
         )
     volumes: list[tuple[str, float]] = []
+    sized_by_default: set[str] = set()  # volume types where a root volume's size is assumed
     for r in instances:
         root: Any = r.inputs.get("rootBlockDevice") or {}
-        size = _num(root.get("volumeSize"), a.default_root_volume_gb)
-        volumes.append((_text(root.get("volumeType"), "gp3"), size))
+        vtype = _text(root.get("volumeType"), "gp3")
+        if _num(root.get("volumeSize"), -1.0) < 0:
+            sized_by_default.add(vtype)
+        volumes.append((vtype, _num(root.get("volumeSize"), a.default_root_volume_gb)))
     volumes += [
         (_text(v.inputs.get("type"), "gp3"), _num(v.inputs.get("size")))
         for v in plan.of_type(EBS_VOLUME)
@@ -314,7 +338,17 @@ def estimate(
     ebs = prices.ebs_gb_month
     for vtype, gb in _grouped(volumes):
         price = _lookup(ebs.prices, vtype, "EBS volume type", prices, ebs.source)
-        items.append(LineItem("EBS", f"EBS {vtype} volumes", gb, ebs.unit, price, ebs.source))
+        items.append(
+            LineItem(
+                "EBS",
+                f"EBS {vtype} volumes",
+                gb,
+                ebs.unit,
+                price,
+                ebs.source,
+                assumption=a.root_volume if vtype in sized_by_default else None,
+            )
+        )
 
     # RDS: instance hours and storage; a Multi-AZ standby doubles both and buys only HA.
     databases = plan.of_type(RDS_INSTANCE)
@@ -361,7 +395,7 @@ def estimate(
     balancers = plan.of_type(LOAD_BALANCER)
     nlbs = [b for b in balancers if b.inputs.get("loadBalancerType") == "network"]
     albs = [b for b in balancers if b not in nlbs]
-    lcu = f"{a.lcu_per_load_balancer:g} LCU average"
+    lcu = a.capacity_units
     if albs:
         add("Load balancing", "Application Load Balancer", len(albs) * hours, it.alb_hour)
         qty = len(albs) * a.lcu_per_load_balancer * hours
@@ -404,7 +438,7 @@ def estimate(
             "NAT gateway data processed",
             gb,
             it.nat_gateway_gb,
-            assumption=f"{a.nat_gb_per_gateway:g} GB/month per gateway",
+            assumption=a.nat_traffic,
         )
 
     # Public IPv4: Elastic IPs, internet-facing load balancers without them, public instances.
@@ -444,7 +478,7 @@ def estimate(
             f"Log ingestion, {_n(len(groups), 'log group')}",
             len(groups) * per_group,
             it.cloudwatch_logs_ingestion_gb,
-            assumption=f"{per_group:g} GB/month per log group",
+            assumption=a.log_ingestion,
         )
     if flow_logs:
         per_log = a.flow_log_gb_per_flow_log
@@ -453,7 +487,7 @@ def estimate(
             f"VPC flow log ingestion, {_n(len(flow_logs), 'flow log')}",
             len(flow_logs) * per_log,
             it.cloudwatch_vended_logs_ingestion_gb,
-            assumption=f"{per_log:g} GB/month per flow log",
+            assumption=a.flow_log_volume,
         )
 
     # Secrets: RDS-managed master passwords and explicit secrets.
@@ -468,7 +502,7 @@ def estimate(
             f"SNS alarm e-mails, {_n(len(topics), 'topic')}",
             a.alarm_emails_per_month,
             it.sns_email_notification,
-            assumption=f"{a.alarm_emails_per_month:g} e-mails/month",
+            assumption=a.alarm_emails,
         )
     keys = plan.of_type(KMS_KEY)
     if keys:
@@ -481,7 +515,6 @@ def estimate(
         retrieved=prices.retrieved,
         hours_per_month=hours,
         items=tuple(items),
-        assumptions=tuple(a.describe()),
     )
 
 
@@ -568,8 +601,9 @@ def cost_table(est: CostEstimate) -> Table:
         title=f"Monthly cost estimate: {est.stack} ({est.region}, on-demand {cur})",
         caption=(
             f"Prices plan/prices/{est.region}.yaml, retrieved {est.retrieved.isoformat()}; "
-            f"{est.hours_per_month:g} h/month. Assumed: {'; '.join(est.assumptions)}. "
-            "Not included: data transfer, requests, tax, Cloudflare."
+            f"{est.hours_per_month:g} h/month. "
+            + (f"Assumed (*): {'; '.join(est.assumptions)}. " if est.assumptions else "")
+            + "Not included: data transfer, requests, tax, Cloudflare."
         ),
         show_footer=True,
     )

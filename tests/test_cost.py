@@ -294,3 +294,73 @@ def test_json_and_tables_carry_every_line_and_the_total(prices: Any) -> None:
     md = markdown_table(est)
     assert md.count("\n") == len(est.items) + 3
     assert f"**${doc['total']:,.2f}**" in md
+
+
+def caption_of(est: CostEstimate) -> str:
+    console = Console(record=True, width=1000)
+    console.print(cost_table(est))
+    return " ".join(console.export_text().split())
+
+
+def test_only_the_assumptions_a_line_item_uses_are_printed(prices: Any) -> None:
+    rs = [
+        resource(
+            "aws:ec2/instance:Instance",
+            "core-nat-vm",
+            instanceType="t4g.nano",
+            sourceDestCheck=False,
+            rootBlockDevice={"volumeSize": 8.0, "volumeType": "gp3"},
+        ),
+        resource("aws:cloudwatch/logGroup:LogGroup", "app-host-logs"),
+    ]
+    est = estimate(plan_of(*rs), prices)
+    assert est.assumptions == ("0.5 GB/month logs per log group",)
+    assert est.as_dict()["assumptions"] == ["0.5 GB/month logs per log group"]
+    caption = caption_of(est)
+    assert "Assumed (*): 0.5 GB/month logs per log group. Not included" in caption
+    assert "NAT gateway" not in caption and "LCU" not in caption and "e-mails" not in caption
+
+    gateway = resource("aws:ec2/natGateway:NatGateway", "nat", allocationId="x")
+    with_gateway = estimate(plan_of(*rs, gateway), prices, Assumptions(nat_gb_per_gateway=7))
+    assert with_gateway.assumptions == (
+        "7 GB/month through each NAT gateway",
+        "0.5 GB/month logs per log group",
+    )
+    assert line(with_gateway, "NAT gateway data processed").assumption == (
+        "7 GB/month through each NAT gateway"
+    )
+
+
+def test_no_assumption_used_prints_none(prices: Any) -> None:
+    host = resource(
+        "aws:ec2/instance:Instance",
+        "h",
+        instanceType="t3.small",
+        rootBlockDevice={"volumeSize": 20.0},
+    )
+    est = estimate(plan_of(host), prices)
+    assert est.assumptions == ()
+    assert "Assumed" not in caption_of(est)
+
+
+def test_an_assumed_root_volume_size_is_said(prices: Any) -> None:
+    sized = resource("aws:ec2/instance:Instance", "a", instanceType="t3.small")
+    est = estimate(plan_of(sized), prices, Assumptions(default_root_volume_gb=12))
+    assert line(est, "EBS gp3 volumes").assumption == (
+        "12 GB root volume where an instance sets no size"
+    )
+    assert est.assumptions == ("12 GB root volume where an instance sets no size",)
+
+
+def test_customer_managed_kms_keys_cost_a_dollar_a_month_each(prices: Any) -> None:
+    keys = [
+        resource("aws:kms/key:Key", "alarms-key", enableKeyRotation=True),
+        resource("aws:kms/key:Key", "logs-key", enableKeyRotation=True),
+    ]
+    est = estimate(plan_of(*keys), prices)
+    kms = line(est, "KMS customer managed keys")
+    assert (kms.quantity, kms.unit, kms.unit_price) == (2, "key-month", 1.00)
+    assert kms.monthly == pytest.approx(2 * 1.00)
+    assert kms.source == "https://aws.amazon.com/kms/pricing/"
+    assert est.total == pytest.approx(2.00)
+    assert est.assumptions == ()
