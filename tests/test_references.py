@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
@@ -88,13 +88,17 @@ def test_answer_serves_only_the_named_stack() -> None:
     assert read("acme/ticketing/prod") == {}
 
 
-def test_capture_reads_the_cloud_plan_before_the_venue_plan(tmp_path: Path) -> None:
+def test_capture_reads_the_cloud_plan_before_the_venue_plan(
+    plan_of: Callable[[str], Plan], capture: Callable[..., Plan]
+) -> None:
     asked: list[str] = []
 
-    def plan_of(stack: str) -> Plan:
+    def cloud_plan(stack: str) -> Plan:
         asked.append(stack)
-        return engine.capture(stack)
+        return plan_of(stack)  # the session's cached capture
 
-    plan = engine.capture("venue-dev-arena", plan_of=plan_of)
+    plan = capture("venue-dev-arena", plan_of=cloud_plan)
     assert asked == ["dev"]
     assert plan.stack == "venue-dev-arena"
+    [reference] = plan.of_type("pulumi:pulumi:StackReference")
+    assert reference.outputs["outputs"]["vpcId"] == plan_of("dev").outputs["vpcId"]
