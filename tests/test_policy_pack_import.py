@@ -16,6 +16,7 @@ import select
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,8 @@ import yaml
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
-from plan.policy import wire_properties
+from plan.model import Plan, Resource
+from plan.policy import evaluate, wire_properties
 from policies.pack import PACK_NAME, POLICIES
 from policies.rules.common import DEFAULT_ENFORCEMENT, category_of
 
@@ -147,12 +149,12 @@ def test_every_rule_has_metadata_and_its_category_default() -> None:
 # --- the real analyzer server -------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def analyzer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+@contextmanager
+def served_pack(log_dir: Path) -> Iterator[Any]:
     """The pack served exactly as the CLI starts it, with the stack's config in PULUMI_CONFIG."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")}
     env["PULUMI_CONFIG"] = json.dumps({"ticketing:environment": "prod"})
-    log = tmp_path_factory.mktemp("analyzer") / "stderr.log"
+    log = log_dir / "stderr.log"
     with log.open("w") as stderr:
         process = subprocess.Popen(
             [sys.executable, "-I", "-u", "-m", "pulumi.policy", "127.0.0.1:0", "."],
@@ -181,6 +183,20 @@ def analyzer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
             process.stdout.close()
 
 
+@pytest.fixture(scope="module")
+def analyzer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One server for the tests that leave its config alone."""
+    with served_pack(tmp_path_factory.mktemp("analyzer")) as stub:
+        yield stub
+
+
+@pytest.fixture
+def own_analyzer(tmp_path: Path) -> Iterator[Any]:
+    """A server of the test's own, for a test that reconfigures it."""
+    with served_pack(tmp_path) as stub:
+        yield stub
+
+
 def _struct(props: dict[str, Any]) -> struct_pb2.Struct:
     struct = struct_pb2.Struct()
     struct.update(wire_properties(props))
@@ -200,26 +216,61 @@ def test_analyzer_serves_every_rule_at_its_level(analyzer: Any) -> None:
     assert served == expected
 
 
-def test_analyzer_flags_a_resource(analyzer: Any) -> None:
-    urn = "urn:pulumi:prod::ticketing::aws:ec2/instance:Instance::app-host"
+IMDSV1_HOST = {
+    "metadataOptions": {"httpTokens": "optional"},
+    "rootBlockDevice": {"encrypted": True},
+    "iamInstanceProfile": "p",
+    "subnetId": "04da6b54-80e4-46f7-96ec-b56ff0331ba9",
+}
+
+
+def _analyze_imdsv1_host(analyzer: Any) -> set[tuple[str, int]]:
     response = analyzer.Analyze(
         analyzer_pb2.AnalyzeRequest(
             type="aws:ec2/instance:Instance",
             name="app-host",
-            urn=urn,
-            properties=_struct(
-                {
-                    "metadataOptions": {"httpTokens": "optional"},
-                    "rootBlockDevice": {"encrypted": True},
-                    "iamInstanceProfile": "p",
-                    "subnetId": "04da6b54-80e4-46f7-96ec-b56ff0331ba9",
-                }
-            ),
+            urn="urn:pulumi:prod::ticketing::aws:ec2/instance:Instance::app-host",
+            properties=_struct(IMDSV1_HOST),
             options=analyzer_pb2.AnalyzerResourceOptions(),
         )
     )
-    flagged = {(d.policyName, d.enforcementLevel) for d in response.diagnostics}
-    assert flagged == {("ec2-imdsv2", analyzer_pb2.MANDATORY)}
+    return {(d.policyName, d.enforcementLevel) for d in response.diagnostics}
+
+
+def test_analyzer_flags_a_resource(analyzer: Any) -> None:
+    assert _analyze_imdsv1_host(analyzer) == {("ec2-imdsv2", analyzer_pb2.MANDATORY)}
+
+
+def test_configure_changes_a_rules_enforcement_level(own_analyzer: Any) -> None:
+    """`{"ec2-imdsv2": "advisory"}` reaches the pack through Configure; the offline
+    evaluator, given the same config, agrees."""
+    assert _analyze_imdsv1_host(own_analyzer) == {("ec2-imdsv2", analyzer_pb2.MANDATORY)}
+    own_analyzer.Configure(
+        analyzer_pb2.ConfigureAnalyzerRequest(
+            policyConfig={
+                "ec2-imdsv2": analyzer_pb2.PolicyConfig(enforcementLevel=analyzer_pb2.ADVISORY)
+            }
+        )
+    )
+    assert _analyze_imdsv1_host(own_analyzer) == {("ec2-imdsv2", analyzer_pb2.ADVISORY)}
+    host = Resource(
+        urn="urn:pulumi:prod::ticketing::aws:ec2/instance:Instance::app-host",
+        type="aws:ec2/instance:Instance",
+        name="app-host",
+        custom=True,
+        parent=None,
+        provider=None,
+        inputs=IMDSV1_HOST,
+        outputs=IMDSV1_HOST,
+    )
+    offline = evaluate(
+        Plan("ticketing", "prod", [host]),
+        {"ec2-imdsv2": "advisory"},
+        stack_config={"ticketing:environment": "prod"},
+    )
+    assert {(v.rule, v.enforcement.value) for v in offline.of_rule("ec2-imdsv2")} == {
+        ("ec2-imdsv2", "advisory")
+    }
 
 
 def test_analyzer_stack_rules_read_the_environment_from_pulumi_config(analyzer: Any) -> None:
