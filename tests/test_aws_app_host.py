@@ -119,9 +119,11 @@ def test_association_waits_for_the_hosts_documents_and_permissions(dev_plan: Pla
     }
     access = dev_plan.named("shared-host-access")
     ssm_core = dev_plan.named("shared-host-ssm-core")
-    [vm] = app_hosts(dev_plan)
-    wanted = {vm.urn, access.urn, ssm_core.urn, *(p.urn for p in documents)}
+    # Nothing in the association's inputs refers to these: only depends_on orders them.
+    wanted = {access.urn, ssm_core.urn, *(p.urn for p in documents)}
     assert wanted <= set(association.depends_on)
+    [vm] = app_hosts(dev_plan)
+    assert vm.urn in association.dependencies  # through its targets' instance id
 
 
 def test_no_ssh_and_only_the_alb_reaches_the_host_ports(dev_plan: Plan) -> None:
