@@ -80,9 +80,10 @@ def ingress_note(plan: Plan) -> str | None:
         "internal" if all(b.inputs.get("internal") is True for b in albs) else "internet-facing"
     )
     if nlbs and addresses:
+        ips, on = ", ".join(sorted(addresses)), ", ".join(b.name for b in nlbs)
         return (
             f"ingress: static IPs via NLB: Cloudflare -> {len(addresses)} static IPs "
-            f"({', '.join(addresses)}) on {', '.join(b.name for b in nlbs)} -> {facing} ALB {alb}"
+            f"({ips}) on {on} -> {facing} ALB {alb}"
         )
     if names and not nlbs:
         return (
