@@ -3,9 +3,10 @@
 `topology` reads what a plan deploys in the seed's terms: from the captured resources
 where they exist, from the catalog where a kind of resource is not in the plan (a plan
 without load balancers still shows the seed's static IP and ALB, one without RDS the
-shared PostgreSQL instance). `deployment_graph` turns that into clusters, nodes and
-traffic edges; `build_graph` into a graphviz graph; `write_diagram` writes the DOT
-source and, when Graphviz's `dot` is installed, the SVG. Same plan, same bytes.
+shared PostgreSQL instance). `deployment_graph` turns that into clusters, nodes
+and edges, top to bottom in the order requests flow; `build_graph` into a graphviz graph;
+`write_diagram` writes the DOT source and, when Graphviz's `dot` is installed, the SVG.
+Same plan, same bytes.
 """
 
 from __future__ import annotations
@@ -308,6 +309,8 @@ class Cluster:
     label: str
     parent: str | None
     kind: str
+    nodes_last: bool = False
+    """Draw its own nodes after (right of) the boxes inside it."""
 
 
 @dataclass(frozen=True)
@@ -328,6 +331,8 @@ class Edge:
     kind: str = "traffic"
     tail_cluster: str | None = None
     """Draw the edge from this cluster's border instead of from `tail` (compound edge)."""
+    minlen: int = 1
+    """Rows from `tail` down to `head`, at least: 2 leaves a row between them."""
 
 
 @dataclass(frozen=True)
@@ -336,6 +341,10 @@ class DeploymentGraph:
     clusters: tuple[Cluster, ...]
     nodes: tuple[Node, ...]
     edges: tuple[Edge, ...]
+    rows: tuple[tuple[str, ...], ...] = ()
+    """Node ids drawn side by side in one row."""
+    below: tuple[tuple[str, str], ...] = ()
+    """(upper, lower): `lower` is drawn in a row below `upper`, though no edge says so."""
 
     def node(self, node_id: str) -> Node:
         return next(n for n in self.nodes if n.id == node_id)
@@ -363,9 +372,12 @@ def deployment_graph(plan: Plan) -> DeploymentGraph:
     clusters: list[Cluster] = []
     nodes: list[Node] = []
     edges: list[Edge] = []
+    rows: list[tuple[str, ...]] = []
 
-    def cluster(id_: str, label: str, parent: str | None, kind: str) -> str:
-        clusters.append(Cluster(id_, label, parent, kind))
+    def cluster(
+        id_: str, label: str, parent: str | None, kind: str, nodes_last: bool = False
+    ) -> str:
+        clusters.append(Cluster(id_, label, parent, kind, nodes_last))
         return id_
 
     def node(id_: str, label: str, in_cluster: str, kind: str) -> str:
@@ -409,7 +421,7 @@ def deployment_graph(plan: Plan) -> DeploymentGraph:
         if c.hostname:
             edges.append(Edge(f"client_{c.name}", entry, c.hostname))
     for c in lan_clients:
-        edges.append(Edge(f"client_{c.name}", "bastion", "scans (LAN)"))
+        edges.append(Edge(f"client_{c.name}", "bastion", "scans (LAN, TLS)"))
     edges.append(Edge("bastion", entry, "api: cloud sync"))
 
     # AWS: the VPC with its public and private subnets.
@@ -432,47 +444,51 @@ def deployment_graph(plan: Plan) -> DeploymentGraph:
             else "NLB"
         )
         node("static_ip", f"Static IP\n{ips}", public, "ip")
-        edges.append(Edge(origin, "static_ip", origin_label))
+        edges.append(Edge(origin, "static_ip", origin_label, minlen=2))
         origin, origin_label = "static_ip", "TCP 443"
     if topo.alb:
         where = private if topo.alb_internal else public
         reach = "internal" if topo.alb_internal else "internet-facing"
         node("alb", f"Load Balancer (ALB)\n{reach} · TLS", where, "lb")
-        edges.append(Edge(origin, "alb", origin_label))
+        edges.append(Edge(origin, "alb", origin_label, minlen=2 if origin == exit_ else 1))
         origin, origin_label = "alb", ""
+    # Said in the label, not drawn: an edge up from the private subnets would cross the ingress.
+    egress = "\nprivate subnets' egress"
     if topo.nat_gateways:
         nat = "NAT gateway" if topo.nat_gateways == 1 else f"{topo.nat_gateways} NAT gateways"
-        node("nat", nat, public, "nat")
+        node("nat", nat + egress, public, "nat")
     elif topo.nat_instances:
-        node("nat", _nat_instance_label(topo.nat_instances), public, "nat")
+        node("nat", _nat_instance_label(topo.nat_instances) + egress, public, "nat")
 
     for host in topo.app_hosts:
         host_label = "App host" + (" (dedicated)" if host.dedicated else "") + " · EC2"
         if host.instance_type:
             host_label += f" {host.instance_type}"
+        # An internet-facing ALB's line to the web sites enters the private subnets from above:
+        # with the sites right of the service networks it clears the subnets' label.
         host_cluster = cluster(
-            f"host_{_id(host.name)}", f"{host_label}\nDocker Compose", private, "host"
+            f"host_{_id(host.name)}",
+            f"{host_label}\nDocker Compose",
+            private,
+            "host",
+            nodes_last=topo.alb and not topo.alb_internal,
         )
-        if host is topo.app_hosts[0] and catalog.WEB_CLIENTS:
-            names = ", ".join(c.name for c in catalog.WEB_CLIENTS)
-            node("web_static", f"Web static sites\n{names}", host_cluster, "service")
-            hosts = ", ".join(c.hostname or c.name for c in catalog.WEB_CLIENTS)
-            edges.append(Edge(origin, "web_static", hosts))
         for name in host.services:
             svc = catalog.service(name)
             net = cluster(f"net_{name}", f"{name} network", host_cluster, "network")
-            node(f"svc_{name}", f"{svc.title} API\n{svc.path_prefix}/*", net, "service")
-            edges.append(Edge(origin, f"svc_{name}", f"api {svc.path_prefix}"))
+            node(f"svc_{name}", f"{svc.title} API\napi {svc.path_prefix}/*", net, "service")
+            edges.append(Edge(origin, f"svc_{name}"))
             if svc.uses(catalog.Backing.REDIS):
                 node(f"redis_{name}", "Redis", net, "redis")
                 edges.append(Edge(f"svc_{name}", f"redis_{name}", kind="data"))
             if svc.uses(catalog.Backing.RABBITMQ):
                 node(f"rabbitmq_{name}", "RabbitMQ", net, "rabbitmq")
                 edges.append(Edge(f"svc_{name}", f"rabbitmq_{name}", kind="data"))
-        if topo.nat_gateways or topo.nat_instances:
-            anchor = f"svc_{host.services[0]}" if host.services else None
-            if anchor:
-                edges.append(Edge(anchor, "nat", "egress", "ops", tail_cluster=host_cluster))
+        if host is topo.app_hosts[0] and catalog.WEB_CLIENTS:
+            names = "\n".join(c.name for c in catalog.WEB_CLIENTS)
+            node("web_static", f"Web static sites\n{names}", host_cluster, "service")
+            hosts = ", ".join(c.hostname or c.name for c in catalog.WEB_CLIENTS)
+            edges.append(Edge(origin, "web_static", hosts))
 
     for db in topo.databases:
         label = "RDS PostgreSQL · " + ("dedicated" if db.dedicated else "shared")
@@ -498,20 +514,20 @@ def deployment_graph(plan: Plan) -> DeploymentGraph:
     if any(counts):
         watch.append(" · ".join(c for c in counts if c))
     node("cloudwatch", "\n".join(watch), aws, "ops")
-    for host in topo.app_hosts:
-        if host.services:
-            edges.append(
-                Edge(
-                    f"svc_{host.services[0]}",
-                    "cloudwatch",
-                    "logs, metrics",
-                    "ops",
-                    tail_cluster=f"host_{_id(host.name)}",
-                )
-            )
+    # The whole VPC reports to CloudWatch, drawn below it: the edge leaves the VPC's border.
+    databases = [n.id for n in nodes if n.kind == "database"]
+    edges.append(Edge(databases[0], "cloudwatch", "logs, metrics", "ops", "vpc"))
 
+    # Requests start at the top and reach the stores at the bottom. Certificate Manager sits
+    # in the row between the edge and the VPC, which the edge's line into the VPC skips.
+    front = "static_ip" if topo.nlb else "alb"
+    rows.append(tuple(n.id for n in nodes if n.kind == "client" or n.id == "bastion"))
+    rows.append(tuple(edge_ids))
+    rows.append(tuple(i for i in (front, "nat") if i in {n.id for n in nodes}))
+    rows.append(tuple(n.id for n in nodes if n.kind == "database"))
+    below = ((exit_, "acm"),)
     title = f"Deployment — stack {plan.stack}"
-    return DeploymentGraph(title, tuple(clusters), tuple(nodes), tuple(edges))
+    return DeploymentGraph(title, tuple(clusters), tuple(nodes), tuple(edges), tuple(rows), below)
 
 
 def _nat_instance_label(types: tuple[str | None, ...]) -> str:
@@ -534,7 +550,13 @@ FONT = "Helvetica"
 _CLUSTER_STYLE: dict[str, dict[str, str]] = {
     "clients": {"style": "rounded,filled", "fillcolor": "#eef2f7", "color": "#7b8ba1"},
     "onprem": {"style": "rounded,filled", "fillcolor": "#eaf5ea", "color": "#5b9a5b"},
-    "cloudflare": {"style": "rounded,filled", "fillcolor": "#fdf0e4", "color": "#f38020"},
+    # Labelled on the right: requests enter its first service from above, on the left.
+    "cloudflare": {
+        "style": "rounded,filled",
+        "fillcolor": "#fdf0e4",
+        "color": "#f38020",
+        "labeljust": "r",
+    },
     "aws": {"style": "rounded,filled", "fillcolor": "#fffaf0", "color": "#ff9900"},
     "vpc": {"style": "rounded,dashed", "fillcolor": "#ffffff", "color": "#8c4fff"},
     "public": {"style": "rounded,filled", "fillcolor": "#eef7e9", "color": "#7aa116"},
@@ -558,8 +580,6 @@ _NODE_STYLE: dict[str, dict[str, str]] = {
     "ops": {"shape": "note", "fillcolor": "#ffffff"},
 }
 
-_STACKED = frozenset({"network"})
-
 _EDGE_STYLE: dict[str, dict[str, str]] = {
     "traffic": {"color": "#333333", "penwidth": "1.4"},
     "data": {"color": "#555555", "dir": "none"},
@@ -567,25 +587,29 @@ _EDGE_STYLE: dict[str, dict[str, str]] = {
 }
 
 
+# A line's bend point, drawn in the line's colour so the line reads as one.
+_VIA_STYLE = {"shape": "point", "width": "0.03", "color": "#555555", "fillcolor": "#555555"}
+
+
 def build_graph(plan: Plan) -> graphviz.Digraph:
-    """The diagram as a graphviz graph, left to right in the order traffic flows."""
+    """The diagram as a graphviz graph, top to bottom in the order traffic flows."""
     data = deployment_graph(plan)
     g = graphviz.Digraph(
         name="deployment",
         graph_attr={
             "label": data.title,
             "labelloc": "t",
-            "fontsize": "18",
+            "fontsize": "16",
             "fontname": FONT,
-            "rankdir": "LR",
+            "rankdir": "TB",
             "compound": "true",
             "newrank": "true",
-            "nodesep": "0.25",
-            "ranksep": "0.6",
-            "pad": "0.3",
+            "nodesep": "0.18",
+            "ranksep": "0.35",
+            "pad": "0.2",
         },
-        node_attr={"fontname": FONT, "fontsize": "11", "style": "filled", "margin": "0.15,0.06"},
-        edge_attr={"fontname": FONT, "fontsize": "9"},
+        node_attr={"fontname": FONT, "fontsize": "11", "style": "filled", "margin": "0.1,0.04"},
+        edge_attr={"fontname": FONT, "fontsize": "10"},
     )
     children: dict[str | None, list[Cluster]] = {}
     for c in data.clusters:
@@ -593,37 +617,85 @@ def build_graph(plan: Plan) -> graphviz.Digraph:
     members: dict[str, list[Node]] = {}
     for n in data.nodes:
         members.setdefault(n.cluster, []).append(n)
+    vias = _vias(data)
+    # A service, the point on its line and its database share a column.
+    column = {n: e.tail for e, via in vias.items() for n in (e.tail, via, e.head)}
 
     def add(parent: graphviz.Digraph, cluster: Cluster) -> None:
         with _subgraph(parent, f"cluster_{cluster.id}") as sub:
-            sub.attr(label=cluster.label, fontname=FONT, fontsize="12", labeljust="l")
-            sub.attr(**_CLUSTER_STYLE[cluster.kind])
+            style = {"labeljust": "l", **_CLUSTER_STYLE[cluster.kind]}
+            sub.attr(label=_lines(cluster.label, style["labeljust"]), fontname=FONT, fontsize="11")
+            sub.attr(**style)
+            if cluster.nodes_last:
+                for child in children.get(cluster.id, []):
+                    add(sub, child)
             nodes = members.get(cluster.id, [])
             for n in nodes:
-                sub.node(n.id, n.label, **_NODE_STYLE[n.kind])
-            if cluster.kind in _STACKED and len(nodes) > 1:
-                # A service above its own stores: one column, so database edges run straight.
-                sub.body.append("{rank=same; " + " ".join(n.id for n in nodes) + "}\n")
-            for child in children.get(cluster.id, []):
-                add(sub, child)
+                sub.node(n.id, n.label, **_NODE_STYLE[n.kind], **_group(column, n.id))
+            if cluster.kind == "network":  # the service above one row of its stores
+                row = [n.id for n in nodes if n.kind != "service"]
+                for e, via in vias.items():
+                    if e.tail in {n.id for n in nodes}:
+                        sub.node(via, "", **_VIA_STYLE, **_group(column, via))
+                        row.append(via)
+                _same_rank(sub, row)
+            if not cluster.nodes_last:
+                for child in children.get(cluster.id, []):
+                    add(sub, child)
 
     for top in children.get(None, []):
         add(g, top)
-    stacked = {n.id for c in data.clusters if c.kind in _STACKED for n in members.get(c.id, [])}
-    flat_edges: dict[str, int] = {}
+    for row in data.rows:
+        _same_rank(g, list(row))
+    for upper, lower in data.below:
+        g.edge(upper, lower, style="invis")
     for e in data.edges:
         attrs = dict(_EDGE_STYLE[e.kind])
         if e.tail_cluster:
             attrs["ltail"] = f"cluster_{e.tail_cluster}"
-        tail, head = e.tail, e.head
-        if e.kind == "data" and tail in stacked and head in stacked:
-            # Stores alternate above and below their service; an edge that skips a node
-            # in a column makes dot's router fail. Data edges are undirected anyway.
-            flat_edges[tail] = flat_edges.get(tail, 0) + 1
-            if flat_edges[tail] % 2 == 0:
-                tail, head = head, tail
-        g.edge(tail, head, e.label or None, **attrs)
+        if e.minlen != 1:
+            attrs["minlen"] = str(e.minlen)
+        if e in vias:
+            g.edge(e.tail, vias[e], **attrs, headclip="false")
+            g.edge(vias[e], e.head, e.label or None, **attrs, tailclip="false")
+        else:
+            g.edge(e.tail, e.head, e.label or None, **attrs)
     return g
+
+
+def _vias(data: DeploymentGraph) -> dict[Edge, str]:
+    """A point in the stores' row for each line from a service to a store outside its network.
+
+    The line then runs down through its own network, not out through the network's side.
+    """
+    cluster_of = {n.id: n.cluster for n in data.nodes}
+    networks = {c.id for c in data.clusters if c.kind == "network"}
+    return {
+        e: f"via_{e.tail}_{e.head}"
+        for e in data.edges
+        if e.kind == "data"
+        and cluster_of.get(e.tail) in networks
+        and cluster_of.get(e.head) != cluster_of.get(e.tail)
+    }
+
+
+def _group(column: Mapping[str, str], node_id: str) -> dict[str, str]:
+    return {"group": column[node_id]} if node_id in column else {}
+
+
+def _same_rank(graph: graphviz.Digraph, node_ids: list[str]) -> None:
+    if len(node_ids) > 1:
+        graph.body.append("\t{rank=same; " + " ".join(_q(n) for n in node_ids) + "}\n")
+
+
+def _lines(label: str, justify: str) -> str:
+    """A cluster label whose every line is aligned like the label: `\\l` (or `\\r`) line ends."""
+    end = "\\r" if justify == "r" else "\\l"
+    return "".join(line + end for line in label.split("\n"))
+
+
+def _q(node_id: str) -> str:
+    return graphviz.quoting.quote(node_id)
 
 
 def _subgraph(parent: graphviz.Digraph, name: str) -> Any:
