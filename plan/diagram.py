@@ -363,6 +363,9 @@ def _platforms(client: catalog.ClientApp) -> str:
 
 
 def _count(n: int, one: str, many: str) -> str:
+    """`1 AZ`, `3 AZs`; no count when the plan has none (`public subnets`), never `0 ...`."""
+    if n == 0:
+        return many
     return f"{n} {one if n == 1 else many}"
 
 

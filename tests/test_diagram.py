@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -244,6 +245,20 @@ def test_an_empty_plan_still_draws_the_seed_from_the_catalog() -> None:
     assert "nat" not in ids
     assert len([c for c in g.clusters if c.kind == "host"]) == 1
     assert len([c for c in g.clusters if c.kind == "rds"]) == 1
+
+
+def test_an_empty_plan_draws_no_zero_counts() -> None:
+    g = deployment_graph(Plan(project="ticketing", stack="dev"))
+    labels = {c.id: c.label for c in g.clusters}
+    assert (labels["public"], labels["private"], labels["vpc"]) == (
+        "public subnets",
+        "private subnets",
+        "VPC",
+    )
+    assert g.node("static_ip").label == "Static IP\nNLB"
+    assert not re.search(
+        r"(^|\s)0 ", "\n".join(labels.values()) + "".join(n.label for n in g.nodes)
+    )
 
 
 def test_graphviz_source_is_top_to_bottom_with_clusters() -> None:
