@@ -1,12 +1,13 @@
 """The seed's deployment diagram for one stack, generated from its captured plan and the catalog.
 
-`topology` reads what a plan deploys in the seed's terms: from the captured resources
+`topology` reads what a cloud plan deploys in the seed's terms: from the captured resources
 where they exist, from the catalog where a kind of resource is not in the plan (a plan
 without load balancers still shows the seed's static IP and ALB, one without RDS the
-shared PostgreSQL instance). `deployment_graph` turns that into clusters, nodes
-and edges, top to bottom in the order requests flow; `build_graph` into a graphviz graph;
-`write_diagram` writes the DOT source and, when Graphviz's `dot` is installed, the SVG.
-Same plan, same bytes.
+shared PostgreSQL instance). `venue_topology` reads a venue plan: the Bastion container,
+its store volume and the cloud stack its reference names. `deployment_graph` turns either
+into clusters, nodes and edges, top to bottom in the order requests flow; `build_graph`
+into a graphviz graph; `write_diagram` writes the DOT source and, when Graphviz's `dot`
+is installed, the SVG. Same plan, same bytes.
 """
 
 from __future__ import annotations
@@ -295,6 +296,123 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+# --- a venue stack: the Bastion on the venue's Docker host --------------------------------
+
+DOCKER_IMAGE = "docker:index/remoteImage:RemoteImage"
+DOCKER_VOLUME = "docker:index/volume:Volume"
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
+CLOUD_PACKAGES = frozenset({"aws", "cloudflare"})
+# The Bastion's settings the diagram shows; its environment also holds the sync credential.
+_SHOWN_SETTINGS = ("VENUE_ID", "SYNC_URL")
+
+
+@dataclass(frozen=True)
+class StoreVolume:
+    """A named Docker volume kept when its container or stack goes away: the venue's data."""
+
+    name: str
+    mount: str | None
+
+
+@dataclass(frozen=True)
+class VenueContainer:
+    """One container on the venue's Docker host, where it is published and what it keeps."""
+
+    name: str
+    image: str | None
+    published: tuple[str, ...]
+    """`address:port` on the venue LAN, one per published port."""
+    stores: tuple[StoreVolume, ...]
+    settings: Mapping[str, str]
+    """The `_SHOWN_SETTINGS` of its environment."""
+
+
+@dataclass(frozen=True)
+class VenueTopology:
+    """A venue stack as its diagram shows it: the Docker host and the cloud stack it syncs with."""
+
+    stack: str
+    venue: str | None
+    docker_host: str | None
+    containers: tuple[VenueContainer, ...]
+    cloud_stack: str | None
+    """The `org/project/stack` whose outputs the venue reads its sync settings from."""
+    cloud_environment: str | None
+    sync_url: str | None
+
+
+def is_venue_plan(plan: Plan) -> bool:
+    """Containers on a Docker host and no AWS or Cloudflare resource: a venue stack."""
+    cloud = any(r.package in CLOUD_PACKAGES for r in plan.resources if not r.is_provider)
+    return bool(plan.of_type(DOCKER_CONTAINER)) and not cloud
+
+
+def venue_topology(plan: Plan) -> VenueTopology:
+    """The venue side from `plan`'s Docker resources, the cloud side from its stack reference."""
+    containers = tuple(_venue_container(plan, c) for c in plan.of_type(DOCKER_CONTAINER))
+    hosts = sorted({h for c in plan.of_type(DOCKER_CONTAINER) if (h := _docker_host(plan, c))})
+    refs = plan.of_type(STACK_REFERENCE)
+    outputs: Any = reveal(refs[0].outputs.get("outputs")) if refs else None
+    outputs = outputs if isinstance(outputs, Mapping) else {}
+    hostnames: Any = outputs.get("publicHostnames")
+    api = _str(hostnames.get("api")) if isinstance(hostnames, Mapping) else None
+
+    def setting(key: str) -> str | None:
+        return next((c.settings[key] for c in containers if c.settings.get(key)), None)
+
+    return VenueTopology(
+        stack=plan.stack,
+        venue=setting("VENUE_ID"),
+        docker_host=", ".join(hosts) or None,
+        containers=containers,
+        cloud_stack=(_str(refs[0].outputs.get("name")) or refs[0].name) if refs else None,
+        cloud_environment=_str(outputs.get("environment")),
+        sync_url=setting("SYNC_URL") or (f"https://{api}" if api else None),
+    )
+
+
+def _venue_container(plan: Plan, container: Resource) -> VenueContainer:
+    images = {
+        _str(r.outputs.get("imageId")): _str(r.inputs.get("name"))
+        for r in plan.of_type(DOCKER_IMAGE)
+    }
+    kept = {_str(v.inputs.get("name")) for v in plan.of_type(DOCKER_VOLUME) if v.retain_on_delete}
+    image = _str(container.inputs.get("image"))
+    ports: Any = container.inputs.get("ports") or []
+    published = tuple(
+        f"{p.get('ip', '0.0.0.0')}:{p['external']:g}"
+        for p in ports
+        if isinstance(p, Mapping) and isinstance(p.get("external"), int | float)
+    )
+    volumes: Any = container.inputs.get("volumes") or []
+    stores = tuple(
+        StoreVolume(str(v["volumeName"]), _str(v.get("containerPath")))
+        for v in volumes
+        if isinstance(v, Mapping) and v.get("volumeName") in kept
+    )
+    envs: Any = reveal(container.inputs.get("envs")) or []
+    pairs = (str(e).partition("=") for e in (envs if isinstance(envs, list) else []))
+    settings = {k: v for k, _, v in pairs if k in _SHOWN_SETTINGS and v}
+    return VenueContainer(
+        name=_str(container.inputs.get("name")) or container.name,
+        image=images.get(image) or image,
+        published=published,
+        stores=stores,
+        settings=settings,
+    )
+
+
+def _docker_host(plan: Plan, container: Resource) -> str | None:
+    """The `ssh://` or `tcp://` host of the Docker provider `container` is created through."""
+    if not container.provider:
+        return None
+    try:
+        provider = plan.by_urn(container.provider)
+    except KeyError:
+        return None
+    return _str(provider.inputs.get("host"))
+
+
 # --- the graph: clusters, nodes and traffic edges ---------------------------------------
 
 # Cloudflare's services in the order a request meets them.
@@ -317,7 +435,8 @@ class Cluster:
 class Node:
     id: str
     label: str
-    cluster: str
+    cluster: str | None
+    """None: drawn outside every box."""
     kind: str
 
 
@@ -371,6 +490,8 @@ def _count(n: int, one: str, many: str) -> str:
 
 def deployment_graph(plan: Plan) -> DeploymentGraph:
     """The seed's deployment diagram for `plan`'s stack, as plain data."""
+    if is_venue_plan(plan):
+        return venue_graph(plan)
     topo = topology(plan)
     clusters: list[Cluster] = []
     nodes: list[Node] = []
@@ -533,6 +654,41 @@ def deployment_graph(plan: Plan) -> DeploymentGraph:
     return DeploymentGraph(title, tuple(clusters), tuple(nodes), tuple(edges), tuple(rows), below)
 
 
+def venue_graph(plan: Plan) -> DeploymentGraph:
+    """A venue stack: its Docker host with the Bastion, the handhelds, and one cloud node."""
+    topo = venue_topology(plan)
+    label = "On-Premise · venue" + (f" {topo.venue}" if topo.venue else " network")
+    if topo.docker_host:
+        label += f"\nDocker host {topo.docker_host}"
+    clusters = [Cluster("onprem", label, None, "onprem")]
+    nodes: list[Node] = []
+    edges: list[Edge] = []
+    bastion = next(c for c in catalog.ON_PREM if c.name == "bastion")
+    handhelds = [c for c in catalog.CLIENTS if not c.hostname]
+    for c in handhelds:
+        nodes.append(Node(f"client_{c.name}", f"{c.title}s\n{_platforms(c)}", "onprem", "client"))
+    cloud = "cloud_stack"
+    lines = ["Cloud stack" + (f" {topo.cloud_environment}" if topo.cloud_environment else "")]
+    lines += [x for x in (topo.cloud_stack, topo.sync_url) if x]
+    nodes.append(Node(cloud, "\n".join(lines), None, "cloud"))
+    for i, container in enumerate(topo.containers):
+        id_ = "bastion" if i == 0 else f"container_{_id(container.name)}"
+        lines = [f"{bastion.title} · {bastion.platform}", f"container {container.name}"]
+        lines += [container.image] if container.image else []
+        lines += [f"LAN {', '.join(container.published)}"] if container.published else []
+        nodes.append(Node(id_, "\n".join(lines), "onprem", "onprem"))
+        for c in handhelds:
+            edges.append(Edge(f"client_{c.name}", id_, "scans (LAN, TLS)"))
+        for store in container.stores:
+            where = f"\n{store.mount} · kept on delete" if store.mount else "\nkept on delete"
+            store_id = f"volume_{_id(store.name)}"
+            nodes.append(Node(store_id, f"volume {store.name}{where}", "onprem", "volume"))
+            edges.append(Edge(id_, store_id, "offline store", "data"))
+        edges.append(Edge(id_, cloud, "cloud sync (HTTPS)"))
+    title = f"Deployment — stack {plan.stack}"
+    return DeploymentGraph(title, tuple(clusters), tuple(nodes), tuple(edges))
+
+
 def _nat_instance_label(types: tuple[str | None, ...]) -> str:
     """`NAT instance · t4g.nano`, or `2 NAT instances` (with their type when they share one)."""
     label = "NAT instance" if len(types) == 1 else f"{len(types)} NAT instances"
@@ -581,6 +737,13 @@ _NODE_STYLE: dict[str, dict[str, str]] = {
     "rabbitmq": {"shape": "box", "fillcolor": "#fbe5c8"},
     "database": {"shape": "cylinder", "fillcolor": "#dcd6f7"},
     "ops": {"shape": "note", "fillcolor": "#ffffff"},
+    "volume": {"shape": "cylinder", "fillcolor": "#dcd6f7"},
+    "cloud": {
+        "shape": "box",
+        "style": "rounded,filled",
+        "fillcolor": "#fffaf0",
+        "color": "#ff9900",
+    },
 }
 
 _EDGE_STYLE: dict[str, dict[str, str]] = {
@@ -617,7 +780,7 @@ def build_graph(plan: Plan) -> graphviz.Digraph:
     children: dict[str | None, list[Cluster]] = {}
     for c in data.clusters:
         children.setdefault(c.parent, []).append(c)
-    members: dict[str, list[Node]] = {}
+    members: dict[str | None, list[Node]] = {}
     for n in data.nodes:
         members.setdefault(n.cluster, []).append(n)
     vias = _vias(data)
@@ -648,6 +811,8 @@ def build_graph(plan: Plan) -> graphviz.Digraph:
 
     for top in children.get(None, []):
         add(g, top)
+    for n in members.get(None, []):
+        g.node(n.id, n.label, **_NODE_STYLE[n.kind])
     for row in data.rows:
         _same_rank(g, list(row))
     for upper, lower in data.below:

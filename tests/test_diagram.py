@@ -17,9 +17,10 @@ from plan.diagram import (
     build_graph,
     deployment_graph,
     topology,
+    venue_topology,
     write_diagram,
 )
-from plan.model import Plan, Resource
+from plan.model import Plan, Resource, Secret
 
 STACK_URN = "urn:pulumi:prod::ticketing::pulumi:pulumi:Stack::ticketing-prod"
 
@@ -377,6 +378,155 @@ def test_a_service_reaches_its_database_through_its_own_network(prod_picture: La
 def test_a_cloud_stacks_picture_fits_the_readme(plan_of: Callable[[str], Plan]) -> None:
     for stack in ("dev", "prod"):
         assert layout(plan_of(stack)).width <= 1000, stack
+
+
+# --- a venue stack ------------------------------------------------------------------------------
+
+VENUE_URN = "urn:pulumi:venue-prod-dome::ticketing"
+
+
+def venue_resource(type_: str, name: str, /, **fields: Any) -> Resource:
+    return Resource(
+        urn=f"{VENUE_URN}::{type_}::{name}",
+        type=type_,
+        name=name,
+        custom=True,
+        parent=None,
+        provider=fields.pop("provider", None),
+        inputs=fields.pop("inputs", {}),
+        outputs=fields.pop("outputs", {}),
+        **fields,
+    )
+
+
+def venue_like(**container_inputs: Any) -> Plan:
+    """A venue's Docker host with one Bastion, its two volumes and the cloud stack's reference."""
+    docker = venue_resource(
+        "pulumi:providers:docker", "dome-docker", inputs={"host": "tcp://10.9.0.2:2376"}
+    )
+    inputs = {
+        "name": "dome-bastion",
+        "image": "sha256:abc",
+        "ports": [{"ip": "10.9.0.2", "internal": 443.0, "external": 443.0}],
+        "volumes": [
+            {"volumeName": "dome-store", "containerPath": "/var/lib/bastion"},
+            {"volumeName": "dome-tls", "containerPath": "/run/bastion/tls"},
+        ],
+        "envs": Secret(
+            [
+                "VENUE_ID=dome",
+                "SYNC_URL=https://api.tickets.example.com/ticketing/sync",
+                "SYNC_CREDENTIAL=s3cr3t-value",
+            ]
+        ),
+        **container_inputs,
+    }
+    resources = [
+        venue_resource(
+            "pulumi:pulumi:StackReference",
+            "acme/ticketing/prod",
+            outputs={
+                "name": "acme/ticketing/prod",
+                "outputs": {
+                    "environment": "prod",
+                    "publicHostnames": {"api": "api.tickets.example.com"},
+                    "venueSync": Secret({"dome": {"credential": "s3cr3t-value"}}),
+                },
+            },
+            read=True,
+        ),
+        docker,
+        venue_resource(
+            "docker:index/remoteImage:RemoteImage",
+            "dome-image",
+            inputs={"name": "ghcr.io/acme/bastion:2.1.0"},
+            outputs={"imageId": "sha256:abc"},
+            provider=docker.urn,
+        ),
+        venue_resource(
+            "docker:index/volume:Volume",
+            "dome-store",
+            inputs={"name": "dome-store"},
+            provider=docker.urn,
+            retain_on_delete=True,
+        ),
+        venue_resource(
+            "docker:index/volume:Volume",
+            "dome-tls",
+            inputs={"name": "dome-tls"},
+            provider=docker.urn,
+        ),
+        venue_resource(
+            "docker:index/container:Container", "dome-bastion", inputs=inputs, provider=docker.urn
+        ),
+    ]
+    return Plan(project="ticketing", stack="venue-prod-dome", resources=resources)
+
+
+def test_a_venue_stack_reads_its_side_from_docker_and_the_cloud_from_its_reference() -> None:
+    topo = venue_topology(venue_like())
+    assert (topo.venue, topo.docker_host) == ("dome", "tcp://10.9.0.2:2376")
+    [bastion] = topo.containers
+    assert (bastion.name, bastion.image, bastion.published) == (
+        "dome-bastion",
+        "ghcr.io/acme/bastion:2.1.0",
+        ("10.9.0.2:443",),
+    )
+    assert [(s.name, s.mount) for s in bastion.stores] == [("dome-store", "/var/lib/bastion")]
+    assert (topo.cloud_stack, topo.cloud_environment) == ("acme/ticketing/prod", "prod")
+    assert topo.sync_url == "https://api.tickets.example.com/ticketing/sync"
+
+
+def test_without_its_sync_url_a_venue_syncs_with_the_cloud_stacks_api_hostname() -> None:
+    topo = venue_topology(venue_like(envs=Secret(["VENUE_ID=dome"])))
+    assert topo.sync_url == "https://api.tickets.example.com"
+
+
+def test_a_venue_stack_draws_its_host_and_one_node_for_the_cloud() -> None:
+    g = deployment_graph(venue_like())
+    assert [(c.id, c.label) for c in g.clusters] == [
+        ("onprem", "On-Premise · venue dome\nDocker host tcp://10.9.0.2:2376")
+    ]
+    assert {n.id: n.cluster for n in g.nodes} == {
+        "client_handheld": "onprem",
+        "bastion": "onprem",
+        "volume_dome_store": "onprem",
+        "cloud_stack": None,
+    }
+    assert "LAN 10.9.0.2:443" in g.node("bastion").label.splitlines()
+    assert "ghcr.io/acme/bastion:2.1.0" in g.node("bastion").label
+    assert (
+        g.node("volume_dome_store").label == "volume dome-store\n/var/lib/bastion · kept on delete"
+    )
+    assert g.node("cloud_stack").label == (
+        "Cloud stack prod\nacme/ticketing/prod\nhttps://api.tickets.example.com/ticketing/sync"
+    )
+    assert {(e.tail, e.head, e.label) for e in g.edges} == {
+        ("client_handheld", "bastion", "scans (LAN, TLS)"),
+        ("bastion", "volume_dome_store", "offline store"),
+        ("bastion", "cloud_stack", "cloud sync (HTTPS)"),
+    }
+    source = build_graph(venue_like()).source
+    assert "s3cr3t" not in source and "dome-tls" not in source
+
+
+def test_the_committed_venue_stack_draws_the_bastion_it_deploys(
+    plan_of: Callable[[str], Plan],
+) -> None:
+    plan = plan_of("venue-dev-arena")
+    g = deployment_graph(plan)
+    assert [c.id for c in g.clusters] == ["onprem"]
+    assert g.clusters[0].label == "On-Premise · venue arena\nDocker host ssh://deploy@10.20.0.5"
+    bastion = g.node("bastion").label.splitlines()
+    assert "container venue-arena-bastion" in bastion and "LAN 10.20.0.5:8443" in bastion
+    assert "ghcr.io/example-tickets/bastion:2.1.0" in bastion
+    assert g.node("volume_venue_arena_offline_store").cluster == "onprem"
+    assert "example-tickets/ticketing/dev" in g.node("cloud_stack").label
+    assert ("bastion", "cloud_stack") in edges(g) and ("client_handheld", "bastion") in edges(g)
+    shown = "\n".join([c.label for c in g.clusters] + [n.label for n in g.nodes])
+    assert "subnets" not in shown and not re.search(r"(^|\s)0 ", shown)
+    source = build_graph(plan).source
+    assert "SYNC_CREDENTIAL" not in source and "tls-files" not in source
 
 
 def test_written_files_are_byte_identical_across_runs(tmp_path: Path) -> None:
