@@ -30,7 +30,7 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(VENV)/bin/pytest
 
-## docs: regenerate docs/deployment.md from the catalog and the dev plan
+## docs: regenerate docs/deployment.md, docs/diagrams/ and the README section (needs Graphviz dot)
 docs: $(STAMP)
 	@$(PY) -m plan.docs
 

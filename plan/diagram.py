@@ -6,12 +6,13 @@ without load balancers still shows the seed's static IP and ALB, one without RDS
 shared PostgreSQL instance). `venue_topology` reads a venue plan: the Bastion container,
 its store volume and the cloud stack its reference names. `deployment_graph` turns either
 into clusters, nodes and edges, top to bottom in the order requests flow; `build_graph`
-into a graphviz graph; `write_diagram` writes the DOT source and, when Graphviz's `dot`
-is installed, the SVG. Same plan, same bytes.
+into a graphviz graph that states the digest of its own source; `write_diagram` writes the
+DOT source and, when Graphviz's `dot` is installed, the SVG. Same plan, same bytes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import re
 from collections.abc import Iterable, Mapping
@@ -758,7 +759,11 @@ _VIA_STYLE = {"shape": "point", "width": "0.03", "color": "#555555", "fillcolor"
 
 
 def build_graph(plan: Plan) -> graphviz.Digraph:
-    """The diagram as a graphviz graph, top to bottom in the order traffic flows."""
+    """The diagram as a graphviz graph, top to bottom in the order traffic flows.
+
+    Its last statement is the SHA-256 of everything before it (`source_digest`), which
+    `dot` copies into the SVG as a comment: an SVG can be checked against its source.
+    """
     data = deployment_graph(plan)
     g = graphviz.Digraph(
         name="deployment",
@@ -828,7 +833,24 @@ def build_graph(plan: Plan) -> graphviz.Digraph:
             g.edge(vias[e], e.head, e.label or None, **attrs, tailclip="false")
         else:
             g.edge(e.tail, e.head, e.label or None, **attrs)
+    g.attr(comment=DIGEST_PREFIX + source_digest(g.source))
     return g
+
+
+DIGEST_PREFIX = "deployment.dot sha256:"
+_DIGEST = re.escape(DIGEST_PREFIX) + "([0-9a-f]{64})"
+_DIGEST_STATEMENT = re.compile(f'^\tcomment="{_DIGEST}"\n', re.MULTILINE)
+
+
+def source_digest(source: str) -> str:
+    """The SHA-256 of DOT `source` without its own digest statement."""
+    return hashlib.sha256(_DIGEST_STATEMENT.sub("", source).encode("utf-8")).hexdigest()
+
+
+def embedded_digest(text: str) -> str | None:
+    """The digest a DOT source states, or that `dot` copied into an SVG; None without one."""
+    found = re.search(_DIGEST, text)
+    return found.group(1) if found else None
 
 
 def _vias(data: DeploymentGraph) -> dict[Edge, str]:
@@ -881,7 +903,10 @@ class DiagramResult:
 
 
 def write_diagram(plan: Plan, out_dir: Path) -> DiagramResult:
-    """Write `deployment.dot` always and `deployment.svg` when Graphviz's `dot` exists."""
+    """Write `deployment.dot` always and `deployment.svg` when Graphviz's `dot` exists.
+
+    Without `dot` an SVG left from an earlier run is removed: it would show another plan.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     graph = build_graph(plan)
     dot_path = out_dir / "deployment.dot"
@@ -890,6 +915,7 @@ def write_diagram(plan: Plan, out_dir: Path) -> DiagramResult:
     try:
         svg = graph.pipe(format="svg")
     except graphviz.ExecutableNotFound:
+        svg_path.unlink(missing_ok=True)
         hint = (
             f"dot not found: render with `dot -Tsvg {dot_path} -o {svg_path}`"
             " (apt-get install graphviz)"

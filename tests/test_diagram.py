@@ -16,6 +16,8 @@ from plan.diagram import (
     DeploymentGraph,
     build_graph,
     deployment_graph,
+    embedded_digest,
+    source_digest,
     topology,
     venue_topology,
     write_diagram,
@@ -543,6 +545,17 @@ def test_written_files_are_byte_identical_across_runs(tmp_path: Path) -> None:
     assert str(tmp_path).encode() not in svg
 
 
+def test_the_source_states_the_digest_of_the_rest_and_the_svg_carries_it(tmp_path: Path) -> None:
+    source = build_graph(prod_like()).source
+    digest = embedded_digest(source)
+    assert digest is not None and digest == source_digest(source)
+    assert source_digest(source.replace("Redis", "Valkey")) != digest
+    written = write_diagram(prod_like(), tmp_path)
+    if written.svg is None:
+        pytest.skip("Graphviz `dot` is not installed: no SVG to read the digest from")
+    assert embedded_digest(written.svg.read_text(encoding="utf-8")) == digest
+
+
 def test_without_dot_the_source_is_written_with_a_render_hint(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -550,6 +563,8 @@ def test_without_dot_the_source_is_written_with_a_render_hint(
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
     out = tmp_path / "build" / "dev"
+    out.mkdir(parents=True)
+    (out / "deployment.svg").write_text("<svg>an earlier plan</svg>")
     result = write_diagram(prod_like(), out)
     assert result.svg is None
     assert result.dot.exists() and not (out / "deployment.svg").exists()

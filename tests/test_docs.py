@@ -10,9 +10,11 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from components import catalog
 from plan import docs
-from plan.diagram import build_graph
+from plan.diagram import build_graph, embedded_digest, source_digest
 from plan.model import Plan, Resource
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -108,6 +110,29 @@ def test_committed_diagram_source_is_current(dev_plan: Plan) -> None:
     assert committed == build_graph(dev_plan).source, (
         "docs/diagrams/deployment.dot is stale: run `make docs` and commit the result"
     )
+
+
+def test_committed_svg_is_rendered_from_the_committed_diagram_source() -> None:
+    dot = (docs.DIAGRAMS / "deployment.dot").read_text(encoding="utf-8")
+    svg = (docs.DIAGRAMS / "deployment.svg").read_text(encoding="utf-8")
+    assert embedded_digest(dot) == source_digest(dot), (
+        "docs/diagrams/deployment.dot was edited by hand: run `make docs` and commit the result"
+    )
+    assert embedded_digest(svg) == source_digest(dot), (
+        "docs/diagrams/deployment.svg is stale: run `make docs` (with Graphviz) and commit it"
+    )
+
+
+def test_without_dot_make_docs_writes_nothing_and_says_why_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("DOC", "README", "DIAGRAMS"):
+        monkeypatch.setattr(docs, name, tmp_path / name)
+    monkeypatch.setenv("PATH", str(tmp_path / "no-binaries"))
+    assert docs.main([]) == 1
+    out, err = capsys.readouterr()
+    assert (out, err) == ("", docs.NO_DOT + "\n")
+    assert "Graphviz `dot` not found" in err and list(tmp_path.iterdir()) == []
 
 
 def test_committed_readme_section_is_current(dev_plan: Plan) -> None:
