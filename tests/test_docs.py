@@ -135,6 +135,13 @@ def test_without_dot_make_docs_writes_nothing_and_says_why_in_one_line(
     assert "Graphviz `dot` not found" in err and list(tmp_path.iterdir()) == []
 
 
+def test_the_readme_picture_links_to_the_full_size_svg() -> None:
+    section = docs.render_readme_section(Plan(project="ticketing", stack="dev"))
+    svg = "docs/diagrams/deployment.svg"
+    assert f"[![Deployment diagram of the dev stack]({svg})]({svg})" in section
+    assert (docs.ROOT / svg).exists()
+
+
 def test_committed_readme_section_is_current(dev_plan: Plan) -> None:
     fresh = docs.render_readme_section(dev_plan)
     assert fresh.rstrip("\n") in docs.README.read_text(encoding="utf-8"), (
