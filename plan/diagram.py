@@ -22,7 +22,7 @@ from typing import Any
 
 import graphviz
 
-from components import catalog
+from components import catalog, naming
 from plan.model import Plan, Resource, is_nat_instance, reveal
 
 SUBNET = "aws:ec2/subnet:Subnet"
@@ -52,7 +52,10 @@ EDGE_PHASES: dict[str, tuple[str, str]] = {
     "http_request_late_transform": ("CDN", "origin-lock header"),
 }
 
-_VENUE_PARAMETER = re.compile(r"^/[^/]+/[^/]+/venues/([^/]+)/")
+# A venue's sync credential, wherever naming.ssm_venue_credential puts it.
+_VENUE_PARAMETER = re.compile(
+    "/" + re.escape(naming.venue_credential_key("VENUE")).replace("VENUE", "([^/]+)") + "$"
+)
 
 
 @dataclass(frozen=True)
@@ -287,7 +290,7 @@ def _databases(plan: Plan) -> tuple[DatabaseInstance, ...]:
 def _venues(plan: Plan) -> tuple[str, ...]:
     venues: set[str] = set()
     for p in plan.of_type(SSM_PARAMETER):
-        match = _VENUE_PARAMETER.match(str(p.inputs.get("name", "")))
+        match = _VENUE_PARAMETER.search(str(p.inputs.get("name", "")))
         if match:
             venues.add(match.group(1))
     return tuple(sorted(venues))

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from components import naming
 from plan.diagram import (
     DeploymentGraph,
     build_graph,
@@ -94,12 +95,12 @@ def prod_like() -> Plan:
         resource(
             "aws:ssm/parameter:Parameter",
             "venue-arena",
-            name="/ticketing/prod/venues/arena/sync-credential",
+            name=naming.ssm_venue_credential("prod", "arena"),
         ),
         resource(
             "aws:ssm/parameter:Parameter",
             "venue-dome",
-            name="/ticketing/prod/venues/dome/sync-credential",
+            name=naming.ssm_venue_credential("prod", "dome"),
         ),
     ]
     return Plan(project="ticketing", stack="prod", resources=rs)
@@ -572,3 +573,9 @@ def test_without_dot_the_source_is_written_with_a_render_hint(
         f"dot not found: render with `dot -Tsvg {out}/deployment.dot -o {out}/deployment.svg`"
         " (apt-get install graphviz)"
     )
+
+
+def test_a_cloud_stack_names_the_venues_it_serves(plan_of: Callable[[str], Plan]) -> None:
+    # dev lists `arena` in ticketing:venues; its credential parameter is how the plan shows it.
+    assert topology(plan_of("dev")).venues == ("arena",)
+    assert topology(plan_of("prod")).venues == ("arena", "stadium")
