@@ -30,6 +30,7 @@ VPC = "aws:ec2/vpc:Vpc"
 EIP = "aws:ec2/eip:Eip"
 NAT_GATEWAY = "aws:ec2/natGateway:NatGateway"
 LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
+LISTENER = "aws:lb/listener:Listener"
 EC2_INSTANCE = "aws:ec2/instance:Instance"
 RDS_INSTANCE = "aws:rds/instance:Instance"
 METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -102,7 +103,8 @@ class Topology:
     databases: tuple[DatabaseInstance, ...]
     edge_features: Mapping[str, tuple[str, ...]]
     """Seed edge service (CDN, WAF, DDoS Protection) -> what the plan's rulesets do for it."""
-    proxied_records: int
+    proxied_hostnames: int
+    """Distinct public names Cloudflare proxies (prod has one A record per static IP)."""
     certificates: int
     alarms: int
     dashboards: int
@@ -110,6 +112,8 @@ class Topology:
     venues: tuple[str, ...]
     bastions: int
     nat_instances: tuple[str | None, ...] = ()
+    nlb_ports: tuple[int, ...] = ()
+    """The NLB's TCP listener ports, forwarded to the ALB's listeners on the same ports."""
     """Instance type of each NAT instance (dev's cheap egress instead of a NAT gateway)."""
 
     def host_of(self, service: str) -> AppHost:
@@ -155,7 +159,23 @@ def topology(plan: Plan) -> Topology:
         app_hosts=_app_hosts(plan),
         databases=_databases(plan),
         edge_features={k: tuple(v) for k, v in sorted(features.items())},
-        proxied_records=sum(1 for r in plan.of_type(DNS_RECORD) if r.inputs.get("proxied") is True),
+        proxied_hostnames=len(
+            {
+                r.inputs.get("name")
+                for r in plan.of_type(DNS_RECORD)
+                if r.inputs.get("proxied") is True
+            }
+        ),
+        nlb_ports=tuple(
+            sorted(
+                {
+                    int(listener.inputs["port"])
+                    for listener in plan.of_type(LISTENER)
+                    if listener.inputs.get("protocol") == "TCP" and "port" in listener.inputs
+                },
+                reverse=True,
+            )
+        ),
         certificates=len(plan.of_type(CERTIFICATE)),
         alarms=len(plan.of_type(METRIC_ALARM)),
         dashboards=len(plan.of_type(DASHBOARD)),
@@ -538,8 +558,8 @@ def deployment_graph(plan: Plan) -> DeploymentGraph:
         lines = [service_name]
         if topo.edge_features.get(service_name):
             lines.append(" · ".join(topo.edge_features[service_name]))
-        if service_name == "CDN" and topo.proxied_records:
-            lines.append(_count(topo.proxied_records, "proxied hostname", "proxied hostnames"))
+        if service_name == "CDN" and topo.proxied_hostnames:
+            lines.append(_count(topo.proxied_hostnames, "proxied hostname", "proxied hostnames"))
         id_ = "cf_" + re.sub(r"\W+", "_", service_name.lower()).strip("_")
         edge_ids.append(node(id_, "\n".join(lines), cf, "edge"))
     entry, exit_ = edge_ids[0], edge_ids[-1]
@@ -573,7 +593,8 @@ def deployment_graph(plan: Plan) -> DeploymentGraph:
         )
         node("static_ip", f"Static IP\n{ips}", public, "ip")
         edges.append(Edge(origin, "static_ip", origin_label, minlen=2))
-        origin, origin_label = "static_ip", "TCP 443"
+        ports = ", ".join(str(p) for p in topo.nlb_ports) or "443"
+        origin, origin_label = "static_ip", f"TCP {ports}"
     if topo.alb:
         where = private if topo.alb_internal else public
         reach = "internal" if topo.alb_internal else "internet-facing"

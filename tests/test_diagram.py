@@ -579,3 +579,17 @@ def test_a_cloud_stack_names_the_venues_it_serves(plan_of: Callable[[str], Plan]
     # dev lists `arena` in ticketing:venues; its credential parameter is how the plan shows it.
     assert topology(plan_of("dev")).venues == ("arena",)
     assert topology(plan_of("prod")).venues == ("arena", "stadium")
+
+
+def test_prod_counts_hostnames_not_records_and_labels_both_nlb_ports(
+    plan_of: Callable[[str], Plan],
+) -> None:
+    prod = plan_of("prod")
+    topo = topology(prod)
+    # Three hostnames, each an A record per static IP.
+    assert topo.proxied_hostnames == 3 < len(prod.of_type("cloudflare:index/dnsRecord:DnsRecord"))
+    assert topo.nlb_ports == (443, 80)
+    g = deployment_graph(prod)
+    [to_alb] = [e for e in g.edges if (e.tail, e.head) == ("static_ip", "alb")]
+    assert to_alb.label == "TCP 443, 80"
+    assert "3 proxied hostnames" in g.node("cf_cdn").label
