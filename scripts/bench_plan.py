@@ -1,6 +1,6 @@
 """Time the offline plan of `dev` against the floor of importing the SDKs.
 
-    make bench            # 5 runs each, prints both medians and their ratio
+    make bench            # 5 runs each: both medians, their ratio, the plan's peak memory
 
 Target: the plan within 1.5x the bare import of pulumi, pulumi_aws,
 pulumi_cloudflare and pulumi_docker (the import dominates; the program should not).
@@ -8,6 +8,7 @@ pulumi_cloudflare and pulumi_docker (the import dominates; the program should no
 
 from __future__ import annotations
 
+import resource
 import statistics
 import subprocess
 import sys
@@ -34,6 +35,9 @@ def main() -> None:
     print(f"import floor: median {floor_median:.2f}s  runs {' '.join(f'{t:.2f}' for t in floor)}")
     print(f"plan dev:     median {plan_median:.2f}s  runs {' '.join(f'{t:.2f}' for t in plan)}")
     print(f"ratio plan/floor: {plan_median / floor_median:.2f} (target <= 1.5)")
+    # ru_maxrss of children is the largest any of them reached (KiB on Linux).
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"peak memory of one run: {peak:.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ state never leaks between tests (PULUMI_FACTS 5.7).
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any
@@ -18,6 +19,12 @@ from plan import engine, stack_config
 from plan.model import Plan
 
 CLOUD_STACKS = ("dev", "staging", "prod")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Every capture builds thousands of SDK objects that live to the end of the
+    # session; collecting less often makes the suite about a quarter faster.
+    gc.set_threshold(50_000, 20, 20)
 
 
 @cache
