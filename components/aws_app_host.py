@@ -13,6 +13,7 @@ from components import compose, host_apply, naming, placement
 from components.aws_database import Database
 from components.bootstrap_sql import render_bootstrap_sql
 from components.host_apply import ApplyPlan, DatabaseTarget
+from components.instance_identity import session_manager_identity
 from components.placement import HostLayout
 from components.service_stack import ServiceBackingStack
 from components.settings import CloudSettings
@@ -213,29 +214,8 @@ class AppHost(pulumi.ComponentResource):
         ]
 
         # --- identity: SSM core, its own logs, parameters and master secrets only ------
-        role = aws.iam.Role(
-            f"{name}-role",
-            description=f"App host {layout.name} ({env})",
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "ec2.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            ),
-            opts=child,
-        )
-        ssm_core = aws.iam.RolePolicyAttachment(
-            f"{name}-ssm-core",
-            role=role.name,
-            policy_arn=aws.iam.ManagedPolicy.AMAZON_SSM_MANAGED_INSTANCE_CORE,
-            opts=child,
-        )
+        identity = session_manager_identity(name, f"App host {layout.name} ({env})", child)
+        role = identity.role
         # Output-form invokes: a plain invoke would stall the program until it resolves.
         invoke = pulumi.InvokeOutputOptions(parent=self)
         account = aws.get_caller_identity_output(opts=invoke).account_id
@@ -253,7 +233,6 @@ class AppHost(pulumi.ComponentResource):
             )
         )
         access = aws.iam.RolePolicy(f"{name}-access", role=role.id, policy=policy, opts=child)
-        profile = aws.iam.InstanceProfile(f"{name}-profile", role=role.name, opts=child)
 
         # --- the VM ---------------------------------------------------------------------
         ami = aws.ssm.get_parameter_output(name=UBUNTU_AMI_PARAMETER, opts=invoke).insecure_value
@@ -263,7 +242,7 @@ class AppHost(pulumi.ComponentResource):
             instance_type=settings.app_host.instance_type,
             subnet_id=subnet_id,
             vpc_security_group_ids=[security_group_id],
-            iam_instance_profile=profile.name,
+            iam_instance_profile=identity.profile.name,
             associate_public_ip_address=False,
             monitoring=True,
             metadata_options=aws.ec2.InstanceMetadataOptionsArgs(
@@ -341,7 +320,7 @@ class AppHost(pulumi.ComponentResource):
             # Its first run must find the documents and the role's permissions in place.
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[instance, *host_parameters, access, ssm_core, *venue_inputs],
+                depends_on=[instance, *host_parameters, access, identity.ssm_core, *venue_inputs],
             ),
         )
 

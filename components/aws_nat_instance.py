@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import pulumi
 import pulumi_aws as aws
 
+from components.instance_identity import session_manager_identity
 from components.nat_user_data import render_nat_user_data
 
 AL2023_ARM64_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64"
@@ -84,30 +83,7 @@ class NatInstance(pulumi.ComponentResource):
                 opts=child,
             )
 
-        role = aws.iam.Role(
-            f"{name}-role",
-            description="NAT instance: Session Manager only",
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "ec2.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            ),
-            opts=child,
-        )
-        aws.iam.RolePolicyAttachment(
-            f"{name}-ssm-core",
-            role=role.name,
-            policy_arn=aws.iam.ManagedPolicy.AMAZON_SSM_MANAGED_INSTANCE_CORE,
-            opts=child,
-        )
-        profile = aws.iam.InstanceProfile(f"{name}-profile", role=role.name, opts=child)
+        identity = session_manager_identity(name, "NAT instance: Session Manager only", child)
 
         ami = aws.ssm.get_parameter_output(
             name=AL2023_ARM64_AMI_PARAMETER, opts=pulumi.InvokeOutputOptions(parent=self)
@@ -118,7 +94,7 @@ class NatInstance(pulumi.ComponentResource):
             instance_type=instance_type,
             subnet_id=subnet_id,
             vpc_security_group_ids=[group.id],
-            iam_instance_profile=profile.name,
+            iam_instance_profile=identity.profile.name,
             associate_public_ip_address=False,
             source_dest_check=False,
             credit_specification=aws.ec2.InstanceCreditSpecificationArgs(cpu_credits="standard"),

@@ -1,0 +1,60 @@
+"""The IAM identity every EC2 instance of the platform starts from: Session Manager, no SSH."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+EC2_ASSUME_ROLE_POLICY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "ec2.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+)
+
+
+@dataclass(frozen=True)
+class InstanceIdentity:
+    """The role, its Session Manager attachment and the instance profile that carries it."""
+
+    role: aws.iam.Role
+    ssm_core: aws.iam.RolePolicyAttachment
+    profile: aws.iam.InstanceProfile
+
+
+def session_manager_identity(
+    name: str, description: str, opts: pulumi.ResourceOptions
+) -> InstanceIdentity:
+    """`<name>-role` with AmazonSSMManagedInstanceCore and `<name>-profile`.
+
+    Shell access is Session Manager only, so the core policy is all an instance
+    needs to be reachable; callers attach their own permissions to `role`.
+
+    Args:
+        name: prefix of the three resources' names (the calling component's name).
+        description: the role's description.
+        opts: the calling component's child options (`parent=self`).
+    """
+    role = aws.iam.Role(
+        f"{name}-role",
+        description=description,
+        assume_role_policy=EC2_ASSUME_ROLE_POLICY,
+        opts=opts,
+    )
+    ssm_core = aws.iam.RolePolicyAttachment(
+        f"{name}-ssm-core",
+        role=role.name,
+        policy_arn=aws.iam.ManagedPolicy.AMAZON_SSM_MANAGED_INSTANCE_CORE,
+        opts=opts,
+    )
+    profile = aws.iam.InstanceProfile(f"{name}-profile", role=role.name, opts=opts)
+    return InstanceIdentity(role, ssm_core, profile)
