@@ -116,9 +116,10 @@ class CaptureMonitor(mocks.MockMonitor):
         secret_outputs = list(request.additionalSecretOutputs)
         # `dependencies` = explicit depends_on | every input's references (the SDK's
         # `_prepare_resource`); what no input references was asked for explicitly.
-        by_input = {k: tuple(v.urns) for k, v in request.propertyDependencies.items()}
+        # The SDK collects them in sets: sorted, so the same program captures the same.
+        by_input = {k: tuple(sorted(v.urns)) for k, v in request.propertyDependencies.items()}
         referenced = {urn for urns in by_input.values() for urn in urns}
-        dependencies = tuple(request.dependencies)
+        dependencies = tuple(sorted(request.dependencies))
         state = {
             k: (rpc.wrap_rpc_secret(v) if k in secret_outputs and not rpc.is_rpc_secret(v) else v)
             for k, v in state.items()

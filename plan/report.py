@@ -149,7 +149,8 @@ def document(plan: Plan, extra: dict[str, Any] | None = None) -> dict[str, Any]:
                     "additionalSecretOutputs": list(r.additional_secret_outputs),
                 },
             }
-            for r in plan.resources
+            # The engine registers in whatever order Outputs resolve: by URN, to diff plans.
+            for r in sorted(plan.resources, key=lambda r: r.urn)
         ],
         "outputs": to_json(plan.outputs),
         **(extra or {}),

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -181,3 +184,19 @@ def test_json_document_masks_secrets_and_lists_options(
     assert by_name["keyed"]["options"]["dependsOn"] == []
     assert by_name["keyed"]["dependencies"] == [pw["urn"]]
     assert by_name["keyed"]["propertyDependencies"] == {"keepers": [pw["urn"]]}
+
+
+def test_the_json_document_is_the_same_for_the_same_stack(tmp_path: Path) -> None:
+    # Python salts string hashes per process, and the SDK gathers dependencies in sets.
+    def document(seed: str) -> str:
+        out = tmp_path / f"plan-{seed}.json"
+        subprocess.run(
+            [sys.executable, "-m", "plan", "dev", "--json", str(out)],
+            cwd=engine.PROJECT_DIR,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            check=True,
+        )
+        return out.read_text()
+
+    assert document("1") == document("2")
