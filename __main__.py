@@ -30,7 +30,7 @@ if isinstance(stack, settings.CloudSettings):
     boundaries = [network, tls, ingress, edge, app, venues]
 else:  # a venue stack: the Bastion on the venue's Docker host, synced with its cloud stack
     sync = read_venue_sync(stack.venue)
-    boundaries = [VenueHost(f"venue-{stack.venue.id}", VenueHostArgs.of(stack.venue, sync))]
+    boundaries = [VenueHost(f"venue-{stack.venue.id}", VenueHostArgs.of(stack, sync))]
 
 pulumi.export("environment", stack.environment)
 for boundary in boundaries:

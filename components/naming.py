@@ -75,3 +75,9 @@ def redis_container(service: str) -> str:
 
 def rabbitmq_container(service: str) -> str:
     return f"{service}-rabbitmq"
+
+
+# A Docker volume whose files the program writes again on every deploy (the venue
+# TLS files) carries this label: it holds no data, so nothing protects it.
+GENERATED_VOLUME_LABEL = "ticketing.contents"
+GENERATED_VOLUME_VALUE = "generated"

@@ -13,7 +13,7 @@ from typing import Any
 import pulumi
 import pulumi_docker as docker
 
-from components import settings
+from components import naming, settings
 from components.settings import VenueSettings
 from components.venue_sync import VenueSync
 from components.venue_tls import VenueTls
@@ -44,25 +44,28 @@ class VenueHostArgs:
     Attributes:
         venue: the venue's settings (Docker host, LAN address, port, image, memory).
         sync: the sync URL and credential read from the cloud stack.
+        environment: dev, staging or prod: outside dev the offline store is protected.
         docker_tls: client TLS material when the Docker host is `tcp://`.
     """
 
     venue: VenueSettings
     sync: VenueSync
+    environment: str
     docker_tls: DockerTls | None = None
 
     @classmethod
-    def of(cls, venue: VenueSettings, sync: VenueSync) -> VenueHostArgs:
-        """The args for `venue`, with the `dockerTls*` config secrets for a tcp:// host."""
+    def of(cls, stack: settings.VenueStackSettings, sync: VenueSync) -> VenueHostArgs:
+        """The args for `stack`'s venue, with the `dockerTls*` secrets for a tcp:// host."""
+        venue = stack.venue
         if not venue.docker_host.startswith("tcp://"):
-            return cls(venue, sync)
+            return cls(venue, sync, stack.environment)
         ca, cert, key = (settings.secret(key) for key in settings.DOCKER_TLS_KEYS)
         if ca is None or cert is None or key is None:
             raise settings.ConfigError(  # settings.parse already refuses this
                 f"{settings.NAMESPACE}:dockerTlsCa: required as a secret when "
                 "venue.dockerHost is tcp://, got nothing"
             )
-        return cls(venue, sync, DockerTls(ca=ca, cert=cert, key=key))
+        return cls(venue, sync, stack.environment, DockerTls(ca=ca, cert=cert, key=key))
 
 
 class VenueHost(pulumi.ComponentResource):
@@ -113,16 +116,27 @@ class VenueHost(pulumi.ComponentResource):
         network = docker.Network(
             f"{name}-net", name=f"{name}-net", driver="bridge", internal=False, opts=on_host
         )
-        # A fixed name, so a re-created stack re-attaches the retained data.
+        # A fixed name, so a re-created stack re-attaches the retained data; outside
+        # dev a `pulumi destroy` or a rename also has to get past `protect`.
         store = docker.Volume(
             f"{name}-offline-store",
             name=f"{name}-offline-store",
             opts=pulumi.ResourceOptions.merge(
-                on_host, pulumi.ResourceOptions(retain_on_delete=True)
+                on_host,
+                pulumi.ResourceOptions(retain_on_delete=True, protect=args.environment != "dev"),
             ),
         )
         # With a read-only root filesystem Docker only accepts uploads into volumes.
-        tls_volume = docker.Volume(f"{name}-tls-files", name=f"{name}-tls-files", opts=on_host)
+        tls_volume = docker.Volume(
+            f"{name}-tls-files",
+            name=f"{name}-tls-files",
+            labels=[
+                docker.VolumeLabelArgs(
+                    label=naming.GENERATED_VOLUME_LABEL, value=naming.GENERATED_VOLUME_VALUE
+                )
+            ],
+            opts=on_host,
+        )
 
         port = venue.port
         self.lan_url = f"https://{venue.lan_address}:{port}"

@@ -336,6 +336,22 @@ def test_stateful_resources_protected_outside_dev() -> None:
     ]
 
 
+def test_a_volume_of_generated_files_needs_no_protection() -> None:
+    rule = "stateful-resources-protected"
+    prod = {"ticketing:environment": "prod"}
+
+    def tls_files(value: str) -> StackResource:
+        labels = [{"label": naming.GENERATED_VOLUME_LABEL, "value": value}]
+        return StackResource(
+            architecture.DOCKER_VOLUME, "tls-files", {"name": "tls-files", "labels": labels}
+        )
+
+    assert run_stack_rule(rule, [tls_files(naming.GENERATED_VOLUME_VALUE)], stack_config=prod).clean
+    assert run_stack_rule(rule, [tls_files("data")], stack_config=prod).mentions(
+        "volume tls-files is not protected"
+    )
+
+
 def test_stateful_resources_may_go_in_dev() -> None:
     outcome = run_stack_rule(
         "stateful-resources-protected", [rds(False)], stack_config={"ticketing:environment": "dev"}

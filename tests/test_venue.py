@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 import yaml
 
+from components import naming
 from components.settings import ConfigError
 from components.venue_tls import sha256_fingerprint
-from plan import engine, stack_config
+from plan import engine, policy, stack_config
 from plan.__main__ import main
 from plan.model import Plan, Resource, Secret, reveal
 
@@ -122,6 +123,28 @@ def test_offline_store_survives_redeploys_and_deletes(venue_plan: Plan, bastion:
     assert {"volumeName": "venue-arena-offline-store", "containerPath": "/var/lib/bastion"} in (
         bastion.inputs["volumes"]
     )
+
+
+def test_a_prod_venue_protects_its_store_and_passes_the_pack(capture: Callable[..., Plan]) -> None:
+    prod = {
+        "ticketing:environment": "prod",
+        **venue_with(cloudStack="example-tickets/ticketing/prod"),
+    }
+    plan = capture(VENUE, prod)
+    store, tls_files = plan.named("venue-arena-offline-store"), plan.named("venue-arena-tls-files")
+    assert store.protect and store.retain_on_delete
+    # Rewritten from state on every deploy: labelled as such, nothing to protect.
+    assert not tls_files.protect
+    assert tls_files.inputs["labels"] == [
+        {"label": naming.GENERATED_VOLUME_LABEL, "value": naming.GENERATED_VOLUME_VALUE}
+    ]
+    config = stack_config.load(ROOT, VENUE, prod).values
+    verdicts = policy.evaluate(plan, stack_config=config)
+    assert verdicts.mandatory_violations == []
+
+
+def test_a_dev_venue_leaves_its_store_unprotected(venue_plan: Plan) -> None:
+    assert not venue_plan.named("venue-arena-offline-store").protect
 
 
 # --- the Bastion container ---------------------------------------------------------------

@@ -39,6 +39,7 @@ from policies.rules.common import (
     Category,
     Reporter,
     at,
+    elements,
     entries,
     is_list,
     is_map,
@@ -355,12 +356,23 @@ def compose_isolation(containers: Mapping[str, frozenset[str]]) -> list[str]:
     return problems
 
 
+def _holds_generated_files(volume: Any) -> bool:
+    """A volume labelled as holding only files each deploy writes again (no data)."""
+    return any(
+        text(at(label, "label")) == naming.GENERATED_VOLUME_LABEL
+        and text(at(label, "value")) == naming.GENERATED_VOLUME_VALUE
+        for label in elements(at(volume, "labels"))
+    )
+
+
 def _stateful_protected(args: StackValidationArgs, report: Reporter) -> None:
     env = stack_environment(args)
     if env.is_dev:
         args.not_applicable(f"environment {env} may delete its data")
         return
     for resource in args.resources:
+        if resource.resource_type == DOCKER_VOLUME and _holds_generated_files(resource.props):
+            continue
         if resource.resource_type in STATEFUL_TYPES and not resource.opts.protect:
             kind = "RDS instance" if resource.resource_type == RDS_INSTANCE else "volume"
             report(f"{kind} {resource.name} is not protected in environment {env}.", resource.urn)
@@ -393,7 +405,9 @@ POLICIES = [
         category=Category.ARCHITECTURE,
         severity=Severity.HIGH,
         remediation="Pass ResourceOptions(protect=True) for RDS instances and docker volumes "
-        "outside dev (and keep retain_on_delete on volumes).",
+        "outside dev (and keep retain_on_delete on volumes); a volume that only holds files "
+        f"every deploy rewrites carries the label {naming.GENERATED_VOLUME_LABEL}="
+        f"{naming.GENERATED_VOLUME_VALUE}.",
         check=_stateful_protected,
         config={"environment": ENVIRONMENT_SCHEMA},
     ),
