@@ -98,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     console.print(
         f"[bold green]plan {args.stack}:[/] {sum(counts.values())} resources "
         f"({', '.join(f'{n} {b}' for b, n in sorted(counts.items()))}), "
-        f"{len(plan.outputs)} outputs, {verdicts.rules_run} policy rules run, "
+        f"{len(plan.outputs)} outputs, {verdicts.rules_run} policy rules and "
+        f"{policy.checks_phrase(verdicts)} run, "
         f"{len(verdicts.mandatory_violations)} mandatory violations"
     )
     return EXIT_OK if verdicts.passed else EXIT_POLICY

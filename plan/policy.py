@@ -126,6 +126,9 @@ class PolicyReport:
     violations: list[Violation] = field(default_factory=list[Violation])
     not_applicable: list[NotApplicable] = field(default_factory=list[NotApplicable])
     rules_run: int = 0
+    """Pack rules run, as `pulumi preview --policy-pack` would run them."""
+    checks_run: int = 0
+    """Plan checks run: what only the offline plan can check (PLAN_CHECKS)."""
 
     @property
     def mandatory_violations(self) -> list[Violation]:
@@ -620,7 +623,10 @@ class _Evaluation:
             level = self.configs[rule.name].enforcement
             if level == EnforcementLevel.DISABLED:
                 continue
-            self.report.rules_run += 1
+            if isinstance(rule, PlanCheck):
+                self.report.checks_run += 1
+            else:
+                self.report.rules_run += 1
             if level == EnforcementLevel.REMEDIATE:
                 level = EnforcementLevel.MANDATORY
             if isinstance(rule, ResourceValidationPolicy):
@@ -688,13 +694,19 @@ def render_report(report: PolicyReport) -> Table:
 
 
 def summary(report: PolicyReport) -> str:
-    """One line: `policy ticketing-guardrails passed: 37 rules, 0 mandatory and 1 advisory ...`."""
+    """`policy ticketing-guardrails passed: 36 rules + 1 plan check, 0 mandatory and ...`."""
     mandatory, advisory = len(report.mandatory_violations), len(report.advisory_violations)
     verdict = "passed" if report.passed else "failed"
     return (
-        f"policy {PACK_NAME} {verdict}: {report.rules_run} rules, {mandatory} mandatory and "
+        f"policy {PACK_NAME} {verdict}: {report.rules_run} rules + {checks_phrase(report)}, "
+        f"{mandatory} mandatory and "
         f"{advisory} advisory violations"
     )
+
+
+def checks_phrase(report: PolicyReport) -> str:
+    """`1 plan check`, `2 plan checks`."""
+    return f"{report.checks_run} plan check" + ("" if report.checks_run == 1 else "s")
 
 
 def print_report(report: PolicyReport, console: Console) -> None:
@@ -710,6 +722,7 @@ def document(report: PolicyReport) -> dict[str, Any]:
     return {
         "pack": PACK_NAME,
         "rulesRun": report.rules_run,
+        "planChecksRun": report.checks_run,
         "passed": report.passed,
         "violations": [
             {

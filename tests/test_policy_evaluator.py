@@ -113,7 +113,7 @@ def test_violation_names_rule_resource_message_and_remediation() -> None:
     assert "http_tokens" in violation.remediation
     assert report.mandatory_violations == [violation]
     assert not report.passed
-    assert report.rules_run == len(POLICIES) + len(policy.PLAN_CHECKS)
+    assert (report.rules_run, report.checks_run) == (len(POLICIES), len(policy.PLAN_CHECKS))
 
 
 def test_compliant_plan_passes() -> None:
@@ -140,7 +140,7 @@ def test_enforcement_overrides() -> None:
     only_one = policy.evaluate(
         plan, {"all": "disabled", "ec2-imdsv2": "mandatory"}, stack_config={}
     )
-    assert only_one.rules_run == 1
+    assert (only_one.rules_run, only_one.checks_run) == (1, 0)
     assert [v.rule for v in only_one.violations] == ["ec2-imdsv2"]
 
     remediate = policy.evaluate(plan, {"ec2-imdsv2": "remediate"}, stack_config={})
