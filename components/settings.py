@@ -640,7 +640,7 @@ PROFILES: dict[str, dict[str, Any]] = {
     "staging": {
         "network": {"natMode": "single"},
         "ingress": {"staticIps": True},
-        "database": {"backupRetentionDays": 7, "multiAz": False, "deletionProtection": True},
+        "database": {"backupRetentionDays": 7, "multiAz": True, "deletionProtection": True},
         "observability": {"logRetentionDays": 30},
         "cloudflare": {"hstsMaxAge": 86_400},
     },
