@@ -182,6 +182,8 @@ class Observability(pulumi.ComponentResource):
             ALB_5XX_PER_5_MINUTES,
             statistic="Sum",
             period=300,
+            # CloudWatch publishes no count for a period without errors: that is a calm one.
+            missing_data="notBreaching",
         )
         for db, database in databases.items():
             dims = {"DBInstanceIdentifier": database.identifier}
@@ -276,6 +278,7 @@ class Observability(pulumi.ComponentResource):
         periods: int = 1,
         comparison: str = "GreaterThanThreshold",
         extra_actions: Sequence[str] = (),
+        missing_data: str = "missing",
     ) -> None:
         aws.cloudwatch.MetricAlarm(
             f"{self._name}-{suffix}",
@@ -289,7 +292,7 @@ class Observability(pulumi.ComponentResource):
             evaluation_periods=periods,
             threshold=threshold,
             comparison_operator=comparison,
-            treat_missing_data="missing",
+            treat_missing_data=missing_data,
             alarm_actions=[self._topic, *extra_actions],
             ok_actions=[self._topic],
             opts=self._child,

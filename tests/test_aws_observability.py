@@ -93,6 +93,13 @@ def test_alb_rds_and_host_metrics_are_watched(dev_plan: Plan) -> None:
     }
 
 
+def test_error_counts_treat_a_quiet_period_as_ok(dev_plan: Plan) -> None:
+    # No 5xx in a period publishes no datapoint at all; gauges keep "missing".
+    by_metric = {a["metricName"]: a for a in platform_alarms(dev_plan).values()}
+    assert by_metric["HTTPCode_ELB_5XX_Count"]["treatMissingData"] == "notBreaching"
+    assert by_metric["FreeStorageSpace"]["treatMissingData"] == "missing"
+
+
 def test_system_check_failure_recovers_the_instance(dev_plan: Plan) -> None:
     [vm] = app_hosts(dev_plan)
     [alarm] = [
