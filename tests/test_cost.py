@@ -364,3 +364,17 @@ def test_customer_managed_kms_keys_cost_a_dollar_a_month_each(prices: Any) -> No
     assert kms.source == "https://aws.amazon.com/kms/pricing/"
     assert est.total == pytest.approx(2.00)
     assert est.assumptions == ()
+
+
+def test_the_committed_dev_stack_stays_within_its_budget(dev_plan: Plan, prices: Any) -> None:
+    est = estimate(dev_plan, prices)
+    assert est.total <= 100  # dollars a month, the target for dev
+    assert est.high_availability == 0
+
+
+def test_prod_shows_what_its_high_availability_costs(prod_plan: Plan, prices: Any) -> None:
+    est = estimate(prod_plan, prices)
+    assert est.high_availability > 0
+    ha = {i.description for i in est.items if i.high_availability}
+    assert any(d.startswith("RDS PostgreSQL") and "Multi-AZ" in d for d in ha)
+    assert any(d.startswith("NAT gateway") for d in ha)
