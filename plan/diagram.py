@@ -542,7 +542,10 @@ def deployment_graph(plan: Plan) -> DeploymentGraph:
         venue_label += f"\nvenues: {', '.join(topo.venues)}"
     onprem = cluster("onprem", venue_label, None, "onprem")
     bastion = next(c for c in catalog.ON_PREM if c.name == "bastion")
-    node("bastion", f"{bastion.title}\n{bastion.platform}", onprem, "onprem")
+    # One Bastion per venue, each deployed by its own venue stack.
+    venues = len(topo.venues)
+    title = f"{venues} {bastion.title}s, one per venue" if venues > 1 else bastion.title
+    node("bastion", f"{title}\n{bastion.platform}", onprem, "onprem")
     lan_clients = [c for c in catalog.CLIENTS if not c.hostname]
     for c in lan_clients:
         node(f"client_{c.name}", f"{c.title}s\n{_platforms(c)}", onprem, "client")

@@ -593,3 +593,12 @@ def test_prod_counts_hostnames_not_records_and_labels_both_nlb_ports(
     [to_alb] = [e for e in g.edges if (e.tail, e.head) == ("static_ip", "alb")]
     assert to_alb.label == "TCP 443, 80"
     assert "3 proxied hostnames" in g.node("cf_cdn").label
+
+
+def test_a_bastion_per_venue(plan_of: Callable[[str], Plan]) -> None:
+    assert (
+        deployment_graph(plan_of("prod"))
+        .node("bastion")
+        .label.startswith("2 Bastions, one per venue\n")
+    )
+    assert deployment_graph(plan_of("dev")).node("bastion").label.startswith("Bastion\n")
