@@ -313,10 +313,19 @@ class AdminAllow(Model):
         return ips
 
 
+# The shortest edge TTL each zone plan accepts (Cloudflare's edge_cache_ttl setting).
+MIN_EDGE_TTL_SECONDS: dict[str, int] = {
+    "free": 7200,
+    "pro": 3600,
+    "business": 1800,
+    "enterprise": 30,
+}
+
+
 class CacheTtls(Model):
     """Edge and browser TTLs for the web clients' static assets."""
 
-    edge_seconds: Annotated[int, Field(ge=60, le=31_536_000)] = 86_400
+    edge_seconds: Annotated[int, Field(ge=30, le=31_536_000)] = 86_400
     browser_seconds: Annotated[int, Field(ge=0, le=31_536_000)] = 3_600
 
 
@@ -367,6 +376,10 @@ class CloudflareSettings(Model):
             if limit.mitigation_seconds > allowed.max_mitigation:
                 message = f"the {self.plan} plan blocks for at most {allowed.max_mitigation}s"
                 raise _at((*loc, "mitigationSeconds"), message, limit.mitigation_seconds)
+        shortest = MIN_EDGE_TTL_SECONDS[self.plan]
+        if self.cache.edge_seconds < shortest:
+            message = f"the {self.plan} plan caches at the edge for at least {shortest}s"
+            raise _at(("cache", "edgeSeconds"), message, self.cache.edge_seconds)
         return self
 
     @property

@@ -73,6 +73,12 @@ BAD = [
         id="wrong-type",
     ),
     pytest.param(
+        cloud(cloudflare__cache__edgeSeconds=3600),
+        "ticketing:cloudflare.cache.edgeSeconds: the free plan caches at the edge for at least "
+        "7200s, got 3600",
+        id="edge-ttl-below-the-plans-minimum",
+    ),
+    pytest.param(
         cloud(ingress__staticIps="yes"),
         'ticketing:ingress.staticIps: expected true or false, got "yes"',
         id="bool-as-string",
@@ -544,3 +550,12 @@ def test_engine_version_defaults_to_the_major_version_only() -> None:
     assert isinstance(parsed, CloudSettings)
     assert parsed.database.engine_version == "16"
     assert parsed.database.minor_pinned is False
+
+
+def test_paid_plans_cache_for_shorter_at_the_edge() -> None:
+    for plan, seconds in (("pro", 3600), ("business", 1800), ("enterprise", 30)):
+        parsed = parse(cloud(cloudflare__plan=plan, cloudflare__cache__edgeSeconds=seconds))
+        assert isinstance(parsed, CloudSettings)
+        assert parsed.cloudflare.cache.edge_seconds == seconds
+    with pytest.raises(ConfigError, match="the pro plan caches at the edge for at least 3600s"):
+        parse(cloud(cloudflare__plan="pro", cloudflare__cache__edgeSeconds=1800))
