@@ -423,11 +423,25 @@ class NetworkSettings(Model):
         return self
 
 
+# ELB policies that negotiate TLS 1.3 and nothing below 1.2 (and their FIPS/PQ variants).
+_TLS13_POLICY = re.compile(r"^ELBSecurityPolicy-TLS13-1-[23]-[A-Za-z0-9-]+$")
+
+
+def _tls13_policy(value: str) -> str:
+    if not _TLS13_POLICY.match(value):
+        raise ValueError(
+            "not a TLS 1.3 ELB security policy like ELBSecurityPolicy-TLS13-1-2-2021-06"
+        )
+    return value
+
+
 class IngressSettings(Model):
     """Static IPs: an NLB on Elastic IPs in front of the ALB, or the ALB alone."""
 
     static_ips: bool = True
-    tls_policy: str = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    tls_policy: Annotated[str, AfterValidator(_tls13_policy)] = (
+        "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    )
 
 
 class DatabaseSettings(Model):

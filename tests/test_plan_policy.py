@@ -26,16 +26,17 @@ def test_committed_stack_has_no_mandatory_violation(
 def test_breaking_a_mandatory_rule_exits_1_naming_rule_and_resource(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    for name in ("Pulumi.yaml", "__main__.py", "Pulumi.dev.yaml"):
+    for name in ("Pulumi.yaml", "__main__.py", "Pulumi.staging.yaml"):
         shutil.copy(engine.PROJECT_DIR / name, tmp_path / name)
-    stack_file = tmp_path / "Pulumi.dev.yaml"
-    weak_tls = "  ticketing:ingress:\n    tlsPolicy: ELBSecurityPolicy-2016-08\n"
-    stack_file.write_text(stack_file.read_text() + weak_tls)
-    code = main(["dev", "--project-dir", str(tmp_path)])
+    stack_file = tmp_path / "Pulumi.staging.yaml"
+    # Settings insist on deletion protection in prod only; outside dev the pack does.
+    unprotected = "  ticketing:database:\n    deletionProtection: false\n"
+    stack_file.write_text(stack_file.read_text() + unprotected)
+    code = main(["staging", "--project-dir", str(tmp_path)])
     out = capsys.readouterr().out
     assert code == 1
-    assert "lb-https-tls-policy" in out
-    assert "ingress-https" in out
+    assert "rds-deletion-protection" in out
+    assert "db-instance" in out
 
 
 IMDSV1_HOST = """

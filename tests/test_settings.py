@@ -79,6 +79,12 @@ BAD = [
         id="edge-ttl-below-the-plans-minimum",
     ),
     pytest.param(
+        cloud(ingress__tlsPolicy="ELBSecurityPolicy-2016-08"),
+        "ticketing:ingress.tlsPolicy: not a TLS 1.3 ELB security policy like "
+        'ELBSecurityPolicy-TLS13-1-2-2021-06, got "ELBSecurityPolicy-2016-08"',
+        id="tls-policy-below-tls-1-3",
+    ),
+    pytest.param(
         cloud(ingress__staticIps="yes"),
         'ticketing:ingress.staticIps: expected true or false, got "yes"',
         id="bool-as-string",
