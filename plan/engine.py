@@ -3,11 +3,15 @@
 The stock mock arguments lack resource options and parents, and the stock
 monitor neither applies `additionalSecretOutputs` nor builds the engine's URNs.
 `CaptureMonitor` does all three, so the capture is what `pulumi preview` (and
-the policy pack) would see. See PULUMI_FACTS sections 5.4-5.7.
+the policy pack) would see. The wire merges `depends_on` into `dependencies`
+and names a component's children instead of the component, so `ExplicitDependsOn`
+reads the option itself, from a stack transformation. See PULUMI_FACTS sections
+5.4-5.7.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import runpy
 import sys
 from collections.abc import Callable, Mapping
@@ -114,11 +118,8 @@ class CaptureMonitor(mocks.MockMonitor):
         )
         id_, state = self.mocks.new_resource(resource_args)
         secret_outputs = list(request.additionalSecretOutputs)
-        # `dependencies` = explicit depends_on | every input's references (the SDK's
-        # `_prepare_resource`); what no input references was asked for explicitly.
         # The SDK collects them in sets: sorted, so the same program captures the same.
         by_input = {k: tuple(sorted(v.urns)) for k, v in request.propertyDependencies.items()}
-        referenced = {urn for urns in by_input.values() for urn in urns}
         dependencies = tuple(sorted(request.dependencies))
         state = {
             k: (rpc.wrap_rpc_secret(v) if k in secret_outputs and not rpc.is_rpc_secret(v) else v)
@@ -138,7 +139,6 @@ class CaptureMonitor(mocks.MockMonitor):
                 retain_on_delete=bool(request.retainOnDelete),
                 delete_before_replace=bool(request.deleteBeforeReplace),
                 ignore_changes=tuple(request.ignoreChanges),
-                depends_on=tuple(d for d in dependencies if d not in referenced),
                 dependencies=dependencies,
                 property_dependencies=by_input,
                 additional_secret_outputs=tuple(secret_outputs),
@@ -169,6 +169,44 @@ class CaptureMonitor(mocks.MockMonitor):
         return response
 
 
+class ExplicitDependsOn:
+    """The `depends_on` option of every resource, as the program wrote it.
+
+    `transformation` (a stack transformation: it sees each resource's real
+    `ResourceOptions` and changes nothing) keeps the option's value;
+    `urns()`, once the program has finished, resolves it the way the SDK's
+    `_resolve_depends_on` does (a Resource, a list, or an Output of either, plus
+    the resources such an Output came from), but keeps a component as itself.
+    """
+
+    def __init__(self) -> None:
+        self._written: list[tuple[pulumi.Resource, pulumi.Input[Any]]] = []
+
+    def transformation(
+        self, args: pulumi.ResourceTransformationArgs
+    ) -> pulumi.ResourceTransformationResult | None:
+        if args.opts.depends_on is not None:
+            self._written.append((args.resource, args.opts.depends_on))
+        return None
+
+    async def urns(self) -> dict[str, tuple[str, ...]]:
+        """Each resource's URN to the sorted URNs its `depends_on` names."""
+        by_urn: dict[str, tuple[str, ...]] = {}
+        for resource, depends_on in self._written:
+            targets = await _depends_on_targets(depends_on)
+            urns = {str(await t.urn.future()) for t in targets}
+            by_urn[str(await resource.urn.future())] = tuple(sorted(urns))
+        return by_urn
+
+
+async def _depends_on_targets(depends_on: pulumi.Input[Any]) -> list[pulumi.Resource]:
+    output = pulumi.Output.from_input(depends_on)
+    value = await output.future(with_unknowns=True)
+    listed = cast(list[Any], value) if isinstance(value, list) else [value]
+    targets = [r for r in listed if isinstance(r, pulumi.Resource)]
+    return [*targets, *(await output.resources())]
+
+
 def capture(
     stack: str,
     *,
@@ -196,12 +234,15 @@ def capture(
             stack_outputs = references.answer(cloud[1], cloud_plan)
     region = config.values.get(f"{config.project}:region", "eu-west-1")
     monitor = CaptureMonitor(PlanMocks(region, stack_outputs))
+    depends_on = ExplicitDependsOn()
 
     pulumi.runtime.reset_options(project=config.project, stack=stack)
     pulumi.runtime.set_all_config(config.values, config.secret_keys)
     pulumi.runtime.set_mocks(
         monitor.mocks, project=config.project, stack=stack, preview=False, monitor=monitor
     )
+    # On the root stack set_mocks created, so it applies to every resource the program makes.
+    pulumi.runtime.register_stack_transformation(depends_on.transformation)
     program = str(project_dir / "__main__.py")
     if str(project_dir) not in sys.path:
         sys.path.insert(0, str(project_dir))
@@ -211,7 +252,11 @@ def capture(
 
     _ensure_event_loop().set_exception_handler(_report_once)
     _sync_await(run_pulumi_func(run))
-    plan = Plan(project=config.project, stack=stack, resources=list(monitor.captured))
+    written = _sync_await(depends_on.urns())
+    resources = [
+        dataclasses.replace(r, depends_on=written.get(r.urn, ())) for r in monitor.captured
+    ]
+    plan = Plan(project=config.project, stack=stack, resources=resources)
     plan.outputs = _stack_outputs()
     return plan
 

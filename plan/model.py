@@ -22,13 +22,15 @@ class Resource:
     `Secret`. `parent`, `provider` and the dependencies are URNs:
 
     - `dependencies`: every resource this one waits for, as the engine records
-      it (and hands stack policies): explicit `depends_on` plus every resource
-      an input references;
+      it (and hands stack policies): explicit `depends_on`, a component as its
+      children, plus every resource an input references;
     - `property_dependencies`: the resources each input references, by input;
-    - `depends_on`: the explicit `ResourceOptions(depends_on=...)` alone, that
-      is `dependencies` less those of the inputs. The wire does not tell them
-      apart, so a `depends_on` target that an input also references counts as
-      an input's dependency.
+    - `depends_on`: the `ResourceOptions(depends_on=...)` as the program wrote
+      it, sorted; () without one. A target an input also references stays
+      listed, and a component stays the component, where `dependencies` has
+      its children instead (the SDK sends those to the engine). An Output
+      names what it resolves to and the resources it came from, as the SDK
+      counts them.
     """
 
     urn: str

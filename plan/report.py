@@ -135,7 +135,7 @@ def document(plan: Plan, extra: dict[str, Any] | None = None) -> dict[str, Any]:
                 "provider": r.provider,
                 "custom": r.custom,
                 "inputs": to_json(dict(r.inputs)),
-                # As the engine records them; options.dependsOn is the explicit part alone.
+                # As the engine records them; options.dependsOn is the option as written.
                 "dependencies": list(r.dependencies),
                 "propertyDependencies": {
                     k: list(v) for k, v in r.property_dependencies.items() if v

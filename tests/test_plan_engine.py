@@ -79,6 +79,15 @@ box = Box("box")
 after = pulumi.ResourceOptions(depends_on=[box.password])
 later = random.RandomId("later", byte_length=4, opts=after)
 keyed = random.RandomId("keyed", byte_length=4, keepers={"pw": box.password.id})
+both = random.RandomId(
+    "both", byte_length=4, keepers={"pw": box.password.id},
+    opts=pulumi.ResourceOptions(depends_on=box.password),
+)
+boxed = random.RandomId("boxed", byte_length=4, opts=pulumi.ResourceOptions(depends_on=[box]))
+deferred = random.RandomId(
+    "deferred", byte_length=4,
+    opts=pulumi.ResourceOptions(depends_on=box.password.id.apply(lambda _: [later])),
+)
 pulumi.export("password", box.password.result)
 pulumi.export("token", pulumi.Config().require_secret("token"))
 pulumi.export("size", pulumi.Config().get_int("size"))
@@ -111,6 +120,34 @@ def test_input_references_are_dependencies_but_not_depends_on(probe) -> None:  #
     later = probe.named("later")  # an explicit depends_on, no input references
     assert later.dependencies == (password.urn,)
     assert all(urns == () for urns in later.property_dependencies.values())
+
+
+def test_depends_on_is_kept_when_an_input_references_the_same_resource(probe) -> None:  # type: ignore[no-untyped-def]
+    password = probe.named("box-pw")
+    both = probe.named("both")  # depends_on=box.password, and keepers reference its id
+    assert both.depends_on == (password.urn,)
+    assert both.dependencies == (password.urn,)
+    assert both.property_dependencies["keepers"] == (password.urn,)
+
+
+def test_depends_on_a_component_records_the_component(probe) -> None:  # type: ignore[no-untyped-def]
+    boxed = probe.named("boxed")
+    assert boxed.depends_on == (probe.named("box").urn,)
+    # The SDK sends the component's children to the engine instead.
+    assert boxed.dependencies == (probe.named("box-pw").urn,)
+
+
+def test_depends_on_an_output_names_its_resources_as_the_sdk_resolves_it(probe) -> None:  # type: ignore[no-untyped-def]
+    deferred = probe.named("deferred")  # depends_on=box.password.id.apply(lambda _: [later])
+    expected = tuple(sorted([probe.named("later").urn, probe.named("box-pw").urn]))
+    assert deferred.depends_on == expected
+    assert deferred.dependencies == expected
+
+
+def test_resources_without_depends_on_have_none(probe) -> None:  # type: ignore[no-untyped-def]
+    assert {r.name for r in probe if r.depends_on} == {"later", "both", "boxed", "deferred"}
+    assert probe.named("keyed").depends_on == ()
+    assert probe.named("box").depends_on == ()
 
 
 def test_urns_carry_the_full_parent_chain_like_the_engine(probe) -> None:  # type: ignore[no-untyped-def]
@@ -184,6 +221,8 @@ def test_json_document_masks_secrets_and_lists_options(
     assert by_name["keyed"]["options"]["dependsOn"] == []
     assert by_name["keyed"]["dependencies"] == [pw["urn"]]
     assert by_name["keyed"]["propertyDependencies"] == {"keepers": [pw["urn"]]}
+    assert by_name["both"]["options"]["dependsOn"] == [pw["urn"]]
+    assert by_name["boxed"]["options"]["dependsOn"] == [by_name["box"]["urn"]]
 
 
 def test_the_json_document_is_the_same_for_the_same_stack(tmp_path: Path) -> None:
