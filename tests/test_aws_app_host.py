@@ -119,11 +119,11 @@ def test_association_waits_for_the_hosts_documents_and_permissions(dev_plan: Pla
     }
     access = dev_plan.named("shared-host-access")
     ssm_core = dev_plan.named("shared-host-ssm-core")
-    # Nothing in the association's inputs refers to these: only depends_on orders them.
-    wanted = {access.urn, ssm_core.urn, *(p.urn for p in documents)}
-    assert wanted <= set(association.depends_on)
     [vm] = app_hosts(dev_plan)
-    assert vm.urn in association.dependencies  # through its targets' instance id
+    # The instance is listed as well as referenced through the targets' instance id.
+    wanted = {vm.urn, access.urn, ssm_core.urn, *(p.urn for p in documents)}
+    assert wanted <= set(association.depends_on)
+    assert vm.urn in association.property_dependencies["targets"]
 
 
 def test_no_ssh_and_only_the_alb_reaches_the_host_ports(dev_plan: Plan) -> None:
@@ -162,9 +162,8 @@ def test_instance_profile_reads_only_its_own_paths(dev_plan: Plan) -> None:
 
 
 def waits_for(plan: Plan, resource: Resource, component: str) -> bool:
-    """`resource` depends on the component (the SDK sends a component's children instead)."""
-    urn = plan.named(component).urn
-    return bool({urn, *(c.urn for c in plan.children(urn))} & set(resource.depends_on))
+    """`resource` lists the component in its `depends_on`."""
+    return plan.named(component).urn in resource.depends_on
 
 
 def host_policy_covers(plan: Plan, host: str, parameter_name: str) -> bool:
