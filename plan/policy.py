@@ -602,9 +602,11 @@ class _Evaluation:
             policy_resource = built[resource.urn]
             if resource.parent in built:
                 policy_resource.parent = built[resource.parent]
-            # The engine's `dependencies`: explicit depends_on and every input's references.
-            every = dict.fromkeys([*resource.dependencies, *resource.depends_on])
-            policy_resource.dependencies.extend(built[d] for d in every if d in built)
+            # The engine's `dependencies`: explicit depends_on with a component as its
+            # children, and every input's references; never the component itself.
+            policy_resource.dependencies.extend(
+                built[d] for d in resource.dependencies if d in built
+            )
             for prop, urns in resource.property_dependencies.items():
                 policy_resource.property_dependencies[prop] = [built[d] for d in urns if d in built]
         return list(built.values())

@@ -262,6 +262,27 @@ def test_stack_rules_see_outputs_options_and_dependencies() -> None:
     assert seen["read"] == "z1"
 
 
+def test_stack_rules_see_a_depends_on_component_as_its_children() -> None:
+    seen: dict[str, list[str]] = {}
+
+    def inspect(args: StackValidationArgs, report: Any) -> None:
+        [waiting] = [r for r in args.resources if r.name == "waiting"]
+        seen["waiting"] = [d.name for d in waiting.dependencies]
+
+    box = resource("ticketing:aws:Box", "box")
+    inner = resource("aws:iam/role:Role", "box-role", {"name": "r"}, parent=box.urn)
+    waiting = resource(
+        "aws:ssm/association:Association",
+        "waiting",
+        {"name": "doc"},
+        depends_on=(box.urn,),  # as written
+        dependencies=(inner.urn,),  # as the SDK sends it to the engine
+    )
+    rule = StackValidationPolicy("probe", "looks at the stack", inspect)
+    policy.evaluate(make_plan(box, inner, waiting), stack_config={}, rules=[rule])
+    assert seen["waiting"] == ["box-role"]
+
+
 def test_reads_are_not_analyzed_as_resources() -> None:
     analyzed: list[str] = []
 
