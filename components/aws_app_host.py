@@ -144,6 +144,8 @@ class AppHost(pulumi.ComponentResource):
         layout: which services and web clients the host runs.
         settings: the stack's settings.
         subnet_id: the private subnet it runs in.
+        egress: that subnet's way to the internet (`AwsNetwork.private_egress`); the VM
+            is created only after it, because first boot installs packages.
         security_group_id: `AppHostFirewall.security_group_id`.
         services: the backing stacks of `layout.services`.
         web_clients: the sites of `layout.web_clients`.
@@ -164,6 +166,7 @@ class AppHost(pulumi.ComponentResource):
         *,
         settings: CloudSettings,
         subnet_id: pulumi.Input[str],
+        egress: Sequence[pulumi.Resource],
         security_group_id: pulumi.Input[str],
         services: Sequence[ServiceBackingStack],
         web_clients: Sequence[WebClientSite],
@@ -259,7 +262,10 @@ class AppHost(pulumi.ComponentResource):
             user_data=render_user_data(settings.network.docker_pool),
             disable_api_termination=not settings.is_dev,
             tags={"Name": f"{naming.PROJECT}-{env}-{layout.name}"},
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["ami"]),
+            # cloud-init installs Docker once, at first boot: the route out must exist by then.
+            opts=pulumi.ResourceOptions(
+                parent=self, ignore_changes=["ami"], depends_on=list(egress)
+            ),
         )
         for owner, target_group_arn, port in [
             *[

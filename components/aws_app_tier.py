@@ -30,7 +30,7 @@ class AppTier(pulumi.ComponentResource):
     Args:
         name: prefix for every child's name.
         settings: the cloud stack's settings.
-        network: the VPC and its private subnets.
+        network: the VPC, its private subnets and what their internet egress consists of.
         router: the ALB (`components.aws_ingress.Ingress`).
         venue_sync: the venues' sync credentials, which the ticketing service reads.
         opts: must carry the stack's AWS provider.
@@ -104,6 +104,7 @@ class AppTier(pulumi.ComponentResource):
                 layout,
                 settings=settings,
                 subnet_id=private[index % len(private)],
+                egress=network.private_egress[index % len(private)],
                 security_group_id=firewall.security_group_id,
                 services=[stacks[s.name] for s in layout.services],
                 web_clients=[sites[c.name] for c in layout.web_clients],

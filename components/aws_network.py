@@ -22,6 +22,10 @@ class AwsNetwork(pulumi.ComponentResource):
     instance's egress address is an associated Elastic IP). The default security
     group is stripped of its rules so nothing can use it by accident.
 
+    `private_egress[i]` lists what private subnet `i`'s way to the internet
+    consists of (its route table association and the NAT it routes through),
+    so an instance that installs packages at first boot can wait for it.
+
     Args:
         name: prefix for every child's name.
         network: the stack's network settings (CIDR, zone count, NAT mode).
@@ -34,6 +38,7 @@ class AwsNetwork(pulumi.ComponentResource):
     zones: list[str]
     public_subnet_ids: list[pulumi.Output[str]]
     private_subnet_ids: list[pulumi.Output[str]]
+    private_egress: list[list[pulumi.Resource]]
     stack_outputs: dict[str, pulumi.Input[Any]]
 
     def __init__(
@@ -118,14 +123,17 @@ class AwsNetwork(pulumi.ComponentResource):
                 instance_type=network.nat_instance_type,
                 opts=child,
             )
+        self.private_egress = []
         for index, (zone, subnet) in enumerate(zip(self.zones, private, strict=True)):
             suffix = zone[-1]
             routes: list[aws.ec2.RouteTableRouteArgs] = []
+            nat: pulumi.Resource | None = None
             if nats:
-                nat = nats[index] if len(nats) > 1 else nats[0]
+                gateway = nats[index] if len(nats) > 1 else nats[0]
                 routes = [
-                    aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", nat_gateway_id=nat.id)
+                    aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", nat_gateway_id=gateway.id)
                 ]
+                nat = gateway
             elif nat_instance is not None:
                 routes = [
                     aws.ec2.RouteTableRouteArgs(
@@ -133,12 +141,16 @@ class AwsNetwork(pulumi.ComponentResource):
                         network_interface_id=nat_instance.network_interface_id,
                     )
                 ]
+                # The whole component: egress leaves only once its Elastic IP is associated.
+                nat = nat_instance
             table = aws.ec2.RouteTable(
                 f"{name}-private-{suffix}", vpc_id=vpc.id, routes=routes, opts=child
             )
-            aws.ec2.RouteTableAssociation(
+            association = aws.ec2.RouteTableAssociation(
                 f"{name}-private-{suffix}", subnet_id=subnet.id, route_table_id=table.id, opts=child
             )
+            # Without a NAT the subnet never reaches the internet: nothing to wait for.
+            self.private_egress.append([association, nat] if nat is not None else [])
 
         self._flow_logs(name, network, vpc, child)
 

@@ -1,4 +1,4 @@
-"""Shared helpers for the app-tier tests: dev's config with one service changed, SSM lookups."""
+"""Shared helpers for the app-tier tests: a stack's config with one service changed, SSM lookups."""
 
 from __future__ import annotations
 
@@ -18,14 +18,14 @@ RDS = "aws:rds/instance:Instance"
 
 
 @cache
-def _dev_services() -> dict[str, Any]:
-    config = yaml.safe_load((PROJECT_DIR / "Pulumi.dev.yaml").read_text())["config"]
+def _services(stack: str) -> dict[str, Any]:
+    config = yaml.safe_load((PROJECT_DIR / f"Pulumi.{stack}.yaml").read_text())["config"]
     return config["ticketing:services"]
 
 
-def services_with(service: str, **changes: Any) -> dict[str, Any]:
-    """An override of `ticketing:services`: dev's services with `service`'s keys changed."""
-    services = copy.deepcopy(_dev_services())
+def services_with(service: str, stack: str = "dev", **changes: Any) -> dict[str, Any]:
+    """An override of `ticketing:services`: `stack`'s services with `service`'s keys changed."""
+    services = copy.deepcopy(_services(stack))
     services[service].update(changes)
     return {"ticketing:services": services}
 

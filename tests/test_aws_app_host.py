@@ -30,6 +30,9 @@ INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 ASSOCIATION = "aws:ssm/association:Association"
 ATTACHMENT = "aws:lb/targetGroupAttachment:TargetGroupAttachment"
+ROUTE_ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
+ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
+NAT_GATEWAY = "aws:ec2/natGateway:NatGateway"
 
 
 def test_instance_is_private_imdsv2_encrypted_and_monitored(dev_plan: Plan) -> None:
@@ -43,6 +46,52 @@ def test_instance_is_private_imdsv2_encrypted_and_monitored(dev_plan: Plan) -> N
     assert i["monitoring"] is True
     private = {r.id for r in dev_plan.of_type("aws:ec2/subnet:Subnet") if "private" in r.name}
     assert i["subnetId"] in private
+
+
+def route_of(plan: Plan, vm: Resource) -> tuple[Resource, dict[str, str]]:
+    """The association of the VM's subnet, and the internet route of its table."""
+    [association] = [
+        r
+        for r in plan.of_type(ROUTE_ASSOCIATION)
+        if r.inputs.get("subnetId") == vm.inputs["subnetId"]
+    ]
+    [table] = [r for r in plan.of_type(ROUTE_TABLE) if r.id == association.inputs["routeTableId"]]
+    [route] = table.inputs["routes"]
+    return association, route
+
+
+def test_first_boot_waits_for_the_nat_instance_and_its_elastic_ip(dev_plan: Plan) -> None:
+    [vm] = app_hosts(dev_plan)
+    association, route = route_of(dev_plan, vm)
+    [nat] = under(dev_plan, "core-nat", "aws:ec2/instance:Instance")
+    assert route["networkInterfaceId"] == nat.outputs["primaryNetworkInterfaceId"]
+    [eip_association] = under(dev_plan, "core-nat", "aws:ec2/eipAssociation:EipAssociation")
+    # Nothing in the VM's inputs refers to these: only depends_on orders them.
+    assert {association.urn, nat.urn, eip_association.urn} <= set(vm.depends_on)
+
+
+def test_first_boot_waits_for_the_nat_gateway_of_its_own_zone(
+    capture: Callable[..., Plan],
+) -> None:
+    plan = capture("prod", services_with("payments", "prod", host="dedicated"))
+    vms = app_hosts(plan)
+    assert len(vms) == 2
+    gateways = {r.id: r for r in plan.of_type(NAT_GATEWAY)}
+    waited: set[str] = set()
+    for vm in vms:
+        association, route = route_of(plan, vm)
+        gateway = gateways[route["natGatewayId"]]
+        assert {association.urn, gateway.urn} <= set(vm.depends_on), vm.name
+        assert {g.urn for g in gateways.values()} & set(vm.depends_on) == {gateway.urn}
+        waited.add(gateway.urn)
+    assert len(waited) == 2  # the hosts sit in different zones
+
+
+def test_without_nat_the_vm_waits_for_no_egress(capture: Callable[..., Plan]) -> None:
+    plan = capture("dev", {"ticketing:network": {"cidr": "10.40.0.0/16", "natMode": "none"}})
+    [vm] = app_hosts(plan)
+    network = {r.urn for r in under(plan, "core", ROUTE_ASSOCIATION)}
+    assert network and not network & set(vm.dependencies)
 
 
 def test_ami_is_canonicals_public_parameter_and_ignored_afterwards(dev_plan: Plan) -> None:
