@@ -1,14 +1,17 @@
 """The SSM Command document that applies an app host's desired state. No Pulumi.
 
 An SSM association runs it on the host after every change (and on its
-schedule): it reads the host's parameters (the compose document, the bootstrap
-SQL per database instance) and each service's SecureString parameters by path,
-writes the env files (0600; ticketing's also carries each venue's sync
-credential) and RabbitMQ definitions, runs the bootstrap SQL
-with psql as the RDS master user (secret from Secrets Manager), then brings
-the compose project up. The document itself holds no secret and no value that
-changes per environment: those are its parameters, each with an allowed pattern
-so nothing can be injected into the script.
+schedule). It first installs whatever the host lacks of Docker, Compose, psql
+and the AWS CLI (`components.host_packages`): a failed install fails the run,
+and the next scheduled run tries again. Then it reads the host's parameters
+(the compose document, the bootstrap SQL per database instance) and each
+service's SecureString parameters by path, writes the env files (0600;
+ticketing's also carries each venue's sync credential) and RabbitMQ
+definitions, runs the bootstrap SQL with psql as the RDS master user (secret
+from Secrets Manager), then brings the compose project up. The document itself
+holds no secret and no value that changes per environment: those are its
+parameters, each with an allowed pattern so nothing can be injected into the
+script.
 
 The compose document and the bootstrap SQL outgrow SSM's 4 KB standard (and
 8 KB advanced) parameter limits, so they are stored gzipped and base64
@@ -23,7 +26,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from components import bootstrap_sql, compose, naming, rabbitmq
+from components import bootstrap_sql, compose, host_packages, naming, rabbitmq
 from components.bootstrap_sql import DatabaseGrant
 from components.catalog import Backing, DomainService
 
@@ -153,8 +156,8 @@ def render_apply_document(plan: ApplyPlan) -> dict[str, Any]:
     """The SSM Command document (schema 2.2, one `aws:runShellScript` step) for `plan`."""
     return {
         "schemaVersion": "2.2",
-        "description": "Apply the ticketing app host: env files, RabbitMQ definitions, "
-        "database bootstrap, docker compose up.",
+        "description": "Apply the ticketing app host: missing tools, env files, "
+        "RabbitMQ definitions, database bootstrap, docker compose up.",
         "parameters": document_parameters(plan),
         "mainSteps": [
             {
@@ -180,8 +183,11 @@ def render_script(plan: ApplyPlan) -> list[str]:
         'export PATH="$PATH:/snap/bin"',
         # Snaps (the AWS CLI) need a HOME; SSM's agent may run the script without one.
         'export HOME="${HOME:-/root}"',
-        "# cloud-init installs Docker, Compose, psql and the AWS CLI: wait for it on first boot.",
+        # On first boot cloud-init holds apt; whatever it failed to install is installed next.
         "cloud-init status --wait >/dev/null || true",
+        "",
+        "# Docker, Compose, psql and the AWS CLI, whichever is missing; a failed install fails.",
+        *host_packages.install_missing(),
         *_helpers(),
         "",
         f"install -d -m 0755 {compose.HOST_ROOT} {compose.RABBITMQ_DIR}",

@@ -16,12 +16,11 @@ from typing import Any
 
 import yaml
 
+from components import host_packages
 from components.compose import COMPOSE_FILE, ENV_DIR, HOST_ROOT
 
-# Ubuntu 24.04 (noble) archive packages: Docker engine, Compose v2 plugin, psql.
-PACKAGES = ("docker.io", "docker-compose-v2", "postgresql-client")
-# noble has no awscli package; the AWS-published snap is the supported install.
-SNAPS = ("aws-cli",)
+PACKAGES = tuple(p.name for p in host_packages.PACKAGES if not p.snap)
+SNAPS = tuple(p.name for p in host_packages.PACKAGES if p.snap)
 COMPOSE_UNIT = "ticketing-compose.service"
 NETWORK_SIZE = 24
 

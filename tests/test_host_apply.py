@@ -1,25 +1,30 @@
 """The host apply document: its declared parameters, and its script run for real under bash.
 
 The script runs against fakes of the tools it calls (`aws`, `psql`, `docker`,
-`cloud-init`) with the host root moved into a temporary directory; the fakes
-record what they were asked, so the tests check files, modes and commands.
+`cloud-init`, `apt-get`, `snap`, `systemctl`) with the host root and the snap
+directory moved into a temporary directory, and a PATH holding only those fakes
+and the few system tools the script uses, so `command -v` finds exactly the
+packages a test says are installed. The fakes record what they were asked, and
+the fake `apt-get` and `snap` install a package's fakes, so the tests check
+files, modes and commands.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import shutil
 import stat
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from components import bootstrap_sql, catalog, compose, host_apply, rabbitmq
+from components import bootstrap_sql, catalog, compose, host_apply, host_packages, rabbitmq
 from components.host_apply import ApplyPlan, DatabaseTarget
 
 PARAMETER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
@@ -232,9 +237,38 @@ FAKE_DOCKER = """
 import json, os, sys
 with open(os.environ["FAKE_LOG"], "a") as log:
     log.write(json.dumps(["docker"] + sys.argv[1:]) + "\\n")
+if sys.argv[1:2] == ["compose"] and not os.path.exists(os.environ["FAKE_COMPOSE_PLUGIN"]):
+    sys.exit("docker: 'compose' is not a docker command.")
 if "ps" in sys.argv and os.environ.get("FAKE_RUNNING"):
     print("0123456789ab")
 """
+
+# apt-get and snap: `install` puts the named packages' fakes in place (FAKE_PACKAGES).
+FAKE_INSTALLER = """
+import json, os, sys
+args = sys.argv[1:]
+with open(os.environ["FAKE_LOG"], "a") as log:
+    log.write(json.dumps([os.path.basename(sys.argv[0])] + args) + "\\n")
+if "install" in args:
+    if os.environ.get("FAKE_INSTALL_FAILS"):
+        sys.exit("E: Unable to fetch some archives")
+    files = json.load(open(os.environ["FAKE_PACKAGES"]))
+    for name in [a for a in args[args.index("install") + 1 :] if not a.startswith("-")]:
+        path, body = files[name]
+        with open(path, "w") as f:
+            f.write(body)
+        os.chmod(path, 0o755)
+"""
+
+FAKE_LOGGER = """
+import json, os, sys
+with open(os.environ["FAKE_LOG"], "a") as log:
+    log.write(json.dumps([os.path.basename(sys.argv[0])] + sys.argv[1:]) + "\\n")
+"""
+
+# Outside the fakes, the script runs only these (bash builtins aside).
+SYSTEM_TOOLS = ("install", "mktemp", "chmod", "mv", "base64", "gunzip", "gzip")
+EVERY_PACKAGE = frozenset(p.name for p in host_packages.PACKAGES)
 
 
 @dataclass
@@ -251,6 +285,14 @@ class Run:
 
     def by_tool(self, tool: str) -> list[list[Any]]:
         return [c[1:] for c in self.calls if c[0] == tool]
+
+    def compose_runs(self) -> list[list[Any]]:
+        """Docker calls other than the probe that asks whether the Compose plugin is there."""
+        return [c for c in self.by_tool("docker") if c != ["compose", "version"]]
+
+    def installs(self) -> list[list[Any]]:
+        """Every apt-get and snap call, in order."""
+        return [c for c in self.calls if c[0] in ("apt-get", "snap")]
 
 
 def ssm_store(plan: ApplyPlan, **overrides: str) -> dict[str, str]:
@@ -272,16 +314,44 @@ def ssm_store(plan: ApplyPlan, **overrides: str) -> dict[str, str]:
 
 
 def run_script(
-    tmp_path: Path, plan: ApplyPlan, store: Mapping[str, str], running: bool = False
+    tmp_path: Path,
+    plan: ApplyPlan,
+    store: Mapping[str, str],
+    running: bool = False,
+    installed: Collection[str] = EVERY_PACKAGE,
+    install_fails: bool = False,
 ) -> Run:
     root = tmp_path / "opt-ticketing"
     fakes = tmp_path / "bin"
-    fakes.mkdir()
-    for name, body in {"aws": FAKE_AWS, "psql": FAKE_PSQL, "docker": FAKE_DOCKER}.items():
-        (fakes / name).write_text(f"#!{sys.executable}\n{body}")
+    snaps = tmp_path / "snap-bin"
+    plugin = tmp_path / "cli-plugins" / "docker-compose"
+    for directory in (fakes, snaps, plugin.parent):
+        directory.mkdir()
+    for tool in SYSTEM_TOOLS:
+        (fakes / tool).symlink_to(shutil.which(tool) or tool)
+    (fakes / "python3").symlink_to(sys.executable)
+    shebang = f"#!{sys.executable}\n"
+    packages = {
+        "docker.io": (fakes / "docker", shebang + FAKE_DOCKER),
+        "docker-compose-v2": (plugin, "#!/bin/sh\n"),
+        "postgresql-client": (fakes / "psql", shebang + FAKE_PSQL),
+        "aws-cli": (snaps / "aws", shebang + FAKE_AWS),
+    }
+    assert set(packages) == EVERY_PACKAGE
+    (tmp_path / "packages.json").write_text(
+        json.dumps({name: [str(path), body] for name, (path, body) in packages.items()})
+    )
+    for name in installed:
+        path, body = packages[name]
+        path.write_text(body)
+        path.chmod(0o755)
+    for name in ("apt-get", "snap"):
+        (fakes / name).write_text(shebang + FAKE_INSTALLER)
+    (fakes / "systemctl").write_text(shebang + FAKE_LOGGER)
     (fakes / "cloud-init").write_text("#!/bin/sh\nexit 0\n")
     for fake in fakes.iterdir():
-        fake.chmod(0o755)
+        if not fake.is_symlink():
+            fake.chmod(0o755)
     secrets = {
         VALUES["SharedMasterSecretArn"]: json.dumps({"username": "master", "password": "m-pw"}),
         VALUES["PaymentsMasterSecretArn"]: json.dumps({"username": "pay", "password": "p-pw"}),
@@ -290,17 +360,24 @@ def run_script(
     (tmp_path / "secrets.json").write_text(json.dumps(secrets))
     # What SSM does before running the script: substitute {{ Parameter }} values.
     script = PARAMETER.sub(lambda m: VALUES[m.group(1)], script_text(plan))
-    script = script.replace(compose.HOST_ROOT, str(root))
+    script = script.replace(compose.HOST_ROOT, str(root)).replace("/snap/bin", str(snaps))
     (tmp_path / "apply.sh").write_text(script)
     env = {
-        "PATH": f"{fakes}:/usr/bin:/bin",
+        "PATH": str(fakes),
         "FAKE_LOG": str(tmp_path / "calls.log"),
         "FAKE_SSM": str(tmp_path / "ssm.json"),
         "FAKE_SECRETS": str(tmp_path / "secrets.json"),
+        "FAKE_PACKAGES": str(tmp_path / "packages.json"),
+        "FAKE_COMPOSE_PLUGIN": str(plugin),
         **({"FAKE_RUNNING": "1"} if running else {}),
+        **({"FAKE_INSTALL_FAILS": "1"} if install_fails else {}),
     }
     result = subprocess.run(
-        ["bash", str(tmp_path / "apply.sh")], env=env, capture_output=True, text=True, check=False
+        [shutil.which("bash") or "bash", str(tmp_path / "apply.sh")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     log = tmp_path / "calls.log"
     calls = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
@@ -312,6 +389,81 @@ def applied(tmp_path_factory: pytest.TempPathFactory) -> Run:
     run = run_script(tmp_path_factory.mktemp("applied"), SHARED, ssm_store(SHARED))
     assert run.result.returncode == 0, run.result.stderr
     return run
+
+
+# --- installing what the host lacks ------------------------------------------------
+
+
+def test_a_host_with_every_tool_installs_nothing(applied: Run) -> None:
+    assert applied.installs() == []
+    assert applied.by_tool("systemctl") == []
+
+
+def apt_installs(run: Run) -> list[list[Any]]:
+    return [c for c in run.by_tool("apt-get") if "install" in c]
+
+
+@pytest.mark.parametrize(
+    "missing",
+    [{"postgresql-client"}, {"docker-compose-v2"}, {"docker.io", "docker-compose-v2"}],
+    ids=["psql", "compose", "docker-and-compose"],
+)
+def test_installs_only_the_missing_archive_packages(tmp_path: Path, missing: set[str]) -> None:
+    run = run_script(tmp_path, SHARED, ssm_store(SHARED), installed=EVERY_PACKAGE - missing)
+    assert run.result.returncode == 0, run.result.stderr
+    [update, install] = run.by_tool("apt-get")
+    assert update[-1] == "update"
+    assert install[install.index("install") + 1 :] == [
+        "-y",
+        *[p.name for p in host_packages.PACKAGES if p.name in missing],
+    ]
+    assert run.by_tool("snap") == []
+    assert run.by_tool("systemctl") == [["enable", "--now", "docker.service"]]
+    # ... and the run goes on with what it installed.
+    assert run.by_tool("psql") and run.compose_runs()[-1][3] == "up"
+
+
+def test_installs_the_aws_cli_snap_only_when_it_is_missing(tmp_path: Path) -> None:
+    run = run_script(tmp_path, SHARED, ssm_store(SHARED), installed=EVERY_PACKAGE - {"aws-cli"})
+    assert run.result.returncode == 0, run.result.stderr
+    assert run.by_tool("snap") == [
+        ["wait", "system", "seed.loaded"],
+        ["install", "aws-cli", "--classic"],
+    ]
+    assert run.by_tool("apt-get") == []
+    assert run.by_tool("aws")  # the installed CLI reads the parameters
+
+
+def test_a_fresh_host_gets_everything_before_any_parameter_is_read(tmp_path: Path) -> None:
+    run = run_script(tmp_path, SHARED, ssm_store(SHARED), installed=())
+    assert run.result.returncode == 0, run.result.stderr
+    [install] = apt_installs(run)
+    assert install[-3:] == ["docker.io", "docker-compose-v2", "postgresql-client"]
+    assert ["install", "aws-cli", "--classic"] in run.by_tool("snap")
+    first_read = next(i for i, c in enumerate(run.calls) if c[0] == "aws")
+    last_install = max(i for i, c in enumerate(run.calls) if c[0] in ("apt-get", "snap"))
+    assert last_install < first_read
+
+
+@pytest.mark.parametrize("missing", ["postgresql-client", "aws-cli"])
+def test_a_failed_install_fails_the_run_before_anything_is_applied(
+    tmp_path: Path, missing: str
+) -> None:
+    run = run_script(
+        tmp_path,
+        SHARED,
+        ssm_store(SHARED),
+        installed=EVERY_PACKAGE - {missing},
+        install_fails=True,
+    )
+    assert run.result.returncode != 0
+    assert "Unable to fetch some archives" in run.result.stderr
+    assert run.by_tool("aws") == [] and run.by_tool("psql") == []
+    assert run.compose_runs() == []
+    assert not run.file(compose.COMPOSE_FILE).exists()
+
+
+# --- applying the desired state ---------------------------------------------------
 
 
 def test_writes_each_service_env_file_owner_only(applied: Run) -> None:
@@ -445,7 +597,7 @@ def test_a_missing_venue_credential_stops_before_compose_runs(tmp_path: Path) ->
     run = run_script(tmp_path, VENUES, ssm_store(VENUES))
     assert run.result.returncode != 0
     assert "missing SSM parameter venues/arena/sync-credential" in run.result.stderr
-    assert run.by_tool("docker") == []
+    assert run.compose_runs() == []
 
 
 def test_a_missing_parameter_stops_before_compose_runs(tmp_path: Path) -> None:
@@ -454,7 +606,7 @@ def test_a_missing_parameter_stops_before_compose_runs(tmp_path: Path) -> None:
     run = run_script(tmp_path, SHARED, store)
     assert run.result.returncode != 0
     assert "missing SSM parameter redis-url" in run.result.stderr
-    assert run.by_tool("docker") == [] and run.by_tool("psql") == []
+    assert run.compose_runs() == [] and run.by_tool("psql") == []
     assert not run.file(compose.env_file("identity")).exists()
 
 
@@ -464,7 +616,7 @@ def test_a_value_that_would_break_the_env_file_is_refused(tmp_path: Path) -> Non
     assert run.result.returncode != 0
     assert "REDIS_URL: a quote or newline cannot go into an env file" in run.result.stderr
     assert not run.file(compose.env_file("payments")).exists()
-    assert run.by_tool("docker") == []
+    assert run.compose_runs() == []
 
 
 def test_script_is_valid_bash() -> None:
