@@ -1,7 +1,8 @@
 """What an app host installs, and the shell that installs it. No Pulumi.
 
-User data installs `PACKAGES` at first boot (`components.user_data`); the
-apply document installs whichever of them is missing before each run
+User data installs `DOCKER` once, at first boot, retrying while the private
+subnet's route through the NAT settles (`retrying_apt_install`). The apply
+document installs whichever of `PACKAGES` is missing before each run
 (`install_missing`), so a first boot whose install failed heals at the next
 association run instead of needing a new VM.
 """
@@ -34,8 +35,7 @@ DOCKER = (
     HostPackage("docker.io", "command -v docker", service="docker.service"),
     HostPackage("docker-compose-v2", "docker compose version"),
 )
-# What the apply document runs: psql for the database bootstrap, and the AWS CLI,
-# which noble ships only as the AWS-published snap.
+# What the apply document runs: psql, and the AWS CLI (noble ships it only as a snap).
 APPLY_TOOLS = (
     HostPackage("postgresql-client", "command -v psql"),
     HostPackage("aws-cli", "command -v aws", snap=True),
@@ -45,6 +45,30 @@ PACKAGES = DOCKER + APPLY_TOOLS
 # Wait for apt-daily or unattended-upgrades instead of failing on their lock.
 APT = "apt-get -o DPkg::Lock::Timeout=300"
 APT_INSTALL = f"DEBIAN_FRONTEND=noninteractive {APT} install -y"
+# At least 10 minutes: outlasts the NAT instance's own 5-minute retry of its install.
+BOOT_INSTALL_ATTEMPTS = 30
+BOOT_INSTALL_PAUSE_SECONDS = 20
+
+
+def retrying_apt_install(packages: Sequence[HostPackage] = DOCKER) -> str:
+    """POSIX shell that installs `packages` from the archive, retrying; exits 1 if it never can."""
+    if any(p.snap for p in packages):
+        raise ValueError("retrying_apt_install installs archive packages only")
+    names = " ".join(p.name for p in packages)
+    return "\n".join(
+        [
+            "attempt=1",
+            f"until {APT} update && {APT_INSTALL} {names}; do",
+            f'  if [ "$attempt" -ge {BOOT_INSTALL_ATTEMPTS} ]; then',
+            f'    echo "could not install {names}" >&2',
+            "    exit 1",
+            "  fi",
+            "  attempt=$((attempt + 1))",
+            f"  sleep {BOOT_INSTALL_PAUSE_SECONDS}",
+            "done",
+            "",
+        ]
+    )
 
 
 def install_missing(packages: Sequence[HostPackage] = PACKAGES) -> list[str]:

@@ -1,11 +1,11 @@
-"""The app host's cloud-init user data: bootstrap the tools only. No Pulumi.
+"""The app host's cloud-init user data: bootstrap Docker only. No Pulumi.
 
 Deploys never replace the VM, so user data carries nothing that changes with a
 deploy: no image tag, no secret, no compose document. It installs Docker and
-Compose from Ubuntu 24.04's own archive (plus psql for the database bootstrap
-and the AWS CLI, which 24.04 only ships as a snap), configures the Docker
-daemon and a systemd unit that brings the compose project up at boot once the
-apply document has written it. Everything else arrives through SSM.
+Compose from Ubuntu 24.04's own archive (retrying while the NAT route settles),
+configures the Docker daemon and a systemd unit that brings the compose project
+up at boot once the apply document has written it. Everything else, the tools
+the apply document itself runs included, arrives through SSM.
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ import yaml
 from components import host_packages
 from components.compose import COMPOSE_FILE, ENV_DIR, HOST_ROOT
 
-PACKAGES = tuple(p.name for p in host_packages.PACKAGES if not p.snap)
-SNAPS = tuple(p.name for p in host_packages.PACKAGES if p.snap)
 COMPOSE_UNIT = "ticketing-compose.service"
 NETWORK_SIZE = 24
 
@@ -75,9 +73,6 @@ def render_user_data(docker_pool: str, compose_file: str = COMPOSE_FILE) -> str:
         compose_file: where the apply document writes the compose document.
     """
     config: dict[str, Any] = {
-        "package_update": True,
-        "packages": list(PACKAGES),
-        "snap": {"commands": [["snap", "install", name, "--classic"] for name in SNAPS]},
         "write_files": [
             {
                 "path": "/etc/docker/daemon.json",
@@ -92,12 +87,18 @@ def render_user_data(docker_pool: str, compose_file: str = COMPOSE_FILE) -> str:
                 "content": compose_unit(compose_file),
             },
         ],
+        # Install last but one: should it never succeed, the apply document heals the rest.
         "runcmd": [
             ["install", "-d", "-m", "0755", HOST_ROOT],
             ["install", "-d", "-m", "0700", ENV_DIR],
             ["systemctl", "daemon-reload"],
-            ["systemctl", "enable", "--now", "docker.service"],
             ["systemctl", "enable", COMPOSE_UNIT],
+            host_packages.retrying_apt_install(host_packages.DOCKER),
+            *[
+                ["systemctl", "enable", "--now", p.service]
+                for p in host_packages.DOCKER
+                if p.service
+            ],
         ],
     }
     body = yaml.dump(

@@ -1,4 +1,4 @@
-"""The app host's user data: a valid #cloud-config that only bootstraps tools, no deploy state."""
+"""The app host's user data: a valid #cloud-config that only bootstraps Docker, no deploy state."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import jsonschema
 import pytest
 import yaml
 
-from components import user_data
+from components import host_packages, user_data
 from components.settings import BackingImages
 
 SCHEMA = json.loads((Path(__file__).parent / "schemas" / "cloud-config-v1.json").read_text())
@@ -89,13 +89,99 @@ def test_is_deterministic() -> None:
 # --- what it installs and configures ---------------------------------------------------
 
 
-def test_installs_docker_compose_and_psql_from_the_distribution(config: dict[str, Any]) -> None:
-    assert config["package_update"] is True
-    assert config["packages"] == ["docker.io", "docker-compose-v2", "postgresql-client"]
+def test_installs_docker_and_compose_only_with_a_retrying_install(config: dict[str, Any]) -> None:
+    assert set(config) == {"write_files", "runcmd"}  # no packages, snap or apt module
+    [install] = [c for c in config["runcmd"] if isinstance(c, str)]
+    assert install == host_packages.retrying_apt_install(host_packages.DOCKER)
+    assert "install -y docker.io docker-compose-v2;" in install
 
 
-def test_installs_the_aws_cli_snap(config: dict[str, Any]) -> None:
-    assert config["snap"]["commands"] == [["snap", "install", "aws-cli", "--classic"]]
+def test_leaves_the_apply_documents_tools_to_the_apply_document(text: str) -> None:
+    for word in ("postgresql-client", "psql", "aws-cli", "snap"):
+        assert word not in text, word
+
+
+def cloud_init_runcmd(config: dict[str, Any]) -> str:
+    """The runcmd script as cloud-init writes it (`util.shellify`): lists quoted, strings as is."""
+    lines = ["#!/bin/sh"]
+    for command in config["runcmd"]:
+        if isinstance(command, list):
+            lines.append(" ".join("'" + str(a).replace("'", "'\\''") + "'" for a in command))
+        else:
+            lines.append(command)
+    return "\n".join(lines) + "\n"
+
+
+FAKE_APT = """#!/bin/sh
+echo "apt-get $*" >>"$FAKE_LOG"
+case "$*" in *" install "*)
+  n=0; [ -f "$FAKE_COUNT" ] && read -r n <"$FAKE_COUNT"
+  n=$((n + 1)); echo "$n" >"$FAKE_COUNT"
+  [ "$n" -gt "$FAKE_FAILURES" ] ;;
+esac
+"""
+FAKE_TOOL = '#!/bin/sh\necho "${0##*/} $*" >>"$FAKE_LOG"\n'
+
+
+def run_runcmd(config: dict[str, Any], tmp_path: Path, failures: int) -> tuple[int, list[str]]:
+    """Run the runcmd script with fakes only on PATH; apt's first `failures` installs fail."""
+    fakes = tmp_path / "bin"
+    fakes.mkdir()
+    (fakes / "apt-get").write_text(FAKE_APT)
+    for tool in ("install", "systemctl", "sleep"):
+        (fakes / tool).write_text(FAKE_TOOL)
+    for fake in fakes.iterdir():
+        fake.chmod(0o755)
+    (tmp_path / "runcmd").write_text(cloud_init_runcmd(config))
+    env = {
+        "PATH": str(fakes),
+        "FAKE_LOG": str(tmp_path / "calls.log"),
+        "FAKE_COUNT": str(tmp_path / "count"),
+        "FAKE_FAILURES": str(failures),
+    }
+    result = subprocess.run(
+        [shutil.which("sh") or "sh", str(tmp_path / "runcmd")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return result.returncode, (tmp_path / "calls.log").read_text().splitlines()
+
+
+APT_UPDATE = "apt-get -o DPkg::Lock::Timeout=300 update"
+APT_INSTALL = "apt-get -o DPkg::Lock::Timeout=300 install -y docker.io docker-compose-v2"
+
+
+def test_runcmd_retries_the_install_while_the_route_settles(
+    config: dict[str, Any], tmp_path: Path
+) -> None:
+    status, calls = run_runcmd(config, tmp_path, failures=2)
+    assert status == 0
+    assert calls == [
+        "install -d -m 0755 /opt/ticketing",
+        "install -d -m 0700 /opt/ticketing/env",
+        "systemctl daemon-reload",
+        "systemctl enable ticketing-compose.service",
+        *[APT_UPDATE, APT_INSTALL, f"sleep {host_packages.BOOT_INSTALL_PAUSE_SECONDS}"] * 2,
+        APT_UPDATE,
+        APT_INSTALL,
+        "systemctl enable --now docker.service",
+    ]
+
+
+def test_runcmd_gives_up_after_a_bounded_number_of_attempts(
+    config: dict[str, Any], tmp_path: Path
+) -> None:
+    status, calls = run_runcmd(config, tmp_path, failures=1_000)
+    assert status == 1
+    assert calls.count(APT_INSTALL) == host_packages.BOOT_INSTALL_ATTEMPTS
+    assert calls.count(f"sleep {host_packages.BOOT_INSTALL_PAUSE_SECONDS}") == (
+        host_packages.BOOT_INSTALL_ATTEMPTS - 1
+    )
+    # The compose unit is enabled already; Docker is left to the apply document.
+    assert "systemctl enable ticketing-compose.service" in calls
+    assert "systemctl enable --now docker.service" not in calls
 
 
 def test_docker_daemon_carves_networks_from_the_pool_and_rotates_logs(
