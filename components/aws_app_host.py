@@ -133,12 +133,15 @@ class AppHost(pulumi.ComponentResource):
     Ubuntu 24.04 from Canonical's public SSM parameter (later AMIs are
     ignored: a new AMI would replace the VM), a private subnet, no public IP,
     IMDSv2 with hop limit 2 (containers' awslogs driver needs it), an
-    encrypted gp3 root volume, detailed monitoring, no key pair. User data
-    only installs Docker, Compose and a systemd unit. The compose document
-    and bootstrap SQL are SSM parameters under `naming.ssm_host_path`; an SSM
-    document and association write the env files, bootstrap the databases and
-    run `docker compose up`. An image tag change therefore changes SSM
-    resources only, never the instance.
+    encrypted gp3 root volume, detailed monitoring, no key pair. The VM is
+    created once its subnet can reach the internet; user data only installs
+    Docker and Compose (retrying while the NAT route settles) and a systemd
+    unit. The compose document and bootstrap SQL are SSM parameters under
+    `naming.ssm_host_path`; an SSM document and association install whatever
+    the host lacks (psql and the AWS CLI, or Docker after a failed first
+    boot), write the env files, bootstrap the databases and run `docker
+    compose up`. An image tag change therefore changes SSM resources only,
+    never the instance.
 
     Args:
         layout: which services and web clients the host runs.
