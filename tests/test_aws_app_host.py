@@ -66,8 +66,11 @@ def test_first_boot_waits_for_the_nat_instance_and_its_elastic_ip(dev_plan: Plan
     [nat] = under(dev_plan, "core-nat", "aws:ec2/instance:Instance")
     assert route["networkInterfaceId"] == nat.outputs["primaryNetworkInterfaceId"]
     [eip_association] = under(dev_plan, "core-nat", "aws:ec2/eipAssociation:EipAssociation")
-    # Nothing in the VM's inputs refers to these: only depends_on orders them.
-    assert {association.urn, nat.urn, eip_association.urn} <= set(vm.depends_on)
+    # Nothing in the VM's inputs refers to these: only depends_on orders them. It names
+    # the NatInstance component, which the engine expands to its children.
+    [nat_component] = [r for r in dev_plan.resources if r.type == "ticketing:aws:NatInstance"]
+    assert {association.urn, nat_component.urn} <= set(vm.depends_on)
+    assert {nat.urn, eip_association.urn} <= set(vm.dependencies)
 
 
 def test_first_boot_waits_for_the_nat_gateway_of_its_own_zone(
