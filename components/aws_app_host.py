@@ -266,8 +266,10 @@ class AppHost(pulumi.ComponentResource):
             disable_api_termination=not settings.is_dev,
             tags={"Name": f"{naming.PROJECT}-{env}-{layout.name}"},
             # cloud-init installs Docker once, at first boot: the route out must exist by then.
+            # User data only runs at first boot, and changing it would stop and start the VM:
+            # a running host takes new bootstrap steps from the apply document instead.
             opts=pulumi.ResourceOptions(
-                parent=self, ignore_changes=["ami"], depends_on=list(egress)
+                parent=self, ignore_changes=["ami", "user_data"], depends_on=list(egress)
             ),
         )
         for owner, target_group_arn, port in [

@@ -103,6 +103,13 @@ def test_ami_is_canonicals_public_parameter_and_ignored_afterwards(dev_plan: Pla
     assert "ami" in vm.ignore_changes
 
 
+def test_new_user_data_never_stops_a_running_host(dev_plan: Plan) -> None:
+    # A user data change is a stop/start of the VM for pulumi-aws; cloud-init would not rerun it.
+    [vm] = app_hosts(dev_plan)
+    assert "userData" in vm.ignore_changes
+    assert vm.inputs.get("userDataReplaceOnChange") is not True
+
+
 def test_every_host_gets_the_x86_type_the_amd64_image_needs(
     capture: Callable[..., Plan],
 ) -> None:
