@@ -301,13 +301,13 @@ def test_staging_keeps_one_nat_gateway() -> None:
 
 
 def test_graviton_nat_instance_types_are_accepted() -> None:
-    for instance_type in ("t4g.micro", "c6gn.medium", "m7gd.large"):
+    for instance_type in ("t4g.micro", "c6gn.medium", "m7gd.large", "a1.medium"):
         settings = parse(cloud(network__natInstanceType=instance_type))
         assert isinstance(settings, CloudSettings)
         assert settings.network.nat_instance_type == instance_type
 
 
-@pytest.mark.parametrize("instance_type", ["t4g.medium", "c6gn.large", "m7gd.xlarge"])
+@pytest.mark.parametrize("instance_type", ["t4g.medium", "c6gn.large", "m7gd.xlarge", "a1.large"])
 def test_app_host_refuses_every_graviton_family(instance_type: str) -> None:
     with pytest.raises(ConfigError, match=r"^ticketing:appHost.instanceType: a Graviton"):
         parse(cloud(appHost__instanceType=instance_type))
