@@ -84,8 +84,9 @@ def install_missing(packages: Sequence[HostPackage] = PACKAGES) -> list[str]:
         'if [ "${#MISSING[@]}" -gt 0 ]; then',
         f"  {APT} update",
         f'  {APT_INSTALL} "${{MISSING[@]}}"',
-        *[f"  systemctl enable --now {p.service}" for p in archive if p.service],
         "fi",
+        # Installed but stopped or disabled is as broken as missing: enabling is idempotent.
+        *[f"systemctl enable --now {p.service}" for p in archive if p.service],
     ]
     for snap in (p for p in packages if p.snap):
         lines += [
