@@ -83,7 +83,7 @@ until dnf install -y {PACKAGE}; do
   sleep {INSTALL_PAUSE_SECONDS}
 done
 
-iface="$(ip -4 route show default | awk '{{print $5; exit}}')"
+iface="$(ip -4 route show default | awk '{{print $5; exit}}')" || iface=""
 if [ -z "$iface" ]; then
   echo "nat: no default route to find the primary interface" >&2
   exit 1

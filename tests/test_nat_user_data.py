@@ -67,7 +67,9 @@ def test_script_is_valid_bash() -> None:
     assert result.returncode == 0, result.stderr
 
 
-def run_script(tmp_path: Path, dnf_failures: int) -> subprocess.CompletedProcess[str]:
+def run_script(
+    tmp_path: Path, dnf_failures: int, route: str | None = ROUTE
+) -> subprocess.CompletedProcess[str]:
     """Run the rendered script with /etc under `tmp_path` and stub system commands."""
     root, bin_dir = tmp_path / "root", tmp_path / "bin"
     (root / "etc" / "sysctl.d").mkdir(parents=True)
@@ -77,7 +79,7 @@ def run_script(tmp_path: Path, dnf_failures: int) -> subprocess.CompletedProcess
     counter = tmp_path / "dnf.count"
     counter.write_text("0")
     stubs = {
-        "ip": f'echo "{ROUTE}"',
+        "ip": f'echo "{route}"' if route is not None else "exit 2",
         "sysctl": f'echo "sysctl $*" >> {log}',
         "systemctl": f'echo "systemctl $*" >> {log}',
         "sleep": f'echo "sleep $*" >> {log}',
@@ -118,4 +120,12 @@ def test_the_script_gives_up_when_the_package_never_installs(tmp_path: Path) -> 
     result = run_script(tmp_path, dnf_failures=nat_user_data.INSTALL_ATTEMPTS)
     assert result.returncode == 1
     assert "could not install iptables-services" in result.stderr
+    assert not (tmp_path / "root" / nat_user_data.RULES_FILE.lstrip("/")).exists()
+
+
+@needs_bash
+def test_without_a_default_route_the_script_says_so(tmp_path: Path) -> None:
+    result = run_script(tmp_path, dnf_failures=0, route=None)
+    assert result.returncode == 1
+    assert "no default route to find the primary interface" in result.stderr
     assert not (tmp_path / "root" / nat_user_data.RULES_FILE.lstrip("/")).exists()
