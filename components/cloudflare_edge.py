@@ -274,13 +274,14 @@ class CloudflareEdge(pulumi.ComponentResource):
             )
             for name, limit in limits.items()
         ]
-        if allowed.rules < len(groups):
-            # The plan allows fewer rules than services: one rule, the strictest threshold.
+        if allowed.shares_one_rule:
+            # One rule for every service, with identity's threshold (settings make payments'
+            # the same on such a plan).
             groups = [
                 (
                     " and ".join(title for title, _, _ in groups),
                     [path for _, paths, _ in groups for path in paths],
-                    min((limit for _, _, limit in groups), key=lambda lim: lim.requests),
+                    limits["identity"],
                 )
             ]
         rules = [

@@ -261,6 +261,11 @@ class RateLimitPlan:
     max_mitigation: int
     host_field: bool
 
+    @property
+    def shares_one_rule(self) -> bool:
+        """Fewer rules than rate-limited services: identity's one rule covers them all."""
+        return self.rules < len(RateLimits.model_fields)
+
 
 RATE_LIMIT_PLANS: dict[str, RateLimitPlan] = {
     "free": RateLimitPlan(rules=1, max_period=10, max_mitigation=10, host_field=False),
@@ -353,7 +358,7 @@ class CloudflareSettings(Model):
             return raw
         limits = _deep_merge(defaults, cast(dict[str, Any], given))
         allowed = RATE_LIMIT_PLANS.get(plan) if isinstance(plan, str) else None
-        if allowed is not None and allowed.rules < len(RateLimits.model_fields):
+        if allowed is not None and allowed.shares_one_rule:
             if "payments" in limits:
                 message = (
                     f"the {plan} plan has a single rate-limiting rule, shared with identity "
