@@ -134,21 +134,22 @@ class AppHost(pulumi.ComponentResource):
     ignored: a new AMI would replace the VM), a private subnet, no public IP,
     IMDSv2 with hop limit 2 (containers' awslogs driver needs it), an
     encrypted gp3 root volume, detailed monitoring, no key pair. The VM is
-    created once its subnet can reach the internet; user data only installs
-    Docker and Compose (retrying while the NAT route settles) and a systemd
-    unit. The compose document and bootstrap SQL are SSM parameters under
-    `naming.ssm_host_path`; an SSM document and association install whatever
-    the host lacks (psql and the AWS CLI, or Docker after a failed first
-    boot), write the env files, bootstrap the databases and run `docker
-    compose up`. An image tag change therefore changes SSM resources only,
-    never the instance.
+    created after its subnet's route and NAT exist; a NAT may still take a few
+    minutes to forward, so user data, which only installs Docker and Compose
+    and a systemd unit, retries the install for longer than that. The compose
+    document and bootstrap SQL are SSM parameters under `naming.ssm_host_path`;
+    an SSM document and association install whatever the host lacks (psql and
+    the AWS CLI, or Docker after a failed first boot), write the env files,
+    bootstrap the databases and run `docker compose up`. An image tag change
+    therefore changes SSM resources only, never the instance.
 
     Args:
         layout: which services and web clients the host runs.
         settings: the stack's settings.
         subnet_id: the private subnet it runs in.
         egress: that subnet's way to the internet (`AwsNetwork.private_egress`); the VM
-            is created only after it, because first boot installs packages.
+            is created only after these resources exist, because first boot installs
+            packages.
         security_group_id: `AppHostFirewall.security_group_id`.
         services: the backing stacks of `layout.services`.
         web_clients: the sites of `layout.web_clients`.

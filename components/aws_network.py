@@ -24,7 +24,9 @@ class AwsNetwork(pulumi.ComponentResource):
 
     `private_egress[i]` lists what private subnet `i`'s way to the internet
     consists of (its route table association and the NAT it routes through),
-    so an instance that installs packages at first boot can wait for it.
+    so an instance that installs packages at first boot can be created after
+    them. Existing is not yet forwarding (a NAT instance configures itself
+    at its own first boot), so such an instance still retries.
 
     Args:
         name: prefix for every child's name.
@@ -141,7 +143,7 @@ class AwsNetwork(pulumi.ComponentResource):
                         network_interface_id=nat_instance.network_interface_id,
                     )
                 ]
-                # The whole component: egress leaves only once its Elastic IP is associated.
+                # The whole component, so its Elastic IP association is in place too.
                 nat = nat_instance
             table = aws.ec2.RouteTable(
                 f"{name}-private-{suffix}", vpc_id=vpc.id, routes=routes, opts=child

@@ -2,8 +2,8 @@
 
 The VPC is cut into quarters. Private subnets (app hosts, RDS) take one quarter
 per availability zone, up to three. The last quarter is cut into sixteenths for
-the public subnets (NAT gateways, the NLB's Elastic IPs), which need few
-addresses. A /16 gives /18 private and /20 public subnets; a /24, /26 and /28.
+the public subnets (the NAT gateways or NAT instance, the NLB's Elastic IPs),
+which need few addresses. A /16 gives /18 private and /20 public subnets; a /24, /26 and /28.
 """
 
 from __future__ import annotations
