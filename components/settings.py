@@ -42,8 +42,10 @@ CloudflarePlan = Literal["free", "pro", "business", "enterprise"]
 DdosSensitivity = Literal["default", "medium", "low", "eoff"]
 Placement = Literal["shared", "dedicated"]
 
+# A tcp:// venue Docker host's client TLS material, in the order VenueHost reads it.
+DOCKER_TLS_KEYS = ("dockerTlsCa", "dockerTlsCert", "dockerTlsKey")
 # Config keys that hold secrets: read with `Settings.secret`, never modelled in plain.
-SECRET_KEYS = frozenset({"dockerTlsCa", "dockerTlsCert", "dockerTlsKey"})
+SECRET_KEYS = frozenset(DOCKER_TLS_KEYS)
 
 DEFAULT_ROLE: Final = "cloud"
 DEFAULT_REGION: Final = "eu-west-1"
@@ -819,9 +821,6 @@ def _model_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> type[BaseMo
     if isinstance(current, type) and issubclass(current, BaseModel):
         return current
     return None
-
-
-DOCKER_TLS_KEYS = ("dockerTlsCa", "dockerTlsCert", "dockerTlsKey")
 
 
 def _require_secret_keys(raw: Mapping[str, Any], secret_keys: Collection[str]) -> None:
