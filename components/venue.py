@@ -44,13 +44,13 @@ class VenueHostArgs:
     Attributes:
         venue: the venue's settings (Docker host, LAN address, port, image, memory).
         sync: the sync URL and credential read from the cloud stack.
-        environment: dev, staging or prod: outside dev the offline store is protected.
+        protect_store: protect the offline store (every environment but dev).
         docker_tls: client TLS material when the Docker host is `tcp://`.
     """
 
     venue: VenueSettings
     sync: VenueSync
-    environment: str
+    protect_store: bool
     docker_tls: DockerTls | None = None
 
     @classmethod
@@ -58,14 +58,14 @@ class VenueHostArgs:
         """The args for `stack`'s venue, with the `dockerTls*` secrets for a tcp:// host."""
         venue = stack.venue
         if not venue.docker_host.startswith("tcp://"):
-            return cls(venue, sync, stack.environment)
+            return cls(venue, sync, not stack.is_dev)
         ca, cert, key = (settings.secret(key) for key in settings.DOCKER_TLS_KEYS)
         if ca is None or cert is None or key is None:
             raise settings.ConfigError(  # settings.parse already refuses this
                 f"{settings.NAMESPACE}:dockerTlsCa: required as a secret when "
                 "venue.dockerHost is tcp://, got nothing"
             )
-        return cls(venue, sync, stack.environment, DockerTls(ca=ca, cert=cert, key=key))
+        return cls(venue, sync, not stack.is_dev, DockerTls(ca=ca, cert=cert, key=key))
 
 
 class VenueHost(pulumi.ComponentResource):
@@ -123,7 +123,7 @@ class VenueHost(pulumi.ComponentResource):
             name=f"{name}-offline-store",
             opts=pulumi.ResourceOptions.merge(
                 on_host,
-                pulumi.ResourceOptions(retain_on_delete=True, protect=args.environment != "dev"),
+                pulumi.ResourceOptions(retain_on_delete=True, protect=args.protect_store),
             ),
         )
         # With a read-only root filesystem Docker only accepts uploads into volumes.
