@@ -28,25 +28,26 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rich.table import Table
 
 from plan.model import Plan, Resource, is_nat_instance, reveal
+from plan.resource_types import (
+    AWS_PROVIDER,
+    DASHBOARD,
+    EBS_VOLUME,
+    EC2_INSTANCE,
+    EIP,
+    FLOW_LOG,
+    KMS_KEY,
+    LOAD_BALANCER,
+    LOG_GROUP,
+    METRIC_ALARM,
+    NAT_GATEWAY,
+    RDS_INSTANCE,
+    SECRETS_MANAGER_SECRET,
+    SNS_TOPIC,
+    SUBNET,
+)
 
 PRICES_DIR = Path(__file__).resolve().parent / "prices"
 DEFAULT_REGION = "eu-west-1"
-
-EC2_INSTANCE = "aws:ec2/instance:Instance"
-EBS_VOLUME = "aws:ebs/volume:Volume"
-RDS_INSTANCE = "aws:rds/instance:Instance"
-LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
-NAT_GATEWAY = "aws:ec2/natGateway:NatGateway"
-EIP = "aws:ec2/eip:Eip"
-SUBNET = "aws:ec2/subnet:Subnet"
-METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
-LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
-FLOW_LOG = "aws:ec2/flowLog:FlowLog"
-SECRET = "aws:secretsmanager/secret:Secret"
-SNS_TOPIC = "aws:sns/topic:Topic"
-SNS_SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
-KMS_KEY = "aws:kms/key:Key"
 
 
 class PriceError(Exception):
@@ -143,7 +144,7 @@ def load_prices(region: str = DEFAULT_REGION, path: Path | None = None) -> Price
 def region_of(plan: Plan) -> str:
     """The region of the plan's AWS provider (the default region when it names none)."""
     for r in plan.resources:
-        if r.type == "pulumi:providers:aws" and isinstance(r.inputs.get("region"), str):
+        if r.type == AWS_PROVIDER and isinstance(r.inputs.get("region"), str):
             return str(r.inputs["region"])
     return DEFAULT_REGION
 
@@ -492,7 +493,7 @@ def estimate(
 
     # Secrets: RDS-managed master passwords and explicit secrets.
     managed = sum(1 for r in databases if r.inputs.get("manageMasterUserPassword") is True)
-    secrets = managed + len(plan.of_type(SECRET))
+    secrets = managed + len(plan.of_type(SECRETS_MANAGER_SECRET))
     if secrets:
         add("Secrets", "Secrets Manager secrets", secrets, it.secrets_manager_secret_month)
     topics = plan.of_type(SNS_TOPIC)

@@ -24,23 +24,28 @@ import graphviz
 
 from components import catalog, naming
 from plan.model import Plan, Resource, is_nat_instance, reveal
-
-SUBNET = "aws:ec2/subnet:Subnet"
-VPC = "aws:ec2/vpc:Vpc"
-EIP = "aws:ec2/eip:Eip"
-NAT_GATEWAY = "aws:ec2/natGateway:NatGateway"
-LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
-LISTENER = "aws:lb/listener:Listener"
-EC2_INSTANCE = "aws:ec2/instance:Instance"
-RDS_INSTANCE = "aws:rds/instance:Instance"
-METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
-LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
-CERTIFICATE = "aws:acm/certificate:Certificate"
-SSM_PARAMETER = "aws:ssm/parameter:Parameter"
-RULESET = "cloudflare:index/ruleset:Ruleset"
-DNS_RECORD = "cloudflare:index/dnsRecord:DnsRecord"
-DOCKER_CONTAINER = "docker:index/container:Container"
+from plan.resource_types import (
+    AWS_PROVIDER,
+    CERTIFICATE,
+    DASHBOARD,
+    DNS_RECORD,
+    DOCKER_CONTAINER,
+    DOCKER_IMAGE,
+    DOCKER_VOLUME,
+    EC2_INSTANCE,
+    EIP,
+    LISTENER,
+    LOAD_BALANCER,
+    LOG_GROUP,
+    METRIC_ALARM,
+    NAT_GATEWAY,
+    RDS_INSTANCE,
+    RULESET,
+    SSM_PARAMETER,
+    STACK_REFERENCE,
+    SUBNET,
+    VPC,
+)
 
 # Cloudflare ruleset phases -> the seed's edge service they implement, and what to call them.
 EDGE_PHASES: dict[str, tuple[str, str]] = {
@@ -188,7 +193,7 @@ def topology(plan: Plan) -> Topology:
 
 def _region(plan: Plan) -> str | None:
     for r in plan.resources:
-        if r.type == "pulumi:providers:aws" and isinstance(r.inputs.get("region"), str):
+        if r.type == AWS_PROVIDER and isinstance(r.inputs.get("region"), str):
             return str(r.inputs["region"])
     return None
 
@@ -322,9 +327,6 @@ def _str(value: Any) -> str | None:
 
 # --- a venue stack: the Bastion on the venue's Docker host --------------------------------
 
-DOCKER_IMAGE = "docker:index/remoteImage:RemoteImage"
-DOCKER_VOLUME = "docker:index/volume:Volume"
-STACK_REFERENCE = "pulumi:pulumi:StackReference"
 CLOUD_PACKAGES = frozenset({"aws", "cloudflare"})
 # The Bastion's settings the diagram shows; its environment also holds the sync credential.
 _SHOWN_SETTINGS = ("VENUE_ID", "SYNC_URL")

@@ -14,12 +14,13 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, cast
 
 from plan.model import SECRET, Plan, Resource, Secret
-
-PROVIDER: Final = "pulumi:providers:docker"
-IMAGE: Final = "docker:index/remoteImage:RemoteImage"
-NETWORK: Final = "docker:index/network:Network"
-VOLUME: Final = "docker:index/volume:Volume"
-CONTAINER: Final = "docker:index/container:Container"
+from plan.resource_types import (
+    DOCKER_CONTAINER,
+    DOCKER_IMAGE,
+    DOCKER_NETWORK,
+    DOCKER_PROVIDER,
+    DOCKER_VOLUME,
+)
 
 _ENV_NAME: Final = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=")
 SEP: Final = " · "
@@ -79,7 +80,7 @@ def _volume(resource: Resource, plan: Plan) -> list[str]:
 
 def _image_name(image: Any, plan: Plan) -> str:
     """The pulled image's name when the container runs a RemoteImage's id."""
-    for pulled in plan.of_type(IMAGE):
+    for pulled in plan.of_type(DOCKER_IMAGE):
         if image in (pulled.outputs.get("imageId"), pulled.outputs.get("repoDigest")):
             return _text(pulled.inputs.get("name"))
     return _text(image)
@@ -159,11 +160,11 @@ def _container(resource: Resource, plan: Plan) -> list[str]:
 
 
 DETAILS: Final[Mapping[str, Callable[[Resource, Plan], list[str]]]] = {
-    PROVIDER: _provider,
-    IMAGE: _image,
-    NETWORK: _network,
-    VOLUME: _volume,
-    CONTAINER: _container,
+    DOCKER_PROVIDER: _provider,
+    DOCKER_IMAGE: _image,
+    DOCKER_NETWORK: _network,
+    DOCKER_VOLUME: _volume,
+    DOCKER_CONTAINER: _container,
 }
 
 

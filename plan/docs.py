@@ -22,6 +22,28 @@ from pathlib import Path
 from components import catalog
 from plan import cost, diagram
 from plan.model import Plan, Resource, is_nat_instance
+from plan.resource_types import (
+    CERTIFICATE,
+    CERTIFICATE_VALIDATION,
+    DASHBOARD,
+    DNS_RECORD,
+    EC2_INSTANCE,
+    EIP,
+    FLOW_LOG,
+    LISTENER,
+    LOAD_BALANCER,
+    LOG_GROUP,
+    METRIC_ALARM,
+    NAT_GATEWAY,
+    RDS_INSTANCE,
+    RDS_PARAMETER_GROUP,
+    RULESET,
+    SECURITY_GROUP,
+    SNS_TOPIC,
+    SUBNET,
+    TARGET_GROUP,
+    VPC,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "deployment.md"
@@ -63,12 +85,10 @@ def _static_ip(r: Resource) -> bool:
     return "nat" not in r.name  # NAT gateways hold Elastic IPs too
 
 
-RULESET = diagram.RULESET
-
 # Seed service -> the resource kinds that implement it (provider boundary tables).
 IMPLEMENTED_BY: dict[str, tuple[Kind, ...]] = {
     "CDN": (
-        Kind(diagram.DNS_RECORD, "proxied DNS record", lambda r: r.inputs.get("proxied") is True),
+        Kind(DNS_RECORD, "proxied DNS record", lambda r: r.inputs.get("proxied") is True),
         Kind(RULESET, "cache ruleset", _phase("http_request_cache_settings")),
         Kind(
             RULESET,
@@ -83,35 +103,35 @@ IMPLEMENTED_BY: dict[str, tuple[Kind, ...]] = {
     ),
     "DDoS Protection": (Kind(RULESET, "DDoS ruleset", _phase("ddos_l7")),),
     "VPC": (
-        Kind(diagram.VPC, "VPC"),
-        Kind(diagram.SUBNET, "subnet"),
-        Kind(diagram.NAT_GATEWAY, "NAT gateway"),
-        Kind(diagram.EC2_INSTANCE, "NAT instance", is_nat_instance),
-        Kind("aws:ec2/flowLog:FlowLog", "flow log"),
-        Kind("aws:ec2/securityGroup:SecurityGroup", "security group"),
+        Kind(VPC, "VPC"),
+        Kind(SUBNET, "subnet"),
+        Kind(NAT_GATEWAY, "NAT gateway"),
+        Kind(EC2_INSTANCE, "NAT instance", is_nat_instance),
+        Kind(FLOW_LOG, "flow log"),
+        Kind(SECURITY_GROUP, "security group"),
     ),
     "Static IP": (
-        Kind(diagram.EIP, "Elastic IP", _static_ip),
-        Kind(diagram.LOAD_BALANCER, "NLB", _lb("network")),
+        Kind(EIP, "Elastic IP", _static_ip),
+        Kind(LOAD_BALANCER, "NLB", _lb("network")),
     ),
     "Load Balancer (ALB)": (
-        Kind(diagram.LOAD_BALANCER, "ALB", _lb("application")),
-        Kind("aws:lb/listener:Listener", "listener"),
-        Kind("aws:lb/targetGroup:TargetGroup", "target group"),
+        Kind(LOAD_BALANCER, "ALB", _lb("application")),
+        Kind(LISTENER, "listener"),
+        Kind(TARGET_GROUP, "target group"),
     ),
     "Certificate Manager": (
-        Kind(diagram.CERTIFICATE, "certificate"),
-        Kind("aws:acm/certificateValidation:CertificateValidation", "DNS validation"),
+        Kind(CERTIFICATE, "certificate"),
+        Kind(CERTIFICATE_VALIDATION, "DNS validation"),
     ),
     "RDS (PostgreSQL)": (
-        Kind(diagram.RDS_INSTANCE, "instance"),
-        Kind("aws:rds/parameterGroup:ParameterGroup", "parameter group"),
+        Kind(RDS_INSTANCE, "instance"),
+        Kind(RDS_PARAMETER_GROUP, "parameter group"),
     ),
     "CloudWatch": (
-        Kind(diagram.METRIC_ALARM, "alarm"),
-        Kind(diagram.LOG_GROUP, "log group"),
-        Kind(diagram.DASHBOARD, "dashboard"),
-        Kind("aws:sns/topic:Topic", "alarm topic"),
+        Kind(METRIC_ALARM, "alarm"),
+        Kind(LOG_GROUP, "log group"),
+        Kind(DASHBOARD, "dashboard"),
+        Kind(SNS_TOPIC, "alarm topic"),
     ),
 }
 

@@ -30,9 +30,9 @@ from pulumi.runtime.sync_await import (  # pyright: ignore[reportPrivateUsage]
 
 from plan import fakes, references, stack_config
 from plan.model import Plan, Resource, Secret
+from plan.resource_types import STACK, STACK_REFERENCE
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-STACK_TYPE = "pulumi:pulumi:Stack"
 
 StackOutputs = Callable[[str], Mapping[str, Any]]
 
@@ -63,7 +63,7 @@ class PlanMocks(pulumi.runtime.Mocks):
     def new_resource(
         self, args: pulumi.runtime.MockResourceArgs
     ) -> tuple[str | None, dict[str, Any]]:
-        if args.typ == "pulumi:pulumi:StackReference":
+        if args.typ == STACK_REFERENCE:
             name = str(args.inputs.get("name") or args.name)
             outputs = dict(self.stack_outputs(name)) if self.stack_outputs else {}
             secret_names = [k for k, v in outputs.items() if isinstance(v, Secret)]
@@ -97,12 +97,12 @@ class CaptureMonitor(mocks.MockMonitor):
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         if parent:
             parent_type = parent.split("::")[2]
-            if parent_type != STACK_TYPE:
+            if parent_type != STACK:
                 type_ = f"{parent_type}${type_}"
         return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), type_, name])
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
-        if request.type == STACK_TYPE:
+        if request.type == STACK:
             return super().RegisterResource(request)
         mocks._ensure_event_loop()  # pyright: ignore[reportPrivateUsage, reportPrivateImportUsage]
         urn = self.make_urn(request.parent, request.type, request.name)

@@ -10,6 +10,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from plan.resource_types import EC2_INSTANCE
+
 SECRET = "[secret]"
 
 
@@ -130,9 +132,6 @@ def has_secret(value: Any) -> bool:
     if isinstance(value, list | tuple):
         return any(has_secret(v) for v in value)  # type: ignore[misc]
     return False
-
-
-EC2_INSTANCE = "aws:ec2/instance:Instance"
 
 
 def is_nat_instance(resource: Resource) -> bool:

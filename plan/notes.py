@@ -13,10 +13,8 @@ from typing import Any, Final, cast, get_args
 
 from components.settings import CloudflarePlan, CloudflareSettings
 from plan.model import Plan, Resource
+from plan.resource_types import DNS_RECORD, LOAD_BALANCER, RULESET
 
-DNS_RECORD: Final = "cloudflare:index/dnsRecord:DnsRecord"
-RULESET: Final = "cloudflare:index/ruleset:Ruleset"
-LOAD_BALANCER: Final = "aws:lb/loadBalancer:LoadBalancer"
 MANAGED_WAF_PHASE: Final = "http_request_firewall_managed"
 PLANS: Final[tuple[str, ...]] = get_args(CloudflarePlan)  # cheapest first
 

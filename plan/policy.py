@@ -78,11 +78,11 @@ from rich.text import Text
 
 from plan import stack_config as stack_files
 from plan.model import Plan, Resource, Secret
+from plan.resource_types import SSM_PARAMETER, STACK
 from policies.pack import PACK_NAME, POLICIES
 from policies.rules.aws import PRIVATE_KEY, URL_PASSWORD
 
 PROJECT_DIR: Final = Path(__file__).resolve().parent.parent
-STACK_TYPE: Final = "pulumi:pulumi:Stack"
 
 Rule = ResourceValidationPolicy | StackValidationPolicy
 T = TypeVar("T")
@@ -376,10 +376,7 @@ def credential_values(plan: Plan) -> dict[str, str]:
             value = _plain(resource.outputs.get(prop))
             if isinstance(value, str) and value:
                 found[value] = f"{resource.name}.{prop}"
-        if (
-            resource.type == "aws:ssm/parameter:Parameter"
-            and _plain(resource.inputs.get("type")) == "SecureString"
-        ):
+        if resource.type == SSM_PARAMETER and _plain(resource.inputs.get("type")) == "SecureString":
             value = _plain(resource.inputs.get("value"))
             if isinstance(value, str) and value:
                 found[value] = (
@@ -445,16 +442,16 @@ PLAN_CHECKS: Final = (CREDENTIAL_OUTPUTS_SECRET,)
 
 
 def root_urn(plan: Plan) -> str:
-    return f"urn:pulumi:{plan.stack}::{plan.project}::{STACK_TYPE}::{plan.project}-{plan.stack}"
+    return f"urn:pulumi:{plan.stack}::{plan.project}::{STACK}::{plan.project}-{plan.stack}"
 
 
 def _root(plan: Plan) -> Resource:
     for resource in plan.resources:
-        if resource.type == STACK_TYPE:
+        if resource.type == STACK:
             return resource
     return Resource(
         urn=root_urn(plan),
-        type=STACK_TYPE,
+        type=STACK,
         name=f"{plan.project}-{plan.stack}",
         custom=False,
         parent=None,

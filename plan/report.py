@@ -15,6 +15,7 @@ from rich.tree import Tree
 from plan.docker_details import details
 from plan.model import SECRET, Plan, Resource, Secret
 from plan.notes import notes
+from plan.resource_types import STACK
 
 BOUNDARIES = {
     "cloudflare": "Cloudflare edge",
@@ -34,9 +35,7 @@ def boundary(resource: Resource) -> str:
 def render_tree(plan: Plan) -> Tree:
     """Components, then their children, with type and name; providers first. Docker
     resources carry their settings on dim lines below (`plan.docker_details`)."""
-    root_urn = (
-        f"urn:pulumi:{plan.stack}::{plan.project}::pulumi:pulumi:Stack::{plan.project}-{plan.stack}"
-    )
+    root_urn = f"urn:pulumi:{plan.stack}::{plan.project}::{STACK}::{plan.project}-{plan.stack}"
     tree = Tree(f"[bold]{plan.project}[/] stack [bold cyan]{plan.stack}[/]")
 
     def add(node: Tree, parent: str) -> None:

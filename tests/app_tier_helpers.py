@@ -11,10 +11,7 @@ import yaml
 from components import host_apply
 from plan.engine import PROJECT_DIR
 from plan.model import Plan, Resource, is_nat_instance, reveal
-
-PARAMETER = "aws:ssm/parameter:Parameter"
-INSTANCE = "aws:ec2/instance:Instance"
-RDS = "aws:rds/instance:Instance"
+from plan.resource_types import EC2_INSTANCE, SSM_PARAMETER
 
 
 @cache
@@ -32,11 +29,11 @@ def services_with(service: str, stack: str = "dev", **changes: Any) -> dict[str,
 
 def app_hosts(plan: Plan) -> list[Resource]:
     """The app hosts' VMs: every EC2 instance but the network's NAT instance (dev)."""
-    return [r for r in plan.of_type(INSTANCE) if not is_nat_instance(r)]
+    return [r for r in plan.of_type(EC2_INSTANCE) if not is_nat_instance(r)]
 
 
 def parameter(plan: Plan, name: str) -> Resource:
-    matches = [r for r in plan.of_type(PARAMETER) if r.inputs.get("name") == name]
+    matches = [r for r in plan.of_type(SSM_PARAMETER) if r.inputs.get("name") == name]
     assert len(matches) == 1, name
     return matches[0]
 

@@ -15,9 +15,15 @@ from components.aws_app_host import UBUNTU_AMI_PARAMETER
 from components.settings import ConfigError
 from plan import fakes
 from plan.model import Plan, Resource, reveal
+from plan.resource_types import (
+    EC2_INSTANCE,
+    NAT_GATEWAY,
+    RDS_INSTANCE,
+    SECURITY_GROUP,
+    SSM_PARAMETER,
+    SUBNET,
+)
 from tests.app_tier_helpers import (
-    PARAMETER,
-    RDS,
     app_hosts,
     compose_document,
     parameter_value,
@@ -32,7 +38,6 @@ ASSOCIATION = "aws:ssm/association:Association"
 ATTACHMENT = "aws:lb/targetGroupAttachment:TargetGroupAttachment"
 ROUTE_ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
 ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
-NAT_GATEWAY = "aws:ec2/natGateway:NatGateway"
 
 
 def test_instance_is_private_imdsv2_encrypted_and_monitored(dev_plan: Plan) -> None:
@@ -44,7 +49,7 @@ def test_instance_is_private_imdsv2_encrypted_and_monitored(dev_plan: Plan) -> N
     assert i["rootBlockDevice"]["encrypted"] is True
     assert i["rootBlockDevice"]["volumeType"] == "gp3"
     assert i["monitoring"] is True
-    private = {r.id for r in dev_plan.of_type("aws:ec2/subnet:Subnet") if "private" in r.name}
+    private = {r.id for r in dev_plan.of_type(SUBNET) if "private" in r.name}
     assert i["subnetId"] in private
 
 
@@ -63,7 +68,7 @@ def route_of(plan: Plan, vm: Resource) -> tuple[Resource, dict[str, str]]:
 def test_first_boot_waits_for_the_nat_instance_and_its_elastic_ip(dev_plan: Plan) -> None:
     [vm] = app_hosts(dev_plan)
     association, route = route_of(dev_plan, vm)
-    [nat] = under(dev_plan, "core-nat", "aws:ec2/instance:Instance")
+    [nat] = under(dev_plan, "core-nat", EC2_INSTANCE)
     assert route["networkInterfaceId"] == nat.outputs["primaryNetworkInterfaceId"]
     [eip_association] = under(dev_plan, "core-nat", "aws:ec2/eipAssociation:EipAssociation")
     # Nothing in the VM's inputs refers to these: only depends_on orders them. It names
@@ -159,7 +164,7 @@ def test_association_applies_the_hosts_document_to_its_instance(dev_plan: Plan) 
     [association] = dev_plan.of_type(ASSOCIATION)
     [document] = dev_plan.of_type("aws:ssm/document:Document")
     [vm] = app_hosts(dev_plan)
-    [db] = dev_plan.of_type(RDS)
+    [db] = dev_plan.of_type(RDS_INSTANCE)
     assert association.inputs["name"] == document.outputs["name"]
     assert association.inputs["targets"] == [{"key": "InstanceIds", "values": [vm.id]}]
     params = association.inputs["parameters"]
@@ -171,7 +176,7 @@ def test_association_applies_the_hosts_document_to_its_instance(dev_plan: Plan) 
 
 def test_association_waits_for_the_hosts_documents_and_permissions(dev_plan: Plan) -> None:
     [association] = dev_plan.of_type(ASSOCIATION)
-    documents = under(dev_plan, "shared-host", PARAMETER)
+    documents = under(dev_plan, "shared-host", SSM_PARAMETER)
     assert {p.inputs["name"] for p in documents} == {
         "/ticketing/dev/hosts/shared/compose",
         "/ticketing/dev/hosts/shared/bootstrap-sql/shared",
@@ -187,11 +192,7 @@ def test_association_waits_for_the_hosts_documents_and_permissions(dev_plan: Pla
 
 def test_no_ssh_and_only_the_alb_reaches_the_host_ports(dev_plan: Plan) -> None:
     group = dev_plan.named("app-hosts-sg")
-    alb_group_id = next(
-        r.id
-        for r in dev_plan.of_type("aws:ec2/securityGroup:SecurityGroup")
-        if r.name == "ingress-alb"
-    )
+    alb_group_id = next(r.id for r in dev_plan.of_type(SECURITY_GROUP) if r.name == "ingress-alb")
     rules = [r.inputs for r in dev_plan.of_type(INGRESS) if r.inputs["securityGroupId"] == group.id]
     assert sorted(int(r["fromPort"]) for r in rules) == sorted(placement.host_ports().values())
     assert all(r["referencedSecurityGroupId"] == alb_group_id and r["description"] for r in rules)
@@ -298,11 +299,11 @@ def test_dedicated_database_is_bootstrapped_by_the_host_of_its_service(
     capture: Callable[..., Plan],
 ) -> None:
     plan = capture("dev", services_with("payments", database="dedicated"))
-    dbs = {r.name: r for r in plan.of_type(RDS)}
+    dbs = {r.name: r for r in plan.of_type(RDS_INSTANCE)}
     url = reveal(
         next(
             r.inputs["value"]
-            for r in plan.of_type(PARAMETER)
+            for r in plan.of_type(SSM_PARAMETER)
             if r.inputs["name"] == "/ticketing/dev/services/payments/database-url"
         )
     )

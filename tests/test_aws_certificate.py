@@ -10,9 +10,7 @@ import pytest
 from components.aws_certificate import validation_field
 from plan import fakes
 from plan.model import Plan
-
-CERTIFICATE = "aws:acm/certificate:Certificate"
-VALIDATION = "aws:acm/certificateValidation:CertificateValidation"
+from plan.resource_types import CERTIFICATE, CERTIFICATE_VALIDATION
 
 
 def validation_records(plan: Plan) -> dict[str, Any]:
@@ -70,7 +68,7 @@ def test_validation_records_are_not_proxied(dev_plan: Plan) -> None:
 
 
 def test_validation_waits_for_every_record(dev_plan: Plan) -> None:
-    (validation,) = dev_plan.of_type(VALIDATION)
+    (validation,) = dev_plan.of_type(CERTIFICATE_VALIDATION)
     (certificate,) = dev_plan.of_type(CERTIFICATE)
     records = validation_records(dev_plan).values()
     assert validation.inputs["certificateArn"] == certificate.outputs["arn"]
@@ -80,7 +78,7 @@ def test_validation_waits_for_every_record(dev_plan: Plan) -> None:
 
 
 def test_certificate_arn_export_is_the_validated_arn(dev_plan: Plan) -> None:
-    (validation,) = dev_plan.of_type(VALIDATION)
+    (validation,) = dev_plan.of_type(CERTIFICATE_VALIDATION)
     assert dev_plan.outputs["certificateArn"] == validation.outputs["certificateArn"]
 
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from plan.model import Plan
-from tests.app_tier_helpers import RDS, services_with
+from plan.resource_types import LOG_GROUP, RDS_INSTANCE, RDS_PARAMETER_GROUP, SUBNET
+from tests.app_tier_helpers import services_with
 
 SG_INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 
 
 def test_instance_is_hardened_in_every_stack(plan_of: Callable[[str], Plan]) -> None:
     for stack in ("dev", "staging", "prod"):
-        [db] = plan_of(stack).of_type(RDS)
+        [db] = plan_of(stack).of_type(RDS_INSTANCE)
         i = db.inputs
         assert (i["engine"], i["engineVersion"]) == ("postgres", "16")
         assert i["storageEncrypted"] is True and i["storageType"] == "gp3"
@@ -24,10 +25,10 @@ def test_instance_is_hardened_in_every_stack(plan_of: Callable[[str], Plan]) -> 
 
 
 def test_default_major_version_lets_rds_apply_minor_upgrades(dev_plan: Plan) -> None:
-    [db] = dev_plan.of_type(RDS)
+    [db] = dev_plan.of_type(RDS_INSTANCE)
     assert db.inputs["engineVersion"] == "16"
     assert db.inputs["autoMinorVersionUpgrade"] is True
-    [group] = dev_plan.of_type("aws:rds/parameterGroup:ParameterGroup")
+    [group] = dev_plan.of_type(RDS_PARAMETER_GROUP)
     assert group.inputs["family"] == "postgres16"
 
 
@@ -35,32 +36,32 @@ def test_a_pinned_minor_version_turns_automatic_minor_upgrades_off(
     capture: Callable[..., Plan],
 ) -> None:
     plan = capture("dev", {"ticketing:database": {"engineVersion": "17.2"}})
-    [db] = plan.of_type(RDS)
+    [db] = plan.of_type(RDS_INSTANCE)
     assert db.inputs["engineVersion"] == "17.2"
     assert db.inputs["autoMinorVersionUpgrade"] is False
-    [group] = plan.of_type("aws:rds/parameterGroup:ParameterGroup")
+    [group] = plan.of_type(RDS_PARAMETER_GROUP)
     assert group.inputs["family"] == "postgres17"
 
 
 def test_a_major_version_from_yaml_may_be_a_number(capture: Callable[..., Plan]) -> None:
     plan = capture("dev", {"ticketing:database": {"engineVersion": 17}})
-    [db] = plan.of_type(RDS)
+    [db] = plan.of_type(RDS_INSTANCE)
     assert (db.inputs["engineVersion"], db.inputs["autoMinorVersionUpgrade"]) == ("17", True)
-    [group] = plan.of_type("aws:rds/parameterGroup:ParameterGroup")
+    [group] = plan.of_type(RDS_PARAMETER_GROUP)
     assert group.inputs["family"] == "postgres17"
 
 
 def test_parameter_group_forces_tls_and_logs_slow_queries(dev_plan: Plan) -> None:
-    [group] = dev_plan.of_type("aws:rds/parameterGroup:ParameterGroup")
+    [group] = dev_plan.of_type(RDS_PARAMETER_GROUP)
     params = {p["name"]: p["value"] for p in group.inputs["parameters"]}
     assert params["rds.force_ssl"] == "1"
     assert int(params["log_min_duration_statement"]) > 0
-    [db] = dev_plan.of_type(RDS)
+    [db] = dev_plan.of_type(RDS_INSTANCE)
     assert db.inputs["parameterGroupName"] == group.outputs["name"]
 
 
 def test_only_the_app_hosts_group_reaches_postgres(dev_plan: Plan) -> None:
-    [db] = dev_plan.of_type(RDS)
+    [db] = dev_plan.of_type(RDS_INSTANCE)
     [db_group_id] = db.inputs["vpcSecurityGroupIds"]
     rules = [r for r in dev_plan.of_type(SG_INGRESS) if r.inputs["securityGroupId"] == db_group_id]
     hosts_group = dev_plan.named("app-hosts-sg")
@@ -73,12 +74,12 @@ def test_only_the_app_hosts_group_reaches_postgres(dev_plan: Plan) -> None:
 
 def test_private_subnets_only(dev_plan: Plan) -> None:
     [group] = dev_plan.of_type("aws:rds/subnetGroup:SubnetGroup")
-    private = {r.id for r in dev_plan.of_type("aws:ec2/subnet:Subnet") if "private" in r.name}
+    private = {r.id for r in dev_plan.of_type(SUBNET) if "private" in r.name}
     assert set(group.inputs["subnetIds"]) == private
 
 
 def test_prod_is_protected_multi_az_and_keeps_a_final_snapshot(prod_plan: Plan) -> None:
-    [db] = prod_plan.of_type(RDS)
+    [db] = prod_plan.of_type(RDS_INSTANCE)
     assert db.protect is True
     assert db.inputs["deletionProtection"] is True and db.inputs["multiAz"] is True
     assert db.inputs["skipFinalSnapshot"] is False and db.inputs["finalSnapshotIdentifier"]
@@ -86,20 +87,19 @@ def test_prod_is_protected_multi_az_and_keeps_a_final_snapshot(prod_plan: Plan) 
 
 
 def test_staging_keeps_at_least_a_week_of_backups(plan_of: Callable[[str], Plan]) -> None:
-    [db] = plan_of("staging").of_type(RDS)
+    [db] = plan_of("staging").of_type(RDS_INSTANCE)
     assert db.protect is True and db.inputs["backupRetentionPeriod"] >= 7
 
 
 def test_dev_may_be_deleted_without_a_snapshot(dev_plan: Plan) -> None:
-    [db] = dev_plan.of_type(RDS)
+    [db] = dev_plan.of_type(RDS_INSTANCE)
     assert db.protect is False and db.inputs["skipFinalSnapshot"] is True
 
 
 def test_exported_logs_expire(dev_plan: Plan) -> None:
-    [db] = dev_plan.of_type(RDS)
+    [db] = dev_plan.of_type(RDS_INSTANCE)
     groups = {
-        r.inputs.get("name"): r.inputs["retentionInDays"]
-        for r in dev_plan.of_type("aws:cloudwatch/logGroup:LogGroup")
+        r.inputs.get("name"): r.inputs["retentionInDays"] for r in dev_plan.of_type(LOG_GROUP)
     }
     for export in ("postgresql", "upgrade"):
         assert groups[f"/aws/rds/instance/{db.inputs['identifier']}/{export}"] == 14.0
@@ -107,7 +107,7 @@ def test_exported_logs_expire(dev_plan: Plan) -> None:
 
 def test_dedicated_database_has_the_same_hardening(capture: Callable[..., Plan]) -> None:
     plan = capture("dev", services_with("payments", database="dedicated"))
-    shared, dedicated = sorted(plan.of_type(RDS), key=lambda r: r.name)
+    shared, dedicated = sorted(plan.of_type(RDS_INSTANCE), key=lambda r: r.name)
     assert (shared.name, dedicated.name) == ("db-instance", "payments-db-instance")
     ignore = {"identifier", "dbSubnetGroupName", "parameterGroupName", "vpcSecurityGroupIds"}
     assert {k: v for k, v in dedicated.inputs.items() if k not in ignore} == {

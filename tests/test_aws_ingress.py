@@ -12,11 +12,18 @@ import pytest
 from components.origin import ORIGIN_HEADER
 from plan import engine, fakes
 from plan.model import Plan, Resource, Secret
+from plan.resource_types import (
+    CERTIFICATE_VALIDATION,
+    EIP,
+    LISTENER,
+    LOAD_BALANCER,
+    SECURITY_GROUP,
+    SUBNET,
+    TARGET_GROUP,
+)
 
 INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EGRESS_RULE = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
-SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
-LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
 LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
 
 
@@ -41,11 +48,9 @@ def rules_of(plan: Plan, type_: str, group: str) -> list[Resource]:
 
 def test_static_ips_put_one_elastic_ip_per_zone_on_the_nlb(prod_plan: Plan) -> None:
     nlb = load_balancer(prod_plan, "network")
-    ingress_eips = {r.outputs["allocationId"] for r in prod_plan.of_type("aws:ec2/eip:Eip")}
+    ingress_eips = {r.outputs["allocationId"] for r in prod_plan.of_type(EIP)}
     public_subnets = {
-        r.id
-        for r in prod_plan.of_type("aws:ec2/subnet:Subnet")
-        if r.inputs["tags"]["tier"] == "public"
+        r.id for r in prod_plan.of_type(SUBNET) if r.inputs["tags"]["tier"] == "public"
     }
     mappings = nlb.inputs["subnetMappings"]
     assert len(mappings) == 3
@@ -57,10 +62,7 @@ def test_static_ips_put_one_elastic_ip_per_zone_on_the_nlb(prod_plan: Plan) -> N
 
 def test_static_ips_are_exported(prod_plan: Plan) -> None:
     nlb = load_balancer(prod_plan, "network")
-    eips = {
-        r.outputs["allocationId"]: r.outputs["publicIp"]
-        for r in prod_plan.of_type("aws:ec2/eip:Eip")
-    }
+    eips = {r.outputs["allocationId"]: r.outputs["publicIp"] for r in prod_plan.of_type(EIP)}
     assert prod_plan.outputs["staticIps"] == [
         eips[m["allocationId"]] for m in nlb.inputs["subnetMappings"]
     ]
@@ -69,16 +71,14 @@ def test_static_ips_are_exported(prod_plan: Plan) -> None:
 def test_nlb_forwards_each_port_to_an_alb_target_group_on_the_same_port(prod_plan: Plan) -> None:
     alb = load_balancer(prod_plan, "application")
     nlb = load_balancer(prod_plan, "network")
-    groups = {r.outputs["arn"]: r for r in prod_plan.of_type("aws:lb/targetGroup:TargetGroup")}
+    groups = {r.outputs["arn"]: r for r in prod_plan.of_type(TARGET_GROUP)}
     alb_ports = {
         r.inputs["port"]
-        for r in prod_plan.of_type("aws:lb/listener:Listener")
+        for r in prod_plan.of_type(LISTENER)
         if r.inputs["loadBalancerArn"] == alb.outputs["arn"]
     }
     nlb_listeners = [
-        r
-        for r in prod_plan.of_type("aws:lb/listener:Listener")
-        if r.inputs["loadBalancerArn"] == nlb.outputs["arn"]
+        r for r in prod_plan.of_type(LISTENER) if r.inputs["loadBalancerArn"] == nlb.outputs["arn"]
     ]
     assert {r.inputs["port"] for r in nlb_listeners} == alb_ports == {443.0, 80.0}
     for listener in nlb_listeners:
@@ -94,7 +94,7 @@ def test_the_alb_is_the_nlb_target_once_its_listener_exists(prod_plan: Plan) -> 
     attachments = ingress_children(prod_plan, "aws:lb/targetGroupAttachment:TargetGroupAttachment")
     alb_listeners = {
         r.inputs["port"]: r.urn
-        for r in prod_plan.of_type("aws:lb/listener:Listener")
+        for r in prod_plan.of_type(LISTENER)
         if r.inputs["loadBalancerArn"] == alb.outputs["arn"]
     }
     assert len(attachments) == 2
@@ -165,22 +165,14 @@ def test_every_group_and_rule_has_a_description(plan_of: Callable[[str], Plan], 
 
 def test_behind_the_nlb_the_alb_is_internal_in_private_subnets(prod_plan: Plan) -> None:
     alb = load_balancer(prod_plan, "application")
-    private = {
-        r.id
-        for r in prod_plan.of_type("aws:ec2/subnet:Subnet")
-        if r.inputs["tags"]["tier"] == "private"
-    }
+    private = {r.id for r in prod_plan.of_type(SUBNET) if r.inputs["tags"]["tier"] == "private"}
     assert alb.inputs["internal"] is True
     assert set(alb.inputs["subnets"]) == private
 
 
 def test_without_static_ips_the_alb_faces_the_internet_from_public_subnets(dev_plan: Plan) -> None:
     alb = load_balancer(dev_plan, "application")
-    public = {
-        r.id
-        for r in dev_plan.of_type("aws:ec2/subnet:Subnet")
-        if r.inputs["tags"]["tier"] == "public"
-    }
+    public = {r.id for r in dev_plan.of_type(SUBNET) if r.inputs["tags"]["tier"] == "public"}
     assert alb.inputs["internal"] is False
     assert set(alb.inputs["subnets"]) == public
     assert [
@@ -205,7 +197,7 @@ def test_deletion_protection_outside_dev_only(plan_of: Callable[[str], Plan]) ->
 
 def test_https_listener_serves_the_validated_certificate(prod_plan: Plan) -> None:
     https = prod_plan.named("ingress-https")
-    validation = prod_plan.of_type("aws:acm/certificateValidation:CertificateValidation")[0]
+    validation = prod_plan.of_type(CERTIFICATE_VALIDATION)[0]
     assert https.inputs["certificateArn"] == validation.outputs["certificateArn"]
     # The ARN flows from the validation, so the listener waits for it without a depends_on.
     assert validation.urn in https.property_dependencies["certificateArn"]

@@ -9,12 +9,18 @@ from components.cidr import plan_subnets
 from components.nat_user_data import render_nat_user_data
 from plan import fakes, policy
 from plan.model import Plan, Resource, is_nat_instance
+from plan.resource_types import (
+    AWS_PROVIDER,
+    EC2_INSTANCE,
+    EIP,
+    FLOW_LOG,
+    LOG_GROUP,
+    NAT_GATEWAY,
+    SECURITY_GROUP,
+    SUBNET,
+)
 from tests.app_tier_helpers import under
 
-AWS_PROVIDER = "pulumi:providers:aws"
-NAT_GATEWAY = "aws:ec2/natGateway:NatGateway"
-INSTANCE = "aws:ec2/instance:Instance"
-SUBNET = "aws:ec2/subnet:Subnet"
 ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
@@ -23,9 +29,7 @@ DEV_CIDR = "10.40.0.0/16"
 
 def subnets(plan: Plan, tier: str) -> list[str]:
     return sorted(
-        r.inputs["cidrBlock"]
-        for r in plan.of_type("aws:ec2/subnet:Subnet")
-        if r.inputs["tags"]["tier"] == tier
+        r.inputs["cidrBlock"] for r in plan.of_type(SUBNET) if r.inputs["tags"]["tier"] == tier
     )
 
 
@@ -35,14 +39,12 @@ def test_subnets_follow_the_cidr_planner(plan_of: Callable[[str], Plan]) -> None
         layout = plan_subnets(cidr, zones)
         assert subnets(plan, "public") == sorted(layout.public)
         assert subnets(plan, "private") == sorted(layout.private)
-        zones_used = {r.inputs["availabilityZone"] for r in plan.of_type("aws:ec2/subnet:Subnet")}
+        zones_used = {r.inputs["availabilityZone"] for r in plan.of_type(SUBNET)}
         assert len(zones_used) == zones
 
 
 def test_no_subnet_hands_out_public_addresses(dev_plan: Plan) -> None:
-    assert all(
-        r.inputs["mapPublicIpOnLaunch"] is False for r in dev_plan.of_type("aws:ec2/subnet:Subnet")
-    )
+    assert all(r.inputs["mapPublicIpOnLaunch"] is False for r in dev_plan.of_type(SUBNET))
 
 
 def private_routes(plan: Plan) -> list[list[dict[str, str]]]:
@@ -50,14 +52,14 @@ def private_routes(plan: Plan) -> list[list[dict[str, str]]]:
 
 
 def nat_instance(plan: Plan) -> Resource:
-    [vm] = [r for r in plan.of_type(INSTANCE) if is_nat_instance(r)]
+    [vm] = [r for r in plan.of_type(EC2_INSTANCE) if is_nat_instance(r)]
     return vm
 
 
 def test_prod_egresses_through_a_nat_gateway_per_zone(prod_plan: Plan) -> None:
     nats = prod_plan.of_type(NAT_GATEWAY)
     assert len(nats) == 3
-    assert not any(is_nat_instance(r) for r in prod_plan.of_type(INSTANCE))
+    assert not any(is_nat_instance(r) for r in prod_plan.of_type(EC2_INSTANCE))
     # each private route table egresses through a different NAT gateway
     routes = private_routes(prod_plan)
     assert len({r[0]["natGatewayId"] for r in routes}) == 3
@@ -67,7 +69,7 @@ def test_prod_egresses_through_a_nat_gateway_per_zone(prod_plan: Plan) -> None:
 def test_single_mode_shares_one_nat_gateway(capture: Callable[..., Plan]) -> None:
     plan = capture("dev", {"ticketing:network": {"cidr": DEV_CIDR, "natMode": "single"}})
     [nat] = plan.of_type(NAT_GATEWAY)
-    assert not any(is_nat_instance(r) for r in plan.of_type(INSTANCE))
+    assert not any(is_nat_instance(r) for r in plan.of_type(EC2_INSTANCE))
     assert private_routes(plan) == [[{"cidrBlock": "0.0.0.0/0", "natGatewayId": nat.id}]] * 2
 
 
@@ -101,7 +103,7 @@ def test_nat_instance_is_a_hardened_graviton_in_the_first_public_subnet(dev_plan
 
 def test_nat_instance_egresses_from_an_associated_elastic_ip(dev_plan: Plan) -> None:
     vm = nat_instance(dev_plan)
-    [eip] = under(dev_plan, "core-nat", "aws:ec2/eip:Eip")
+    [eip] = under(dev_plan, "core-nat", EIP)
     [association] = under(dev_plan, "core-nat", "aws:ec2/eipAssociation:EipAssociation")
     assert eip.inputs["domain"] == "vpc"
     assert association.inputs["allocationId"] == eip.outputs["allocationId"]
@@ -110,7 +112,7 @@ def test_nat_instance_egresses_from_an_associated_elastic_ip(dev_plan: Plan) -> 
 
 def test_nat_instance_admits_only_the_vpc_and_never_ssh(dev_plan: Plan) -> None:
     vm = nat_instance(dev_plan)
-    [group] = under(dev_plan, "core-nat", "aws:ec2/securityGroup:SecurityGroup")
+    [group] = under(dev_plan, "core-nat", SECURITY_GROUP)
     assert vm.inputs["vpcSecurityGroupIds"] == [group.id]
     assert group.inputs["description"]
     ingress = under(dev_plan, "core-nat", INGRESS)
@@ -135,7 +137,7 @@ def test_nat_instance_profile_grants_session_manager_only(dev_plan: Plan) -> Non
 
 
 def test_policy_pack_finds_nothing_on_the_nat_instance(dev_plan: Plan) -> None:
-    nat_urns = {r.urn for r in under(dev_plan, "core-nat", INSTANCE)}
+    nat_urns = {r.urn for r in under(dev_plan, "core-nat", EC2_INSTANCE)}
     nat_urns |= {r.urn for r in under(dev_plan, "core-nat", INGRESS)}
     nat_urns |= {r.urn for r in under(dev_plan, "core-nat", EGRESS)}
     verdicts = policy.evaluate(dev_plan)
@@ -144,7 +146,7 @@ def test_policy_pack_finds_nothing_on_the_nat_instance(dev_plan: Plan) -> None:
 
 def test_no_nat_mode_leaves_private_subnets_without_egress(capture: Callable[..., Plan]) -> None:
     plan = capture("dev", {"ticketing:network": {"cidr": "10.40.0.0/16", "natMode": "none"}})
-    assert plan.of_type("aws:ec2/natGateway:NatGateway") == []
+    assert plan.of_type(NAT_GATEWAY) == []
     private_tables = [
         r for r in plan.of_type("aws:ec2/routeTable:RouteTable") if "private" in r.name
     ]
@@ -158,13 +160,9 @@ def test_public_route_goes_through_the_internet_gateway(dev_plan: Plan) -> None:
 
 
 def test_flow_logs_cover_all_traffic_with_retention(dev_plan: Plan) -> None:
-    flow = dev_plan.of_type("aws:ec2/flowLog:FlowLog")
+    flow = dev_plan.of_type(FLOW_LOG)
     assert len(flow) == 1
-    group = next(
-        r
-        for r in dev_plan.of_type("aws:cloudwatch/logGroup:LogGroup")
-        if r.name == "core-flow-logs"
-    )
+    group = next(r for r in dev_plan.of_type(LOG_GROUP) if r.name == "core-flow-logs")
     assert flow[0].inputs["trafficType"] == "ALL"
     assert flow[0].inputs["vpcId"] == dev_plan.named("core-vpc").id
     assert flow[0].inputs["logDestination"] == group.outputs["arn"]

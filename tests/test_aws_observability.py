@@ -9,21 +9,19 @@ from typing import Any
 from components.aws_observability import alarm_key_policy, alarm_topic_policy, max_connections
 from plan import fakes
 from plan.model import Plan
-from tests.app_tier_helpers import RDS, app_hosts, services_with, under
+from plan.resource_types import DASHBOARD, KMS_KEY, METRIC_ALARM, RDS_INSTANCE, SNS_TOPIC
+from tests.app_tier_helpers import app_hosts, services_with, under
 
-ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-TOPIC = "aws:sns/topic:Topic"
-KEY = "aws:kms/key:Key"
 CLOUDWATCH = {"Service": "cloudwatch.amazonaws.com"}
 
 
 def platform_alarms(plan: Plan) -> dict[str, dict[str, Any]]:
-    return {a.name: dict(a.inputs) for a in under(plan, "app-observability", ALARM)}
+    return {a.name: dict(a.inputs) for a in under(plan, "app-observability", METRIC_ALARM)}
 
 
 def test_topic_is_encrypted_and_mails_the_configured_addresses(dev_plan: Plan) -> None:
-    [topic] = dev_plan.of_type(TOPIC)
-    [key] = dev_plan.of_type(KEY)
+    [topic] = dev_plan.of_type(SNS_TOPIC)
+    [key] = dev_plan.of_type(KMS_KEY)
     assert topic.inputs["kmsMasterKeyId"] == key.outputs["arn"]
     assert not topic.inputs["kmsMasterKeyId"].startswith("alias/aws/")
     [subscription] = dev_plan.of_type("aws:sns/topicSubscription:TopicSubscription")
@@ -34,7 +32,7 @@ def test_topic_is_encrypted_and_mails_the_configured_addresses(dev_plan: Plan) -
 
 
 def test_topic_key_rotates_and_names_itself(dev_plan: Plan) -> None:
-    [key] = dev_plan.of_type(KEY)
+    [key] = dev_plan.of_type(KMS_KEY)
     assert key.inputs["enableKeyRotation"] is True
     assert key.inputs["description"].startswith("ticketing-dev alarm topic")
     assert 7 <= key.inputs["deletionWindowInDays"] <= 30
@@ -47,7 +45,7 @@ def statements(document: str) -> dict[str, dict[str, Any]]:
 
 
 def test_cloudwatch_may_use_the_topic_key_and_the_account_administers_it(dev_plan: Plan) -> None:
-    [key] = dev_plan.of_type(KEY)
+    [key] = dev_plan.of_type(KMS_KEY)
     granted = statements(key.inputs["policy"])
     assert len(granted) == 2 and all(s["Effect"] == "Allow" for s in granted.values())
     [cloudwatch] = [s for s in granted.values() if s["Principal"] == CLOUDWATCH]
@@ -58,7 +56,7 @@ def test_cloudwatch_may_use_the_topic_key_and_the_account_administers_it(dev_pla
 
 
 def test_only_this_accounts_alarms_may_publish_to_the_topic(dev_plan: Plan) -> None:
-    [topic] = dev_plan.of_type(TOPIC)
+    [topic] = dev_plan.of_type(SNS_TOPIC)
     [policy] = dev_plan.of_type("aws:sns/topicPolicy:TopicPolicy")
     assert policy.inputs["arn"] == topic.outputs["arn"]
     [statement] = statements(policy.inputs["policy"]).values()
@@ -76,8 +74,10 @@ def test_topic_and_key_policies_name_the_account_they_are_given() -> None:
 
 
 def test_every_alarm_notifies_the_topic(dev_plan: Plan) -> None:
-    [topic] = dev_plan.of_type(TOPIC)
-    assert all(topic.outputs["arn"] in a.inputs["alarmActions"] for a in dev_plan.of_type(ALARM))
+    [topic] = dev_plan.of_type(SNS_TOPIC)
+    assert all(
+        topic.outputs["arn"] in a.inputs["alarmActions"] for a in dev_plan.of_type(METRIC_ALARM)
+    )
 
 
 def test_alb_rds_and_host_metrics_are_watched(dev_plan: Plan) -> None:
@@ -124,12 +124,12 @@ def test_each_dedicated_instance_and_host_gets_its_alarms(capture: Callable[...,
     alarms = platform_alarms(plan).values()
     rds = {a["dimensions"]["DBInstanceIdentifier"] for a in alarms if a["namespace"] == "AWS/RDS"}
     ec2 = {a["dimensions"]["InstanceId"] for a in alarms if a["namespace"] == "AWS/EC2"}
-    assert rds == {r.inputs["identifier"] for r in plan.of_type(RDS)} and len(rds) == 2
+    assert rds == {r.inputs["identifier"] for r in plan.of_type(RDS_INSTANCE)} and len(rds) == 2
     assert ec2 == {r.id for r in app_hosts(plan)} and len(ec2) == 2
 
 
 def test_dashboard_shows_alb_rds_and_host_metrics(dev_plan: Plan) -> None:
-    [dashboard] = dev_plan.of_type("aws:cloudwatch/dashboard:Dashboard")
+    [dashboard] = dev_plan.of_type(DASHBOARD)
     body = json.loads(dashboard.inputs["dashboardBody"])
     metrics = {m[1] for w in body["widgets"] for m in w["properties"]["metrics"]}
     assert {"HTTPCode_ELB_5XX_Count", "CPUUtilization", "FreeStorageSpace"} <= metrics

@@ -16,15 +16,14 @@ from components.cloudflare_edge import (
 )
 from components.origin import ORIGIN_HEADER
 from plan.model import Plan, Resource, Secret
+from plan.resource_types import DNS_RECORD, RULESET
 
-RECORD = "cloudflare:index/dnsRecord:DnsRecord"
-RULESET = "cloudflare:index/ruleset:Ruleset"
 ZONE_SETTING = "cloudflare:index/zoneSetting:ZoneSetting"
 
 
 def public_records(plan: Plan) -> list[Resource]:
     (edge,) = plan.of_type("ticketing:cloudflare:CloudflareEdge")
-    return [r for r in plan.children(edge.urn) if r.type == RECORD]
+    return [r for r in plan.children(edge.urn) if r.type == DNS_RECORD]
 
 
 def ruleset(plan: Plan, phase: str) -> Resource:
@@ -72,7 +71,7 @@ def test_no_public_hostname_is_unproxied(plan_of: Callable[[str], Plan]) -> None
     for stack in ("dev", "staging", "prod"):
         plan = plan_of(stack)
         hosts = set(plan.outputs["publicHostnames"].values())
-        on_hosts = [r for r in plan.of_type(RECORD) if r.inputs["name"] in hosts]
+        on_hosts = [r for r in plan.of_type(DNS_RECORD) if r.inputs["name"] in hosts]
         assert on_hosts and all(r.inputs["proxied"] is True for r in on_hosts)
 
 

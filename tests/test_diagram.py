@@ -24,6 +24,7 @@ from plan.diagram import (
     write_diagram,
 )
 from plan.model import Plan, Resource, Secret
+from plan.resource_types import DNS_RECORD
 
 STACK_URN = "urn:pulumi:prod::ticketing::pulumi:pulumi:Stack::ticketing-prod"
 
@@ -587,7 +588,7 @@ def test_prod_counts_hostnames_not_records_and_labels_both_nlb_ports(
     prod = plan_of("prod")
     topo = topology(prod)
     # Three hostnames, each an A record per static IP.
-    assert topo.proxied_hostnames == 3 < len(prod.of_type("cloudflare:index/dnsRecord:DnsRecord"))
+    assert topo.proxied_hostnames == 3 < len(prod.of_type(DNS_RECORD))
     assert topo.nlb_ports == (443, 80)
     g = deployment_graph(prod)
     [to_alb] = [e for e in g.edges if (e.tail, e.head) == ("static_ip", "alb")]

@@ -20,6 +20,7 @@ from rich.console import Console
 
 from plan import policy
 from plan.model import Plan, Resource, Secret
+from plan.resource_types import RDS_INSTANCE
 from policies.pack import POLICIES
 from tests.policy_helpers import UNKNOWN
 
@@ -27,7 +28,6 @@ STACK = "test"
 PROJECT = "ticketing"
 ROOT = f"urn:pulumi:{STACK}::{PROJECT}::pulumi:pulumi:Stack::{PROJECT}-{STACK}"
 AWS_PROVIDER_URN = f"urn:pulumi:{STACK}::{PROJECT}::pulumi:providers:aws::aws"
-RDS_TYPE = "aws:rds/instance:Instance"
 EC2_TYPE = "aws:ec2/instance:Instance"
 
 GOOD_EC2: dict[str, Any] = {
@@ -184,7 +184,7 @@ def test_bad_config_is_refused(config: dict[str, Any], expected: str) -> None:
 
 
 def test_stack_config_sets_the_environment_and_does_not_leak() -> None:
-    db = resource(RDS_TYPE, "db", {"deletionProtection": False, "multiAz": False})
+    db = resource(RDS_INSTANCE, "db", {"deletionProtection": False, "multiAz": False})
     plan = make_plan(db)
     before = pulumi.runtime.get_config("ticketing:environment")  # whatever an earlier capture set
     dev = policy.evaluate(plan, stack_config={"ticketing:environment": "dev"})
@@ -199,7 +199,7 @@ def test_stack_config_sets_the_environment_and_does_not_leak() -> None:
 def test_committed_stack_file_is_the_default_stack_config(tmp_path: Path) -> None:
     (tmp_path / "Pulumi.yaml").write_text("name: ticketing\nruntime: python\n")
     (tmp_path / f"Pulumi.{STACK}.yaml").write_text("config:\n  ticketing:environment: dev\n")
-    db = resource(RDS_TYPE, "db", {"deletionProtection": False})
+    db = resource(RDS_INSTANCE, "db", {"deletionProtection": False})
     report = policy.evaluate(make_plan(db), project_dir=tmp_path)
     assert report.of_rule("rds-deletion-protection") == []
     assert any(n.rule == "rds-deletion-protection" for n in report.not_applicable)
@@ -211,7 +211,7 @@ def test_explicit_provider_props_reach_resource_rules() -> None:
     tags = json.dumps({"tags": {"environment": "dev", "stack": STACK, "managed-by": "pulumi"}})
     provider = resource("pulumi:providers:aws", "aws", {"region": "eu-west-1", "defaultTags": tags})
     assert provider.urn == AWS_PROVIDER_URN
-    db = resource(RDS_TYPE, "db", {"deletionProtection": False}, provider=AWS_PROVIDER_URN)
+    db = resource(RDS_INSTANCE, "db", {"deletionProtection": False}, provider=AWS_PROVIDER_URN)
     report = policy.evaluate(make_plan(provider, db), stack_config={})
     assert report.of_rule("rds-deletion-protection") == []
     assert report.of_rule("aws-provider-default-tags") == []
@@ -219,7 +219,7 @@ def test_explicit_provider_props_reach_resource_rules() -> None:
 
 def test_default_provider_gets_the_stack_config_as_props() -> None:
     tags = json.dumps({"tags": {"environment": "dev"}})
-    db = resource(RDS_TYPE, "db", {"deletionProtection": False})
+    db = resource(RDS_INSTANCE, "db", {"deletionProtection": False})
     report = policy.evaluate(make_plan(db), stack_config={"aws:defaultTags": tags})
     assert report.of_rule("rds-deletion-protection") == []
 

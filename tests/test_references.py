@@ -8,6 +8,7 @@ import pytest
 
 from plan import engine, references, stack_config
 from plan.model import Plan, Resource, Secret
+from plan.resource_types import STACK_REFERENCE
 
 ROOT = engine.PROJECT_DIR
 
@@ -100,5 +101,5 @@ def test_capture_reads_the_cloud_plan_before_the_venue_plan(
     plan = capture("venue-dev-arena", plan_of=cloud_plan)
     assert asked == ["dev"]
     assert plan.stack == "venue-dev-arena"
-    [reference] = plan.of_type("pulumi:pulumi:StackReference")
+    [reference] = plan.of_type(STACK_REFERENCE)
     assert reference.outputs["outputs"]["vpcId"] == plan_of("dev").outputs["vpcId"]

@@ -6,7 +6,8 @@ from collections.abc import Callable
 
 from components import catalog, naming
 from plan.model import Plan, Secret, has_secret, reveal
-from tests.app_tier_helpers import PARAMETER, compose_document, parameter, services_with, under
+from plan.resource_types import LOG_GROUP, METRIC_ALARM, SSM_PARAMETER, TARGET_GROUP
+from tests.app_tier_helpers import compose_document, parameter, services_with, under
 
 # The seed's backing-services table (PostgreSQL is RDS, the rest are containers).
 SEED = {
@@ -20,7 +21,6 @@ KEYS = {
     "Redis": {naming.REDIS_URL, naming.REDIS_PASSWORD},
     "RabbitMQ": {naming.AMQP_URL, naming.RABBITMQ_PASSWORD, naming.RABBITMQ_DEFINITIONS},
 }
-TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
 LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
 
 
@@ -28,7 +28,7 @@ def service_parameters(plan: Plan, service: str) -> dict[str, dict[str, object]]
     prefix = naming.ssm_service_path(plan.stack, service) + "/"
     return {
         str(r.inputs["name"]).removeprefix(prefix): dict(r.inputs)
-        for r in under(plan, service, PARAMETER)
+        for r in under(plan, service, SSM_PARAMETER)
     }
 
 
@@ -106,7 +106,7 @@ def test_catalog_health_check_path_is_the_default(dev_plan: Plan) -> None:
 
 
 def test_alarms_watch_5xx_unhealthy_hosts_and_p95(dev_plan: Plan) -> None:
-    alarms = under(dev_plan, "notifications", "aws:cloudwatch/metricAlarm:MetricAlarm")
+    alarms = under(dev_plan, "notifications", METRIC_ALARM)
     by_metric = {a.inputs["metricName"]: a.inputs for a in alarms}
     assert set(by_metric) == {
         "HTTPCode_Target_5XX_Count",
@@ -119,7 +119,7 @@ def test_alarms_watch_5xx_unhealthy_hosts_and_p95(dev_plan: Plan) -> None:
 
 
 def test_logs_go_to_the_services_own_group_with_env_retention(dev_plan: Plan) -> None:
-    [group] = under(dev_plan, "ticketing", "aws:cloudwatch/logGroup:LogGroup")
+    [group] = under(dev_plan, "ticketing", LOG_GROUP)
     assert (group.inputs["name"], group.inputs["retentionInDays"]) == (
         "/ticketing/dev/ticketing",
         14.0,

@@ -16,6 +16,7 @@ from components.venue_tls import sha256_fingerprint
 from plan import engine, policy, stack_config
 from plan.__main__ import main
 from plan.model import Plan, Resource, Secret, reveal
+from plan.resource_types import STACK_REFERENCE
 
 VENUE = "venue-dev-arena"
 ROOT = engine.PROJECT_DIR
@@ -200,7 +201,7 @@ def test_env_holding_the_credential_stays_secret(bastion: Resource) -> None:
 
 
 def test_stack_reference_names_the_cloud_stack(venue_plan: Plan) -> None:
-    reference = venue_plan.of_type("pulumi:pulumi:StackReference")
+    reference = venue_plan.of_type(STACK_REFERENCE)
     assert [r.name for r in reference] == ["example-tickets/ticketing/dev"]
     assert reference[0].read
 

@@ -11,7 +11,6 @@ from components.settings import ConfigError
 from components.venue_sync import OUTPUT, venue_entry
 from plan.model import Plan, Secret, reveal
 
-SSM = "aws:ssm/parameter:Parameter"
 PASSWORD = "random:index/randomPassword:RandomPassword"
 
 
