@@ -117,9 +117,9 @@ class Topology:
     venues: tuple[str, ...]
     bastions: int
     nat_instances: tuple[str | None, ...] = ()
+    """Instance type of each NAT instance (dev's cheap egress instead of a NAT gateway)."""
     nlb_ports: tuple[int, ...] = ()
     """The NLB's TCP listener ports, forwarded to the ALB's listeners on the same ports."""
-    """Instance type of each NAT instance (dev's cheap egress instead of a NAT gateway)."""
 
     def host_of(self, service: str) -> AppHost:
         return next(h for h in self.app_hosts if service in h.services)
