@@ -104,6 +104,10 @@ class Topology:
     alb: bool
     alb_internal: bool
     load_balancers_from_catalog: bool
+    nlb_names: tuple[str, ...]
+    """The plan's NLBs by resource name; () when it has none (or draws the catalog's)."""
+    alb_names: tuple[str, ...]
+    """The plan's ALBs by resource name; () likewise."""
     app_hosts: tuple[AppHost, ...]
     databases: tuple[DatabaseInstance, ...]
     edge_features: Mapping[str, tuple[str, ...]]
@@ -161,6 +165,8 @@ def topology(plan: Plan) -> Topology:
         alb=bool(albs) or not balancers,
         alb_internal=all(bool(lb.inputs.get("internal", False)) for lb in albs) if albs else True,
         load_balancers_from_catalog=not balancers,
+        nlb_names=tuple(lb.name for lb in nlbs),
+        alb_names=tuple(lb.name for lb in albs),
         app_hosts=_app_hosts(plan),
         databases=_databases(plan),
         edge_features={k: tuple(v) for k, v in sorted(features.items())},

@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from typing import Any, Final, cast, get_args
 
 from components.settings import CloudflarePlan, CloudflareSettings
-from plan.model import Plan, Resource
-from plan.resource_types import DNS_RECORD, LOAD_BALANCER, RULESET
+from plan.diagram import topology
+from plan.model import Plan
+from plan.resource_types import DNS_RECORD, RULESET
 
 MANAGED_WAF_PHASE: Final = "http_request_firewall_managed"
 PLANS: Final[tuple[str, ...]] = get_args(CloudflarePlan)  # cheapest first
@@ -59,26 +60,17 @@ def _proxied(plan: Plan, kind: tuple[str, ...]) -> list[str]:
     return list(dict.fromkeys(str(t) for t in targets if isinstance(t, str)))
 
 
-def _balancers(plan: Plan, kind: str) -> list[Resource]:
-    return [
-        b
-        for b in plan.of_type(LOAD_BALANCER)
-        if b.inputs.get("loadBalancerType", "application") == kind
-    ]
-
-
 def ingress_note(plan: Plan) -> str | None:
     """`ingress: static IPs via NLB ...` or `ingress: records point at the ALB ...`."""
-    albs, nlbs = _balancers(plan, "application"), _balancers(plan, "network")
-    addresses, names = _proxied(plan, ("A", "AAAA")), _proxied(plan, ("CNAME",))
-    if not albs:
+    topo = topology(plan)
+    if not topo.alb_names:
         return None
-    alb = albs[0].name if len(albs) == 1 else f"{len(albs)} ALBs"
-    facing = (
-        "internal" if all(b.inputs.get("internal") is True for b in albs) else "internet-facing"
-    )
+    albs, nlbs = topo.alb_names, topo.nlb_names
+    addresses, names = _proxied(plan, ("A", "AAAA")), _proxied(plan, ("CNAME",))
+    alb = albs[0] if len(albs) == 1 else f"{len(albs)} ALBs"
+    facing = "internal" if topo.alb_internal else "internet-facing"
     if nlbs and addresses:
-        ips, on = ", ".join(sorted(addresses)), ", ".join(b.name for b in nlbs)
+        ips, on = ", ".join(sorted(addresses)), ", ".join(nlbs)
         return (
             f"ingress: static IPs via NLB: Cloudflare -> {len(addresses)} static IPs "
             f"({ips}) on {on} -> {facing} ALB {alb}"

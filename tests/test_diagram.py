@@ -117,6 +117,7 @@ def test_topology_counts_what_the_plan_registers() -> None:
     assert topo.nat_gateways == 3
     assert topo.nlb and topo.static_ips == 3
     assert topo.alb and topo.alb_internal
+    assert (topo.nlb_names, topo.alb_names) == (("ingress-nlb",), ("ingress-alb",))
     assert topo.vpc_cidr == "10.40.0.0/16"
     assert topo.region == "eu-west-1"
     assert topo.venues == ("arena", "dome")
@@ -237,6 +238,8 @@ def test_without_an_nlb_the_edge_reaches_an_internet_facing_alb() -> None:
         stack="dev",
         resources=[resource("aws:lb/loadBalancer:LoadBalancer", "alb", internal=False)],
     )
+    topo = topology(plan)
+    assert (topo.nlb_names, topo.alb_names, topo.alb_internal) == ((), ("alb",), False)
     g = deployment_graph(plan)
     assert "static_ip" not in {n.id for n in g.nodes}
     assert ("cf_cdn", "alb") in edges(g)

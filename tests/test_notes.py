@@ -89,3 +89,18 @@ def test_a_paid_zone_without_the_managed_waf_is_called_out() -> None:
     )
     deployed = edge("http_request_firewall_custom", "http_request_firewall_managed")
     assert notes.managed_waf_note(deployed, paid) is None
+
+
+def test_no_ingress_note_when_the_plan_registers_no_alb() -> None:
+    # The diagram draws the catalog's load balancers for such a plan; the note says nothing.
+    record = Resource(
+        urn="urn:pulumi:t::ticketing::cloudflare:index/dnsRecord:DnsRecord::api",
+        type="cloudflare:index/dnsRecord:DnsRecord",
+        name="api",
+        custom=True,
+        parent=None,
+        provider=None,
+        inputs={"type": "CNAME", "content": "alb.example.com", "proxied": True},
+        outputs={},
+    )
+    assert notes.ingress_note(Plan("ticketing", "t", [record])) is None
