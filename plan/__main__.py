@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return EXIT_ERROR
 
-    report.print_plan(plan, console, stack_config.load(project_dir, args.stack).values)
+    report.print_plan(plan, console)
     try:
         estimate = cost.estimate(plan, cost.load_prices(cost.region_of(plan)))
     except cost.PriceError as exc:
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     console.print(f"diagram: {drawn.svg or drawn.dot}", highlight=False)
     if drawn.hint:
         console.print(drawn.hint, highlight=False, soft_wrap=True)
-    verdicts = policy.evaluate(plan, policy_config, project_dir=project_dir)
+    verdicts = policy.evaluate(plan, policy_config, stack_config=plan.config)
     policy.print_report(verdicts, console)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -215,7 +215,8 @@ def capture(
     stack_outputs: StackOutputs | None = None,
     plan_of: Callable[[str], Plan] | None = None,
 ) -> Plan:
-    """Run `__main__.py` for `stack` under mocks and return everything it registered.
+    """Run `__main__.py` for `stack` under mocks and return everything it registered,
+    with the stack config it ran with (`Plan.config`).
 
     A venue stack's StackReference is answered from its cloud stack's plan,
     `plan_of(cloud stack)` (default: a fresh capture), unless `stack_outputs`
@@ -256,7 +257,9 @@ def capture(
     resources = [
         dataclasses.replace(r, depends_on=written.get(r.urn, ())) for r in monitor.captured
     ]
-    plan = Plan(project=config.project, stack=stack, resources=resources)
+    plan = Plan(
+        project=config.project, stack=stack, resources=resources, config=dict(config.values)
+    )
     plan.outputs = _stack_outputs()
     return plan
 

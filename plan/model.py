@@ -84,12 +84,16 @@ class Secret:
 
 @dataclass
 class Plan:
-    """The captured program: resources in registration order and the stack outputs."""
+    """The captured program: resources in registration order, the stack outputs, and the
+    stack config the program ran with."""
 
     project: str
     stack: str
     resources: list[Resource] = field(default_factory=list[Resource])
     outputs: dict[str, Any] = field(default_factory=dict[str, Any])
+    config: Mapping[str, str] = field(default_factory=dict[str, str])
+    """Full key -> value as the engine passes it (`plan.stack_config.load`): objects
+    JSON-encoded, `secure:` values a placeholder. {} for a plan built by hand."""
 
     def __iter__(self) -> Iterator[Resource]:
         return iter(self.resources)

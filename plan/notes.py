@@ -20,23 +20,23 @@ MANAGED_WAF_PHASE: Final = "http_request_firewall_managed"
 PLANS: Final[tuple[str, ...]] = get_args(CloudflarePlan)  # cheapest first
 
 
-def zone_plan(plan: Plan, stack_config: Mapping[str, str]) -> str:
+def zone_plan(plan: Plan) -> str:
     """The Cloudflare plan the stack config names for its zone (the settings' default if none)."""
     default = str(CloudflareSettings.model_fields["plan"].default)
     try:
-        edge: Any = json.loads(stack_config.get(f"{plan.project}:cloudflare", "{}"))
+        edge: Any = json.loads(plan.config.get(f"{plan.project}:cloudflare", "{}"))
     except json.JSONDecodeError:
         return default
     named = cast(Mapping[str, Any], edge).get("plan") if isinstance(edge, dict) else None
     return named if isinstance(named, str) else default
 
 
-def managed_waf_note(plan: Plan, stack_config: Mapping[str, str]) -> str | None:
+def managed_waf_note(plan: Plan) -> str | None:
     """Why the managed WAF rulesets are missing from a stack that has a Cloudflare edge."""
     rulesets = plan.of_type(RULESET)
     if not rulesets or any(r.inputs.get("phase") == MANAGED_WAF_PHASE for r in rulesets):
         return None
-    tier = zone_plan(plan, stack_config)
+    tier = zone_plan(plan)
     exported = plan.outputs.get("managedWaf")
     said = "" if exported is None else f" (output managedWaf: {exported})"
     if tier == PLANS[0]:
@@ -83,7 +83,7 @@ def ingress_note(plan: Plan) -> str | None:
     return None
 
 
-def notes(plan: Plan, stack_config: Mapping[str, str]) -> list[str]:
+def notes(plan: Plan) -> list[str]:
     """Every note that applies to `plan`, in the order traffic flows: edge, then ingress."""
-    found = [managed_waf_note(plan, stack_config), ingress_note(plan)]
+    found = [managed_waf_note(plan), ingress_note(plan)]
     return [n for n in found if n is not None]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Mapping
 from typing import Any, cast
 
 from rich.console import Console
@@ -156,10 +155,10 @@ def document(plan: Plan, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     }
 
 
-def print_plan(plan: Plan, console: Console, stack_config: Mapping[str, str] | None = None) -> None:
+def print_plan(plan: Plan, console: Console) -> None:
     """The tree, the counts, the outputs, then the notes (`plan.notes`) on the stack's choices."""
     console.print(render_tree(plan))
     console.print(render_counts(plan))
     console.print(render_outputs(plan))
-    for note in notes(plan, stack_config or {}):
+    for note in notes(plan):
         console.print(note, highlight=False, soft_wrap=True, markup=False)

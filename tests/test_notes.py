@@ -7,7 +7,7 @@ from typing import Any
 
 from rich.console import Console
 
-from plan import engine, notes, report, stack_config
+from plan import notes, report
 from plan.model import Plan, Resource
 
 WAF_OFF_ON_FREE = (
@@ -16,13 +16,9 @@ WAF_OFF_ON_FREE = (
 )
 
 
-def committed(stack: str) -> dict[str, str]:
-    return stack_config.load(engine.PROJECT_DIR, stack).values
-
-
 def printed(plan: Plan) -> list[str]:
     console = Console(record=True, width=300)
-    report.print_plan(plan, console, committed(plan.stack))
+    report.print_plan(plan, console)
     return console.export_text().splitlines()
 
 
@@ -54,7 +50,7 @@ def test_staging_has_the_managed_waf_and_static_ips_on_the_nlb(
 
 def test_a_venue_stack_has_no_notes(plan_of: Callable[[str], Plan]) -> None:
     venue = plan_of("venue-dev-arena")
-    assert notes.notes(venue, committed("venue-dev-arena")) == []
+    assert notes.notes(venue) == []
 
 
 def ruleset(phase: str) -> Resource:
@@ -70,25 +66,27 @@ def ruleset(phase: str) -> Resource:
     )
 
 
-def edge(*phases: str, outputs: dict[str, Any] | None = None) -> Plan:
-    return Plan("ticketing", "t", [ruleset(p) for p in phases], outputs or {})
+def edge(
+    *phases: str, outputs: dict[str, Any] | None = None, config: dict[str, str] | None = None
+) -> Plan:
+    return Plan("ticketing", "t", [ruleset(p) for p in phases], outputs or {}, config or {})
 
 
 def test_the_zone_plan_comes_from_the_stack_config_or_the_default() -> None:
     paid = {"ticketing:cloudflare": '{"zoneId": "z", "plan": "pro"}'}
-    assert notes.zone_plan(edge(), paid) == "pro"
-    assert notes.zone_plan(edge(), {"ticketing:cloudflare": '{"zoneId": "z"}'}) == "free"
-    assert notes.zone_plan(edge(), {}) == "free"
+    assert notes.zone_plan(edge(config=paid)) == "pro"
+    assert notes.zone_plan(edge(config={"ticketing:cloudflare": '{"zoneId": "z"}'})) == "free"
+    assert notes.zone_plan(edge()) == "free"
 
 
 def test_a_paid_zone_without_the_managed_waf_is_called_out() -> None:
     paid = {"ticketing:cloudflare": '{"plan": "business"}'}
-    assert notes.managed_waf_note(edge("http_request_firewall_custom"), paid) == (
+    assert notes.managed_waf_note(edge("http_request_firewall_custom", config=paid)) == (
         'note: Cloudflare managed WAF rulesets are not deployed, although zone plan "business" '
         "includes them"
     )
-    deployed = edge("http_request_firewall_custom", "http_request_firewall_managed")
-    assert notes.managed_waf_note(deployed, paid) is None
+    deployed = edge("http_request_firewall_custom", "http_request_firewall_managed", config=paid)
+    assert notes.managed_waf_note(deployed) is None
 
 
 def test_no_ingress_note_when_the_plan_registers_no_alb() -> None:

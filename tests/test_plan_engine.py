@@ -166,6 +166,13 @@ def test_generated_secrets_stay_secret(probe) -> None:  # type: ignore[no-untype
     assert probe.outputs["size"] == 3
 
 
+def test_the_plan_carries_the_config_the_program_ran_with(probe, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert probe.config == {"probe:size": "3", "probe:token": stack_config.SECRET_PLACEHOLDER}
+    project = write_project(tmp_path, PROGRAM, "config:\n  probe:token: {secure: v1:x}\n")
+    resized = engine.capture("test", project_dir=project, overrides={"probe:size": 5})
+    assert resized.config["probe:size"] == "5" and resized.outputs["size"] == 5
+
+
 def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
     out, err = capsys.readouterr()
