@@ -4,11 +4,11 @@ The page keeps the structure of the seed's deployment page (docs/seed-deployment
 the figure, Provider Boundaries (Cloudflare, AWS, On-Premise), Client Platforms,
 Backing Services and the Deployment Model. The seed's rows come from
 `components.catalog`; the "In `dev`" column and the deployment facts come from the
-captured plan. `python -m plan.docs` (`make docs`) rewrites the page and the diagram in
-`docs/diagrams/`, and the README's section (the `dev` diagram and cost table)
-between its markers; tests/test_docs.py fails when the committed files are stale. It
-needs Graphviz's `dot` and writes nothing without it: a new `.dot` beside the old `.svg`
-would leave a stale picture.
+captured plan. `python -m plan.docs` (`make docs`) rewrites the diagram in
+`docs/diagrams/`, then the page and the README's section (the `dev` diagram and cost
+table) between its markers; tests/test_docs.py fails when the committed files are stale.
+It needs Graphviz's `dot` and writes nothing without it: a new `.dot` beside the old
+`.svg` would leave a stale picture.
 """
 
 from __future__ import annotations
@@ -327,18 +327,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     from plan import engine  # the mock engine: only when regenerating
 
     plan = engine.capture(DOC_STACK)
-    DOC.write_text(render_deployment_doc(plan), encoding="utf-8")
-    if not refresh_readme(render_readme_section(plan)):
-        print(f"{README.name} has no generated-section markers ({README_START})")
-        return 1
+    # The diagram first: with `dot` on the PATH it writes the source and the SVG together.
     cwd = Path.cwd()
-    result = diagram.write_diagram(
+    drawn = diagram.write_diagram(
         plan, DIAGRAMS.relative_to(cwd) if DIAGRAMS.is_relative_to(cwd) else DIAGRAMS
     )
-    if result.svg is None:
-        print(f"make docs: {result.hint}", file=sys.stderr)
+    DOC.write_text(render_deployment_doc(plan), encoding="utf-8")
+    if not refresh_readme(render_readme_section(plan), README):
+        print(f"{README.name} has no generated-section markers ({README_START})")
         return 1
-    written = [DOC.relative_to(ROOT), README.relative_to(ROOT), result.dot, result.svg]
+    written = [drawn.dot, drawn.svg, DOC.relative_to(ROOT), README.relative_to(ROOT)]
     print(f"wrote {', '.join(str(p) for p in written)}")
     return 0
 

@@ -7,6 +7,7 @@ a catalog change that breaks the seed's wording fails here.
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +134,25 @@ def test_without_dot_make_docs_writes_nothing_and_says_why_in_one_line(
     out, err = capsys.readouterr()
     assert (out, err) == ("", docs.NO_DOT + "\n")
     assert "Graphviz `dot` not found" in err and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="needs Graphviz dot")
+def test_make_docs_writes_the_diagram_then_the_page_and_the_readme_section(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(docs, "ROOT", tmp_path)
+    for name in ("DOC", "README", "DIAGRAMS"):
+        monkeypatch.setattr(docs, name, tmp_path / name)
+    docs.README.write_text(f"# Title\n{docs.README_START}\nold\n{docs.README_END}\n")
+    assert docs.main([]) == 0
+    svg = (docs.DIAGRAMS / "deployment.svg").read_text(encoding="utf-8")
+    dot = (docs.DIAGRAMS / "deployment.dot").read_text(encoding="utf-8")
+    assert embedded_digest(svg) == source_digest(dot)
+    assert docs.DOC.read_text(encoding="utf-8").startswith("---\ntitle: Deployment\n---\n")
+    assert "\nold\n" not in docs.README.read_text(encoding="utf-8")
+    out, err = capsys.readouterr()
+    shown = [docs.DIAGRAMS / "deployment.dot", docs.DIAGRAMS / "deployment.svg", "DOC", "README"]
+    assert (out, err) == (f"wrote {', '.join(str(p) for p in shown)}\n", "")
 
 
 def test_the_readme_picture_links_to_the_full_size_svg() -> None:
