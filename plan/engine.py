@@ -3,10 +3,11 @@
 The stock mock arguments lack resource options and parents, and the stock
 monitor neither applies `additionalSecretOutputs` nor builds the engine's URNs.
 `CaptureMonitor` does all three, so the capture is what `pulumi preview` (and
-the policy pack) would see. The wire merges `depends_on` into `dependencies`
-and names a component's children instead of the component, so `ExplicitDependsOn`
-reads the option itself, from a stack transformation. See PULUMI_FACTS sections
-5.4-5.7.
+the policy pack) would see. The option `depends_on` as the program wrote it
+never reaches the monitor: the SDK sends one `dependencies` list per resource,
+its `depends_on` targets merged with every resource an input references, and a
+component replaced by the custom resources under it. So `ExplicitDependsOn`
+reads the option itself, from a stack transformation.
 """
 
 from __future__ import annotations

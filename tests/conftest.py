@@ -2,8 +2,8 @@
 
 `plan_of(stack)` runs the real program under the mock engine (plan.engine) and
 caches the result; tests that change config use `capture(stack, overrides)`,
-which always runs afresh. Every capture resets the Pulumi runtime first, so
-state never leaks between tests (PULUMI_FACTS 5.7).
+which always runs afresh. Every capture resets the Pulumi runtime first
+(`reset_options`, then `set_mocks`), so state never leaks between tests.
 """
 
 from __future__ import annotations
