@@ -27,6 +27,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rich.table import Table
 
+from components.settings import DEFAULT_REGION
 from plan.model import Plan, Resource, is_nat_instance, reveal
 from plan.resource_types import (
     AWS_PROVIDER,
@@ -47,7 +48,6 @@ from plan.resource_types import (
 )
 
 PRICES_DIR = Path(__file__).resolve().parent / "prices"
-DEFAULT_REGION = "eu-west-1"
 
 
 class PriceError(Exception):
@@ -142,7 +142,8 @@ def load_prices(region: str = DEFAULT_REGION, path: Path | None = None) -> Price
 
 
 def region_of(plan: Plan) -> str:
-    """The region of the plan's AWS provider (the default region when it names none)."""
+    """The region of the plan's AWS provider (the settings' default region when it names
+    none, as in a venue stack)."""
     for r in plan.resources:
         if r.type == AWS_PROVIDER and isinstance(r.inputs.get("region"), str):
             return str(r.inputs["region"])

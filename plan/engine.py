@@ -29,6 +29,7 @@ from pulumi.runtime.sync_await import (  # pyright: ignore[reportPrivateUsage]
     _sync_await,
 )
 
+from components.settings import DEFAULT_REGION
 from plan import fakes, references, stack_config
 from plan.model import Plan, Resource, Secret
 from plan.resource_types import STACK, STACK_REFERENCE
@@ -234,7 +235,8 @@ def capture(
             # Complete before this capture starts: a capture resets Pulumi's runtime.
             cloud_plan = (plan_of or (lambda s: capture(s, project_dir=project_dir)))(cloud[0])
             stack_outputs = references.answer(cloud[1], cloud_plan)
-    region = config.values.get(f"{config.project}:region", "eu-west-1")
+    # Pulumi.yaml gives `region` a default; a project that declares no region gets the settings'.
+    region = config.values.get(f"{config.project}:region", DEFAULT_REGION)
     monitor = CaptureMonitor(PlanMocks(region, stack_outputs))
     depends_on = ExplicitDependsOn()
 
