@@ -11,6 +11,7 @@ import pulumi_aws as aws
 
 from components.aws_nat_instance import NatInstance
 from components.cidr import plan_subnets
+from components.instance_identity import service_assume_role_policy
 from components.settings import NetworkSettings
 
 
@@ -208,18 +209,7 @@ class AwsNetwork(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{name}-flow-logs",
             description="Lets VPC flow logs write to their log group",
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            ),
+            assume_role_policy=service_assume_role_policy("vpc-flow-logs.amazonaws.com"),
             opts=child,
         )
         aws.iam.RolePolicy(

@@ -8,18 +8,14 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-EC2_ASSUME_ROLE_POLICY = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "ec2.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-)
+
+def service_assume_role_policy(service: str) -> str:
+    """The trust policy that lets one AWS service (`ec2.amazonaws.com`) assume a role."""
+    statement = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+EC2_ASSUME_ROLE_POLICY = service_assume_role_policy("ec2.amazonaws.com")
 
 
 @dataclass(frozen=True)
