@@ -5,7 +5,7 @@ STAMP     := $(VENV)/.installed
 STACK     ?= dev
 PLAN_ARGS ?=
 
-.PHONY: plan test lint typecheck pytest docs bench clean
+.PHONY: plan test lint typecheck pytest docs bench urns clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -37,6 +37,10 @@ docs: $(STAMP)
 ## bench: time the dev plan against the bare SDK import floor
 bench: $(STAMP)
 	@$(PY) scripts/bench_plan.py
+
+## urns: rewrite tests/snapshots/<stack>.urns after an intended change of resource identity
+urns: $(STAMP)
+	@$(PY) -m plan.urns
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache
