@@ -3,24 +3,27 @@ the order traffic flows, then the exports people and venue stacks read."""
 
 import pulumi
 
-from components import providers, settings
-from components.aws_app_tier import AppTier
-from components.aws_certificate import EdgeCertificate
-from components.aws_ingress import Ingress
-from components.aws_network import AwsNetwork
-from components.cloudflare_edge import CloudflareEdge, edge_ranges
-from components.venue import VenueHost, VenueHostArgs
-from components.venue_sync import VenueSyncArgs, VenueSyncCredentials, read_venue_sync
+from components import settings
+from components.aws.app_tier import AppTier
+from components.aws.certificate import EdgeCertificate
+from components.aws.ingress import Ingress
+from components.aws.network import AwsNetwork
+from components.aws.provider import availability_zones, aws_provider
+from components.aws.venue_sync import VenueSyncArgs, VenueSyncCredentials
+from components.edge.cloudflare_edge import CloudflareEdge, edge_ranges
+from components.edge.provider import cloudflare_provider
+from components.venue.host import VenueHost, VenueHostArgs
+from components.venue.sync import read_venue_sync
 
 stack = settings.load()  # every bad value stops here, before any resource exists
 
 if isinstance(stack, settings.CloudSettings):
-    aws, cloudflare = providers.aws_provider(stack), providers.cloudflare_provider()
+    aws, cloudflare = aws_provider(stack), cloudflare_provider()
     on_aws = pulumi.ResourceOptions(provider=aws)
     on_cloudflare = pulumi.ResourceOptions(provider=cloudflare)
     on_both = pulumi.ResourceOptions(providers=[aws, cloudflare])
 
-    network = AwsNetwork("core", stack.network, providers.availability_zones(aws), opts=on_aws)
+    network = AwsNetwork("core", stack.network, availability_zones(aws), opts=on_aws)
     # Built in dependency order: the edge points at the ingress, which serves the certificate.
     tls = EdgeCertificate("tls", stack.public_hosts, stack.cloudflare.zone_id, opts=on_both)
     ingress = Ingress("ingress", stack, network, tls.arn, edge_ranges(cloudflare), opts=on_aws)

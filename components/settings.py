@@ -31,7 +31,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from components.catalog import SERVICE_NAMES, WEB_CLIENTS
+from seed.catalog import SERVICE_NAMES, WEB_CLIENTS
 
 NAMESPACE = "ticketing"
 

@@ -22,7 +22,6 @@ from typing import Any
 
 import graphviz
 
-from components import catalog, naming
 from plan.model import Plan, Resource, is_nat_instance, reveal
 from plan.resource_types import (
     AWS_PROVIDER,
@@ -46,6 +45,7 @@ from plan.resource_types import (
     SUBNET,
     VPC,
 )
+from seed import catalog, naming
 
 # Cloudflare ruleset phases -> the seed's edge service they implement, and what to call them.
 EDGE_PHASES: dict[str, tuple[str, str]] = {

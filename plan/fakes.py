@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from components import cloudflare_ranges
+from seed import cloudflare_ranges
 
 ACCOUNT_ID = "123456789012"
 AMI_ID = "ami-0a1b2c3d4e5f60718"

@@ -1,7 +1,7 @@
 """Entry point the Pulumi CLI runs (`pulumi preview --policy-pack policies`).
 
 The CLI starts this with the pack's own virtualenv and `policies/` as the working
-directory, so the repository root (where `components.catalog` lives) is put on
+directory, so the repository root (where `seed.catalog` lives) is put on
 `sys.path` before the rules are imported. Constructing `PolicyPack` starts the
 analyzer's gRPC server and blocks, so it happens here and nowhere else.
 """

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from components import host_apply
+from components.host import apply_document as host_apply
 from plan.engine import PROJECT_DIR
 from plan.model import Plan, Resource, is_nat_instance, reveal
 from plan.resource_types import EC2_INSTANCE, SSM_PARAMETER

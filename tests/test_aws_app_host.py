@@ -10,8 +10,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from components import placement
-from components.aws_app_host import UBUNTU_AMI_PARAMETER
+from components.aws import placement
+from components.aws.app_host import UBUNTU_AMI_PARAMETER
 from components.settings import ConfigError
 from plan import fakes
 from plan.model import Plan, Resource, reveal

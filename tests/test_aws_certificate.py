@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from components.aws_certificate import validation_field
+from components.aws.certificate import validation_field
 from plan import fakes
 from plan.model import Plan
 from plan.resource_types import CERTIFICATE, CERTIFICATE_VALIDATION

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from components.origin import ORIGIN_HEADER
+from components.edge.origin import ORIGIN_HEADER
 from plan import engine, fakes
 from plan.model import Plan, Resource, Secret
 from plan.resource_types import (

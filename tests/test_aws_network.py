@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from components.cidr import plan_subnets
-from components.nat_user_data import render_nat_user_data
+from components.aws.subnets import plan_subnets
+from components.host.nat_user_data import render_nat_user_data
 from plan import fakes, policy
 from plan.model import Plan, Resource, is_nat_instance
 from plan.resource_types import (

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from components.aws_observability import alarm_key_policy, alarm_topic_policy, max_connections
+from components.aws.observability import alarm_key_policy, alarm_topic_policy, max_connections
 from plan import fakes
 from plan.model import Plan
 from plan.resource_types import DASHBOARD, KMS_KEY, METRIC_ALARM, RDS_INSTANCE, SNS_TOPIC

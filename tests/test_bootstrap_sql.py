@@ -22,8 +22,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from components import bootstrap_sql, catalog
-from components.bootstrap_sql import DatabaseGrant
+from components.host import bootstrap_sql
+from components.host.bootstrap_sql import DatabaseGrant
+from seed import catalog
 
 
 def _bundled_bin() -> Path:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from components import catalog
-from components.catalog import Backing
+from seed import catalog
+from seed.catalog import Backing
 
 SEED = Path(__file__).resolve().parent.parent / "docs" / "seed-deployment.md"
 

@@ -2,7 +2,7 @@ import ipaddress
 
 import pytest
 
-from components.cidr import plan_subnets
+from components.aws.subnets import plan_subnets
 
 
 def test_slash16_over_two_zones() -> None:

@@ -7,16 +7,16 @@ from typing import Any
 
 import pytest
 
-from components import catalog
-from components.cloudflare_edge import (
+from components.edge.cloudflare_edge import (
     HTTP_DDOS_RULESET,
     admin_block_expression,
     method_block_expression,
     rate_limit_expression,
 )
-from components.origin import ORIGIN_HEADER
+from components.edge.origin import ORIGIN_HEADER
 from plan.model import Plan, Resource, Secret
 from plan.resource_types import DNS_RECORD, RULESET
+from seed import catalog
 
 ZONE_SETTING = "cloudflare:index/zoneSetting:ZoneSetting"
 

@@ -18,8 +18,9 @@ import pytest
 import yaml
 from compose_spec import PyCompose
 
-from components import catalog, compose
-from components.compose import HostPlan, ServicePlan, WebClientPlan
+from components.host import compose
+from components.host.compose import HostPlan, ServicePlan, WebClientPlan
+from seed import catalog
 
 SCHEMA = json.loads((Path(__file__).parent / "schemas" / "compose-spec.json").read_text())
 

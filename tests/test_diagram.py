@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from components import naming
 from plan.diagram import (
     DeploymentGraph,
     build_graph,
@@ -25,6 +24,7 @@ from plan.diagram import (
 )
 from plan.model import Plan, Resource, Secret
 from plan.resource_types import DNS_RECORD
+from seed import naming
 
 STACK_URN = "urn:pulumi:prod::ticketing::pulumi:pulumi:Stack::ticketing-prod"
 

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from components import catalog
 from plan import docs
 from plan.diagram import build_graph, embedded_digest, source_digest
 from plan.model import Plan, Resource
+from seed import catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "docs" / "seed-deployment.md"

@@ -24,8 +24,11 @@ from typing import Any
 
 import pytest
 
-from components import bootstrap_sql, catalog, compose, host_apply, host_packages, rabbitmq
-from components.host_apply import ApplyPlan, DatabaseTarget
+from components.host import apply_document as host_apply
+from components.host import bootstrap_sql, compose, rabbitmq
+from components.host import packages as host_packages
+from components.host.apply_document import ApplyPlan, DatabaseTarget
+from seed import catalog
 
 PARAMETER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 SERVICES = catalog.SERVICES

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from components import host_packages, nat_user_data
+from components.host import nat_user_data
+from components.host import packages as host_packages
 
 
 def test_user_data_retries_longer_than_the_nat_instance_retries_its_own_install() -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from components import nat_user_data
-from components.nat_user_data import iptables_rules, render_nat_user_data
+from components.host import nat_user_data
+from components.host.nat_user_data import iptables_rules, render_nat_user_data
 
 CIDR = "10.42.0.0/16"
 ROUTE = "default via 10.42.0.1 dev ens5 proto dhcp src 10.42.0.12 metric 512"

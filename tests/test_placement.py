@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from components import catalog, placement, settings
+from components import settings
+from components.aws import placement
 from components.settings import CloudSettings
+from seed import catalog
 
 
 def cloud(**services: dict[str, Any]) -> CloudSettings:

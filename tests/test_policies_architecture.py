@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import yaml
 
-from components import naming
-from components.catalog import SERVICES, WEB_CLIENTS, Backing, DomainService, service
 from policies.rules import architecture
+from seed import naming
+from seed.catalog import SERVICES, WEB_CLIENTS, Backing, DomainService, service
 from tests.policy_helpers import UNKNOWN, StackResource, aws_provider, run_stack_rule
 
 ENV = "prod"

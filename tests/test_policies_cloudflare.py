@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from components.catalog import service
 from policies.rules import cloudflare
+from seed.catalog import service
 from tests.policy_helpers import UNKNOWN, StackResource, run_resource_rule, run_stack_rule
 
 ZONE = "0b1e2c3d4e5f60718293a4b5c6d7e8f9"

@@ -49,7 +49,7 @@ def isolated(code: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_pack_directory_alone_cannot_import_the_catalog() -> None:
-    result = isolated("import components.catalog")
+    result = isolated("import seed.catalog")
     assert result.returncode != 0
     assert "ModuleNotFoundError" in result.stderr
 

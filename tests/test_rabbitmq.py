@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from components import rabbitmq
+from components.host import rabbitmq
 
 SALT = bytes([0x90, 0x8D, 0xC6, 0x0A])
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from components import catalog, naming
 from plan.model import Plan, Secret, has_secret, reveal
 from plan.resource_types import LOG_GROUP, METRIC_ALARM, SSM_PARAMETER, TARGET_GROUP
+from seed import catalog, naming
 from tests.app_tier_helpers import compose_document, parameter, services_with, under
 
 # The seed's backing-services table (PostgreSQL is RDS, the rest are containers).

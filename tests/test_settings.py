@@ -11,8 +11,8 @@ import yaml
 from pydantic import BaseModel
 
 from components import settings
-from components.catalog import SERVICE_NAMES
 from components.settings import CloudSettings, ConfigError, VenueStackSettings, parse
+from seed.catalog import SERVICE_NAMES
 
 PROJECT_SCHEMA: dict[str, dict[str, Any]] = yaml.safe_load(
     (Path(__file__).resolve().parent.parent / "Pulumi.yaml").read_text()

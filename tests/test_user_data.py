@@ -14,7 +14,8 @@ import jsonschema
 import pytest
 import yaml
 
-from components import host_packages, user_data
+from components.host import app_user_data as user_data
+from components.host import packages as host_packages
 from components.settings import BackingImages
 
 SCHEMA = json.loads((Path(__file__).parent / "schemas" / "cloud-config-v1.json").read_text())

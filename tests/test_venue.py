@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 import yaml
 
-from components import naming
 from components.settings import ConfigError
-from components.venue_tls import sha256_fingerprint
+from components.venue.tls import sha256_fingerprint
 from plan import engine, policy, stack_config
 from plan.__main__ import main
 from plan.model import Plan, Resource, Secret, reveal
 from plan.resource_types import STACK_REFERENCE
+from seed import naming
 
 VENUE = "venue-dev-arena"
 ROOT = engine.PROJECT_DIR

@@ -6,10 +6,10 @@ from collections.abc import Callable
 
 import pytest
 
-from components import naming
 from components.settings import ConfigError
-from components.venue_sync import OUTPUT, venue_entry
+from components.venue.sync import OUTPUT, venue_entry
 from plan.model import Plan, Secret, reveal
+from seed import naming
 
 PASSWORD = "random:index/randomPassword:RandomPassword"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from components.venue_tls import sha256_fingerprint
+from components.venue.tls import sha256_fingerprint
 from plan import fakes
 from plan.model import Plan, Secret
 

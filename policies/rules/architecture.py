@@ -1,7 +1,7 @@
 """Architecture rules: the seed's backing-services table holds in what is deployed.
 
-They read the catalog (`components.catalog`, the one source of truth) and the
-names the program stores things under (`components.naming`):
+They read the catalog (`seed.catalog`, the one source of truth) and the
+names the program stores things under (`seed.naming`):
 
 - each service's credentials are SSM parameters under
   `/ticketing/<env>/services/<service>/<key>`, and `.../database-name` holds
@@ -31,8 +31,6 @@ from urllib.parse import urlsplit
 import yaml
 from pulumi_policy import PolicyResource, Severity, StackValidationArgs
 
-from components import naming
-from components.catalog import SERVICE_NAMES, SERVICES, Backing, DomainService
 from policies.rules.common import (
     ENVIRONMENT_SCHEMA,
     UNKNOWN,
@@ -48,6 +46,8 @@ from policies.rules.common import (
     stack_rule,
     text,
 )
+from seed import naming
+from seed.catalog import SERVICE_NAMES, SERVICES, Backing, DomainService
 
 SSM_PARAMETER: Final = "aws:ssm/parameter:Parameter"
 RDS_INSTANCE: Final = "aws:rds/instance:Instance"
@@ -385,7 +385,7 @@ POLICIES = [
         "the backing services the seed lists (catalog), in SSM and in the compose documents.",
         category=Category.ARCHITECTURE,
         severity=Severity.HIGH,
-        remediation="Build each service's parameters and containers from components.catalog "
+        remediation="Build each service's parameters and containers from seed.catalog "
         "(ServiceBackingStack); add or remove Redis/RabbitMQ only by changing the catalog.",
         check=_backing_matches_catalog,
     ),

@@ -20,7 +20,6 @@ from pulumi_policy import (
     StackValidationArgs,
 )
 
-from components import cloudflare_ranges, naming
 from policies.rules.common import (
     AWS_PROVIDER,
     ENVIRONMENT_SCHEMA,
@@ -40,6 +39,7 @@ from policies.rules.common import (
     stack_rule,
     text,
 )
+from seed import cloudflare_ranges, naming
 
 RDS_INSTANCE: Final = "aws:rds/instance:Instance"
 RDS_PARAMETER_GROUP: Final = "aws:rds/parameterGroup:ParameterGroup"
@@ -67,7 +67,7 @@ ADMIN_PORTS: Final = (22, 3389)
 DEFAULT_SG_DESCRIPTION: Final = "Managed by Pulumi"
 # TLS 1.2+ ELB policies: TLS13-1-2*, TLS13-1-3*, TLS-1-2*, FS-1-2* (and their FIPS/PQ variants).
 TLS12_POLICY: Final = re.compile(r"^ELBSecurityPolicy-(TLS13-1-[23]|TLS-1-2|FS-1-2)(-|$)")
-# SSM keys (components.naming) whose values are credentials.
+# SSM keys (seed.naming) whose values are credentials.
 CREDENTIAL_KEYS: Final = frozenset(
     {
         naming.DATABASE_URL,
@@ -783,7 +783,7 @@ POLICIES = [
         category=Category.ARCHITECTURE,
         severity=Severity.LOW,
         remediation="Pass default_tags=aws.ProviderDefaultTagsArgs(tags=...) to aws.Provider "
-        "(components.providers.default_tags).",
+        "(components.aws.provider.default_tags).",
         types=[AWS_PROVIDER],
         check=_provider_default_tags,
         config={

@@ -19,7 +19,6 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from components.catalog import SERVICES, DomainService
 from policies.rules.common import (
     Category,
     Reporter,
@@ -33,6 +32,7 @@ from policies.rules.common import (
     stack_setting,
     text,
 )
+from seed.catalog import SERVICES, DomainService
 
 DNS_RECORD: Final = "cloudflare:index/dnsRecord:DnsRecord"
 LEGACY_RECORD: Final = "cloudflare:index/record:Record"  # deprecated alias, same rules

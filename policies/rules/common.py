@@ -52,7 +52,7 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UnknownValueError
 
-from components import naming
+from seed import naming
 
 AWS_PROVIDER: Final = "pulumi:providers:aws"
 ENVIRONMENTS: Final = ("dev", "staging", "prod")

@@ -1,10 +1,9 @@
-"""Explicit providers, one per boundary, so nothing falls back to ambient config."""
+"""The stack's explicit AWS provider: nothing falls back to ambient config."""
 
 from __future__ import annotations
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_cloudflare as cloudflare
 
 from components.settings import CloudSettings
 
@@ -35,10 +34,3 @@ def availability_zones(provider: aws.Provider) -> list[str]:
         state="available", opts=pulumi.InvokeOptions(provider=provider)
     )
     return list(zones.names)
-
-
-def cloudflare_provider() -> cloudflare.Provider:
-    """The Cloudflare provider. Its token is `cloudflare:apiToken` (a config secret);
-    when unset the provider reads CLOUDFLARE_API_TOKEN, as CI does."""
-    token = pulumi.Config("cloudflare").get_secret("apiToken")
-    return cloudflare.Provider("cloudflare", api_token=token)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from components import placement
-from components.catalog import ClientApp
-from components.compose import WebClientPlan
-from components.routing import Router, host_target_group
+from components.aws import placement
+from components.aws.routing import Router, host_target_group
+from components.host.compose import WebClientPlan
 from components.settings import CloudSettings
+from seed.catalog import ClientApp
 
 
 class WebClientSite(pulumi.ComponentResource):

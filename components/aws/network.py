@@ -9,9 +9,9 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.aws_nat_instance import NatInstance
-from components.cidr import plan_subnets
-from components.instance_identity import service_assume_role_policy
+from components.aws.instance_identity import service_assume_role_policy
+from components.aws.nat_instance import NatInstance
+from components.aws.subnets import plan_subnets
 from components.settings import NetworkSettings
 
 

@@ -13,10 +13,11 @@ from typing import Any
 import pulumi
 import pulumi_docker as docker
 
-from components import naming, settings
+from components import settings
 from components.settings import VenueSettings
-from components.venue_sync import VenueSync
-from components.venue_tls import VenueTls
+from components.venue.sync import VenueSync
+from components.venue.tls import VenueTls
+from seed import naming
 
 TLS_DIR = "/run/bastion/tls"
 STORE_DIR = "/var/lib/bastion"

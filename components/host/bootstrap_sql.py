@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from components.catalog import DomainService
+from seed.catalog import DomainService
 
 MAINTENANCE_DATABASE = "postgres"
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -74,7 +74,7 @@ def render_bootstrap_sql(grants: Sequence[DatabaseGrant]) -> str:
         if len(set(values)) != len(values):
             raise ValueError(f"each grant needs its own {attr.replace('_', ' ')}, got {values}")
     lines = [
-        "-- Database-per-service bootstrap, rendered by components/bootstrap_sql.py.",
+        "-- Database-per-service bootstrap, rendered by the program for the app host.",
         "-- Idempotent: creates what is missing, re-sets passwords, re-applies grants.",
         "\\set ON_ERROR_STOP on",
         "",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from components.instance_identity import session_manager_identity
-from components.nat_user_data import render_nat_user_data
+from components.aws.instance_identity import session_manager_identity
+from components.host.nat_user_data import render_nat_user_data
 
 AL2023_ARM64_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64"
 ROOT_VOLUME_GB = 8  # the AL2023 AMI's own size; the NAT keeps no data

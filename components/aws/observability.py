@@ -9,8 +9,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components import naming
-from components.aws_database import Database
+from components.aws.database import Database
+from seed import naming
 
 CPU_PERCENT = 80.0
 FREE_STORAGE_FRACTION = 0.1

@@ -22,8 +22,9 @@ from typing import Any, Literal
 
 import yaml
 
-from components import naming, rabbitmq
-from components.catalog import Backing, ClientApp, DomainService
+from components.host import rabbitmq
+from seed import naming
+from seed.catalog import Backing, ClientApp, DomainService
 
 # Where the apply document puts things on the host, and where Compose reads them.
 HOST_ROOT = "/opt/ticketing"

@@ -1,21 +1,14 @@
-"""The sync contract between a cloud stack and the Bastions at its venues.
+"""`VenueSyncCredentials`: the cloud side of the sync contract with the venues' Bastions.
 
-Cloud side, `VenueSyncCredentials`: one generated credential per listed venue,
-stored where the ticketing service reads it (an SSM SecureString under its own
-path, which its app host writes into its env file as `VENUE_SYNC_CREDENTIAL_<ID>`)
-and exported as the secret stack output `venueSync`:
-
-    {"arena": {"syncUrl": "https://api.<domain>/ticketing/sync", "credential": "..."}}
-
-Venue side, `read_venue_sync`: the venue stack reads its own entry through a
-`pulumi.StackReference`. A cloud stack that does not serve the venue stops the
-venue stack with one line naming both.
+One generated credential per listed venue, stored where the ticketing service
+reads it (an SSM SecureString under its own path, which its app host writes
+into its env file as `VENUE_SYNC_CREDENTIAL_<ID>`) and exported as the secret
+stack output `venueSync` (the contract is in `components.venue.sync`).
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -23,12 +16,10 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components import catalog, naming
-from components.settings import NAMESPACE, CloudSettings, ConfigError, VenueSettings
+from components.settings import CloudSettings
+from components.venue.sync import CREDENTIAL, OUTPUT, SYNC_URL
+from seed import catalog, naming
 
-OUTPUT = "venueSync"
-SYNC_URL = "syncUrl"
-CREDENTIAL = "credential"
 CREDENTIAL_LENGTH = 48
 
 
@@ -111,55 +102,5 @@ class VenueSyncCredentials(pulumi.ComponentResource):
             lambda parts: ",".join(sorted(str(p) for p in parts))
         )
         # Secret as a whole; each venue stack reads its own entry.
-        self.stack_outputs: dict[str, pulumi.Input[Any]] = {"venueSync": self.entries}
+        self.stack_outputs: dict[str, pulumi.Input[Any]] = {OUTPUT: self.entries}
         self.register_outputs({"entries": self.entries})
-
-
-@dataclass(frozen=True)
-class VenueSync:
-    """What a venue stack reads from its cloud stack."""
-
-    sync_url: pulumi.Output[str]
-    credential: pulumi.Output[str]
-
-
-def venue_entry(value: Any, cloud_stack: str, venue_id: str) -> Mapping[str, str]:
-    """The venue's entry of the cloud stack's `venueSync` output, or one clear line."""
-    if not isinstance(value, Mapping):
-        raise ConfigError(
-            f"{NAMESPACE}:venue.cloudStack: cloud stack {cloud_stack} has no {OUTPUT} output "
-            f"(deploy it with venue {json.dumps(venue_id)} in ticketing:venues), "
-            f"got {json.dumps(cloud_stack)}"
-        )
-    served = cast(Mapping[str, Any], value)
-    if venue_id not in served:
-        known = ", ".join(sorted(served)) or "none"
-        raise ConfigError(
-            f"{NAMESPACE}:venue.id: venue {json.dumps(venue_id)} is not served by cloud stack "
-            f"{cloud_stack} (its venues: {known}), got {json.dumps(venue_id)}"
-        )
-    entry = served[venue_id]
-    fields: Mapping[str, Any] = cast(Mapping[str, Any], entry) if isinstance(entry, Mapping) else {}
-    missing = [
-        k for k in (SYNC_URL, CREDENTIAL) if not isinstance(fields.get(k), str) or not fields[k]
-    ]
-    if missing:
-        raise ConfigError(
-            f"{NAMESPACE}:venue.cloudStack: cloud stack {cloud_stack} serves venue "
-            f"{json.dumps(venue_id)} but its {OUTPUT} entry has no {' and no '.join(missing)} "
-            f"(run pulumi up on the cloud stack), got {json.dumps(cloud_stack)}"
-        )
-    return cast(Mapping[str, str], entry)
-
-
-def read_venue_sync(venue: VenueSettings) -> VenueSync:
-    """The venue's sync URL and credential, read from its cloud stack's outputs."""
-    cloud = pulumi.StackReference(venue.cloud_stack)
-    entry = cloud.get_output(OUTPUT).apply(
-        lambda value: venue_entry(value, venue.cloud_stack, venue.id)
-    )
-    return VenueSync(
-        # The URL is public; only the credential needs to stay secret.
-        sync_url=pulumi.Output.unsecret(entry.apply(lambda e: e[SYNC_URL])),
-        credential=pulumi.Output.secret(entry.apply(lambda e: e[CREDENTIAL])),
-    )

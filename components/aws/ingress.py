@@ -20,8 +20,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components.aws_network import AwsNetwork
-from components.origin import ORIGIN_HEADER, Origin
+from components.aws.network import AwsNetwork
+from components.edge.origin import ORIGIN_HEADER, Origin
 from components.settings import CloudSettings
 
 HTTPS_PORT = 443

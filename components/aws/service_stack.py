@@ -8,12 +8,14 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components import naming, placement, rabbitmq
-from components.aws_database import Database
-from components.catalog import Backing, DomainService
-from components.compose import AMQP_PORT, REDIS_PORT, ServicePlan
-from components.routing import Router, host_target_group
+from components.aws import placement
+from components.aws.database import Database
+from components.aws.routing import Router, host_target_group
+from components.host import rabbitmq
+from components.host.compose import AMQP_PORT, REDIS_PORT, ServicePlan
 from components.settings import CloudSettings
+from seed import naming
+from seed.catalog import Backing, DomainService
 
 PASSWORD_LENGTH = 32
 # Target alarms: 5xx answers per 5 minutes, p95 seconds.

@@ -6,20 +6,21 @@ from typing import Any
 
 import pulumi
 
-from components import catalog, placement
-from components.aws_app_host import AppHost, AppHostFirewall
-from components.aws_database import Database
-from components.aws_network import AwsNetwork
-from components.aws_observability import AlarmTopic, Observability
-from components.routing import Router
-from components.service_stack import ServiceBackingStack
+from components.aws import placement
+from components.aws.app_host import AppHost, AppHostFirewall
+from components.aws.database import Database
+from components.aws.network import AwsNetwork
+from components.aws.observability import AlarmTopic, Observability
+from components.aws.routing import Router
+from components.aws.service_stack import ServiceBackingStack
+from components.aws.venue_sync import VenueSyncCredentials
+from components.aws.web_client import WebClientSite
 from components.settings import CloudSettings
-from components.venue_sync import VenueSyncCredentials
-from components.web_client import WebClientSite
+from seed import catalog
 
 
 class AppTier(pulumi.ComponentResource):
-    """Everything behind the ALB for a cloud stack, placed by `components.placement`.
+    """Everything behind the ALB for a cloud stack, placed by `components.aws.placement`.
 
     The shared RDS instance (plus one per `database: dedicated` service), one
     `ServiceBackingStack` per catalog service, one `WebClientSite` per static

@@ -2,7 +2,7 @@
 
 An SSM association runs it on the host after every change (and on its
 schedule). It first installs whatever the host lacks of Docker, Compose, psql
-and the AWS CLI (`components.host_packages`): a failed install fails the run,
+and the AWS CLI (`components.host.packages`): a failed install fails the run,
 and the next scheduled run tries again. Then it reads the host's parameters
 (the compose document, the bootstrap SQL per database instance) and each
 service's SecureString parameters by path, writes the env files (0600;
@@ -26,9 +26,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from components import bootstrap_sql, compose, host_packages, naming, rabbitmq
-from components.bootstrap_sql import DatabaseGrant
-from components.catalog import Backing, DomainService
+from components.host import bootstrap_sql, compose, rabbitmq
+from components.host import packages as host_packages
+from components.host.bootstrap_sql import DatabaseGrant
+from seed import naming
+from seed.catalog import Backing, DomainService
 
 # Leaf names under the host's SSM path.
 COMPOSE_PARAMETER = "compose"

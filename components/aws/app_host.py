@@ -9,17 +9,20 @@ from collections.abc import Mapping, Sequence
 import pulumi
 import pulumi_aws as aws
 
-from components import compose, host_apply, naming, placement
-from components.aws_database import Database
-from components.bootstrap_sql import render_bootstrap_sql
-from components.host_apply import ApplyPlan, DatabaseTarget
-from components.instance_identity import session_manager_identity
-from components.placement import HostLayout
-from components.service_stack import ServiceBackingStack
+from components.aws import placement
+from components.aws.database import Database
+from components.aws.instance_identity import session_manager_identity
+from components.aws.placement import HostLayout
+from components.aws.service_stack import ServiceBackingStack
+from components.aws.venue_sync import VenueSyncCredentials
+from components.aws.web_client import WebClientSite
+from components.host import apply_document as host_apply
+from components.host import compose
+from components.host.app_user_data import render_user_data
+from components.host.apply_document import ApplyPlan, DatabaseTarget
+from components.host.bootstrap_sql import render_bootstrap_sql
 from components.settings import CloudSettings
-from components.user_data import render_user_data
-from components.venue_sync import VenueSyncCredentials
-from components.web_client import WebClientSite
+from seed import naming
 
 UBUNTU_AMI_PARAMETER = (
     "/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id"

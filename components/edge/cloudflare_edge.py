@@ -12,9 +12,9 @@ from typing import Any
 import pulumi
 import pulumi_cloudflare as cloudflare
 
-from components import catalog
-from components.origin import Origin
+from components.edge.origin import Origin
 from components.settings import CloudSettings, RateLimit
+from seed import catalog
 
 # Cloudflare's managed ruleset ids (from Cloudflare's docs; not in the SDK).
 CLOUDFLARE_MANAGED_RULESET = "efb7b8c949ac4650a09736fc376e9aee"

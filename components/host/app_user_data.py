@@ -16,8 +16,8 @@ from typing import Any
 
 import yaml
 
-from components import host_packages
-from components.compose import COMPOSE_FILE, ENV_DIR, HOST_ROOT
+from components.host import packages as host_packages
+from components.host.compose import COMPOSE_FILE, ENV_DIR, HOST_ROOT
 
 COMPOSE_UNIT = "ticketing-compose.service"
 NETWORK_SIZE = 24

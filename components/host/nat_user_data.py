@@ -66,7 +66,7 @@ def render_nat_user_data(vpc_cidr: str) -> str:
     """
     rules = iptables_rules(vpc_cidr, "${iface}")
     return f"""#!/bin/bash
-# NAT instance for {ipaddress.IPv4Network(vpc_cidr, strict=True)} (components/nat_user_data.py).
+# NAT instance for {ipaddress.IPv4Network(vpc_cidr, strict=True)}, rendered by NatInstance.
 set -euo pipefail
 
 cat > {SYSCTL_FILE} <<'EOF'

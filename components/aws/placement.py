@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from components import naming
-from components.catalog import SERVICES, WEB_CLIENTS, Backing, ClientApp, DomainService
 from components.settings import CloudSettings
+from seed import naming
+from seed.catalog import SERVICES, WEB_CLIENTS, Backing, ClientApp, DomainService
 
 SHARED = "shared"
 

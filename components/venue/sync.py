@@ -1,0 +1,76 @@
+"""The sync contract between a cloud stack and the Bastions at its venues, venue side.
+
+The cloud stack (`components.aws.venue_sync.VenueSyncCredentials`) exports the
+secret output `venueSync`:
+
+    {"arena": {"syncUrl": "https://api.<domain>/ticketing/sync", "credential": "..."}}
+
+`read_venue_sync`: the venue stack reads its own entry through a
+`pulumi.StackReference`. A cloud stack that does not serve the venue stops the
+venue stack with one line naming both.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+import pulumi
+
+from components.settings import NAMESPACE, ConfigError, VenueSettings
+
+OUTPUT = "venueSync"
+SYNC_URL = "syncUrl"
+CREDENTIAL = "credential"
+
+
+@dataclass(frozen=True)
+class VenueSync:
+    """What a venue stack reads from its cloud stack."""
+
+    sync_url: pulumi.Output[str]
+    credential: pulumi.Output[str]
+
+
+def venue_entry(value: Any, cloud_stack: str, venue_id: str) -> Mapping[str, str]:
+    """The venue's entry of the cloud stack's `venueSync` output, or one clear line."""
+    if not isinstance(value, Mapping):
+        raise ConfigError(
+            f"{NAMESPACE}:venue.cloudStack: cloud stack {cloud_stack} has no {OUTPUT} output "
+            f"(deploy it with venue {json.dumps(venue_id)} in ticketing:venues), "
+            f"got {json.dumps(cloud_stack)}"
+        )
+    served = cast(Mapping[str, Any], value)
+    if venue_id not in served:
+        known = ", ".join(sorted(served)) or "none"
+        raise ConfigError(
+            f"{NAMESPACE}:venue.id: venue {json.dumps(venue_id)} is not served by cloud stack "
+            f"{cloud_stack} (its venues: {known}), got {json.dumps(venue_id)}"
+        )
+    entry = served[venue_id]
+    fields: Mapping[str, Any] = cast(Mapping[str, Any], entry) if isinstance(entry, Mapping) else {}
+    missing = [
+        k for k in (SYNC_URL, CREDENTIAL) if not isinstance(fields.get(k), str) or not fields[k]
+    ]
+    if missing:
+        raise ConfigError(
+            f"{NAMESPACE}:venue.cloudStack: cloud stack {cloud_stack} serves venue "
+            f"{json.dumps(venue_id)} but its {OUTPUT} entry has no {' and no '.join(missing)} "
+            f"(run pulumi up on the cloud stack), got {json.dumps(cloud_stack)}"
+        )
+    return cast(Mapping[str, str], entry)
+
+
+def read_venue_sync(venue: VenueSettings) -> VenueSync:
+    """The venue's sync URL and credential, read from its cloud stack's outputs."""
+    cloud = pulumi.StackReference(venue.cloud_stack)
+    entry = cloud.get_output(OUTPUT).apply(
+        lambda value: venue_entry(value, venue.cloud_stack, venue.id)
+    )
+    return VenueSync(
+        # The URL is public; only the credential needs to stay secret.
+        sync_url=pulumi.Output.unsecret(entry.apply(lambda e: e[SYNC_URL])),
+        credential=pulumi.Output.secret(entry.apply(lambda e: e[CREDENTIAL])),
+    )
