@@ -69,7 +69,7 @@ def test_price_table_is_dated_sourced_and_for_its_region() -> None:
     sections += list(raw["items"].values())
     for section in sections:
         assert section["source"].startswith("https://aws.amazon.com/"), section
-    # The dev and prod defaults of components/settings.py must be priced.
+    # The dev and prod defaults of components/settings/profiles.py must be priced.
     assert {"t3.medium", "m6i.large", "t4g.nano"} <= set(table.ec2_instance_hour.prices)
     assert {"db.t4g.micro", "db.t4g.medium"} <= set(table.rds_postgresql_instance_hour.multi_az)
 

@@ -1,0 +1,265 @@
+"""A cloud stack's settings: the Cloudflare edge, the AWS core and the domain services."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Any, Final, Literal, cast
+
+from pydantic import AfterValidator, Field, field_validator, model_validator
+
+from components.settings.cloudflare import CloudflareSettings
+from components.settings.errors import at, require_exact_keys
+from components.settings.validators import (
+    DbInstanceClass,
+    Domain,
+    Email,
+    Environment,
+    GravitonInstanceType,
+    Ipv4Cidr,
+    Label,
+    Model,
+    NatMode,
+    PinnedImage,
+    Placement,
+    PostgresVersion,
+    Region,
+    RetentionDays,
+    X86InstanceType,
+)
+from seed.catalog import SERVICE_NAMES, WEB_CLIENTS
+
+DEFAULT_ROLE: Final = "cloud"
+DEFAULT_REGION: Final = "eu-west-1"
+# Pulumi.yaml's default for `domain`: the CLI needs a default for every key a stack may
+# leave out (venue stacks have no domain), so an empty domain means "not set".
+UNSET_DOMAIN: Final = ""
+
+
+class Hostnames(Model):
+    """Public hostname labels under `domain`."""
+
+    api: Label = "api"
+    app: Label = "app"
+    admin: Label = "admin"
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Hostnames:
+        labels = [self.api, self.app, self.admin]
+        if len(set(labels)) != len(labels):
+            raise ValueError("hostnames must be distinct")
+        return self
+
+
+class NetworkSettings(Model):
+    """The VPC: address space, zones, egress.
+
+    `nat_mode`: no egress, one NAT gateway, one per zone, or one NAT instance
+    (`instance`, for dev: a few dollars a month instead of a gateway's ~$35, no HA).
+    """
+
+    cidr: Ipv4Cidr = "10.40.0.0/16"
+    az_count: Annotated[int, Field(ge=2, le=3)] = 2
+    nat_mode: NatMode = "single"
+    # The NAT instance runs the arm64 Amazon Linux 2023 AMI, so Graviton types only.
+    nat_instance_type: GravitonInstanceType = "t4g.nano"
+    flow_log_retention_days: RetentionDays = 30
+    # Where Docker on the app hosts allocates Compose networks; must not overlap the VPC.
+    docker_pool: Ipv4Cidr = "172.28.0.0/16"
+
+    @field_validator("cidr")
+    @classmethod
+    def _prefix(cls, cidr: str) -> str:
+        prefix = ipaddress.IPv4Network(cidr).prefixlen
+        if not 16 <= prefix <= 24:
+            raise ValueError("VPC prefix must be between /16 and /24")
+        return cidr
+
+    @model_validator(mode="after")
+    def _no_overlap(self) -> NetworkSettings:
+        if ipaddress.IPv4Network(self.cidr).overlaps(ipaddress.IPv4Network(self.docker_pool)):
+            raise at(("cidr",), f"overlaps network.dockerPool {self.docker_pool}", self.cidr)
+        return self
+
+
+# ELB policies that negotiate TLS 1.3 and nothing below 1.2 (and their FIPS/PQ variants).
+_TLS13_POLICY = re.compile(r"^ELBSecurityPolicy-TLS13-1-[23]-[A-Za-z0-9-]+$")
+
+
+def _tls13_policy(value: str) -> str:
+    if not _TLS13_POLICY.match(value):
+        raise ValueError(
+            "not a TLS 1.3 ELB security policy like ELBSecurityPolicy-TLS13-1-2-2021-06"
+        )
+    return value
+
+
+class IngressSettings(Model):
+    """Static IPs: an NLB on Elastic IPs in front of the ALB, or the ALB alone."""
+
+    static_ips: bool = True
+    tls_policy: Annotated[str, AfterValidator(_tls13_policy)] = (
+        "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    )
+
+
+class DatabaseSettings(Model):
+    """The shared RDS PostgreSQL instance (and any dedicated ones, same hardening).
+
+    `engine_version` is a major version (`16`): RDS applies minor upgrades itself and
+    the provider takes the running 16.x as matching. A major.minor (`16.6`) pins the
+    minor, so automatic minor upgrades are off (an upgraded instance would drift).
+    """
+
+    engine_version: PostgresVersion = "16"
+    instance_class: DbInstanceClass = "db.t4g.micro"
+    allocated_storage_gb: Annotated[int, Field(ge=20, le=16_384)] = 20
+    max_allocated_storage_gb: Annotated[int, Field(ge=20, le=65_536)] = 100
+    backup_retention_days: Annotated[int, Field(ge=0, le=35)] = 1
+    multi_az: bool = False
+    deletion_protection: bool = False
+    performance_insights: bool = True
+
+    @field_validator("engine_version", mode="before")
+    @classmethod
+    def _version_as_text(cls, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)  # `engineVersion: 16` in YAML
+        if isinstance(value, float):
+            raise ValueError('quote the version ("16.10"): YAML reads 16.10 as the number 16.1')
+        return value
+
+    @property
+    def major_version(self) -> str:
+        return self.engine_version.split(".")[0]
+
+    @property
+    def minor_pinned(self) -> bool:
+        return "." in self.engine_version
+
+    @property
+    def family(self) -> str:
+        """The parameter group family, `postgres16` for 16 and 16.6 alike."""
+        return f"postgres{self.major_version}"
+
+
+class AppHostSettings(Model):
+    """The single Docker Compose VM of the seed's deployment model (and any dedicated host)."""
+
+    # Every app host boots Canonical's amd64 Ubuntu image, so x86 types only.
+    instance_type: X86InstanceType = "t3.medium"
+    root_volume_gb: Annotated[int, Field(ge=20, le=1024)] = 30
+
+
+class BackingImages(Model):
+    redis: PinnedImage = "redis:7.4.1-alpine"
+    rabbitmq: PinnedImage = "rabbitmq:3.13.7-alpine"
+
+
+class ServiceSettings(Model):
+    """Per-service overrides. Placement switches are the scale path: config only."""
+
+    image: PinnedImage
+    database: Placement = "shared"
+    host: Placement = "shared"
+    health_check_path: Annotated[str, Field(pattern=r"^/[\w./-]*$")] | None = None
+    path_prefix: Annotated[str, Field(pattern=r"^/[\w-]+$")] | None = None
+    redis_max_memory_mb: Annotated[int, Field(ge=16, le=4096)] = 64
+    memory_mb: Annotated[int, Field(ge=128, le=16_384)] = 512
+
+
+class WebClientSettings(Model):
+    image: PinnedImage
+
+
+class ObservabilitySettings(Model):
+    alarm_emails: list[Email] = []
+    log_retention_days: RetentionDays = 14
+
+
+class CloudSettings(Model):
+    """A cloud stack: Cloudflare edge, AWS core and one backing stack per domain service."""
+
+    role: Literal["cloud"] = DEFAULT_ROLE
+    environment: Environment
+    region: Region = DEFAULT_REGION
+    domain: Domain
+    hostnames: Hostnames = Hostnames()
+    cloudflare: CloudflareSettings
+    network: NetworkSettings = NetworkSettings()
+    ingress: IngressSettings = IngressSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    app_host: AppHostSettings = AppHostSettings()
+    backing_images: BackingImages = BackingImages()
+    services: dict[str, ServiceSettings]
+    web_clients: dict[str, WebClientSettings]
+    observability: ObservabilitySettings = ObservabilitySettings()
+    venues: list[Label] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unset_domain_is_missing(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        raw = cast(dict[str, Any], value)
+        if raw.get("domain") == UNSET_DOMAIN:
+            return {k: v for k, v in raw.items() if k != "domain"}
+        return raw
+
+    @field_validator("services", mode="before")
+    @classmethod
+    def _known_services(cls, value: Any) -> Any:
+        return require_exact_keys(value, SERVICE_NAMES, "service")
+
+    @field_validator("web_clients", mode="before")
+    @classmethod
+    def _known_web_clients(cls, value: Any) -> Any:
+        return require_exact_keys(value, tuple(c.name for c in WEB_CLIENTS), "web client")
+
+    @field_validator("venues")
+    @classmethod
+    def _distinct_venues(cls, venues: list[str]) -> list[str]:
+        duplicates = sorted({v for v in venues if venues.count(v) > 1})
+        if duplicates:
+            raise ValueError(f"venue {duplicates[0]!r} is listed twice")
+        return venues
+
+    @model_validator(mode="after")
+    def _environment_rules(self) -> CloudSettings:
+        if self.environment == "prod":
+            db = self.database
+            if not db.deletion_protection:
+                raise at(("database", "deletionProtection"), "must be true in prod", False)
+            if not db.multi_az:
+                raise at(("database", "multiAz"), "must be true in prod", False)
+            if self.network.nat_mode == "none":
+                raise at(("network", "natMode"), "prod needs NAT egress", "none")
+            if self.network.nat_mode == "instance":
+                raise at(("network", "natMode"), "prod needs managed NAT gateways", "instance")
+        if self.environment != "dev" and self.database.backup_retention_days < 7:
+            days = self.database.backup_retention_days
+            raise at(("database", "backupRetentionDays"), "must be at least 7 outside dev", days)
+        if self.database.max_allocated_storage_gb < self.database.allocated_storage_gb:
+            raise at(
+                ("database", "maxAllocatedStorageGb"),
+                f"must be at least allocatedStorageGb ({self.database.allocated_storage_gb})",
+                self.database.max_allocated_storage_gb,
+            )
+        return self
+
+    def fqdn(self, label: str) -> str:
+        return f"{label}.{self.domain}"
+
+    @property
+    def api_host(self) -> str:
+        return self.fqdn(self.hostnames.api)
+
+    @property
+    def public_hosts(self) -> dict[str, str]:
+        """Hostname key (`api`, `app`, `admin`) -> FQDN."""
+        h = self.hostnames
+        return {"api": self.fqdn(h.api), "app": self.fqdn(h.app), "admin": self.fqdn(h.admin)}
+
+    @property
+    def is_dev(self) -> bool:
+        return self.environment == "dev"

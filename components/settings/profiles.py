@@ -1,0 +1,48 @@
+"""Per-environment defaults: a stack file states only what differs from its profile."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, cast
+
+PROFILES: dict[str, dict[str, Any]] = {
+    "dev": {
+        "network": {"natMode": "instance"},
+        "ingress": {"staticIps": False},
+        "database": {"backupRetentionDays": 1, "multiAz": False, "deletionProtection": False},
+        "observability": {"logRetentionDays": 14},
+        "cloudflare": {"hstsMaxAge": 300},
+    },
+    "staging": {
+        "network": {"natMode": "single"},
+        "ingress": {"staticIps": True},
+        "database": {"backupRetentionDays": 7, "multiAz": True, "deletionProtection": True},
+        "observability": {"logRetentionDays": 30},
+        "cloudflare": {"hstsMaxAge": 86_400},
+    },
+    "prod": {
+        "network": {"natMode": "per-az", "azCount": 3},
+        "ingress": {"staticIps": True},
+        "database": {
+            "instanceClass": "db.t4g.medium",
+            "allocatedStorageGb": 50,
+            "maxAllocatedStorageGb": 500,
+            "backupRetentionDays": 14,
+            "multiAz": True,
+            "deletionProtection": True,
+        },
+        "appHost": {"instanceType": "m6i.large", "rootVolumeGb": 50},
+        "observability": {"logRetentionDays": 90},
+        "cloudflare": {"hstsMaxAge": 31_536_000, "ddosSensitivity": "default"},
+    },
+}
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(cast(dict[str, Any], merged[key]), cast(dict[str, Any], value))
+        else:
+            merged[key] = value
+    return merged

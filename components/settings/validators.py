@@ -1,0 +1,184 @@
+"""Value checks and the constrained types config sections are built from. No Pulumi.
+
+Each check raises ValueError with the "what is wrong" part of the error line.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+Environment = Literal["dev", "staging", "prod"]
+Role = Literal["cloud", "venue"]
+NatMode = Literal["none", "single", "per-az", "instance"]
+CloudflarePlan = Literal["free", "pro", "business", "enterprise"]
+DdosSensitivity = Literal["default", "medium", "low", "eoff"]
+Placement = Literal["shared", "dedicated"]
+
+
+_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_AWS_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+_ZONE_ID = re.compile(r"^[0-9a-f]{32}$")
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
+_IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/:-]*[a-z0-9](:[\w][\w.-]{0,127})?(@sha256:[0-9a-f]{64})?$")
+_STACK = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+_INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
+# Graviton: a1, and the families with a "g" after the generation (t4g, c6gn, m7gd).
+_GRAVITON_TYPE = re.compile(r"^(a1|[a-z]+\d+g[a-z]*)\.[a-z0-9]+$")
+_DB_CLASS = re.compile(r"^db\.[a-z][a-z0-9-]*\.[a-z0-9]+$")
+_POSTGRES_VERSION = re.compile(r"^1[4-7](\.\d+)?$")
+
+
+def _hostname_label(value: str) -> str:
+    if not _LABEL.match(value):
+        raise ValueError("not a valid DNS label (lowercase letters, digits, hyphens)")
+    return value
+
+
+def _domain(value: str) -> str:
+    labels = value.split(".")
+    if len(labels) < 2 or len(value) > 253 or not all(_LABEL.match(label) for label in labels):
+        raise ValueError("not a valid domain name")
+    return value
+
+
+def _region(value: str) -> str:
+    if not _AWS_REGION.match(value):
+        raise ValueError("not an AWS region name like eu-west-1")
+    return value
+
+
+def _zone_id(value: str) -> str:
+    if not _ZONE_ID.match(value):
+        raise ValueError("not a Cloudflare zone id (32 lowercase hex characters)")
+    return value
+
+
+def _pinned_image(value: str) -> str:
+    if not _IMAGE.match(value):
+        raise ValueError("not a container image reference")
+    name, _, digest = value.partition("@")
+    last = name.rsplit("/", 1)[-1]
+    tag = last.partition(":")[2]
+    if not digest and not tag:
+        raise ValueError("image must be pinned to a tag or digest")
+    if not digest and tag == "latest":
+        raise ValueError("image must be pinned, not 'latest'")
+    return value
+
+
+def _ipv4_cidr(value: str) -> str:
+    try:
+        net = ipaddress.IPv4Network(value, strict=True)
+    except ValueError:
+        raise ValueError("not a valid IPv4 CIDR block") from None
+    return str(net)
+
+
+def _ip_cidr(value: str) -> str:
+    try:
+        return str(ipaddress.ip_network(value, strict=True))
+    except ValueError:
+        raise ValueError("not a valid IP address or CIDR block") from None
+
+
+def _ipv4_address(value: str) -> str:
+    try:
+        return str(ipaddress.IPv4Address(value))
+    except ValueError:
+        raise ValueError("not a valid IPv4 address") from None
+
+
+def _country(value: str) -> str:
+    if not _COUNTRY.match(value):
+        raise ValueError("not an ISO 3166 two-letter country code like DE")
+    return value
+
+
+def _email(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise ValueError("not an email address")
+    return value
+
+
+def _stack_name(value: str) -> str:
+    if not _STACK.match(value):
+        raise ValueError("not a fully qualified stack name like acme/ticketing/dev")
+    return value
+
+
+def _docker_host(value: str) -> str:
+    if not (value.startswith("ssh://") or value.startswith("tcp://")):
+        raise ValueError("Docker host must be ssh://user@host or tcp://host:2376")
+    return value
+
+
+def _instance_type(value: str) -> str:
+    if not _INSTANCE_TYPE.match(value):
+        raise ValueError("not an EC2 instance type like t3.medium")
+    return value
+
+
+def _graviton_instance_type(value: str) -> str:
+    if not _GRAVITON_TYPE.match(_instance_type(value)):
+        raise ValueError("not a Graviton (arm64) instance type like t4g.nano")
+    return value
+
+
+def _x86_instance_type(value: str) -> str:
+    if _GRAVITON_TYPE.match(_instance_type(value)):
+        raise ValueError(
+            "a Graviton (arm64) type, but the app hosts run Canonical's amd64 Ubuntu image; "
+            "use an x86 type like t3.medium"
+        )
+    return value
+
+
+def _db_class(value: str) -> str:
+    if not _DB_CLASS.match(value):
+        raise ValueError("not an RDS instance class like db.t4g.micro")
+    return value
+
+
+def _postgres_version(value: str) -> str:
+    if not _POSTGRES_VERSION.match(value):
+        raise ValueError("not a PostgreSQL major version 14-17 like 16, or major.minor like 16.6")
+    return value
+
+
+Label = Annotated[str, AfterValidator(_hostname_label)]
+Domain = Annotated[str, AfterValidator(_domain)]
+Region = Annotated[str, AfterValidator(_region)]
+ZoneId = Annotated[str, AfterValidator(_zone_id)]
+PinnedImage = Annotated[str, AfterValidator(_pinned_image)]
+Ipv4Cidr = Annotated[str, AfterValidator(_ipv4_cidr)]
+IpCidr = Annotated[str, AfterValidator(_ip_cidr)]
+Ipv4Address = Annotated[str, AfterValidator(_ipv4_address)]
+Country = Annotated[str, AfterValidator(_country)]
+Email = Annotated[str, AfterValidator(_email)]
+StackName = Annotated[str, AfterValidator(_stack_name)]
+DockerHost = Annotated[str, AfterValidator(_docker_host)]
+InstanceType = Annotated[str, AfterValidator(_instance_type)]
+GravitonInstanceType = Annotated[str, AfterValidator(_graviton_instance_type)]
+X86InstanceType = Annotated[str, AfterValidator(_x86_instance_type)]
+DbInstanceClass = Annotated[str, AfterValidator(_db_class)]
+PostgresVersion = Annotated[str, AfterValidator(_postgres_version)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+RetentionDays = Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096]
+
+
+class Model(BaseModel):
+    """Config sections: camelCase keys, unknown keys refused, no lax coercion."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=False,
+        extra="forbid",
+        strict=True,
+        frozen=True,
+    )
