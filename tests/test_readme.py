@@ -1,11 +1,14 @@
-"""The README's config reference lists every key the settings accept, with their defaults."""
+"""The README tells the truth: its config reference lists every key the settings accept, with
+their defaults, and its seed-row table names where each row of the seed page is implemented."""
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
+import pytest
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
@@ -135,3 +138,48 @@ def test_default_column_check_reads_profile_defaults() -> None:
     assert profile_value("prod", "database.allocatedStorageGb") == 50
     assert names(ROWS["database.allocatedStorageGb"][2], "50")
     assert not names("`500`", "50")
+
+
+SEED_PAGE = (Path(__file__).resolve().parent.parent / "docs" / "seed-deployment.md").read_text()
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _seed_rows() -> set[str]:
+    """Every row of the seed page: each table's first cell, each deployment-model item."""
+    rows: set[str] = set()
+    for line in SEED_PAGE.splitlines():
+        if line.startswith("|") and not set(line) <= set("|- "):
+            first = line.strip("|").split("|")[0].strip()
+            link = re.fullmatch(r"\[\]\(\./components/([\w-]+)\)", first)
+            rows.add(link.group(1) if link else first)
+        elif bold := re.match(r"- \*\*(.+?)\*\*", line):
+            rows.add(bold.group(1))
+    headers = {"Service", "Component", "Client", "API"}
+    return rows - headers
+
+
+def _seed_row_table() -> list[tuple[str, str, str]]:
+    section = README.split("<!-- seed-rows:start", 1)[1].split("<!-- seed-rows:end", 1)[0]
+    table: list[tuple[str, str, str]] = []
+    for line in section.splitlines()[3:]:
+        row, implemented_by, file = (c.strip() for c in line.strip("|").split("|"))
+        table.append((row, implemented_by, file))
+    return table
+
+
+def test_the_seed_row_table_has_exactly_the_seed_pages_rows() -> None:
+    assert _seed_rows() >= {"VPC", "bastion", "ticketing", "Single VM"}  # the parser reads it
+    assert {row for row, _, _ in _seed_row_table()} == _seed_rows()
+
+
+@pytest.mark.parametrize("row", _seed_row_table(), ids=lambda r: r[0])
+def test_each_seed_row_names_a_definition_in_its_file(row: tuple[str, str, str]) -> None:
+    _, implemented_by, file = row
+    name = re.match(r"`(\w+)`", implemented_by)
+    path = re.fullmatch(r"`([\w/.]+\.py)`", file)
+    assert name and path, row
+    module = ast.parse((ROOT / path.group(1)).read_text())
+    defined = {
+        node.name for node in module.body if isinstance(node, ast.ClassDef | ast.FunctionDef)
+    }
+    assert name.group(1) in defined, f"{name.group(1)} is not defined in {path.group(1)}"
