@@ -1,5 +1,5 @@
-"""`python -m plan [STACK] [--json FILE] [--policy-pack-config FILE]`: the offline plan of one
-committed stack.
+"""`python -m plan [STACK] [--json FILE] [--policy-pack-config FILE] [--backend URL]
+[--organization ORG]`: the offline plan of one committed stack.
 
 Runs the real program under the SDK's mock engine with the stack file's config:
 no credentials, no Pulumi CLI, no network. Exit codes: 0 clean, 1 a mandatory
@@ -34,6 +34,18 @@ def main(argv: list[str] | None = None) -> int:
         metavar="FILE",
         help="policy pack config, the JSON file `pulumi preview --policy-pack-config` takes",
     )
+    parser.add_argument(
+        "--backend",
+        metavar="URL",
+        help="state backend the stack runs on, as `pulumi login` takes it: https://api.pulumi.com "
+        "(default, or $PULUMI_BACKEND_URL) or s3://, gs://, azblob://, file://",
+    )
+    parser.add_argument(
+        "--organization",
+        metavar="ORG",
+        help="Pulumi Cloud organization the stack runs in (default example-tickets; a "
+        "self-managed backend has only `organization`)",
+    )
     parser.add_argument("--traceback", action="store_true", help="show a program error in full")
     parser.add_argument("--project-dir", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -43,6 +55,13 @@ def main(argv: list[str] | None = None) -> int:
     # Imported here so `--help` stays instant.
     from components.settings import ConfigError
     from plan import cost, diagram, engine, policy, report, stack_config
+    from plan.backends import Backend, BackendError
+
+    try:
+        backend = Backend.of(args.backend, args.organization)
+    except BackendError as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        return EXIT_ERROR
 
     policy_config: dict[str, object] | None = None
     if args.policy_pack_config:
@@ -54,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_ERROR
     project_dir = args.project_dir or engine.PROJECT_DIR
     try:
-        plan = engine.capture(args.stack, project_dir=project_dir)
+        plan = engine.capture(args.stack, project_dir=project_dir, backend=backend)
     except ConfigError as exc:
         err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
         return EXIT_ERROR

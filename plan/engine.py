@@ -31,6 +31,7 @@ from pulumi.runtime.sync_await import (  # pyright: ignore[reportPrivateUsage]
 
 from components.settings import DEFAULT_REGION
 from plan import fakes, references, stack_config
+from plan.backends import Backend
 from plan.model import Plan, Resource, Secret
 from plan.resource_types import STACK, STACK_REFERENCE
 
@@ -216,24 +217,30 @@ def capture(
     overrides: Mapping[str, Any] | None = None,
     stack_outputs: StackOutputs | None = None,
     plan_of: Callable[[str], Plan] | None = None,
+    backend: Backend | None = None,
 ) -> Plan:
     """Run `__main__.py` for `stack` under mocks and return everything it registered,
     with the stack config it ran with (`Plan.config`).
 
     A venue stack's StackReference is answered from its cloud stack's plan,
     `plan_of(cloud stack)` (default: a fresh capture), unless `stack_outputs`
-    answers it.
+    answers it. `backend` (default: `Backend.of()`) is the state backend the
+    stack runs on: its organization is `pulumi.get_organization()`, and a stack
+    name it would refuse is a `StackConfigError`.
 
     Raises `components.settings.ConfigError` for bad config (before anything is
     registered), `stack_config.StackConfigError` for a bad stack file, and
     `ProgramError` for anything else the program does wrong.
     """
     config = stack_config.load(project_dir, stack, dict(overrides or {}))
+    backend = backend or Backend.of()
     if stack_outputs is None:
-        cloud = references.cloud_stack_of(config, project_dir)
+        cloud = references.cloud_stack_of(config, project_dir, backend)
         if cloud is not None:
             # Complete before this capture starts: a capture resets Pulumi's runtime.
-            cloud_plan = (plan_of or (lambda s: capture(s, project_dir=project_dir)))(cloud[0])
+            cloud_plan = (
+                plan_of or (lambda s: capture(s, project_dir=project_dir, backend=backend))
+            )(cloud[0])
             stack_outputs = references.answer(cloud[1], cloud_plan)
     # Pulumi.yaml gives `region` a default; a project that declares no region gets the settings'.
     region = config.values.get(f"{config.project}:region", DEFAULT_REGION)
@@ -243,7 +250,12 @@ def capture(
     pulumi.runtime.reset_options(project=config.project, stack=stack)
     pulumi.runtime.set_all_config(config.values, config.secret_keys)
     pulumi.runtime.set_mocks(
-        monitor.mocks, project=config.project, stack=stack, preview=False, monitor=monitor
+        monitor.mocks,
+        project=config.project,
+        stack=stack,
+        preview=False,
+        monitor=monitor,
+        organization=backend.organization,
     )
     # On the root stack set_mocks created, so it applies to every resource the program makes.
     pulumi.runtime.register_stack_transformation(depends_on.transformation)

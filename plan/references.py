@@ -1,7 +1,9 @@
 """Stack references in the offline plan: a venue stack reads its cloud stack.
 
-`pulumi.StackReference("org/ticketing/dev")` is answered from the committed
+`pulumi.StackReference("<org>/ticketing/dev")` is answered from the committed
 stack `Pulumi.dev.yaml`'s own offline plan, never from a backend or network.
+The name is checked against the rules of the backend the plan runs for
+(`plan.backends`): a name that backend would refuse is one line.
 Secret outputs stay secret, and the generated secret material inside them
 (what is secret in the cloud plan's resources) is replaced by a placeholder.
 """
@@ -15,18 +17,22 @@ from pathlib import Path
 from typing import Any, cast
 
 from plan import stack_config
+from plan.backends import Backend
 from plan.model import Plan, Secret
 
 StackOutputs = Callable[[str], Mapping[str, Any]]
 
-_FULL_NAME = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+_NAME = re.compile(r"^([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/)?[A-Za-z0-9_.-]+$")
 
 
-def cloud_stack_of(config: stack_config.StackConfig, project_dir: Path) -> tuple[str, str] | None:
+def cloud_stack_of(
+    config: stack_config.StackConfig, project_dir: Path, backend: Backend
+) -> tuple[str, str] | None:
     """(committed stack, full name) a venue stack references; None for other stacks.
 
     A malformed name is left to the program's own config validation; a name
-    that no committed stack answers is a `StackConfigError`.
+    `backend` would refuse, or that no committed stack answers, is a
+    `StackConfigError`.
     """
     if config.values.get(f"{config.project}:role") != "venue":
         return None
@@ -34,24 +40,28 @@ def cloud_stack_of(config: stack_config.StackConfig, project_dir: Path) -> tuple
         venue: Any = json.loads(config.values.get(f"{config.project}:venue", "{}"))
     except json.JSONDecodeError:
         return None
-    full_name = (
-        cast(Mapping[str, Any], venue).get("cloudStack") if isinstance(venue, dict) else None
-    )
-    if not isinstance(full_name, str) or not _FULL_NAME.match(full_name):
+    written = cast(Mapping[str, Any], venue).get("cloudStack") if isinstance(venue, dict) else None
+    if not isinstance(written, str) or not _NAME.match(written):
         return None
+    full_name = backend.full_name(written, config.project)
+    refusal = backend.refusal(full_name)
+    if refusal:
+        raise stack_config.StackConfigError(
+            f"{config.project}:venue.cloudStack: {refusal}, got {json.dumps(written)}"
+        )
     _, project, stack = full_name.split("/")
     committed = stack_config.stacks(project_dir)
     if project != config.project or stack not in committed:
         raise stack_config.StackConfigError(
             f"{config.project}:venue.cloudStack: the offline plan reads only committed stacks "
             f"of project {config.project} (committed: {', '.join(committed)}), "
-            f"got {json.dumps(full_name)}"
+            f"got {json.dumps(written)}"
         )
     role = stack_config.load(project_dir, stack).values.get(f"{config.project}:role")
     if role != "cloud":
         raise stack_config.StackConfigError(
             f"{config.project}:venue.cloudStack: stack {stack} is a {role} stack, not a cloud "
-            f"stack, got {json.dumps(full_name)}"
+            f"stack, got {json.dumps(written)}"
         )
     return stack, full_name
 

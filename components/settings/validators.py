@@ -26,7 +26,8 @@ _ZONE_ID = re.compile(r"^[0-9a-f]{32}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
 _IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/:-]*[a-z0-9](:[\w][\w.-]{0,127})?(@sha256:[0-9a-f]{64})?$")
-_STACK = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+# A stack name alone (`dev`), or fully qualified (`acme/ticketing/dev`).
+_STACK = re.compile(r"^([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/)?[A-Za-z0-9_.-]+$")
 _INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
 # Graviton: a1, and the families with a "g" after the generation (t4g, c6gn, m7gd).
 _GRAVITON_TYPE = re.compile(r"^(a1|[a-z]+\d+g[a-z]*)\.[a-z0-9]+$")
@@ -108,7 +109,9 @@ def _email(value: str) -> str:
 
 def _stack_name(value: str) -> str:
     if not _STACK.match(value):
-        raise ValueError("not a fully qualified stack name like acme/ticketing/dev")
+        raise ValueError(
+            "not a stack name like dev, or a fully qualified one like acme/ticketing/dev"
+        )
     return value
 
 

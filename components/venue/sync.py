@@ -63,12 +63,20 @@ def venue_entry(value: Any, cloud_stack: str, venue_id: str) -> Mapping[str, str
     return cast(Mapping[str, str], entry)
 
 
+def cloud_stack_name(written: str) -> str:
+    """The full name of the cloud stack: a bare stack name (`dev`) is this project's stack
+    in the organization this stack runs in, which on a self-managed backend is always
+    `organization`; a full name stays as written."""
+    if "/" in written:
+        return written
+    return f"{pulumi.get_organization()}/{pulumi.get_project()}/{written}"
+
+
 def read_venue_sync(venue: VenueSettings) -> VenueSync:
     """The venue's sync URL and credential, read from its cloud stack's outputs."""
-    cloud = pulumi.StackReference(venue.cloud_stack)
-    entry = cloud.get_output(OUTPUT).apply(
-        lambda value: venue_entry(value, venue.cloud_stack, venue.id)
-    )
+    name = cloud_stack_name(venue.cloud_stack)
+    cloud = pulumi.StackReference(name)
+    entry = cloud.get_output(OUTPUT).apply(lambda value: venue_entry(value, name, venue.id))
     return VenueSync(
         # The URL is public; only the credential needs to stay secret.
         sync_url=pulumi.Output.unsecret(entry.apply(lambda e: e[SYNC_URL])),
