@@ -36,6 +36,14 @@ class StackConfig:
     stack: str
     values: dict[str, str]
     secret_keys: list[str]
+    secrets_provider: str | None = None  # the stack file's `secretsprovider`; None: the backend's
+
+
+# The secrets providers `pulumi stack init --secrets-provider` takes
+# (https://www.pulumi.com/docs/iac/concepts/secrets/#available-encryption-providers).
+SECRETS_PROVIDERS = re.compile(
+    r"^(default|passphrase|awskms://\S+|azurekeyvault://\S+|gcpkms://\S+|hashivault://\S+)$"
+)
 
 
 def project_name(project_dir: Path) -> str:
@@ -60,6 +68,12 @@ def load(project_dir: Path, stack: str, overrides: dict[str, Any] | None = None)
         raise StackConfigError(f"no stack file {stack_path.name} (committed stacks: {known})")
     stack_file = _read_yaml(stack_path)
 
+    provider = stack_file.get("secretsprovider")
+    if provider is not None and not SECRETS_PROVIDERS.match(str(provider)):
+        raise StackConfigError(
+            f"{stack_path.name}: secretsprovider: expected default, passphrase, awskms://, "
+            f"azurekeyvault://, gcpkms:// or hashivault://, got {_show(provider)}"
+        )
     stack_values = stack_file.get("config") or {}
     if not isinstance(stack_values, dict):
         raise StackConfigError(f"{stack_path.name}: config: expected a mapping of keys to values")
@@ -81,7 +95,13 @@ def load(project_dir: Path, stack: str, overrides: dict[str, Any] | None = None)
             secret_keys.append(full_key)
         else:
             values[full_key] = _encode(value)
-    return StackConfig(project=project, stack=stack, values=values, secret_keys=secret_keys)
+    return StackConfig(
+        project=project,
+        stack=stack,
+        values=values,
+        secret_keys=secret_keys,
+        secrets_provider=None if provider is None else str(provider),
+    )
 
 
 def _schema(project: str, project_file: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -239,3 +240,31 @@ def test_plan_exits_2_with_the_yaml_error_line(
     assert err.strip().splitlines() == [
         "error: Pulumi.test.yaml:2:25: not valid YAML: mapping values are not allowed here"
     ]
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_committed_cloud_stacks_encrypt_with_their_environments_kms_key(stack: str) -> None:
+    config = stack_config.load(ROOT, stack)
+    region = config.values["ticketing:region"]
+    environment = config.values["ticketing:environment"]
+    assert config.secrets_provider == (
+        f"awskms://alias/ticketing-{environment}-pulumi-secrets?region={region}"
+    )
+
+
+def test_committed_venue_stack_uses_the_technicians_passphrase() -> None:
+    assert stack_config.load(ROOT, "venue-dev-arena").secrets_provider == "passphrase"
+
+
+def test_an_unknown_secrets_provider_is_one_line(tmp_path: Path) -> None:
+    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    text = (ROOT / "Pulumi.dev.yaml").read_text()
+    (tmp_path / "Pulumi.dev.yaml").write_text(
+        text.replace("secretsprovider: awskms://", "secretsprovider: vault://")
+    )
+    with pytest.raises(stack_config.StackConfigError) as error:
+        stack_config.load(tmp_path, "dev")
+    assert str(error.value).startswith("Pulumi.dev.yaml: secretsprovider: expected default,")
+    assert str(error.value).endswith(
+        'got "vault://alias/ticketing-dev-pulumi-secrets?region=eu-west-1"'
+    )
