@@ -5,7 +5,7 @@ STAMP     := $(VENV)/.installed
 STACK     ?= dev
 PLAN_ARGS ?=
 
-.PHONY: plan test lint typecheck pytest docs bench urns clean
+.PHONY: plan test lint typecheck pytest docs bench urns pack clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -37,6 +37,10 @@ docs: $(STAMP)
 ## bench: time the dev plan against the bare SDK import floor
 bench: $(STAMP)
 	@$(PY) scripts/bench_plan.py
+
+## pack: build the self-contained policy pack for `pulumi policy publish` into build/policy-pack
+pack: $(STAMP)
+	@$(PY) -m plan.pack
 
 ## urns: rewrite tests/snapshots/<stack>.urns after an intended change of resource identity
 urns: $(STAMP)

@@ -150,15 +150,17 @@ def test_every_rule_has_metadata_and_its_category_default() -> None:
 
 
 @contextmanager
-def served_pack(log_dir: Path) -> Iterator[Any]:
+def served_pack(
+    log_dir: Path, python: str = sys.executable, pack_dir: Path = PACK_DIR
+) -> Iterator[Any]:
     """The pack served exactly as the CLI starts it, with the stack's config in PULUMI_CONFIG."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")}
     env["PULUMI_CONFIG"] = json.dumps({"ticketing:environment": "prod"})
     log = log_dir / "stderr.log"
     with log.open("w") as stderr:
         process = subprocess.Popen(
-            [sys.executable, "-I", "-u", "-m", "pulumi.policy", "127.0.0.1:0", "."],
-            cwd=PACK_DIR,
+            [python, "-I", "-u", "-m", "pulumi.policy", "127.0.0.1:0", "."],
+            cwd=pack_dir,
             env=env,
             stdout=subprocess.PIPE,
             stderr=stderr,
