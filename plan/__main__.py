@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # Imported here so `--help` stays instant.
     from components.settings import ConfigError
-    from plan import cost, diagram, engine, policy, report, stack_config
+    from plan import constraints, cost, diagram, engine, policy, report, stack_config
     from plan.backends import Backend, BackendError
 
     try:
@@ -92,6 +92,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         return EXIT_ERROR
 
+    # What the AWS API would refuse at `pulumi up`, refused here before anything is reported.
+    refused = constraints.check(plan.resources)
+    if refused:
+        for violation in refused:
+            err.print(f"[red]error:[/] {escape(violation.line())}", highlight=False, soft_wrap=True)
+        return EXIT_ERROR
     report.print_plan(plan, console)
     try:
         estimate = cost.estimate(plan, cost.load_prices(cost.region_of(plan)))

@@ -102,7 +102,7 @@ class Ingress(pulumi.ComponentResource):
             description=(
                 "ALB: HTTPS/HTTP from the ingress NLB only"
                 if static
-                else "ALB: HTTPS/HTTP from Cloudflare's published ranges only"
+                else "ALB: HTTPS and HTTP from the published Cloudflare ranges only"
             ),
             tags={"Name": f"{name}-alb"},
             opts=child,
@@ -113,7 +113,7 @@ class Ingress(pulumi.ComponentResource):
             nlb_sg = aws.ec2.SecurityGroup(
                 f"{name}-nlb",
                 vpc_id=network.vpc_id,
-                description="NLB: TCP 443/80 from Cloudflare's published ranges only",
+                description="NLB: TCP 443 and 80 from the published Cloudflare ranges only",
                 tags={"Name": f"{name}-nlb"},
                 opts=child,
             )

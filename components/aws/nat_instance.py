@@ -79,7 +79,7 @@ class NatInstance(pulumi.ComponentResource):
                 ip_protocol="tcp",
                 from_port=port,
                 to_port=port,
-                description=f"{protocol} to the internet: the VPC's traffic, SSM agent, dnf",
+                description=f"{protocol} to the internet: traffic of the VPC, SSM agent, dnf",
                 opts=child,
             )
 

@@ -1,0 +1,362 @@
+"""AWS's own constraints on the inputs the program sends, checked before the plan passes.
+
+The provider checks some inputs at preview and leaves the rest to the AWS API,
+which refuses them at `pulumi up`, half-way through a deployment. This module
+checks the captured inputs against:
+
+- botocore's service models (AWS's API definitions, shipped in the `botocore`
+  wheel): the length, pattern, enum and range of each API parameter that a
+  resource property maps onto (`MODELLED`, one row per property);
+- documented rules the models lack (`DOCUMENTED`), each with its source.
+
+Inputs are the engine's (camelCase, as captured by `plan.engine`). Values the
+plan does not know are skipped; a secret is checked but never printed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, TypeVar, cast
+
+from plan.model import Resource, Secret
+
+SECRET_SHOWN = "[secret]"
+
+
+@dataclass(frozen=True)
+class Mapped:
+    """A resource property that is an API parameter: `service`'s `operation`, `member`.
+
+    Paths use `.` for nesting and `[]` for each item of a list, on both sides:
+    `healthCheck.path`, `IpPermissions[].IpRanges[].Description`.
+    """
+
+    type: str
+    property: str
+    service: str
+    operation: str
+    member: str
+
+
+@dataclass(frozen=True)
+class Documented:
+    """A documented rule that botocore's models do not carry."""
+
+    type: str
+    property: str
+    rule: str
+    check: Callable[[Any], bool]
+    source: str
+
+
+@dataclass(frozen=True)
+class Violation:
+    type: str
+    name: str
+    property: str
+    value: str
+    rule: str
+    source: str
+
+    def line(self) -> str:
+        return f"{self.type} {self.name}: {self.property} {self.value} {self.rule} ({self.source})"
+
+
+_SG = "aws:ec2/securityGroup:SecurityGroup"
+_DEFAULT_SG = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
+_INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+_EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+_TG = "aws:lb/targetGroup:TargetGroup"
+_LB = "aws:lb/loadBalancer:LoadBalancer"
+_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+_PARAMETER = "aws:ssm/parameter:Parameter"
+
+MODELLED: tuple[Mapped, ...] = (
+    Mapped("aws:acm/certificate:Certificate", "domainName", "acm", "RequestCertificate", "DomainName"),
+    Mapped("aws:acm/certificate:Certificate", "subjectAlternativeNames[]", "acm", "RequestCertificate", "SubjectAlternativeNames[]"),
+    Mapped("aws:acm/certificate:Certificate", "validationMethod", "acm", "RequestCertificate", "ValidationMethod"),
+    Mapped("aws:acm/certificate:Certificate", "keyAlgorithm", "acm", "RequestCertificate", "KeyAlgorithm"),
+    Mapped("aws:cloudwatch/dashboard:Dashboard", "dashboardName", "cloudwatch", "PutDashboard", "DashboardName"),
+    Mapped("aws:cloudwatch/logGroup:LogGroup", "name", "logs", "CreateLogGroup", "logGroupName"),
+    Mapped(_ALARM, "name", "cloudwatch", "PutMetricAlarm", "AlarmName"),
+    Mapped(_ALARM, "alarmDescription", "cloudwatch", "PutMetricAlarm", "AlarmDescription"),
+    Mapped(_ALARM, "comparisonOperator", "cloudwatch", "PutMetricAlarm", "ComparisonOperator"),
+    Mapped(_ALARM, "statistic", "cloudwatch", "PutMetricAlarm", "Statistic"),
+    Mapped(_ALARM, "extendedStatistic", "cloudwatch", "PutMetricAlarm", "ExtendedStatistic"),
+    Mapped(_ALARM, "treatMissingData", "cloudwatch", "PutMetricAlarm", "TreatMissingData"),
+    Mapped(_ALARM, "metricName", "cloudwatch", "PutMetricAlarm", "MetricName"),
+    Mapped(_ALARM, "namespace", "cloudwatch", "PutMetricAlarm", "Namespace"),
+    Mapped(_ALARM, "period", "cloudwatch", "PutMetricAlarm", "Period"),
+    Mapped(_ALARM, "evaluationPeriods", "cloudwatch", "PutMetricAlarm", "EvaluationPeriods"),
+    Mapped(_ALARM, "datapointsToAlarm", "cloudwatch", "PutMetricAlarm", "DatapointsToAlarm"),
+    Mapped("aws:ec2/eip:Eip", "domain", "ec2", "AllocateAddress", "Domain"),
+    Mapped("aws:ec2/flowLog:FlowLog", "trafficType", "ec2", "CreateFlowLogs", "TrafficType"),
+    Mapped("aws:ec2/flowLog:FlowLog", "logDestinationType", "ec2", "CreateFlowLogs", "LogDestinationType"),
+    Mapped("aws:ec2/flowLog:FlowLog", "maxAggregationInterval", "ec2", "CreateFlowLogs", "MaxAggregationInterval"),
+    Mapped("aws:ec2/instance:Instance", "instanceType", "ec2", "RunInstances", "InstanceType"),
+    Mapped("aws:ec2/instance:Instance", "metadataOptions.httpTokens", "ec2", "RunInstances", "MetadataOptions.HttpTokens"),
+    Mapped("aws:ec2/instance:Instance", "metadataOptions.httpEndpoint", "ec2", "RunInstances", "MetadataOptions.HttpEndpoint"),
+    Mapped("aws:ec2/instance:Instance", "rootBlockDevice.volumeType", "ec2", "RunInstances", "BlockDeviceMappings[].Ebs.VolumeType"),
+    Mapped("aws:ec2/natGateway:NatGateway", "connectivityType", "ec2", "CreateNatGateway", "ConnectivityType"),
+    Mapped(_SG, "name", "ec2", "CreateSecurityGroup", "GroupName"),
+    Mapped("aws:iam/role:Role", "name", "iam", "CreateRole", "RoleName"),
+    Mapped("aws:iam/role:Role", "description", "iam", "CreateRole", "Description"),
+    Mapped("aws:iam/role:Role", "assumeRolePolicy", "iam", "CreateRole", "AssumeRolePolicyDocument"),
+    Mapped("aws:iam/rolePolicy:RolePolicy", "name", "iam", "PutRolePolicy", "PolicyName"),
+    Mapped("aws:iam/rolePolicy:RolePolicy", "policy", "iam", "PutRolePolicy", "PolicyDocument"),
+    Mapped("aws:iam/instanceProfile:InstanceProfile", "name", "iam", "CreateInstanceProfile", "InstanceProfileName"),
+    Mapped("aws:kms/alias:Alias", "name", "kms", "CreateAlias", "AliasName"),
+    Mapped("aws:kms/key:Key", "description", "kms", "CreateKey", "Description"),
+    Mapped("aws:kms/key:Key", "policy", "kms", "CreateKey", "Policy"),
+    Mapped("aws:kms/key:Key", "deletionWindowInDays", "kms", "ScheduleKeyDeletion", "PendingWindowInDays"),
+    Mapped("aws:lb/listener:Listener", "port", "elbv2", "CreateListener", "Port"),
+    Mapped("aws:lb/listener:Listener", "protocol", "elbv2", "CreateListener", "Protocol"),
+    Mapped("aws:lb/listenerRule:ListenerRule", "priority", "elbv2", "CreateRule", "Priority"),
+    Mapped(_LB, "loadBalancerType", "elbv2", "CreateLoadBalancer", "Type"),
+    Mapped(_LB, "ipAddressType", "elbv2", "CreateLoadBalancer", "IpAddressType"),
+    Mapped(_TG, "port", "elbv2", "CreateTargetGroup", "Port"),
+    Mapped(_TG, "protocol", "elbv2", "CreateTargetGroup", "Protocol"),
+    Mapped(_TG, "targetType", "elbv2", "CreateTargetGroup", "TargetType"),
+    Mapped(_TG, "healthCheck.path", "elbv2", "CreateTargetGroup", "HealthCheckPath"),
+    Mapped(_TG, "healthCheck.protocol", "elbv2", "CreateTargetGroup", "HealthCheckProtocol"),
+    Mapped(_TG, "healthCheck.interval", "elbv2", "CreateTargetGroup", "HealthCheckIntervalSeconds"),
+    Mapped(_TG, "healthCheck.timeout", "elbv2", "CreateTargetGroup", "HealthCheckTimeoutSeconds"),
+    Mapped(_TG, "healthCheck.healthyThreshold", "elbv2", "CreateTargetGroup", "HealthyThresholdCount"),
+    Mapped(_TG, "healthCheck.unhealthyThreshold", "elbv2", "CreateTargetGroup", "UnhealthyThresholdCount"),
+    Mapped("aws:lb/targetGroupAttachment:TargetGroupAttachment", "port", "elbv2", "RegisterTargets", "Targets[].Port"),
+    Mapped("aws:rds/instance:Instance", "identifier", "rds", "CreateDBInstance", "DBInstanceIdentifier"),
+    Mapped("aws:rds/instance:Instance", "allocatedStorage", "rds", "CreateDBInstance", "AllocatedStorage"),
+    Mapped("aws:rds/instance:Instance", "backupRetentionPeriod", "rds", "CreateDBInstance", "BackupRetentionPeriod"),
+    Mapped("aws:sns/topic:Topic", "name", "sns", "CreateTopic", "Name"),
+    Mapped("aws:ssm/association:Association", "associationName", "ssm", "CreateAssociation", "AssociationName"),
+    Mapped("aws:ssm/association:Association", "scheduleExpression", "ssm", "CreateAssociation", "ScheduleExpression"),
+    Mapped("aws:ssm/association:Association", "maxConcurrency", "ssm", "CreateAssociation", "MaxConcurrency"),
+    Mapped("aws:ssm/association:Association", "maxErrors", "ssm", "CreateAssociation", "MaxErrors"),
+    Mapped("aws:ssm/association:Association", "complianceSeverity", "ssm", "CreateAssociation", "ComplianceSeverity"),
+    Mapped("aws:ssm/document:Document", "name", "ssm", "CreateDocument", "Name"),
+    Mapped("aws:ssm/document:Document", "content", "ssm", "CreateDocument", "Content"),
+    Mapped("aws:ssm/document:Document", "documentType", "ssm", "CreateDocument", "DocumentType"),
+    Mapped("aws:ssm/document:Document", "documentFormat", "ssm", "CreateDocument", "DocumentFormat"),
+    Mapped(_PARAMETER, "name", "ssm", "PutParameter", "Name"),
+    Mapped(_PARAMETER, "description", "ssm", "PutParameter", "Description"),
+    Mapped(_PARAMETER, "type", "ssm", "PutParameter", "Type"),
+    Mapped(_PARAMETER, "tier", "ssm", "PutParameter", "Tier"),
+    Mapped(_INGRESS, "ipProtocol", "ec2", "AuthorizeSecurityGroupIngress", "IpPermissions[].IpProtocol"),
+    Mapped(_INGRESS, "description", "ec2", "AuthorizeSecurityGroupIngress", "IpPermissions[].IpRanges[].Description"),
+    Mapped(_EGRESS, "ipProtocol", "ec2", "AuthorizeSecurityGroupEgress", "IpPermissions[].IpProtocol"),
+    Mapped(_EGRESS, "description", "ec2", "AuthorizeSecurityGroupEgress", "IpPermissions[].IpRanges[].Description"),
+)  # fmt: skip
+
+# EC2 group and rule descriptions: "a-z, A-Z, 0-9, spaces, and ._-:/()#,@[]+=&;{}!$*".
+_EC2_DESCRIPTION = re.compile(r"[a-zA-Z0-9 ._\-:/()#,@\[\]+=&;{}!$*]*")
+_EC2_SG_DOCS = "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateSecurityGroup.html"
+_EC2_RULE_DOCS = "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_IpRange.html"
+# Target group and load balancer names: at most 32 alphanumerics and hyphens, no hyphen at
+# either end (a load balancer's may not start with "internal-" either).
+_ELB_NAME = re.compile(r"(?!-)[A-Za-z0-9-]{1,32}(?<!-)")
+_TG_DOCS = "https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateTargetGroup.html"
+_LB_DOCS = "https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateLoadBalancer.html"
+# RDS instance identifiers: 1-63 letters, digits or hyphens, a letter first, no "--", no hyphen last.
+_RDS_IDENTIFIER = re.compile(r"[A-Za-z](?!.*--)[A-Za-z0-9-]{0,62}(?<!-)")
+_RDS_DOCS = "https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstance.html"
+_RETENTION_DAYS = frozenset(
+    {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+     2922, 3288, 3653}
+)  # fmt: skip
+_RETENTION_DOCS = "https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html"
+_PARAMETER_DOCS = (
+    "https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_PutParameter.html"
+)
+
+
+def _ec2_description(value: Any) -> bool:
+    return isinstance(value, str) and len(value) <= 255 and bool(_EC2_DESCRIPTION.fullmatch(value))
+
+
+def _standard_parameter(value: Any) -> bool:
+    return not isinstance(value, str) or len(value.encode()) <= 4096
+
+
+_EC2_RULE = "may hold only a-zA-Z0-9, spaces and ._-:/()#,@[]+=&;{}!$* (at most 255)"
+
+DOCUMENTED: tuple[Documented, ...] = (
+    Documented(_SG, "description", _EC2_RULE, _ec2_description, _EC2_SG_DOCS),
+    Documented(_DEFAULT_SG, "ingress[].description", _EC2_RULE, _ec2_description, _EC2_RULE_DOCS),
+    Documented(_DEFAULT_SG, "egress[].description", _EC2_RULE, _ec2_description, _EC2_RULE_DOCS),
+    Documented(_INGRESS, "description", _EC2_RULE, _ec2_description, _EC2_RULE_DOCS),
+    Documented(_EGRESS, "description", _EC2_RULE, _ec2_description, _EC2_RULE_DOCS),
+    Documented(
+        _TG,
+        "name",
+        "must be 1-32 alphanumerics or hyphens, no hyphen first or last",
+        lambda v: bool(_ELB_NAME.fullmatch(str(v))),
+        _TG_DOCS,
+    ),
+    Documented(
+        _LB,
+        "name",
+        "must be 1-32 alphanumerics or hyphens, no hyphen first or last, not internal-...",
+        lambda v: bool(_ELB_NAME.fullmatch(str(v))) and not str(v).startswith("internal-"),
+        _LB_DOCS,
+    ),
+    Documented(
+        "aws:rds/instance:Instance",
+        "identifier",
+        "must be 1-63 letters, digits or hyphens, a letter first, no -- and no hyphen last",
+        lambda v: bool(_RDS_IDENTIFIER.fullmatch(str(v))),
+        _RDS_DOCS,
+    ),
+    Documented(
+        "aws:cloudwatch/logGroup:LogGroup",
+        "retentionInDays",
+        f"must be one of {', '.join(str(d) for d in sorted(_RETENTION_DAYS))}",
+        lambda v: int(v) in _RETENTION_DAYS,
+        _RETENTION_DOCS,
+    ),
+    Documented(
+        _PARAMETER,
+        "value",
+        "exceeds a Standard parameter's 4 KB",
+        _standard_parameter,
+        _PARAMETER_DOCS,
+    ),
+    Documented(
+        _PARAMETER,
+        "insecureValue",
+        "exceeds a Standard parameter's 4 KB",
+        _standard_parameter,
+        _PARAMETER_DOCS,
+    ),
+)
+
+
+def check(resources: Sequence[Resource]) -> list[Violation]:
+    """Every violation of AWS's constraints among `resources`' inputs, in resource order."""
+    modelled = _rows_by_type(MODELLED)
+    documented = _rows_by_type(DOCUMENTED)
+    found: list[Violation] = []
+    for resource in resources:
+        if not resource.custom or resource.read:
+            continue
+        for row in modelled.get(resource.type, ()):
+            for value, secret in _values(resource.inputs, row.property):
+                rule = _model_rule(row, value)
+                if rule:
+                    found.append(_violation(resource, row.property, value, secret, *rule))
+        for row in documented.get(resource.type, ()):
+            for value, secret in _values(resource.inputs, row.property):
+                if not row.check(value):
+                    found.append(
+                        _violation(resource, row.property, value, secret, row.rule, row.source)
+                    )
+    return found
+
+
+def member_shape(row: Mapped) -> Any:
+    """The botocore shape of `row`'s API parameter (KeyError: no such member)."""
+    shape: Any = _operation_input(row.service, row.operation)
+    for part in row.member.split("."):
+        listed = part.endswith("[]")
+        shape = shape.members[part.removesuffix("[]")]
+        if listed:
+            shape = shape.member
+    return shape
+
+
+@cache
+def _operation_input(service: str, operation: str) -> Any:
+    return _session().get_service_model(service).operation_model(operation).input_shape
+
+
+@cache
+def _session() -> Any:
+    import botocore.session  # only when a check runs: it reads the service models lazily
+
+    return botocore.session.get_session()
+
+
+def _model_rule(row: Mapped, value: Any) -> tuple[str, str] | None:
+    shape = member_shape(row)
+    meta: Mapping[str, Any] = shape.metadata
+    source = f"botocore {row.service} {row.operation} {row.member}"
+    enum = cast(list[str] | None, meta.get("enum"))
+    if shape.type_name == "string":
+        text = str(value)
+        if enum and text not in enum:
+            return f"must be one of {', '.join(enum)}", source
+        if "min" in meta and len(text) < meta["min"]:
+            return f"must be at least {meta['min']} characters", source
+        if "max" in meta and len(text) > meta["max"]:
+            return f"must be at most {meta['max']} characters", source
+        pattern = _pattern(meta.get("pattern"))
+        if pattern is not None and not pattern.fullmatch(text):
+            return f"must match {meta['pattern']}", source
+    elif shape.type_name in ("integer", "long") and isinstance(value, int | float):
+        if "min" in meta and value < meta["min"]:
+            return f"must be at least {meta['min']}", source
+        if "max" in meta and value > meta["max"]:
+            return f"must be at most {meta['max']}", source
+    return None
+
+
+@cache
+def _pattern(java: str | None) -> re.Pattern[str] | None:
+    """A botocore (Java) pattern as Python's; anchors are implied, as Java's `matches`."""
+    if not java:
+        return None
+    try:
+        return re.compile(java.removeprefix("^").removesuffix("$"), re.DOTALL)
+    except re.error:  # a Java-only construct; the length and enum checks still apply
+        return None
+
+
+def _values(inputs: Mapping[str, Any], path: str) -> Iterator[tuple[Any, bool]]:
+    """(value, secret) at `path` in `inputs`; None and absent values are skipped."""
+    current: list[tuple[Any, bool]] = [(inputs, False)]
+    for part in path.split("."):
+        listed = part.endswith("[]")
+        key = part.removesuffix("[]")
+        following: list[tuple[Any, bool]] = []
+        for node, secret in current:
+            if isinstance(node, Secret):
+                node, secret = node.value, True
+            if not isinstance(node, Mapping):
+                continue
+            child = cast(Mapping[str, Any], node).get(key)
+            if isinstance(child, Secret):
+                child, secret = child.value, True
+            if listed and isinstance(child, list):
+                following += [(item, secret) for item in cast(list[Any], child)]
+            elif not listed:
+                following.append((child, secret))
+        current = following
+    for value, secret in current:
+        if isinstance(value, Secret):
+            value, secret = value.value, True
+        if value is not None:
+            yield value, secret
+
+
+def _violation(
+    resource: Resource, prop: str, value: Any, secret: bool, rule: str, source: str
+) -> Violation:
+    shown = SECRET_SHOWN if secret else _show(value)
+    return Violation(resource.type, resource.name, prop, shown, rule, source)
+
+
+def _show(value: Any) -> str:
+    text = repr(value) if not isinstance(value, str) else f'"{value}"'
+    return text if len(text) <= 80 else text[:77] + '..."'
+
+
+Row = TypeVar("Row", Mapped, Documented)
+
+
+def _rows_by_type(rows: Sequence[Row]) -> dict[str, list[Row]]:
+    by_type: dict[str, list[Row]] = {}
+    for row in rows:
+        by_type.setdefault(row.type, []).append(row)
+    return by_type
