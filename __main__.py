@@ -10,6 +10,7 @@ from components.aws.ingress import Ingress
 from components.aws.network import AwsNetwork
 from components.aws.provider import availability_zones, aws_provider
 from components.aws.venue_sync import VenueSyncArgs, VenueSyncCredentials
+from components.delivery.ci_identity import ci_identity
 from components.edge.cloudflare_edge import CloudflareEdge, edge_ranges
 from components.edge.provider import cloudflare_provider
 from components.venue.host import VenueHost, VenueHostArgs
@@ -31,6 +32,8 @@ if isinstance(stack, settings.CloudSettings):
     venues = VenueSyncCredentials("venue-sync", VenueSyncArgs.of(stack), opts=on_aws)
     app = AppTier("app", stack, network, ingress, venues, opts=on_aws)  # RDS, hosts, alarms
     boundaries = [network, tls, ingress, edge, app, venues]
+elif isinstance(stack, settings.BootstrapSettings):  # the pipeline's OIDC provider and roles
+    boundaries = [ci_identity(stack)]
 else:  # a venue stack: the Bastion on the venue's Docker host, synced with its cloud stack
     sync = read_venue_sync(stack.venue)
     boundaries = [VenueHost(f"venue-{stack.venue.id}", VenueHostArgs.of(stack, sync))]

@@ -107,7 +107,10 @@ def main(argv: list[str] | None = None) -> int:
     if estimate.items:
         console.print(cost.cost_table(estimate))
     else:
-        console.print("cost: no AWS resources in this stack (venue hardware is not estimated)")
+        console.print(
+            "cost: nothing this stack creates is billed by the hour or the month "
+            "(IAM is free; venue hardware is not estimated)"
+        )
     drawn = diagram.write_diagram(plan, Path("build") / args.stack)
     console.print(f"diagram: {drawn.svg or drawn.dot}", highlight=False)
     if drawn.hint:

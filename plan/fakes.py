@@ -205,6 +205,22 @@ def _autonamed(name: str, inputs: Mapping[str, Any], region: str) -> dict[str, A
     return {"name": inputs.get("name") or f"{name}-{digest('name', name, length=7)}"}
 
 
+def _iam_role(name: str, inputs: Mapping[str, Any], region: str) -> dict[str, Any]:
+    """IAM is global: its ARNs carry no region, and a role's carries its path."""
+    role_name = _autonamed(name, inputs, region)["name"]
+    path = str(inputs.get("path") or "/")
+    return {
+        "name": role_name,
+        "arn": f"arn:aws:iam::{ACCOUNT_ID}:role{path}{role_name}",
+        "uniqueId": f"AROA{digest('role', name, length=17).upper()}",
+    }
+
+
+def _oidc_provider(name: str, inputs: Mapping[str, Any], region: str) -> dict[str, Any]:
+    host = str(inputs.get("url", "")).removeprefix("https://")
+    return {"arn": f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{host}"}
+
+
 def _ssm_parameter(name: str, inputs: Mapping[str, Any], region: str) -> dict[str, Any]:
     return {"version": 1}
 
@@ -224,7 +240,8 @@ STATE: dict[str, StateFn] = {
     "tls:index/selfSignedCert:SelfSignedCert": _tls_cert,
     "tls:index/locallySignedCert:LocallySignedCert": _tls_cert,
     "docker:index/remoteImage:RemoteImage": _docker_image,
-    "aws:iam/role:Role": _autonamed,
+    "aws:iam/role:Role": _iam_role,
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _oidc_provider,
     "aws:iam/instanceProfile:InstanceProfile": _autonamed,
     "aws:rds/subnetGroup:SubnetGroup": _autonamed,
     "aws:rds/parameterGroup:ParameterGroup": _autonamed,

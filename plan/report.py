@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from plan import iam_details
 from plan.docker_details import details
 from plan.model import SECRET, Plan, Resource, Secret
 from plan.notes import notes
@@ -33,7 +34,8 @@ def boundary(resource: Resource) -> str:
 
 def render_tree(plan: Plan) -> Tree:
     """Components, then their children, with type and name; providers first. Docker
-    resources carry their settings on dim lines below (`plan.docker_details`)."""
+    resources carry their settings on dim lines below (`plan.docker_details`), the CI
+    identity's roles their trust and permissions (`plan.iam_details`)."""
     root_urn = f"urn:pulumi:{plan.stack}::{plan.project}::{STACK}::{plan.project}-{plan.stack}"
     tree = Tree(f"[bold]{plan.project}[/] stack [bold cyan]{plan.stack}[/]")
 
@@ -52,7 +54,7 @@ def render_tree(plan: Plan) -> Tree:
                 if child.read:
                     label += " [blue](read)[/]"
             text = Text.from_markup(label)
-            for line in details(child, plan):
+            for line in [*details(child, plan), *iam_details.details(child, plan)]:
                 text.append(f"\n{line}", style="dim")
             add(node.add(text), child.urn)
 

@@ -45,6 +45,12 @@ KMS_KEY: Final = "aws:kms/key:Key"
 SECRETS_MANAGER_SECRET: Final = "aws:secretsmanager/secret:Secret"
 SSM_PARAMETER: Final = "aws:ssm/parameter:Parameter"
 
+# AWS: the CI identity (the bootstrap stack).
+OIDC_PROVIDER: Final = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
+IAM_ROLE: Final = "aws:iam/role:Role"
+IAM_ROLE_POLICY: Final = "aws:iam/rolePolicy:RolePolicy"
+IAM_ROLE_POLICY_ATTACHMENT: Final = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+
 # Cloudflare.
 DNS_RECORD: Final = "cloudflare:index/dnsRecord:DnsRecord"
 RULESET: Final = "cloudflare:index/ruleset:Ruleset"

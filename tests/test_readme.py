@@ -12,7 +12,13 @@ import pytest
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from components.settings import PROFILES, SECRET_KEYS, CloudSettings, VenueStackSettings
+from components.settings import (
+    PROFILES,
+    SECRET_KEYS,
+    BootstrapSettings,
+    CloudSettings,
+    VenueStackSettings,
+)
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 # Keys that stand for a set of keys in the README's rows.
@@ -90,8 +96,15 @@ def test_every_venue_config_key_is_documented() -> None:
     assert [key for key in venue_keys if key not in ROWS] == []
 
 
+def test_every_bootstrap_config_key_is_documented() -> None:
+    bootstrap_keys = keys(BootstrapSettings)
+    assert "ciIdentity.repository" in bootstrap_keys
+    assert [key for key in bootstrap_keys if key not in ROWS] == []
+
+
 def test_no_row_documents_a_key_the_settings_do_not_take() -> None:
-    known = {*keys(CloudSettings), *keys(VenueStackSettings), *SECRET_KEYS}
+    known = {*keys(CloudSettings), *keys(VenueStackSettings), *keys(BootstrapSettings)}
+    known |= SECRET_KEYS
     assert sorted(set(ROWS) - known) == []
 
 

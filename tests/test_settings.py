@@ -254,7 +254,7 @@ BAD = [
     ),
     pytest.param(
         cloud(role="edge"),
-        'ticketing:role: expected one of cloud, venue, got "edge"',
+        'ticketing:role: expected one of cloud, venue, bootstrap, got "edge"',
         id="unknown-role",
     ),
 ]

@@ -11,12 +11,13 @@ states what differs. Validation is offline: no cloud call happens here.
 
 - `validators`: value checks and constrained types (labels, CIDRs, images, ...);
 - `zone_plans`: what each Cloudflare zone plan allows;
-- `cloudflare`, `cloud`, `venue`: the config sections of each stack role;
+- `cloudflare`, `cloud`, `venue`, `bootstrap`: the config sections of each stack role;
 - `profiles`: per-environment defaults;
 - `errors`: the one-line error every bad value becomes;
 - `loading`: `pulumi.Config` -> settings (`load`, `parse`, `secret`).
 """
 
+from components.settings.bootstrap import BootstrapSettings, CiIdentitySettings
 from components.settings.cloud import (
     DEFAULT_REGION,
     DEFAULT_ROLE,
@@ -72,7 +73,9 @@ __all__ = [
     "AdminAllow",
     "AppHostSettings",
     "BackingImages",
+    "BootstrapSettings",
     "CacheTtls",
+    "CiIdentitySettings",
     "CloudSettings",
     "CloudflarePlan",
     "CloudflareSettings",

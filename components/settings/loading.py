@@ -9,6 +9,7 @@ from typing import Any
 import pulumi
 from pydantic import ValidationError
 
+from components.settings.bootstrap import BootstrapSettings
 from components.settings.cloud import DEFAULT_ROLE, CloudSettings
 from components.settings.errors import NAMESPACE, ConfigError, FieldError, error_line, show
 from components.settings.profiles import PROFILES, deep_merge
@@ -17,7 +18,7 @@ from components.settings.venue import DOCKER_TLS_KEYS, VenueSettings, VenueStack
 # Config keys that hold secrets: read with `secret`, never modelled in plain.
 SECRET_KEYS = frozenset(DOCKER_TLS_KEYS)
 
-Settings = CloudSettings | VenueStackSettings
+Settings = CloudSettings | VenueStackSettings | BootstrapSettings
 
 
 def _require_secret_keys(raw: Mapping[str, Any], secret_keys: Collection[str]) -> None:
@@ -48,13 +49,17 @@ def parse(raw: Mapping[str, Any], secret_keys: Collection[str] = frozenset()) ->
     Raises ConfigError with exactly one line on the first problem.
     """
     role = raw.get("role", DEFAULT_ROLE)
-    model: type[CloudSettings] | type[VenueStackSettings]
+    model: type[CloudSettings] | type[VenueStackSettings] | type[BootstrapSettings]
     if role == "cloud":
         model = CloudSettings
     elif role == "venue":
         model = VenueStackSettings
+    elif role == "bootstrap":
+        model = BootstrapSettings
     else:
-        raise ConfigError(f"{NAMESPACE}:role: expected one of cloud, venue, got {show(role)}")
+        raise ConfigError(
+            f"{NAMESPACE}:role: expected one of cloud, venue, bootstrap, got {show(role)}"
+        )
     _require_secret_keys(raw, secret_keys)
     values = {k: v for k, v in raw.items() if k not in SECRET_KEYS}
     values.setdefault("role", role)

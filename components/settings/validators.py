@@ -13,7 +13,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 Environment = Literal["dev", "staging", "prod"]
-Role = Literal["cloud", "venue"]
+Role = Literal["cloud", "venue", "bootstrap"]
 NatMode = Literal["none", "single", "per-az", "instance"]
 CloudflarePlan = Literal["free", "pro", "business", "enterprise"]
 DdosSensitivity = Literal["default", "medium", "low", "eoff"]

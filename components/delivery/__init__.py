@@ -1,0 +1,1 @@
+"""Delivery: the CI identity the pipeline's short-lived credentials come from."""
