@@ -10,6 +10,7 @@ import jsonschema
 import pytest
 import yaml
 
+from components.delivery.github_oidc import role_arn
 from plan.engine import PROJECT_DIR
 from plan.stack_config import stacks
 
@@ -69,7 +70,7 @@ def test_every_cloud_stack_is_previewed_with_the_policy_pack(workflow: dict[str,
     assert inputs["policyPacks"] == "policies"
     assert inputs["comment-on-pr"] is True
     assert inputs["github-token"] == "${{ secrets.GITHUB_TOKEN }}"
-    assert workflow["permissions"]["pull-requests"] == "write"
+    assert workflow["jobs"]["preview"]["permissions"]["pull-requests"] == "write"
 
 
 def test_both_virtualenvs_exist_before_the_preview(workflow: dict[str, Any]) -> None:
@@ -85,7 +86,19 @@ def test_both_virtualenvs_exist_before_the_preview(workflow: dict[str, Any]) -> 
     assert pack["runtime"]["options"]["virtualenv"] == "venv"
 
 
-def test_credentials_come_from_repository_secrets_only(workflow: dict[str, Any]) -> None:
+def test_credentials_come_from_secrets_and_a_role_only(workflow: dict[str, Any]) -> None:
     env = workflow["jobs"]["preview"]["env"]
     assert env and all(v.startswith("${{ secrets.") for v in env.values())
-    assert preview_step(workflow)["with"]["cloud-url"] == "${{ secrets.PULUMI_BACKEND_URL }}"
+    assert "AWS_ACCESS_KEY_ID" not in env and "AWS_SECRET_ACCESS_KEY" not in env
+    assert env["CLOUDFLARE_API_TOKEN"] == "${{ secrets.CLOUDFLARE_API_TOKEN_PREVIEW }}"
+    assert preview_step(workflow)["with"]["cloud-url"] == "${{ vars.PULUMI_BACKEND_URL }}"
+
+
+def test_the_preview_assumes_its_stacks_read_only_role_first(workflow: dict[str, Any]) -> None:
+    steps = workflow["jobs"]["preview"]["steps"]
+    [assume] = [s for s in steps if "configure-aws-credentials@" in s.get("uses", "")]
+    assert steps.index(assume) < steps.index(preview_step(workflow))
+    role = assume["with"]["role-to-assume"]
+    assert role == role_arn("${{ vars.AWS_ACCOUNT_ID }}", "${{ matrix.stack }}", "preview")
+    assert workflow["jobs"]["preview"]["permissions"]["id-token"] == "write"
+    assert "id-token" not in workflow["permissions"]
