@@ -1,0 +1,98 @@
+"""IAM rules: a role that GitHub Actions' OIDC tokens can assume names who may assume it.
+
+GitHub's provider issues a token to every workflow run of every repository on
+github.com; what keeps another repository's workflow out of a role is the trust
+policy's condition on the token's `sub` claim, which AWS recommends always
+evaluating (IAM User Guide, "Create a role for OpenID Connect federation"), and on
+`aud`. The subject formats are GitHub's (`repo:<owner>/<repo>:environment:<name>`,
+`repo:<owner>/<repo>:pull_request`, `repo:<owner>/<repo>:ref:<ref>`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Final
+
+from pulumi_policy import ResourceValidationArgs, Severity
+
+from policies.rules.common import Category, Reporter, at, elements, is_map, is_unknown
+from policies.rules.common import resource_rule as _resource_rule
+
+IAM_ROLE: Final = "aws:iam/role:Role"
+GITHUB_ISSUER: Final = "token.actions.githubusercontent.com"
+AUDIENCE: Final = "sts.amazonaws.com"
+# A subject of one repository, its owner and name spelled out (no `*` or `?`), then a context.
+_SUBJECT: Final = re.compile(
+    r"^repo:(?P<repository>[A-Za-z0-9-]+/[A-Za-z0-9._-]+):(?P<context>.+)$"
+)
+
+
+def _document(args: ResourceValidationArgs) -> Any:
+    raw = at(args.props, "assumeRolePolicy")
+    if is_unknown(raw):
+        args.not_applicable("assumeRolePolicy can't be known during preview")
+    if isinstance(raw, str):
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError:
+            return None
+    return raw
+
+
+def _trusts_github(statement: Any) -> bool:
+    federated = [str(p) for p in elements(at(statement, "Principal", "Federated"))]
+    if isinstance(at(statement, "Principal", "Federated"), str):
+        federated = [str(at(statement, "Principal", "Federated"))]
+    return any(p.endswith(f"oidc-provider/{GITHUB_ISSUER}") for p in federated)
+
+
+def _values(condition: Any, key: str) -> list[str] | None:
+    """Every value a condition block gives `key` across its operators, or None if none does."""
+    found: list[str] | None = None
+    if not is_map(condition):
+        return None
+    for operator in ("StringEquals", "StringLike"):
+        value = at(condition, operator, key)
+        if value is None:
+            continue
+        listed = [value] if isinstance(value, str) else [str(v) for v in elements(value)]
+        found = [*(found or []), *listed]
+    return found
+
+
+def _github_trust_scoped(args: ResourceValidationArgs, report: Reporter) -> None:
+    document = _document(args)
+    statements = at(document, "Statement")
+    for statement in [statements] if is_map(statements) else elements(statements):
+        if at(statement, "Effect") != "Allow" or not _trusts_github(statement):
+            continue
+        condition = at(statement, "Condition")
+        audiences = _values(condition, f"{GITHUB_ISSUER}:aud")
+        if audiences != [AUDIENCE]:
+            report(f"the trust of GitHub's OIDC provider does not require aud {AUDIENCE}.")
+        subjects = _values(condition, f"{GITHUB_ISSUER}:sub")
+        if not subjects:
+            report("the trust of GitHub's OIDC provider does not evaluate the sub claim.")
+            continue
+        for subject in subjects:
+            match = _SUBJECT.match(subject)
+            if match is None:
+                report(f"sub {subject!r} admits more than one repository's workflows.")
+            elif match["context"].strip("*") == "":
+                report(f"sub {subject!r} admits every workflow of {match['repository']}.")
+
+
+POLICIES = [
+    _resource_rule(
+        "github-oidc-trust-scoped",
+        description="A role GitHub Actions can assume names its repository and context.",
+        category=Category.SECURITY,
+        severity=Severity.CRITICAL,
+        remediation="Condition the trust on token.actions.githubusercontent.com:aud = "
+        "sts.amazonaws.com and :sub = repo:<owner>/<repo>:environment:<env> (or "
+        ":pull_request, :ref:refs/heads/main).",
+        types=[IAM_ROLE],
+        check=_github_trust_scoped,
+    ),
+]
