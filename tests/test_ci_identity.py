@@ -20,7 +20,8 @@ from moto import mock_aws
 
 from components.delivery import github_oidc
 from components.settings import BootstrapSettings, ConfigError, parse
-from plan import policy
+from plan import policy, stack_config
+from plan.engine import PROJECT_DIR
 from plan.model import Plan, Resource
 from plan.resource_types import IAM_ROLE, IAM_ROLE_POLICY, OIDC_PROVIDER
 
@@ -135,6 +136,24 @@ def test_a_preview_writes_only_lock_files_in_the_state_bucket(bootstrap: Plan) -
     state = inline_policies(bootstrap, role)["state"]
     [write] = [s for s in state["Statement"] if s["Sid"] == "WriteState"]
     assert write["Resource"] == "arn:aws:s3:::example-tickets-pulumi-state/.pulumi/locks/*"
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_preview_and_deploy_roles_open_their_stacks_secrets(
+    bootstrap: Plan, environment: str
+) -> None:
+    # The stack file's secrets provider names the key whose alias the roles may decrypt with.
+    provider = stack_config.load(PROJECT_DIR, environment).secrets_provider or ""
+    alias = provider.removeprefix("awskms://").split("?", 1)[0]
+    for kind in ("preview", "deploy"):
+        role = roles(bootstrap)[f"ticketing-{environment}-{kind}"]
+        [statement] = inline_policies(bootstrap, role)["stack-secrets"]["Statement"]
+        assert statement["Action"] == "kms:Decrypt"
+        assert statement["Condition"] == {
+            "ForAnyValue:StringEquals": {"kms:ResourceAliases": alias}
+        }
+    venue = roles(bootstrap)[f"ticketing-{environment}-venue"]
+    assert "stack-secrets" not in inline_policies(bootstrap, venue)
 
 
 def test_the_bootstrap_plan_passes_the_policy_pack(bootstrap: Plan) -> None:

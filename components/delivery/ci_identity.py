@@ -107,6 +107,8 @@ class CiIdentity(pulumi.ComponentResource):
                 f"{label}-managed", role=role.name, policy_arn=managed, opts=on_role
             )
         inline: dict[str, github_oidc.Document] = {}
+        if kind != "venue":  # venue stacks encrypt with the technician's passphrase
+            inline["stack-secrets"] = github_oidc.secrets_key_policy(environment)
         if kind == "preview":
             inline["ssm-decrypt"] = github_oidc.ssm_decrypt_policy()
         if kind == "deploy":

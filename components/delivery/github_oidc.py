@@ -103,6 +103,34 @@ def state_bucket_policy(bucket: str, *, writable: bool) -> Document:
     }
 
 
+def secrets_key_alias(environment: str) -> str:
+    """The KMS alias of `environment`'s Pulumi secrets provider, as its stack file names it
+    (`secretsprovider: awskms://alias/ticketing-<env>-pulumi-secrets?region=...`)."""
+    return f"alias/{PROJECT}-{environment}-pulumi-secrets"
+
+
+def secrets_key_policy(environment: str) -> Document:
+    """Open the stack's secrets: the awskms provider decrypts the stack's data key with
+    the environment's KMS key on every preview and update. The key is named by its alias
+    (`kms:ResourceAliases`), so a key rotated behind the same alias stays usable."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DecryptStackSecrets",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": "*",
+                "Condition": {
+                    "ForAnyValue:StringEquals": {
+                        "kms:ResourceAliases": secrets_key_alias(environment)
+                    }
+                },
+            }
+        ],
+    }
+
+
 def ssm_decrypt_policy() -> Document:
     """`pulumi preview --refresh` reads the SSM SecureString parameters back, which the
     provider does with decryption; allowed only through SSM, never KMS directly."""
