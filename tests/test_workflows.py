@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -250,3 +251,27 @@ def test_a_venue_deploys_by_hand_on_its_own_runner(workflows: dict[str, checks.W
     assert job["runs-on"] == ["self-hosted", "venue-${{ inputs.venue }}"]
     assert job["environment"] == "venue-${{ inputs.environment }}-${{ inputs.venue }}"
     assert checks.assumed_roles(job) == [role_arn(ACCOUNT, "${{ inputs.environment }}", "venue")]
+
+
+# --- what a repository must set ----------------------------------------------------------
+
+
+def referenced_settings() -> set[str]:
+    """Every `secrets.X` and `vars.X` a workflow reads, but GitHub's own token."""
+    names: set[str] = set()
+    for _, text in checks.workflow_texts():
+        names |= set(re.findall(r"\b(?:secrets|vars)\.([A-Z][A-Z0-9_]*)", text))
+    return names - {"GITHUB_TOKEN"}
+
+
+def documented_settings() -> list[str]:
+    readme = (PROJECT_DIR / "README.md").read_text()
+    section = readme.split("### Once per repository", 1)[1].split("\n### ", 1)[0]
+    return re.findall(r"^\| `([A-Z][A-Z0-9_]*)` \| (?:secret|variable) \|", section, re.M)
+
+
+def test_every_secret_and_variable_is_documented_once() -> None:
+    documented = documented_settings()
+    assert "AWS_ACCOUNT_ID" in documented  # the parser reads the table
+    assert sorted(documented) == sorted(set(documented))
+    assert set(documented) == referenced_settings()
