@@ -22,6 +22,7 @@ from typing import Any
 
 import graphviz
 
+from plan.identity_diagram import identity_parts, is_identity_plan
 from plan.model import Plan, Resource, is_nat_instance, reveal
 from plan.resource_types import (
     AWS_PROVIDER,
@@ -524,6 +525,8 @@ def deployment_graph(plan: Plan) -> DeploymentGraph:
     """The seed's deployment diagram for `plan`'s stack, as plain data."""
     if is_venue_plan(plan):
         return venue_graph(plan)
+    if is_identity_plan(plan):
+        return identity_graph(plan)
     topo = topology(plan)
     clusters: list[Cluster] = []
     nodes: list[Node] = []
@@ -723,6 +726,38 @@ def venue_graph(plan: Plan) -> DeploymentGraph:
         edges.append(Edge(id_, cloud, "cloud sync (HTTPS)"))
     title = f"Deployment — stack {plan.stack}"
     return DeploymentGraph(title, tuple(clusters), tuple(nodes), tuple(edges))
+
+
+def identity_graph(plan: Plan) -> DeploymentGraph:
+    """A bootstrap stack: GitHub Actions, the OIDC provider, and each environment's roles
+    with the token subjects their trust admits (`plan.identity_diagram`)."""
+    parts = identity_parts(plan)
+    roles: list[dict[str, Any]] = parts["roles"]
+    repository = roles[0]["repository"] if roles else "the repository"
+    clusters = [Cluster("aws", f"AWS · IAM{_in_region(plan)}", None, "aws")]
+    nodes = [
+        Node("github", f"GitHub Actions\n{repository}", None, "client"),
+        Node("oidc", f"OIDC provider\n{parts['url']}\naudience sts.amazonaws.com", "aws", "edge"),
+    ]
+    edges = [Edge("github", "oidc", "OIDC token, sts:AssumeRoleWithWebIdentity")]
+    for environment in dict.fromkeys(r["environment"] for r in roles):
+        cluster = f"env_{environment}"
+        clusters.append(Cluster(cluster, environment, "aws", "network"))
+        for role in (r for r in roles if r["environment"] == environment):
+            lines = [
+                role["id"],
+                *(role["subjects"]),
+                *([role["managed"]] if role["managed"] else []),
+            ]
+            nodes.append(Node(_id(role["id"]), "\n".join(lines), cluster, "ops"))
+            edges.append(Edge("oidc", _id(role["id"])))
+    title = f"CI identity — stack {plan.stack}"
+    return DeploymentGraph(title, tuple(clusters), tuple(nodes), tuple(edges))
+
+
+def _in_region(plan: Plan) -> str:
+    region = _region(plan)
+    return f" (provider region {region})" if region else ""
 
 
 def _nat_instance_label(types: tuple[str | None, ...]) -> str:

@@ -1,0 +1,38 @@
+"""The bootstrap stack's diagram: GitHub Actions, the OIDC provider, each environment's
+roles with the subjects their captured trust admits; not the cloud deployment."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from plan import diagram
+from plan.identity_diagram import is_identity_plan, subjects
+from plan.model import Plan
+from plan.resource_types import IAM_ROLE
+
+
+def test_the_bootstrap_stack_is_drawn_as_its_ci_identity(plan_of: Callable[[str], Plan]) -> None:
+    plan = plan_of("bootstrap")
+    assert is_identity_plan(plan) and not is_identity_plan(plan_of("dev"))
+    graph = diagram.deployment_graph(plan)
+    assert graph.title == "CI identity — stack bootstrap"
+    assert "CDN" not in {n.label for n in graph.nodes}  # not the seed's cloud picture
+    assert graph.node("github").label == "GitHub Actions\nexample-tickets/ticketing-infra"
+    assert [c.label for c in graph.clusters if c.parent == "aws"] == ["dev", "staging", "prod"]
+    deploy = graph.node("ticketing_prod_deploy")
+    assert deploy.cluster == "env_prod"
+    assert deploy.label.splitlines() == [
+        "ticketing-prod-deploy",
+        "environment:prod",
+        "PowerUserAccess",
+    ]
+    preview = graph.node("ticketing_dev_preview").label.splitlines()
+    assert preview[1:3] == ["pull_request", "ref:refs/heads/main"]
+    roles = [n for n in graph.nodes if n.cluster and n.cluster.startswith("env_")]
+    assert len(roles) == len(plan.of_type(IAM_ROLE)) == 9
+    assert {e.head for e in graph.edges if e.tail == "oidc"} == {n.id for n in roles}
+
+
+def test_subjects_are_read_from_the_trust_as_written(plan_of: Callable[[str], Plan]) -> None:
+    [role] = [r for r in plan_of("bootstrap").of_type(IAM_ROLE) if r.name == "ci-staging-venue"]
+    assert subjects(role) == ["repo:example-tickets/ticketing-infra:environment:venue-staging-*"]
