@@ -14,11 +14,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.aws.provider import MANAGED_BY
 from components.delivery import github_oidc
 from components.settings import BootstrapSettings
 from components.settings.bootstrap import CiIdentitySettings
-
-MANAGED_BY = "pulumi:ticketing"
 
 
 @dataclass(frozen=True)
