@@ -27,7 +27,7 @@ if isinstance(stack, settings.CloudSettings):
     network = AwsNetwork("core", stack.network, availability_zones(aws), opts=on_aws)
     # Built in dependency order: the edge points at the ingress, which serves the certificate.
     tls = EdgeCertificate("tls", stack.public_hosts, stack.cloudflare.zone_id, opts=on_both)
-    ingress = Ingress("ingress", stack, network, tls.arn, edge_ranges(cloudflare), opts=on_aws)
+    ingress = Ingress("ingress", stack, network, tls.arn, edge_ranges(), opts=on_aws)
     edge = CloudflareEdge("edge", stack, ingress.origin, opts=on_cloudflare)
     venues = VenueSyncCredentials("venue-sync", VenueSyncArgs.of(stack), opts=on_aws)
     app = AppTier("app", stack, network, ingress, venues, opts=on_aws)  # RDS, hosts, alarms

@@ -146,6 +146,7 @@ class CaptureMonitor(mocks.MockMonitor):
                 property_dependencies=by_input,
                 additional_secret_outputs=tuple(secret_outputs),
                 id=id_ or "",
+                import_id=request.importId,
             )
         )
         obj = _sync_await(rpc.serialize_properties(state, {}))

@@ -55,6 +55,7 @@ class Resource:
     additional_secret_outputs: tuple[str, ...] = ()
     read: bool = False
     id: str = ""  # the physical id the (fake) provider returned; "" for components
+    import_id: str = ""  # `ResourceOptions(import_=...)`: the existing resource it adopts
 
     @property
     def is_component(self) -> bool:

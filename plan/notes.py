@@ -2,7 +2,11 @@
 
 - the ingress shape: static IPs on an NLB in front of an internal ALB, or
   records pointing at an internet-facing ALB;
-- a Cloudflare managed WAF that is not deployed, and why (the zone's plan).
+- what the zone gets on its plan: managed WAF rulesets and their mode, how
+  rate limits count, rules used per phase of the plan's allowance, Waiting
+  Room, notifications, DNSSEC (from the captured resources and Cloudflare's
+  published plan data);
+- a managed WAF that is not deployed although the zone's plan includes it.
 """
 
 from __future__ import annotations
@@ -15,6 +19,12 @@ from components.settings import CloudflarePlan, CloudflareSettings
 from plan.diagram import topology
 from plan.model import Plan
 from plan.resource_types import DNS_RECORD, RULESET
+from seed.cloudflare_plans import MANAGED_RULESET_IDS, ZONE_PLANS, cheapest_with, rule_limit
+
+WAITING_ROOM: Final = "cloudflare:index/waitingRoom:WaitingRoom"
+NOTIFICATION_POLICY: Final = "cloudflare:index/notificationPolicy:NotificationPolicy"
+DNSSEC: Final = "cloudflare:index/zoneDnssec:ZoneDnssec"
+RULESET_NAMES: Final = {id_: name for name, id_ in MANAGED_RULESET_IDS.items()}
 
 MANAGED_WAF_PHASE: Final = "http_request_firewall_managed"
 PLANS: Final[tuple[str, ...]] = get_args(CloudflarePlan)  # cheapest first
@@ -32,22 +42,90 @@ def zone_plan(plan: Plan) -> str:
 
 
 def managed_waf_note(plan: Plan) -> str | None:
-    """Why the managed WAF rulesets are missing from a stack that has a Cloudflare edge."""
+    """Why the managed WAF rulesets are missing from a stack that has a Cloudflare edge
+    (every plan includes at least the Free Managed Ruleset)."""
     rulesets = plan.of_type(RULESET)
     if not rulesets or any(r.inputs.get("phase") == MANAGED_WAF_PHASE for r in rulesets):
         return None
-    tier = zone_plan(plan)
-    exported = plan.outputs.get("managedWaf")
-    said = "" if exported is None else f" (output managedWaf: {exported})"
-    if tier == PLANS[0]:
-        return (
-            f'note: Cloudflare managed WAF rulesets are not deployed{said}: zone plan "{tier}" '
-            f"does not include them ({PLANS[1]} or higher)"
-        )
     return (
-        f"note: Cloudflare managed WAF rulesets are not deployed{said}, "
-        f'although zone plan "{tier}" includes them'
+        "note: Cloudflare managed WAF rulesets are not deployed, "
+        f'although zone plan "{zone_plan(plan)}" includes them'
     )
+
+
+def _rules(resource: Any) -> list[Mapping[str, Any]]:
+    value = resource.inputs.get("rules", [])
+    value = getattr(value, "value", value)  # a secret's rules are counted all the same
+    return [cast(Mapping[str, Any], r) for r in value] if isinstance(value, list) else []
+
+
+def _waf(plan: Plan) -> str:
+    executed: list[str] = []
+    for ruleset in plan.of_type(RULESET):
+        if ruleset.inputs.get("phase") != MANAGED_WAF_PHASE:
+            continue
+        for rule in _rules(ruleset):
+            params = cast(Mapping[str, Any], rule.get("actionParameters") or {})
+            if rule.get("action") == "execute":
+                mode = "log" if params.get("overrides", {}).get("action") == "log" else "block"
+                executed.append(
+                    f"{RULESET_NAMES.get(str(params.get('id')), params.get('id'))} ({mode})"
+                )
+    return "WAF " + (", ".join(executed) if executed else "none")
+
+
+def _counts(plan: Plan, tier: str) -> str:
+    used: list[str] = []
+    for ruleset in plan.of_type(RULESET):
+        phase = str(ruleset.inputs.get("phase"))
+        limit = rule_limit(tier, phase)
+        if limit is not None:
+            used.append(f"{phase} {len(_rules(ruleset))}/{limit}")
+    return "rules used " + ", ".join(used)
+
+
+def _rate_limits(plan: Plan) -> str:
+    counted = {
+        str(c)
+        for ruleset in plan.of_type(RULESET)
+        if ruleset.inputs.get("phase") == "http_ratelimit"
+        for rule in _rules(ruleset)
+        for c in cast(Mapping[str, Any], rule.get("ratelimit") or {}).get("characteristics", [])
+        if c != "cf.colo.id"
+    }
+    venues = any(
+        rule.get("ref") == "venue-egress-skips-rate-limits"
+        for ruleset in plan.of_type(RULESET)
+        for rule in _rules(ruleset)
+    )
+    by = " and ".join(sorted(counted)) or "nothing"
+    return f"rate limits count by {by}" + (" (venue egress skips them)" if venues else "")
+
+
+def edge_note(plan: Plan) -> str | None:
+    """`edge: zone plan "free" gets ...`: what the stack deploys on its zone's plan."""
+    if not plan.of_type(RULESET):
+        return None
+    tier = zone_plan(plan)
+    entitled = ZONE_PLANS.get(tier)
+    if entitled is None:
+        return None
+    rooms = len(plan.of_type(WAITING_ROOM))
+    room = (
+        f"Waiting Room {rooms}/{entitled.waiting_rooms}"
+        if entitled.waiting_rooms
+        else f"no Waiting Room ({cheapest_with('waiting_rooms')} plan and up)"
+    )
+    alerts = sorted(str(p.inputs.get("alertType")) for p in plan.of_type(NOTIFICATION_POLICY))
+    parts = [
+        _waf(plan),
+        _rate_limits(plan),
+        _counts(plan, tier),
+        room,
+        "alerts " + (", ".join(alerts) if alerts else "none (needs cloudflare.accountId)"),
+        "DNSSEC " + ("on" if plan.of_type(DNSSEC) else "off"),
+    ]
+    return f'edge: zone plan "{tier}" gets: ' + "; ".join(parts)
 
 
 def _proxied(plan: Plan, kind: tuple[str, ...]) -> list[str]:
@@ -85,5 +163,5 @@ def ingress_note(plan: Plan) -> str | None:
 
 def notes(plan: Plan) -> list[str]:
     """Every note that applies to `plan`, in the order traffic flows: edge, then ingress."""
-    found = [managed_waf_note(plan), ingress_note(plan)]
+    found = [edge_note(plan), managed_waf_note(plan), ingress_note(plan)]
     return [n for n in found if n is not None]

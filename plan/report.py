@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from plan import iam_details
+from plan import adoption, iam_details
 from plan.docker_details import details
 from plan.model import SECRET, Plan, Resource, Secret
 from plan.notes import notes
@@ -164,3 +164,12 @@ def print_plan(plan: Plan, console: Console) -> None:
     console.print(render_outputs(plan))
     for note in notes(plan):
         console.print(note, highlight=False, soft_wrap=True, markup=False)
+    commands = adoption.import_commands(plan)
+    if commands:
+        console.print(
+            "adopt a zone that already has rules or records (README, Deploying for real):",
+            highlight=False,
+            markup=False,
+        )
+        for command in commands:
+            console.print(f"  {command}", highlight=False, soft_wrap=True, markup=False)

@@ -17,8 +17,15 @@ from components.edge.origin import ORIGIN_HEADER
 from plan.model import Plan, Resource, Secret
 from plan.resource_types import DNS_RECORD, RULESET
 from seed import catalog
+from seed.cloudflare_plans import (
+    CLOUDFLARE_MANAGED_RULESET,
+    FREE_MANAGED_RULESET,
+    OWASP_CORE_RULESET,
+)
 
 ZONE_SETTING = "cloudflare:index/zoneSetting:ZoneSetting"
+NOTIFICATION_POLICY = "cloudflare:index/notificationPolicy:NotificationPolicy"
+WAITING_ROOM = "cloudflare:index/waitingRoom:WaitingRoom"
 
 
 def public_records(plan: Plan) -> list[Resource]:
@@ -79,9 +86,12 @@ def test_the_zone_is_configured_not_created(prod_plan: Plan) -> None:
     zone = "2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a"
     assert prod_plan.outputs["zoneId"] == zone
     assert prod_plan.of_type("cloudflare:index/zone:Zone") == []
-    assert {r.inputs["zoneId"] for r in prod_plan if r.type.startswith("cloudflare:index/")} == {
-        zone
-    }
+    zoned = [
+        r
+        for r in prod_plan
+        if r.type.startswith("cloudflare:index/") and r.type != NOTIFICATION_POLICY
+    ]
+    assert {r.inputs["zoneId"] for r in zoned} == {zone}
 
 
 # --- zone settings ----------------------------------------------------------------------------
@@ -114,18 +124,45 @@ def test_one_entry_point_ruleset_per_phase(prod_plan: Plan) -> None:
     assert all(r.inputs["kind"] == "zone" for r in prod_plan.of_type(RULESET))
 
 
-def test_managed_waf_runs_where_the_plan_allows(prod_plan: Plan) -> None:
-    executed = [
-        r["actionParameters"]["id"] for r in rules(prod_plan, "http_request_firewall_managed")
+def executed(plan: Plan) -> list[str]:
+    return [
+        r["actionParameters"]["id"]
+        for r in rules(plan, "http_request_firewall_managed")
+        if r["action"] == "execute"
     ]
-    assert len(executed) == 2 and all(r for r in executed)
+
+
+def test_paid_plans_run_cloudflare_managed_and_owasp_in_block_mode(prod_plan: Plan) -> None:
+    assert executed(prod_plan) == [CLOUDFLARE_MANAGED_RULESET, OWASP_CORE_RULESET]
+    assert all(
+        "overrides" not in r["actionParameters"]
+        for r in rules(prod_plan, "http_request_firewall_managed")
+        if r["action"] == "execute"
+    )
     assert prod_plan.outputs["managedWaf"] is True
 
 
-def test_free_plan_has_no_managed_waf_and_says_so(dev_plan: Plan) -> None:
-    phases = {r.inputs["phase"] for r in dev_plan.of_type(RULESET)}
-    assert "http_request_firewall_managed" not in phases
+def test_free_plan_runs_the_free_managed_ruleset(dev_plan: Plan) -> None:
+    # Cloudflare's plan data: the Free Managed Ruleset is on every plan, the others paid.
+    assert executed(dev_plan) == [FREE_MANAGED_RULESET]
+    assert dev_plan.outputs["managedRulesets"] == ["Cloudflare Free Managed Ruleset"]
     assert dev_plan.outputs["managedWaf"] is False
+
+
+def test_log_mode_overrides_every_managed_rule_to_log(plan_of: Callable[[str], Plan]) -> None:
+    found = rules(plan_of("staging"), "http_request_firewall_managed")
+    runs = [r for r in found if r["action"] == "execute"]
+    assert runs and all(r["actionParameters"]["overrides"] == {"action": "log"} for r in runs)
+
+
+def test_skip_paths_come_first_and_skip_the_rest_of_the_managed_rules(
+    plan_of: Callable[[str], Plan],
+) -> None:
+    first, *rest = rules(plan_of("prod"), "http_request_firewall_managed")
+    assert first["action"] == "skip"
+    assert first["actionParameters"] == {"ruleset": "current"}
+    assert first["expression"] == '(starts_with(http.request.uri.path, "/payments/webhooks/"))'
+    assert [r["action"] for r in rest] == ["execute", "execute"]
 
 
 def test_admin_hostname_is_limited_to_allowed_countries_and_ips(prod_plan: Plan) -> None:
@@ -134,7 +171,7 @@ def test_admin_hostname_is_limited_to_allowed_countries_and_ips(prod_plan: Plan)
     ]
     assert admin["action"] == "block"
     assert admin["expression"] == (
-        '(http.host eq "admin.tickets.example.com" and not '
+        '(http.host eq "admin.example-tickets.com" and not '
         '(ip.src.country in {"DE" "NL"} or ip.src in {203.0.113.0/24}))'
     )
 
@@ -164,9 +201,11 @@ def test_rate_limits_cover_login_token_and_payments_with_config_thresholds(
     assert '"/identity/token"' in found["Identity"]["expression"]
     assert '"/payments"' in found["Payments"]["expression"]  # the bare collection path too
     assert all(r["action"] == "block" for r in found.values())
-    # Counted per client IP per Cloudflare data centre, as every plan requires.
+    # Business counts "IP with NAT support" (per visitor, not per shared address), per data
+    # centre as every plan requires.
     assert all(
-        r["ratelimit"]["characteristics"] == ["ip.src", "cf.colo.id"] for r in found.values()
+        r["ratelimit"]["characteristics"] == ["cf.unique_visitor_id", "cf.colo.id"]
+        for r in found.values()
     )
 
 
@@ -206,21 +245,87 @@ def test_free_plan_rule_takes_the_configured_identity_threshold(
 def test_paid_plan_gets_one_host_scoped_rule_per_service(plan_of: Callable[[str], Plan]) -> None:
     found = rules(plan_of("staging"), "http_ratelimit")
     assert [r["description"].split(":")[0] for r in found] == ["Identity", "Payments"]
-    assert all('http.host eq "api.staging.tickets.example.com"' in r["expression"] for r in found)
+    assert all('http.host eq "api.example-tickets-staging.com"' in r["expression"] for r in found)
 
 
-def test_cache_rules_cache_web_assets_and_bypass_the_api(prod_plan: Plan) -> None:
-    assets, api = rules(prod_plan, "http_request_cache_settings")
-    assert assets["actionParameters"]["cache"] is True
-    assert assets["actionParameters"]["edgeTtl"] == {"mode": "override_origin", "default": 86_400.0}
-    assert assets["actionParameters"]["browserTtl"] == {
-        "mode": "override_origin",
-        "default": 3_600.0,
-    }
-    assert '"app.tickets.example.com"' in assets["expression"]
-    assert '"api.tickets.example.com"' not in assets["expression"]
-    assert api["expression"] == '(http.host eq "api.tickets.example.com")'
+def test_cache_rules_cache_fingerprinted_assets_long_and_bypass_the_api(prod_plan: Plan) -> None:
+    _, hashed, api = rules(prod_plan, "http_request_cache_settings")
+    year = {"mode": "override_origin", "default": 31_536_000.0}
+    assert hashed["actionParameters"] == {"cache": True, "edgeTtl": year, "browserTtl": year}
+    assert 'starts_with(http.request.uri.path, "/assets/")' in hashed["expression"]
+    assert '"app.example-tickets.com"' in hashed["expression"]
+    assert '"api.example-tickets.com"' not in hashed["expression"]
+    assert api["expression"] == '(http.host eq "api.example-tickets.com")'
     assert api["actionParameters"] == {"cache": False}
+
+
+def test_other_static_files_keep_their_origin_headers(prod_plan: Plan) -> None:
+    # A service worker (sw.js), runtime config (config.json), manifest: never overridden.
+    # It comes before the fingerprinted rule: of several matching cache rules the last wins.
+    other, _, _ = rules(prod_plan, "http_request_cache_settings")
+    assert other["actionParameters"] == {
+        "cache": True,
+        "edgeTtl": {"mode": "respect_origin"},
+        "browserTtl": {"mode": "respect_origin"},
+    }
+    for extension in ("js", "json", "txt", "webmanifest"):
+        assert f'"{extension}"' in other["expression"]
+    assert "override_origin" not in str(other)
+
+
+def test_browser_integrity_check_is_off_for_the_api_only(plan_of: Callable[[str], Plan]) -> None:
+    for stack in ("dev", "staging", "prod"):
+        plan = plan_of(stack)
+        (rule,) = rules(plan, "http_config_settings")
+        api = plan.outputs["publicHostnames"]["api"]
+        assert rule == {
+            "ref": "api-browser-integrity-check-off",
+            "action": "set_config",
+            "expression": f'(http.host eq "{api}")',
+            "description": rule["description"],
+            "actionParameters": {"bic": False},
+        }
+        assert settings(plan)["browser_check"] == "on"  # the web hostnames keep it
+
+
+def test_dnssec_is_active_on_every_zone(plan_of: Callable[[str], Plan]) -> None:
+    for stack in ("dev", "staging", "prod"):
+        (dnssec,) = plan_of(stack).of_type("cloudflare:index/zoneDnssec:ZoneDnssec")
+        assert dnssec.inputs["status"] == "active"
+
+
+def test_waiting_room_guards_the_ticketing_api_on_business(plan_of: Callable[[str], Plan]) -> None:
+    (room,) = plan_of("prod").of_type(WAITING_ROOM)
+    assert room.inputs["host"] == "api.example-tickets.com"
+    assert room.inputs["path"] == "/ticketing"
+    assert room.inputs["totalActiveUsers"] == 5000.0
+    assert room.inputs["newUsersPerMinute"] == 1000.0
+    assert room.inputs["queueingStatusCode"] == 429.0
+    assert plan_of("staging").of_type(WAITING_ROOM) == []
+
+
+def test_notifications_mail_the_alarm_addresses_the_alerts_the_plan_has(
+    plan_of: Callable[[str], Plan],
+) -> None:
+    policies = plan_of("prod").of_type(NOTIFICATION_POLICY)
+    assert sorted(p.inputs["alertType"] for p in policies) == [
+        "dos_attack_l7",
+        "real_origin_monitoring",
+    ]  # the origin error rate alert is Enterprise-only (Cloudflare's notification data)
+    for policy in policies:
+        assert policy.inputs["mechanisms"] == {
+            "emails": [{"id": "platform-oncall@tickets.example.com"}]
+        }
+        assert policy.inputs["accountId"] == "9a8b7c6d5e4f30211203f4e5d6c7b8a9"
+
+
+def test_every_rule_has_a_unique_stable_ref(plan_of: Callable[[str], Plan]) -> None:
+    for stack in ("dev", "staging", "prod"):
+        for found in plan_of(stack).of_type(RULESET):
+            value = found.inputs["rules"]
+            listed = value.value if isinstance(value, Secret) else value
+            refs = [r["ref"] for r in listed]
+            assert all(refs) and len(refs) == len(set(refs)), (stack, refs)
 
 
 def test_origin_lock_sets_a_secret_header_on_our_hostnames(prod_plan: Plan) -> None:

@@ -422,7 +422,7 @@ def venue_like(**container_inputs: Any) -> Plan:
         "envs": Secret(
             [
                 "VENUE_ID=dome",
-                "SYNC_URL=https://api.tickets.example.com/ticketing/sync",
+                "SYNC_URL=https://api.example-tickets.com/ticketing/sync",
                 "SYNC_CREDENTIAL=s3cr3t-value",
             ]
         ),
@@ -436,7 +436,7 @@ def venue_like(**container_inputs: Any) -> Plan:
                 "name": "acme/ticketing/prod",
                 "outputs": {
                     "environment": "prod",
-                    "publicHostnames": {"api": "api.tickets.example.com"},
+                    "publicHostnames": {"api": "api.example-tickets.com"},
                     "venueSync": Secret({"dome": {"credential": "s3cr3t-value"}}),
                 },
             },
@@ -481,12 +481,12 @@ def test_a_venue_stack_reads_its_side_from_docker_and_the_cloud_from_its_referen
     )
     assert [(s.name, s.mount) for s in bastion.stores] == [("dome-store", "/var/lib/bastion")]
     assert (topo.cloud_stack, topo.cloud_environment) == ("acme/ticketing/prod", "prod")
-    assert topo.sync_url == "https://api.tickets.example.com/ticketing/sync"
+    assert topo.sync_url == "https://api.example-tickets.com/ticketing/sync"
 
 
 def test_without_its_sync_url_a_venue_syncs_with_the_cloud_stacks_api_hostname() -> None:
     topo = venue_topology(venue_like(envs=Secret(["VENUE_ID=dome"])))
-    assert topo.sync_url == "https://api.tickets.example.com"
+    assert topo.sync_url == "https://api.example-tickets.com"
 
 
 def test_a_venue_stack_draws_its_host_and_one_node_for_the_cloud() -> None:
@@ -506,7 +506,7 @@ def test_a_venue_stack_draws_its_host_and_one_node_for_the_cloud() -> None:
         g.node("volume_dome_store").label == "volume dome-store\n/var/lib/bastion · kept on delete"
     )
     assert g.node("cloud_stack").label == (
-        "Cloud stack prod\nacme/ticketing/prod\nhttps://api.tickets.example.com/ticketing/sync"
+        "Cloud stack prod\nacme/ticketing/prod\nhttps://api.example-tickets.com/ticketing/sync"
     )
     assert {(e.tail, e.head, e.label) for e in g.edges} == {
         ("client_handheld", "bastion", "scans (LAN, TLS)"),

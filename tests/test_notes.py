@@ -10,9 +10,12 @@ from rich.console import Console
 from plan import notes, report
 from plan.model import Plan, Resource
 
-WAF_OFF_ON_FREE = (
-    "note: Cloudflare managed WAF rulesets are not deployed (output managedWaf: False): "
-    'zone plan "free" does not include them (pro or higher)'
+DEV_EDGE = (
+    'edge: zone plan "free" gets: WAF Cloudflare Free Managed Ruleset (log); rate limits '
+    "count by ip.src; rules used http_request_firewall_custom 2/5, http_ratelimit 1/1, "
+    "http_request_cache_settings 3/10, http_config_settings 1/10, "
+    "http_request_late_transform 1/10; no Waiting Room (business plan and up); "
+    "alerts dos_attack_l7, real_origin_monitoring; DNSSEC on"
 )
 
 
@@ -22,13 +25,13 @@ def printed(plan: Plan) -> list[str]:
     return console.export_text().splitlines()
 
 
-def test_dev_says_the_managed_waf_is_off_and_its_records_point_at_the_alb(
+def test_dev_says_what_its_free_zone_gets_and_its_records_point_at_the_alb(
     plan_of: Callable[[str], Plan],
 ) -> None:
     dev = plan_of("dev")
     alb = dev.outputs["albDnsName"]
     lines = printed(dev)
-    assert WAF_OFF_ON_FREE in lines
+    assert DEV_EDGE in lines
     assert (
         f"ingress: records point at the ALB: Cloudflare -> CNAME {alb} "
         "(internet-facing ALB ingress-alb, no static IPs)"
@@ -42,10 +45,20 @@ def test_staging_has_the_managed_waf_and_static_ips_on_the_nlb(
     ips = ", ".join(sorted(staging.outputs["staticIps"]))  # records register in any order
     lines = printed(staging)
     assert not [ln for ln in lines if "managed WAF" in ln]
+    (edge,) = [ln for ln in lines if ln.startswith("edge: ")]
+    assert "WAF Cloudflare Managed Ruleset (log), Cloudflare OWASP Core Ruleset (log)" in edge
+    assert "(venue egress skips them)" in edge
     assert (
         f"ingress: static IPs via NLB: Cloudflare -> 2 static IPs ({ips}) on ingress-nlb "
         "-> internal ALB ingress-alb"
     ) in lines
+
+
+def test_prod_counts_by_visitor_and_has_its_waiting_room(plan_of: Callable[[str], Plan]) -> None:
+    (edge,) = [ln for ln in printed(plan_of("prod")) if ln.startswith("edge: ")]
+    assert 'zone plan "business"' in edge
+    assert "rate limits count by cf.unique_visitor_id;" in edge
+    assert "Waiting Room 1/1" in edge
 
 
 def test_a_venue_stack_has_no_notes(plan_of: Callable[[str], Plan]) -> None:

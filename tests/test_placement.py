@@ -13,7 +13,7 @@ from seed import catalog
 def cloud(**services: dict[str, Any]) -> CloudSettings:
     raw: dict[str, Any] = {
         "environment": "dev",
-        "domain": "tickets.example.com",
+        "domain": "example-tickets.com",
         "cloudflare": {"zoneId": "0" * 32},
         "services": {
             s.name: {"image": f"ghcr.io/acme/{s.name}:1.0.0", **services.get(s.name, {})}

@@ -24,7 +24,7 @@ def setting(setting_id: str, value: Any) -> StackResource:
     )
 
 
-def dns(name: str = "api.tickets.example.com") -> StackResource:
+def dns(name: str = "api.example-tickets.com") -> StackResource:
     return StackResource(
         cloudflare.DNS_RECORD,
         name,
@@ -37,20 +37,20 @@ def dns(name: str = "api.tickets.example.com") -> StackResource:
 
 def test_public_records_are_proxied() -> None:
     rule = "cloudflare-dns-proxied"
-    proxied = record(name="api.tickets.example.com", type="A", content="198.51.100.7", proxied=True)
+    proxied = record(name="api.example-tickets.com", type="A", content="198.51.100.7", proxied=True)
     assert run_resource_rule(rule, cloudflare.DNS_RECORD, proxied).clean
     exposed = {**proxied, "proxied": False}
     assert run_resource_rule(rule, cloudflare.DNS_RECORD, exposed).messages == [
-        "A record api.tickets.example.com is not proxied: its origin is exposed and bypasses "
+        "A record api.example-tickets.com is not proxied: its origin is exposed and bypasses "
         "the WAF."
     ]
-    cname = record(name="app.tickets.example.com", type="CNAME", content="alb.example.com")
+    cname = record(name="app.example-tickets.com", type="CNAME", content="alb.example.com")
     assert run_resource_rule(rule, cloudflare.DNS_RECORD, cname).mentions("CNAME record")
 
 
 def test_acm_validation_records_are_exempt() -> None:
     validation = record(
-        name="_3f2a.api.tickets.example.com.",
+        name="_3f2a.api.example-tickets.com.",
         type="CNAME",
         content="_9c1d.xkcd.acm-validations.aws.",
         proxied=False,
@@ -61,7 +61,7 @@ def test_acm_validation_records_are_exempt() -> None:
 
 
 def test_records_that_cannot_be_proxied_are_out_of_scope() -> None:
-    txt = record(name="tickets.example.com", type="TXT", content="v=spf1 -all")
+    txt = record(name="example-tickets.com", type="TXT", content="v=spf1 -all")
     assert run_resource_rule("cloudflare-dns-proxied", cloudflare.DNS_RECORD, txt).clean
 
 
@@ -77,7 +77,7 @@ def test_unknown_validation_record_does_not_crash() -> None:
 
 
 def test_legacy_record_resource_is_checked_too() -> None:
-    exposed = record(name="api.tickets.example.com", type="A", content="198.51.100.7")
+    exposed = record(name="api.example-tickets.com", type="A", content="198.51.100.7")
     assert run_resource_rule("cloudflare-dns-proxied", cloudflare.LEGACY_RECORD, exposed).violations
 
 
@@ -155,13 +155,18 @@ def test_managed_waf_executed_where_the_plan_allows() -> None:
     assert run_stack_rule(rule, [dns(), disabled], stack_config=PRO).violations
 
 
-def test_managed_waf_not_applicable_on_free_plan() -> None:
+def test_free_plan_must_execute_the_free_managed_ruleset() -> None:
     rule = "cloudflare-managed-waf"
     outcome = run_stack_rule(rule, [dns()], stack_config=FREE)
-    assert outcome.violations == [] and outcome.not_applicable
+    assert outcome.mentions("no enabled rule executes the Cloudflare Free Managed Ruleset")
+    free_waf = ruleset(
+        cloudflare.MANAGED_PHASE,
+        {**MANAGED, "actionParameters": {"id": cloudflare.FREE_MANAGED_RULESET}},
+    )
+    assert run_stack_rule(rule, [dns(), free_waf], stack_config=FREE).clean
     # A zone without a plan in its config is on the settings' default (free) plan.
     default = {"ticketing:cloudflare": json.dumps({"zoneId": ZONE})}
-    assert run_stack_rule(rule, [dns()], stack_config=default).not_applicable
+    assert run_stack_rule(rule, [dns(), free_waf], stack_config=default).clean
     # The rule's config can say otherwise; with no information at all the rule is strict.
     assert run_stack_rule(rule, [dns()], stack_config=FREE, config={"zonePlan": "pro"}).violations
     assert run_stack_rule(rule, [dns()]).violations
@@ -188,7 +193,7 @@ def limit(expression: str, action: str = "block") -> dict[str, Any]:
 
 
 IDENTITY = limit(
-    '(http.host eq "api.tickets.example.com" and (starts_with(http.request.uri.path, '
+    '(http.host eq "api.example-tickets.com" and (starts_with(http.request.uri.path, '
     '"/identity/login") or starts_with(http.request.uri.path, "/identity/token")))'
 )
 PAYMENTS = limit('(starts_with(http.request.uri.path, "/payments"))', action="managed_challenge")

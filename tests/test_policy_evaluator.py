@@ -380,7 +380,7 @@ def test_secret_credential_outputs_pass() -> None:
         # Where a credential lives is not the credential.
         "services": {"payments": {"ssmParameters": {"database-password": "/t/prod/p/pw"}}},
         "syncCredential": "/ticketing/prod/services/ticketing/venues/arena/sync-credential",
-        "apiUrl": "https://api.tickets.example.com",
+        "apiUrl": "https://api.example-tickets.com",
     }
     assert credential_violations(make_plan(outputs=outputs)) == []
 

@@ -36,7 +36,7 @@ def fields(model: type[BaseModel], prefix: str = "") -> dict[str, FieldInfo]:
         annotation: Any = field.annotation
         if get_origin(annotation) is dict:
             value = get_args(annotation)[1]
-            if issubclass(value, BaseModel):
+            if isinstance(value, type) and issubclass(value, BaseModel):
                 found.update(fields(value, f"{key}.<name>."))
             else:
                 found[key] = field

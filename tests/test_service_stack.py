@@ -91,7 +91,7 @@ def test_health_check_path_and_route_come_from_config(capture: Callable[..., Pla
     assert rule.inputs["priority"] == 110.0
     conditions = {k: v for c in reveal(rule.inputs["conditions"]) for k, v in c.items()}
     assert conditions["pathPattern"]["values"] == ["/pay", "/pay/*"]
-    assert conditions["hostHeader"]["values"] == ["api.dev.tickets.example.com"]
+    assert conditions["hostHeader"]["values"] == ["api.example-tickets-dev.com"]
     # The container's own health check probes the same path as the ALB.
     services = compose_document(plan)["services"]
     payments, identity = catalog.service("payments"), catalog.service("identity")

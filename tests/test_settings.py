@@ -24,7 +24,7 @@ def cloud(**changes: Any) -> dict[str, Any]:
     raw: dict[str, Any] = {
         "role": "cloud",
         "environment": "dev",
-        "domain": "tickets.example.com",
+        "domain": "example-tickets.com",
         "cloudflare": {"zoneId": "0123456789abcdef0123456789abcdef"},
         "services": {n: {"image": f"ghcr.io/acme/{n}:1.0.0"} for n in SERVICE_NAMES},
         "webClients": {
@@ -47,6 +47,36 @@ def cloud(**changes: Any) -> dict[str, Any]:
 DELETE = object()
 
 BAD = [
+    pytest.param(
+        cloud(domain="dev.tickets.example.com"),
+        "ticketing:domain: is a subdomain of example.com; a free zone must be a registrable "
+        'domain (subdomain zones need the enterprise plan), got "dev.tickets.example.com"',
+        id="subdomain-zone-below-enterprise",
+    ),
+    pytest.param(
+        cloud(domain="tickets.example.co.uk", cloudflare__plan="business"),
+        "ticketing:domain: is a subdomain of example.co.uk; a business zone must be a "
+        "registrable domain (subdomain zones need the enterprise plan), "
+        'got "tickets.example.co.uk"',
+        id="subdomain-zone-under-a-two-label-suffix",
+    ),
+    pytest.param(
+        cloud(cloudflare__waitingRoom={"enabled": True}, cloudflare__plan="pro"),
+        "ticketing:cloudflare.waitingRoom.enabled: the pro plan has no Waiting Room "
+        "(business plan and up), got true",
+        id="waiting-room-below-business",
+    ),
+    pytest.param(
+        cloud(cloudflare__venueEgress={"dome": ["198.51.100.1/32"]}, venues=["arena"]),
+        "ticketing:cloudflare.venueEgress.dome: not a venue of this stack (venues: arena), "
+        'got "dome"',
+        id="venue-egress-for-an-unknown-venue",
+    ),
+    pytest.param(
+        cloud(cloudflare__waf={"mode": "simulate"}),
+        'ticketing:cloudflare.waf.mode: expected one of log or block, got "simulate"',
+        id="waf-mode",
+    ),
     pytest.param(
         cloud(network__cidr="10.0.0.0/33"),
         'ticketing:network.cidr: not a valid IPv4 CIDR block, got "10.0.0.0/33"',
@@ -277,9 +307,9 @@ def test_valid_dev_config_gets_dev_profile_defaults() -> None:
     assert settings.network.nat_mode == "instance"
     assert settings.network.nat_instance_type == "t4g.nano"
     assert settings.public_hosts == {
-        "api": "api.tickets.example.com",
-        "app": "app.tickets.example.com",
-        "admin": "admin.tickets.example.com",
+        "api": "api.example-tickets.com",
+        "app": "app.example-tickets.com",
+        "admin": "admin.example-tickets.com",
     }
 
 
@@ -360,7 +390,7 @@ def test_project_defaults_reach_venue_and_cloud_stacks_alike() -> None:
     parsed = parse({**defaults, **cloud()})
     assert isinstance(parsed, CloudSettings)
     assert parsed.region == defaults["region"]
-    assert parsed.domain == "tickets.example.com"
+    assert parsed.domain == "example-tickets.com"
 
 
 @pytest.mark.parametrize(
@@ -559,9 +589,57 @@ def test_engine_version_defaults_to_the_major_version_only() -> None:
 
 
 def test_paid_plans_cache_for_shorter_at_the_edge() -> None:
-    for plan, seconds in (("pro", 3600), ("business", 1800), ("enterprise", 30)):
+    # Cloudflare's plan data, "Minimum Edge Cache TTL": 2 h, 1 h, 1 s, 1 s.
+    for plan, seconds in (("pro", 3600), ("business", 1), ("enterprise", 1)):
         parsed = parse(cloud(cloudflare__plan=plan, cloudflare__cache__edgeSeconds=seconds))
         assert isinstance(parsed, CloudSettings)
         assert parsed.cloudflare.cache.edge_seconds == seconds
     with pytest.raises(ConfigError, match="the pro plan caches at the edge for at least 3600s"):
         parse(cloud(cloudflare__plan="pro", cloudflare__cache__edgeSeconds=1800))
+
+
+def test_an_apex_zone_is_fine_on_every_plan_and_a_subdomain_on_enterprise() -> None:
+    for plan in ("free", "pro", "business", "enterprise"):
+        assert isinstance(parse(cloud(cloudflare__plan=plan)), CloudSettings)
+    parsed = parse(cloud(domain="dev.tickets.example.com", cloudflare__plan="enterprise"))
+    assert isinstance(parsed, CloudSettings)
+    # The registrable domain under a public suffix of two labels is itself an apex.
+    assert isinstance(parse(cloud(domain="example.co.uk")), CloudSettings)
+
+
+def test_the_public_suffix_list_is_read_offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    from components.settings import public_suffix
+
+    def refuse(*_: object, **__: object) -> None:
+        raise AssertionError("settings validation reached for the network")
+
+    public_suffix._extract.cache_clear()  # pyright: ignore[reportPrivateUsage]
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    assert public_suffix.registrable_domain("a.b.example.co.uk") == "example.co.uk"
+    assert public_suffix.registrable_domain("example-tickets-dev.com") == "example-tickets-dev.com"
+
+
+def test_make_plan_exits_2_with_one_line_for_a_subdomain_zone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from plan.__main__ import main
+
+    root = Path(__file__).resolve().parent.parent
+    for name in ("Pulumi.yaml", "__main__.py"):
+        (tmp_path / name).write_text((root / name).read_text())
+    dev = (root / "Pulumi.dev.yaml").read_text()
+    (tmp_path / "Pulumi.sub.yaml").write_text(
+        dev.replace(
+            "ticketing:domain: example-tickets-dev.com", "ticketing:domain: dev.x.example.com"
+        )
+    )
+    assert main(["sub", "--project-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        "error: ticketing:domain: is a subdomain of example.com; a free zone must be a "
+        "registrable domain (subdomain zones need the enterprise plan), got "
+        '"dev.x.example.com"'
+    )

@@ -57,7 +57,7 @@ def test_export_is_secret_and_keyed_by_venue_with_the_public_sync_url(dev_plan: 
     assert isinstance(exported, Secret)
     assert exported.value == {
         "arena": {
-            "syncUrl": "https://api.dev.tickets.example.com/ticketing/sync",
+            "syncUrl": "https://api.example-tickets-dev.com/ticketing/sync",
             "credential": dev_plan.named("venue-sync-arena").outputs["result"].value,
         }
     }

@@ -1,7 +1,10 @@
 """`CloudflareEdge`: the stack's existing zone hardened, proxied to the origin, and locking it.
 
 The zone itself is never created or deleted here: its id comes from config.
-Rule expressions are pure functions below, tested without a mock engine.
+What the zone's plan includes comes from Cloudflare's published plan data
+(`seed.cloudflare_plans`), read through the settings. Rule expressions are pure
+functions below, tested without a mock engine and parsed by Cloudflare's Rules
+language parser (wirefilter) in the tests.
 """
 
 from __future__ import annotations
@@ -14,12 +17,12 @@ import pulumi_cloudflare as cloudflare
 
 from components.edge.origin import Origin
 from components.settings import CloudSettings, RateLimit
-from seed import catalog
+from seed import catalog, cloudflare_ranges
+from seed.cloudflare_plans import MANAGED_RULESET_IDS
 
-# Cloudflare's managed ruleset ids (from Cloudflare's docs; not in the SDK).
-CLOUDFLARE_MANAGED_RULESET = "efb7b8c949ac4650a09736fc376e9aee"
-OWASP_CORE_RULESET = "4814384a9e5d4991b9815dcfc25d2f1f"
 HTTP_DDOS_RULESET = "4d21379b4f9f4bb088e0729962c8b3cf"
+RULESET_TYPE = "cloudflare:index/ruleset:Ruleset"
+DNS_RECORD_TYPE = "cloudflare:index/dnsRecord:DnsRecord"
 
 ALLOWED_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 STATIC_EXTENSIONS = (
@@ -27,12 +30,19 @@ STATIC_EXTENSIONS = (
     "ico", "woff", "woff2", "ttf", "txt", "webmanifest",
 )  # fmt: skip
 AUTO_TTL = 1  # Cloudflare's "automatic" TTL, the only one a proxied record takes
+# Cloudflare requires the data centre among every rate-limiting rule's characteristics.
+COLO = "cf.colo.id"
+WAITING_ROOM_STATUS = 429  # API clients read "come back later", not a 200 HTML page
 
 
-def edge_ranges(provider: pulumi.ProviderResource) -> list[str]:
-    """Cloudflare's published IPv4 ranges: the only public sources the origin admits."""
-    ranges = cloudflare.get_ip_ranges(opts=pulumi.InvokeOptions(provider=provider))
-    return list(ranges.ipv4_cidrs)
+def edge_ranges() -> list[str]:
+    """Cloudflare's published IPv4 ranges: the only public sources the origin admits.
+
+    The same list the policy pack accepts (`seed.cloudflare_ranges`), so the
+    security groups and the pack can never disagree; refresh it from
+    https://www.cloudflare.com/ips/ when Cloudflare publishes a change.
+    """
+    return list(cloudflare_ranges.IPV4)
 
 
 def _set(values: Iterable[str], quote: bool = True) -> str:
@@ -41,6 +51,11 @@ def _set(values: Iterable[str], quote: bool = True) -> str:
 
 def host_is(*hosts: str) -> str:
     return f'http.host eq "{hosts[0]}"' if len(hosts) == 1 else f"http.host in {_set(hosts)}"
+
+
+def path_starts(paths: Sequence[str]) -> str:
+    """Any of `paths` as a path prefix: `starts_with` (no regex: Free and Pro have none)."""
+    return " or ".join(f'starts_with(http.request.uri.path, "{p}")' for p in paths)
 
 
 def admin_block_expression(admin_host: str, countries: Sequence[str], ips: Sequence[str]) -> str:
@@ -61,6 +76,13 @@ def method_block_expression(hosts: Sequence[str]) -> str:
     return f"({host_is(*hosts)} and not http.request.method in {_set(ALLOWED_METHODS)})"
 
 
+def venue_skip_expression(api_host: str, paths: Sequence[str], egress: Sequence[str]) -> str:
+    """Requests from a venue's egress addresses to the rate-limited paths (they skip the
+    rate-limiting phase where the plan can only count by bare IP)."""
+    addresses = _set(egress, quote=False)
+    return f"({host_is(api_host)} and ip.src in {addresses} and ({path_starts(paths)}))"
+
+
 def path_prefixes(settings: CloudSettings, service: catalog.DomainService) -> list[str]:
     """The service's rate-limited paths under its configured prefix (`services.<n>.pathPrefix`)."""
     prefix = settings.services[service.name].path_prefix or service.path_prefix
@@ -69,12 +91,17 @@ def path_prefixes(settings: CloudSettings, service: catalog.DomainService) -> li
 
 def rate_limit_expression(api_host: str | None, paths: Sequence[str]) -> str:
     """Requests to the rate-limited paths; on the API host only where the plan can match hosts."""
-    starts = " or ".join(f'starts_with(http.request.uri.path, "{p}")' for p in paths)
+    starts = path_starts(paths)
     return f"({host_is(api_host)} and ({starts}))" if api_host else f"({starts})"
 
 
 def static_assets_expression(hosts: Sequence[str]) -> str:
     return f"({host_is(*hosts)} and http.request.uri.path.extension in {_set(STATIC_EXTENSIONS)})"
+
+
+def fingerprinted_expression(hosts: Sequence[str], prefixes: Sequence[str]) -> str:
+    """The web clients' content-hashed build output: safe to cache for a year."""
+    return f"({host_is(*hosts)} and ({path_starts(prefixes)}))"
 
 
 def hsts(max_age: int) -> dict[str, Any]:
@@ -90,13 +117,24 @@ def hsts(max_age: int) -> dict[str, Any]:
     }
 
 
+def ruleset_import_id(zone_id: str, ruleset_id: str) -> str:
+    """`pulumi import` id of a zone ruleset (pulumi-cloudflare 6.x Ruleset docs, "Import")."""
+    return f"zones/{zone_id}/{ruleset_id}"
+
+
+def record_import_id(zone_id: str, record_id: str) -> str:
+    """`pulumi import` id of a DNS record (pulumi-cloudflare 6.x DnsRecord docs, "Import")."""
+    return f"{zone_id}/{record_id}"
+
+
 class CloudflareEdge(pulumi.ComponentResource):
-    """Zone settings, proxied DNS to the origin, WAF, DDoS, rate limits, cache rules and
+    """Zone settings, proxied DNS to the origin, WAF, DDoS, rate limits, cache and
+    configuration rules, DNSSEC, the on-sale Waiting Room, Cloudflare notifications and
     the origin-lock header, on the stack's existing Cloudflare zone.
 
     Args:
         name: prefix for every child's name.
-        settings: the cloud stack's settings (zone, hostnames, edge rules, services).
+        settings: the cloud stack's settings (zone, plan, hostnames, edge rules, services).
         origin: where the proxied records point and the origin-lock header to set
             (`Ingress.origin`).
         opts: must carry the stack's Cloudflare provider.
@@ -123,29 +161,32 @@ class CloudflareEdge(pulumi.ComponentResource):
 
         self._zone_settings(settings.cloudflare.hsts_max_age)
         self._records(hosts, origin)
-        self._firewall(list(hosts.values()), hosts["admin"])
+        self._managed_waf()
+        self._firewall(settings, list(hosts.values()), hosts["admin"])
         self._ddos()
         self._rate_limits(settings)
         self._cache(web_hosts, hosts["api"])
         self._ruleset(
-            "origin-lock",
-            "http_request_late_transform",
-            "Origin lock: proves to the ALB that a request came through this edge",
+            "config-rules",
+            "http_config_settings",
+            "Per-hostname zone settings",
             [
                 cloudflare.RulesetRuleArgs(
-                    action="rewrite",
-                    expression=f"({host_is(*hosts.values())})",
-                    description=f"Set {origin.header} on every request to the origin",
-                    action_parameters=cloudflare.RulesetRuleActionParametersArgs(
-                        headers={
-                            origin.header: cloudflare.RulesetRuleActionParametersHeadersArgs(
-                                operation="set", value=origin.secret
-                            )
-                        }
-                    ),
+                    ref="api-browser-integrity-check-off",
+                    action="set_config",
+                    expression=f"({host_is(hosts['api'])})",
+                    description="No Browser Integrity Check on the API: its clients are apps "
+                    "and the Bastion's sync client, not browsers",
+                    action_parameters=cloudflare.RulesetRuleActionParametersArgs(bic=False),
                 )
             ],
         )
+        self._origin_lock(list(hosts.values()), origin)
+        cloudflare.ZoneDnssec(
+            f"{name}-dnssec", zone_id=self._zone, status="active", opts=self._child
+        )
+        self._waiting_room(settings)
+        self._notifications(settings)
 
         self.zone_id = pulumi.Output.from_input(self._zone)
         self.hostnames = dict(hosts)
@@ -154,6 +195,7 @@ class CloudflareEdge(pulumi.ComponentResource):
             "zoneId": self.zone_id,
             "publicHostnames": self.hostnames,
             "managedWaf": self.managed_waf,
+            "managedRulesets": list(settings.cloudflare.managed_rulesets),
         }
         self.register_outputs(
             {"zoneId": self.zone_id, "hostnames": self.hostnames, "managedWaf": self.managed_waf}
@@ -167,6 +209,7 @@ class CloudflareEdge(pulumi.ComponentResource):
             "always_use_https": "on",
             "automatic_https_rewrites": "on",
             "security_header": hsts(hsts_max_age),
+            # On for the browser hostnames; the API turns it off with a configuration rule.
             "browser_check": "on",
         }
         for setting_id, value in values.items():
@@ -201,42 +244,81 @@ class CloudflareEdge(pulumi.ComponentResource):
             opts=self._child,
         )
 
-    def _firewall(self, hosts: Sequence[str], admin_host: str) -> None:
-        if self._edge.managed_waf:
-            self._ruleset(
-                "waf-managed",
-                "http_request_firewall_managed",
-                "Cloudflare's managed WAF rulesets",
-                [
-                    cloudflare.RulesetRuleArgs(
-                        action="execute",
-                        expression="true",
-                        description=description,
-                        action_parameters=cloudflare.RulesetRuleActionParametersArgs(id=ruleset),
-                    )
-                    for ruleset, description in (
-                        (CLOUDFLARE_MANAGED_RULESET, "Cloudflare Managed Ruleset"),
-                        (OWASP_CORE_RULESET, "Cloudflare OWASP Core Ruleset"),
-                    )
-                ],
+    def _managed_waf(self) -> None:
+        """The plan's managed WAF rulesets: the Free Managed Ruleset on Free, Cloudflare
+        Managed and OWASP above; in log mode every rule only logs; skip paths first."""
+        waf = self._edge.waf
+        rules: list[cloudflare.RulesetRuleArgs] = []
+        if waf.skip_paths:
+            rules.append(
+                cloudflare.RulesetRuleArgs(
+                    ref="managed-waf-skip-paths",
+                    action="skip",
+                    expression=f"({path_starts(waf.skip_paths)})",
+                    description="Paths the stack exempts from the managed rulesets",
+                    action_parameters=cloudflare.RulesetRuleActionParametersArgs(ruleset="current"),
+                )
             )
+        overrides = (
+            cloudflare.RulesetRuleActionParametersOverridesArgs(action="log")
+            if waf.mode == "log"
+            else None
+        )
+        for ruleset in self._edge.managed_rulesets:
+            rules.append(
+                cloudflare.RulesetRuleArgs(
+                    ref=ruleset.lower().replace(" ", "-"),
+                    action="execute",
+                    expression="true",
+                    description=f"{ruleset} ({waf.mode})",
+                    action_parameters=cloudflare.RulesetRuleActionParametersArgs(
+                        id=MANAGED_RULESET_IDS[ruleset], overrides=overrides
+                    ),
+                )
+            )
+        self._ruleset(
+            "waf-managed", "http_request_firewall_managed", "Cloudflare's managed WAF", rules
+        )
+
+    def _firewall(self, settings: CloudSettings, hosts: Sequence[str], admin_host: str) -> None:
         allow = self._edge.admin_allow
+        rules = [
+            cloudflare.RulesetRuleArgs(
+                ref="admin-allow-list",
+                action="block",
+                expression=admin_block_expression(admin_host, allow.countries, allow.ips),
+                description="Admin portal only from the allowed countries and IP ranges",
+            ),
+            cloudflare.RulesetRuleArgs(
+                ref="unknown-methods",
+                action="block",
+                expression=method_block_expression(hosts),
+                description="Methods no service implements",
+            ),
+        ]
+        egress = [cidr for cidrs in self._edge.venue_egress.values() for cidr in cidrs]
+        if egress and not self._edge.rate_limit_plan.ip_field:
+            # The plan counts by bare IP: a venue's thousands of attendees would share one
+            # counter, so its egress addresses skip the rate-limiting phase instead.
+            rules.append(
+                cloudflare.RulesetRuleArgs(
+                    ref="venue-egress-skips-rate-limits",
+                    action="skip",
+                    expression=venue_skip_expression(
+                        settings.api_host, self._rate_limited_paths(settings), egress
+                    ),
+                    description="Venue egress addresses: " + ", ".join(self._edge.venue_egress),
+                    action_parameters=cloudflare.RulesetRuleActionParametersArgs(
+                        phases=["http_ratelimit"]
+                    ),
+                    logging=cloudflare.RulesetRuleLoggingArgs(enabled=True),
+                )
+            )
         self._ruleset(
             "waf-custom",
             "http_request_firewall_custom",
-            "Admin hostname allow-list and method filter",
-            [
-                cloudflare.RulesetRuleArgs(
-                    action="block",
-                    expression=admin_block_expression(admin_host, allow.countries, allow.ips),
-                    description="Admin portal only from the allowed countries and IP ranges",
-                ),
-                cloudflare.RulesetRuleArgs(
-                    action="block",
-                    expression=method_block_expression(hosts),
-                    description="Methods no service implements",
-                ),
-            ],
+            "Admin hostname allow-list, method filter, venue egress",
+            rules,
         )
 
     def _ddos(self) -> None:
@@ -246,6 +328,7 @@ class CloudflareEdge(pulumi.ComponentResource):
             "HTTP DDoS protection at the environment's sensitivity",
             [
                 cloudflare.RulesetRuleArgs(
+                    ref="http-ddos",
                     action="execute",
                     expression="true",
                     description="HTTP DDoS Attack Protection",
@@ -259,6 +342,14 @@ class CloudflareEdge(pulumi.ComponentResource):
             ],
         )
 
+    @staticmethod
+    def _rate_limited_paths(settings: CloudSettings) -> list[str]:
+        return [
+            path
+            for name in ("identity", "payments")
+            for path in path_prefixes(settings, catalog.service(name))
+        ]
+
     def _rate_limits(self, settings: CloudSettings) -> None:
         limits: dict[str, RateLimit] = {
             "identity": self._edge.rate_limits.identity,
@@ -266,8 +357,9 @@ class CloudflareEdge(pulumi.ComponentResource):
         }
         allowed = self._edge.rate_limit_plan
         host = settings.api_host if allowed.host_field else None
-        groups: list[tuple[str, list[str], RateLimit]] = [
+        groups: list[tuple[str, str, list[str], RateLimit]] = [
             (
+                name,
                 catalog.service(name).title,
                 path_prefixes(settings, catalog.service(name)),
                 limit,
@@ -279,25 +371,28 @@ class CloudflareEdge(pulumi.ComponentResource):
             # the same on such a plan).
             groups = [
                 (
-                    " and ".join(title for title, _, _ in groups),
-                    [path for _, paths, _ in groups for path in paths],
+                    "identity-and-payments",
+                    " and ".join(title for _, title, _, _ in groups),
+                    [path for _, _, paths, _ in groups for path in paths],
                     limits["identity"],
                 )
             ]
+        per = "client" if allowed.characteristic != "ip.src" else "client IP"
         rules = [
             cloudflare.RulesetRuleArgs(
+                ref=f"rate-limit-{key}",
                 action="block",
                 expression=rate_limit_expression(host, paths),
                 description=f"{title}: {limit.requests} requests per "
-                f"{limit.period_seconds}s per client IP",
+                f"{limit.period_seconds}s per {per}",
                 ratelimit=cloudflare.RulesetRuleRatelimitArgs(
-                    characteristics=["ip.src", "cf.colo.id"],
+                    characteristics=[allowed.characteristic, COLO],
                     period=limit.period_seconds,
                     requests_per_period=limit.requests,
                     mitigation_timeout=limit.mitigation_seconds,
                 ),
             )
-            for title, paths, limit in groups
+            for key, title, paths, limit in groups
         ]
         self._ruleset(
             "rate-limits", "http_ratelimit", "Login, token and payment rate limits", rules
@@ -308,12 +403,29 @@ class CloudflareEdge(pulumi.ComponentResource):
         self._ruleset(
             "cache",
             "http_request_cache_settings",
-            "Cache the web clients' static assets; never the API",
+            "Fingerprinted assets cached long; the origin's headers for the rest; never the API",
             [
+                # First: where several cache rules match, the later rule's settings win.
                 cloudflare.RulesetRuleArgs(
+                    ref="static-assets-origin-headers",
                     action="set_cache_settings",
                     expression=static_assets_expression(web_hosts),
-                    description="Web clients' static assets at the edge",
+                    description="Web clients' other static files: cached as the origin says",
+                    action_parameters=cloudflare.RulesetRuleActionParametersArgs(
+                        cache=True,
+                        edge_ttl=cloudflare.RulesetRuleActionParametersEdgeTtlArgs(
+                            mode="respect_origin"
+                        ),
+                        browser_ttl=cloudflare.RulesetRuleActionParametersBrowserTtlArgs(
+                            mode="respect_origin"
+                        ),
+                    ),
+                ),
+                cloudflare.RulesetRuleArgs(
+                    ref="fingerprinted-assets",
+                    action="set_cache_settings",
+                    expression=fingerprinted_expression(web_hosts, ttl.fingerprinted_prefixes),
+                    description="Content-hashed build output: never changes under its name",
                     action_parameters=cloudflare.RulesetRuleActionParametersArgs(
                         cache=True,
                         edge_ttl=cloudflare.RulesetRuleActionParametersEdgeTtlArgs(
@@ -325,6 +437,7 @@ class CloudflareEdge(pulumi.ComponentResource):
                     ),
                 ),
                 cloudflare.RulesetRuleArgs(
+                    ref="api-never-cached",
                     action="set_cache_settings",
                     expression=f"({host_is(api_host)})",
                     description="API responses are never cached",
@@ -333,6 +446,81 @@ class CloudflareEdge(pulumi.ComponentResource):
             ],
         )
 
+    def _origin_lock(self, hosts: Sequence[str], origin: Origin) -> None:
+        self._ruleset(
+            "origin-lock",
+            "http_request_late_transform",
+            "Origin lock: proves to the ALB that a request came through this edge",
+            [
+                cloudflare.RulesetRuleArgs(
+                    ref="origin-lock-header",
+                    action="rewrite",
+                    expression=f"({host_is(*hosts)})",
+                    description=f"Set {origin.header} on every request to the origin",
+                    action_parameters=cloudflare.RulesetRuleActionParametersArgs(
+                        headers={
+                            origin.header: cloudflare.RulesetRuleActionParametersHeadersArgs(
+                                operation="set", value=origin.secret
+                            )
+                        }
+                    ),
+                )
+            ],
+        )
+
+    def _waiting_room(self, settings: CloudSettings) -> None:
+        """The on-sale queue in front of the ticketing API (settings refuse it below Business)."""
+        room = self._edge.waiting_room
+        if not room.enabled:
+            return
+        ticketing = (
+            settings.services["ticketing"].path_prefix or catalog.service("ticketing").path_prefix
+        )
+        cloudflare.WaitingRoom(
+            f"{self._name}-waiting-room",
+            zone_id=self._zone,
+            name=f"{settings.environment}_ticketing_on_sale",
+            description="On-sale queue for the ticketing API",
+            host=settings.api_host,
+            path=ticketing,
+            total_active_users=room.total_active_users,
+            new_users_per_minute=room.new_users_per_minute,
+            session_duration=room.session_duration_minutes,
+            queueing_method="fifo",
+            queueing_status_code=WAITING_ROOM_STATUS,
+            opts=self._child,
+        )
+
+    def _notifications(self, settings: CloudSettings) -> None:
+        """DDoS and origin alerts the plan includes, e-mailed to the alarm addresses."""
+        account, emails = self._edge.account_id, settings.observability.alarm_emails
+        if account is None or not emails:
+            return
+        mechanisms = cloudflare.NotificationPolicyMechanismsArgs(
+            emails=[cloudflare.NotificationPolicyMechanismsEmailArgs(id=e) for e in emails]
+        )
+        titles = {
+            "dos_attack_l7": "HTTP DDoS attack mitigated",
+            "real_origin_monitoring": "Origin unreachable (521)",
+            "http_alert_origin_error": "Origin error rate above SLO",
+        }
+        for alert in self._edge.entitlements.alert_types:
+            filters = (
+                cloudflare.NotificationPolicyFiltersArgs(zones=[self._zone], slos=["99.7"])
+                if alert == "http_alert_origin_error"
+                else None
+            )
+            cloudflare.NotificationPolicy(
+                f"{self._name}-alert-{alert.replace('_', '-')}",
+                account_id=account,
+                alert_type=alert,
+                name=f"{settings.environment}: {titles[alert]}",
+                enabled=True,
+                mechanisms=mechanisms,
+                filters=filters,
+                opts=self._child,
+            )
+
     def _ruleset(
         self,
         suffix: str,
@@ -340,7 +528,23 @@ class CloudflareEdge(pulumi.ComponentResource):
         description: str,
         rules: Sequence[cloudflare.RulesetRuleArgs],
     ) -> cloudflare.Ruleset:
-        """The zone's entry-point ruleset for `phase` (one per zone and phase)."""
+        """The zone's entry-point ruleset for `phase` (one per zone and phase).
+
+        With `cloudflare.adopt.<phase>` set, the zone's existing entry point is imported
+        instead of created; its rules are left as they are for that first deployment
+        (`ignore_changes`), so the import matches, and the next one, with the key removed,
+        replaces them with these.
+        """
+        adopted = next((id_ for key, id_ in self._edge.adopt.items() if key == phase), None)
+        opts = self._child
+        if adopted is not None:
+            opts = pulumi.ResourceOptions.merge(
+                self._child,
+                pulumi.ResourceOptions(
+                    import_=ruleset_import_id(self._zone, adopted),
+                    ignore_changes=["rules", "name", "description"],
+                ),
+            )
         return cloudflare.Ruleset(
             f"{self._name}-{suffix}",
             zone_id=self._zone,
@@ -349,5 +553,5 @@ class CloudflareEdge(pulumi.ComponentResource):
             name=f"ticketing {phase}",
             description=description,
             rules=list(rules),
-            opts=self._child,
+            opts=opts,
         )

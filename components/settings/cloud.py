@@ -10,6 +10,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from components.settings.cloudflare import CloudflareSettings
 from components.settings.errors import at, require_exact_keys
+from components.settings.public_suffix import registrable_domain
 from components.settings.validators import (
     DbInstanceClass,
     Domain,
@@ -28,6 +29,7 @@ from components.settings.validators import (
     X86InstanceType,
 )
 from seed.catalog import SERVICE_NAMES, WEB_CLIENTS
+from seed.cloudflare_plans import cheapest_with
 
 DEFAULT_ROLE: Final = "cloud"
 DEFAULT_REGION: Final = "eu-west-1"
@@ -239,6 +241,11 @@ class CloudSettings(Model):
         if self.environment != "dev" and self.database.backup_retention_days < 7:
             days = self.database.backup_retention_days
             raise at(("database", "backupRetentionDays"), "must be at least 7 outside dev", days)
+        self._zone_the_plan_can_hold()
+        unknown = sorted(set(self.cloudflare.venue_egress) - set(self.venues))
+        if unknown:
+            message = f"not a venue of this stack (venues: {', '.join(self.venues) or 'none'})"
+            raise at(("cloudflare", "venueEgress", unknown[0]), message, unknown[0])
         if self.database.max_allocated_storage_gb < self.database.allocated_storage_gb:
             raise at(
                 ("database", "maxAllocatedStorageGb"),
@@ -246,6 +253,19 @@ class CloudSettings(Model):
                 self.database.max_allocated_storage_gb,
             )
         return self
+
+    def _zone_the_plan_can_hold(self) -> None:
+        """The zone is `domain`; below Enterprise it must be a registrable domain itself
+        (Cloudflare's plan data: subdomain zone setup is Enterprise-only)."""
+        if self.cloudflare.entitlements.subdomain_zones:
+            return
+        apex = registrable_domain(self.domain)
+        if apex != self.domain:
+            message = (
+                f"is a subdomain of {apex}; a {self.cloudflare.plan} zone must be a registrable "
+                f"domain (subdomain zones need the {cheapest_with('subdomain_zones')} plan)"
+            )
+            raise at(("domain",), message, self.domain)
 
     def fqdn(self, label: str) -> str:
         return f"{label}.{self.domain}"

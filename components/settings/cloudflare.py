@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import Field, field_validator, model_validator
 
@@ -23,6 +23,31 @@ from components.settings.zone_plans import (
     RateLimitPlan,
     RateLimitSeconds,
 )
+from seed.cloudflare_plans import ZONE_PLANS, ZonePlanEntitlements, cheapest_with
+
+# A Cloudflare account, ruleset or record id: 32 lowercase hex characters.
+CloudflareId = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
+PathPrefix = Annotated[str, Field(pattern=r"^/[\w./-]*$")]
+
+# The zone entry-point phases the edge owns, each adoptable by its existing ruleset's id.
+EDGE_PHASES = (
+    "http_request_firewall_managed",
+    "http_request_firewall_custom",
+    "ddos_l7",
+    "http_ratelimit",
+    "http_request_cache_settings",
+    "http_config_settings",
+    "http_request_late_transform",
+)
+EdgePhase = Literal[
+    "http_request_firewall_managed",
+    "http_request_firewall_custom",
+    "ddos_l7",
+    "http_ratelimit",
+    "http_request_cache_settings",
+    "http_config_settings",
+    "http_request_late_transform",
+]
 
 
 class RateLimit(Model):
@@ -45,8 +70,8 @@ _RATE_LIMIT_DEFAULTS: dict[str, dict[str, dict[str, int]]] = {
         "identity": {"requests": 5, "periodSeconds": 10, "mitigationSeconds": 10},
     },
     "paid": {
-        "identity": {"requests": 20, "periodSeconds": 60, "mitigationSeconds": 600},
-        "payments": {"requests": 60, "periodSeconds": 60, "mitigationSeconds": 600},
+        "identity": {"requests": 20, "periodSeconds": 60, "mitigationSeconds": 120},
+        "payments": {"requests": 60, "periodSeconds": 60, "mitigationSeconds": 120},
     },
 }
 
@@ -69,10 +94,36 @@ class AdminAllow(Model):
 
 
 class CacheTtls(Model):
-    """Edge and browser TTLs for the web clients' static assets."""
+    """How long the web clients' fingerprinted assets live at the edge and in browsers.
 
-    edge_seconds: Annotated[int, Field(ge=30, le=31_536_000)] = 86_400
-    browser_seconds: Annotated[int, Field(ge=0, le=31_536_000)] = 3_600
+    Only paths under `fingerprinted_prefixes` (the build's content-hashed output) get
+    these TTLs; every other response keeps the Cache-Control its origin sends, so a
+    service worker or runtime config is fresh right after a deploy.
+    """
+
+    fingerprinted_prefixes: list[PathPrefix] = ["/assets/"]
+    edge_seconds: Annotated[int, Field(ge=1, le=31_536_000)] = 31_536_000
+    browser_seconds: Annotated[int, Field(ge=0, le=31_536_000)] = 31_536_000
+
+
+class WafSettings(Model):
+    """The managed WAF rulesets' mode, and paths they skip.
+
+    `log` runs every managed rule with the Log action (Cloudflare's documented way to
+    test a managed ruleset before enforcing it); `block` keeps each rule's own action.
+    """
+
+    mode: Literal["log", "block"] = "block"
+    skip_paths: list[PathPrefix] = []
+
+
+class WaitingRoomSettings(Model):
+    """The on-sale Waiting Room in front of the ticketing API (Business plan and up)."""
+
+    enabled: bool = False
+    total_active_users: Annotated[int, Field(ge=200, le=2_147_483_647)] = 2_000
+    new_users_per_minute: Annotated[int, Field(ge=200, le=2_147_483_647)] = 500
+    session_duration_minutes: Annotated[int, Field(ge=1, le=30)] = 10
 
 
 class CloudflareSettings(Model):
@@ -85,6 +136,14 @@ class CloudflareSettings(Model):
     admin_allow: AdminAllow = AdminAllow()
     rate_limits: RateLimits
     cache: CacheTtls = CacheTtls()
+    waf: WafSettings = WafSettings()
+    waiting_room: WaitingRoomSettings = WaitingRoomSettings()
+    # Egress addresses per venue (a key of `venues`): counted apart from the public.
+    venue_egress: dict[str, list[IpCidr]] = {}
+    # Phase -> the id of the zone's existing entry-point ruleset to adopt (`pulumi import`).
+    adopt: dict[EdgePhase, CloudflareId] = {}
+    # The account that holds the zone: needed for notification policies.
+    account_id: CloudflareId | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -126,12 +185,31 @@ class CloudflareSettings(Model):
         if self.cache.edge_seconds < shortest:
             message = f"the {self.plan} plan caches at the edge for at least {shortest}s"
             raise at(("cache", "edgeSeconds"), message, self.cache.edge_seconds)
+        if self.waiting_room.enabled and not self.entitlements.waiting_rooms:
+            message = (
+                f"the {self.plan} plan has no Waiting Room "
+                f"({cheapest_with('waiting_rooms')} plan and up)"
+            )
+            raise at(("waitingRoom", "enabled"), message, True)
         return self
 
     @property
+    def entitlements(self) -> ZonePlanEntitlements:
+        """What the zone's plan includes (Cloudflare's published plan data)."""
+        return ZONE_PLANS[self.plan]
+
+    @property
+    def managed_rulesets(self) -> tuple[str, ...]:
+        """The managed WAF rulesets the edge deploys: the paid ones where the plan has them,
+        else the Free Managed Ruleset (a zone with the Cloudflare Managed Ruleset does not
+        need it, Cloudflare's managed rules docs say)."""
+        paid = tuple(r for r in self.entitlements.managed_rulesets if "Free" not in r)
+        return paid or self.entitlements.managed_rulesets
+
+    @property
     def managed_waf(self) -> bool:
-        """Cloudflare's managed WAF rulesets need a Pro plan or better."""
-        return self.plan != "free"
+        """The paid managed WAF rulesets (Cloudflare Managed, OWASP) are deployed."""
+        return "Cloudflare Managed Ruleset" in self.managed_rulesets
 
     @property
     def rate_limit_plan(self) -> RateLimitPlan:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from seed.cloudflare_plans import IP_WITH_NAT_SUPPORT, ZONE_PLANS
+
 # The services the edge rate-limits, each with its own rule where the plan has enough.
 RATE_LIMITED_SERVICES = ("identity", "payments")
 
@@ -18,13 +20,16 @@ RateLimitSeconds = Literal[
 @dataclass(frozen=True)
 class RateLimitPlan:
     """What a zone plan allows for rate-limiting rules (Cloudflare WAF docs, availability by
-    plan): how many rules, the longest counting period and block, and whether a rule may
-    match on the hostname (Free matches the path only)."""
+    plan): how many rules, the longest counting period and block, whether a rule may
+    match on the hostname (Free matches the path only) or the source IP (Business and up),
+    and what it counts by besides the data centre."""
 
     rules: int
     max_period: int
     max_mitigation: int
     host_field: bool
+    ip_field: bool = False
+    characteristic: str = "ip.src"
 
     @property
     def shares_one_rule(self) -> bool:
@@ -32,18 +37,24 @@ class RateLimitPlan:
         return self.rules < len(RATE_LIMITED_SERVICES)
 
 
-RATE_LIMIT_PLANS: dict[str, RateLimitPlan] = {
-    "free": RateLimitPlan(rules=1, max_period=10, max_mitigation=10, host_field=False),
-    "pro": RateLimitPlan(rules=2, max_period=60, max_mitigation=3600, host_field=True),
-    "business": RateLimitPlan(rules=5, max_period=600, max_mitigation=86400, host_field=True),
-    "enterprise": RateLimitPlan(rules=100, max_period=65535, max_mitigation=86400, host_field=True),
-}
+def _rate_limit_plan(plan: str) -> RateLimitPlan:
+    entitled = ZONE_PLANS[plan]
+    counts = entitled.rate_limit_characteristics
+    return RateLimitPlan(
+        rules=entitled.rate_limit_rules,
+        max_period=entitled.rate_limit_periods_up_to,
+        max_mitigation=entitled.rate_limit_mitigation_up_to,
+        host_field="http.host" in entitled.rate_limit_fields,
+        ip_field="ip.src" in entitled.rate_limit_fields,
+        # Where the plan counts "IP with NAT support", attendees behind one address count apart.
+        characteristic=IP_WITH_NAT_SUPPORT if IP_WITH_NAT_SUPPORT in counts else counts[0],
+    )
 
 
-# The shortest edge TTL each zone plan accepts (Cloudflare's edge_cache_ttl setting).
+# Read from Cloudflare's published plan data (seed/cloudflare_plans.py), never restated here.
+RATE_LIMIT_PLANS: dict[str, RateLimitPlan] = {plan: _rate_limit_plan(plan) for plan in ZONE_PLANS}
+
+# The shortest edge TTL each zone plan accepts (Cloudflare's "Minimum Edge Cache TTL").
 MIN_EDGE_TTL_SECONDS: dict[str, int] = {
-    "free": 7200,
-    "pro": 3600,
-    "business": 1800,
-    "enterprise": 30,
+    plan: entitled.min_edge_ttl_seconds for plan, entitled in ZONE_PLANS.items()
 }

@@ -32,6 +32,7 @@ from policies.rules.common import (
     stack_setting,
     text,
 )
+from seed import cloudflare_plans
 from seed.catalog import SERVICES, DomainService
 
 DNS_RECORD: Final = "cloudflare:index/dnsRecord:DnsRecord"
@@ -44,9 +45,10 @@ ACM_VALIDATION_TARGET: Final = re.compile(r"\.acm-validations\.aws\.?$", re.IGNO
 MANAGED_PHASE: Final = "http_request_firewall_managed"
 RATELIMIT_PHASE: Final = "http_ratelimit"
 # Cloudflare Managed Ruleset (Cloudflare docs; not in the SDK). Override with managedRulesetIds.
-CLOUDFLARE_MANAGED_RULESET: Final = "efb7b8c949ac4650a09736fc376e9aee"
+CLOUDFLARE_MANAGED_RULESET: Final = cloudflare_plans.CLOUDFLARE_MANAGED_RULESET
+FREE_MANAGED_RULESET: Final = cloudflare_plans.FREE_MANAGED_RULESET
 ENFORCING_ACTIONS: Final = frozenset({"block", "challenge", "managed_challenge", "js_challenge"})
-ZONE_PLANS: Final = ("free", "pro", "business", "enterprise")
+ZONE_PLANS: Final = tuple(cloudflare_plans.ZONE_PLANS)
 # components.settings.CloudflareSettings.plan's default, for stack config without a plan.
 SETTINGS_DEFAULT_PLAN: Final = "free"
 
@@ -144,15 +146,21 @@ def _managed_waf(args: StackValidationArgs, report: Reporter) -> None:
         args.not_applicable("no Cloudflare resources in this stack")
         return
     plan = zone_plan(args.get_config())
-    if plan == "free":
-        args.not_applicable("the zone's free plan has no managed WAF rulesets")
-        return
-    wanted = {
-        text(i)
-        for i in elements(
-            config_value(args.get_config(), "managedRulesetIds", [CLOUDFLARE_MANAGED_RULESET])
-        )
-    }
+    free = plan is not None and "Cloudflare Managed Ruleset" not in (
+        cloudflare_plans.ZONE_PLANS[plan].managed_rulesets
+    )
+    # Cloudflare's plan data: the Free Managed Ruleset is on every plan, the paid ones not.
+    wanted = (
+        {FREE_MANAGED_RULESET}
+        if free
+        else {
+            text(i)
+            for i in elements(
+                config_value(args.get_config(), "managedRulesetIds", [CLOUDFLARE_MANAGED_RULESET])
+            )
+        }
+    )
+    name = "Cloudflare Free Managed Ruleset" if free else "Cloudflare Managed Ruleset"
     undecided = False
     for ruleset in _rulesets(args, MANAGED_PHASE):
         for rule in elements(at(ruleset.props, "rules")):
@@ -166,7 +174,7 @@ def _managed_waf(args: StackValidationArgs, report: Reporter) -> None:
         args.not_applicable("the managed ruleset rules can't be known during preview")
         return
     report(
-        f"no enabled rule executes the Cloudflare Managed Ruleset in phase {MANAGED_PHASE} "
+        f"no enabled rule executes the {name} in phase {MANAGED_PHASE} "
         f"(zone plan {plan or 'unknown'})."
     )
 
@@ -248,11 +256,13 @@ POLICIES = [
     ),
     stack_rule(
         "cloudflare-managed-waf",
-        description="Where the zone's plan allows it, the Cloudflare Managed Ruleset is executed.",
+        description="Every zone executes a managed WAF ruleset: the Cloudflare Managed Ruleset "
+        "where the plan includes it, else the Free Managed Ruleset (all plans).",
         category=Category.SECURITY,
         severity=Severity.HIGH,
         remediation=f'Add a zone Ruleset in phase {MANAGED_PHASE} with an "execute" rule for '
-        f"the managed ruleset id {CLOUDFLARE_MANAGED_RULESET}.",
+        f"the managed ruleset id {CLOUDFLARE_MANAGED_RULESET} (free plan: "
+        f"{FREE_MANAGED_RULESET}).",
         check=_managed_waf,
         config={
             "zonePlan": {
