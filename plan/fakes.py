@@ -8,6 +8,7 @@ are invented. Nothing here contacts a network.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -149,7 +150,10 @@ def _ec2_instance(name: str, inputs: Mapping[str, Any], region: str) -> dict[str
 
 def _random_password(name: str, inputs: Mapping[str, Any], region: str) -> dict[str, Any]:
     length = int(inputs.get("length") or 32)
-    return {"result": digest("password", name, length=length), "bcryptHash": "$2a$10$offline"}
+    # New keepers are a new password, as the provider replaces it; none keeps the first value.
+    keepers = inputs.get("keepers")
+    parts = (name, *([json.dumps(keepers, sort_keys=True)] if keepers else []))
+    return {"result": digest("password", *parts, length=length), "bcryptHash": "$2a$10$offline"}
 
 
 # A real self-signed P-256 CA certificate (generated once with openssl), so code that

@@ -24,6 +24,9 @@ from seed.cloudflare_plans import MANAGED_RULESET_IDS, ZONE_PLANS, cheapest_with
 WAITING_ROOM: Final = "cloudflare:index/waitingRoom:WaitingRoom"
 NOTIFICATION_POLICY: Final = "cloudflare:index/notificationPolicy:NotificationPolicy"
 DNSSEC: Final = "cloudflare:index/zoneDnssec:ZoneDnssec"
+ORIGIN_PULLS: Final = (
+    "cloudflare:index/authenticatedOriginPullsSettings:AuthenticatedOriginPullsSettings"
+)
 RULESET_NAMES: Final = {id_: name for name, id_ in MANAGED_RULESET_IDS.items()}
 
 MANAGED_WAF_PHASE: Final = "http_request_firewall_managed"
@@ -124,6 +127,7 @@ def edge_note(plan: Plan) -> str | None:
         room,
         "alerts " + (", ".join(alerts) if alerts else "none (needs cloudflare.accountId)"),
         "DNSSEC " + ("on" if plan.of_type(DNSSEC) else "off"),
+        "Authenticated Origin Pulls " + ("on" if plan.of_type(ORIGIN_PULLS) else "off"),
     ]
     return f'edge: zone plan "{tier}" gets: ' + "; ".join(parts)
 

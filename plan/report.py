@@ -22,7 +22,7 @@ BOUNDARIES = {
     "aws": "AWS core",
     "docker": "On-premise (Docker)",
     "random": "Generated secrets",
-    "tls": "Venue TLS",
+    "tls": "Generated certificates",
     "pulumi": "Stack references",
 }
 

@@ -287,9 +287,11 @@ def test_edge_header_and_alb_condition_carry_the_same_secret(routed: Plan) -> No
     (header,) = [r["actionParameters"]["headers"][ORIGIN_HEADER] for r in lock.value]
     (condition,) = [c["httpHeader"] for c in route.value if "httpHeader" in c]
     assert header["operation"] == "set"
-    assert condition["values"] == [header["value"]]
     secret = routed.named("ingress-origin-secret").outputs["result"]
-    assert isinstance(secret, Secret) and header["value"] == secret.value
+    other = routed.named("ingress-origin-secret-b").outputs["result"]
+    assert isinstance(secret, Secret) and isinstance(other, Secret)
+    assert header["value"] == secret.value  # slot a is sent by default
+    assert condition["values"] == [secret.value, other.value]  # both slots are accepted
 
 
 @pytest.mark.parametrize(
@@ -297,7 +299,7 @@ def test_edge_header_and_alb_condition_carry_the_same_secret(routed: Plan) -> No
     [
         ('host="evil.example.org"', "not a public hostname"),
         ("priority=999", "already used by test-route"),
-        ('path_patterns=["/a", "/b", "/c", "/d"]', "at most 3 path patterns"),
+        ('path_patterns=["/a", "/b", "/c"]', "at most 2 path patterns"),
     ],
 )
 def test_add_route_refuses_what_would_break_the_listener(

@@ -15,7 +15,7 @@ DEV_EDGE = (
     "count by ip.src; rules used http_request_firewall_custom 2/5, http_ratelimit 1/1, "
     "http_request_cache_settings 3/10, http_config_settings 1/10, "
     "http_request_late_transform 1/10; no Waiting Room (business plan and up); "
-    "alerts dos_attack_l7, real_origin_monitoring; DNSSEC on"
+    "alerts dos_attack_l7, real_origin_monitoring; DNSSEC on; Authenticated Origin Pulls on"
 )
 
 

@@ -22,6 +22,7 @@ import pulumi_random as random
 
 from components.aws.network import AwsNetwork
 from components.edge.origin import ORIGIN_HEADER, Origin
+from components.edge.origin_pull import OriginPullPki
 from components.settings import CloudSettings
 
 HTTPS_PORT = 443
@@ -29,8 +30,9 @@ HTTP_PORT = 80
 LISTENER_PORTS = (HTTPS_PORT, HTTP_PORT)
 # A security group holds 60 inbound rules per address family.
 MAX_RULES_PER_FAMILY = 60
-# An ALB rule evaluates at most 5 condition values; the lock and the host take 2.
-MAX_PATH_PATTERNS = 3
+# An ALB rule evaluates at most 5 condition values; the host takes 1 and the lock 2 (both
+# rotation slots' secrets).
+MAX_PATH_PATTERNS = 2
 
 
 def _rule_suffix(cidr: str) -> str:
@@ -83,18 +85,32 @@ class Ingress(pulumi.ComponentResource):
                 f"the {MAX_RULES_PER_FAMILY} inbound rules a security group holds"
             )
         self._priorities: dict[int, str] = {}
+        self._origin_mtls = settings.ingress.origin_mtls == "verify"
         self.hosts = dict(settings.public_hosts)
         static = settings.ingress.static_ips
         protect_lb = not settings.is_dev
         child = pulumi.ResourceOptions(parent=self)
 
-        secret = random.RandomPassword(
-            f"{name}-origin-secret",
-            length=48,
-            special=False,  # header-safe, and no ALB wildcard characters (* ?)
-            opts=child,
+        rotation = settings.ingress.origin_secret
+        slots = {
+            slot: random.RandomPassword(
+                f"{name}-origin-secret" + ("" if slot == "a" else f"-{slot}"),
+                length=48,
+                special=False,  # header-safe, and no ALB wildcard characters (* ?)
+                # A new generation is a new value; generation 1 keeps the first one.
+                keepers=None if generation == 1 else {"generation": str(generation)},
+                opts=child,
+            )
+            for slot, generation in (("a", rotation.generation_a), ("b", rotation.generation_b))
+        }
+        self._origin_secret = pulumi.Output.secret(slots[rotation.send].result)
+        # The ALB accepts both slots, so switching what the edge sends never sees a 403.
+        self._accepted_secrets = [pulumi.Output.secret(s.result) for s in slots.values()]
+        pki = (
+            OriginPullPki(f"{name}-origin-pull", settings.environment, opts=child)
+            if settings.ingress.origin_mtls == "verify"
+            else None
         )
-        self._origin_secret = pulumi.Output.secret(secret.result)
 
         alb_sg = aws.ec2.SecurityGroup(
             f"{name}-alb",
@@ -161,6 +177,7 @@ class Ingress(pulumi.ComponentResource):
             protocol="HTTPS",
             ssl_policy=settings.ingress.tls_policy,
             certificate_arn=certificate_arn,
+            mutual_authentication=self._verify_origin_pulls(name, pki, child),
             default_actions=[
                 aws.lb.ListenerDefaultActionArgs(
                     type="fixed-response",
@@ -207,6 +224,8 @@ class Ingress(pulumi.ComponentResource):
             dns_name=public_dns,
             header=ORIGIN_HEADER,
             secret=self._origin_secret,
+            client_cert_pem=pki.client_cert_pem if pki else None,
+            client_key_pem=pki.client_key_pem if pki else None,
         )
         self.stack_outputs: dict[str, pulumi.Input[Any]] = {
             "staticIps": self.static_ips,
@@ -221,6 +240,53 @@ class Ingress(pulumi.ComponentResource):
                 "staticIps": self.static_ips,
             }
         )
+
+    def _health_check(self, port: int) -> aws.lb.TargetGroupHealthCheckArgs:
+        """Without the origin header the ALB answers 403 (HTTPS) or 301 (HTTP): it is up,
+        and the check never needs the secret. With mTLS verify the NLB, holding no client
+        certificate, cannot complete an HTTPS handshake: port 443's group checks the
+        ALB's port 80 listener (its redirect) instead."""
+        if port == HTTPS_PORT and not self._origin_mtls:
+            return aws.lb.TargetGroupHealthCheckArgs(
+                protocol="HTTPS", port="traffic-port", path="/", matcher="403"
+            )
+        return aws.lb.TargetGroupHealthCheckArgs(
+            protocol="HTTP", port=str(HTTP_PORT), path="/", matcher="301"
+        )
+
+    @staticmethod
+    def _verify_origin_pulls(
+        name: str, pki: OriginPullPki | None, child: pulumi.ResourceOptions
+    ) -> aws.lb.ListenerMutualAuthenticationArgs | None:
+        """mTLS `verify` against a trust store holding only the origin-pull CA (the ALB
+        reads the CA bundle from S3); None leaves the listener without client auth."""
+        if pki is None:
+            return None
+        bucket = aws.s3.Bucket(f"{name}-trust-store", force_destroy=True, opts=child)
+        aws.s3.BucketPublicAccessBlock(
+            f"{name}-trust-store",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        bundle = aws.s3.BucketObjectv2(
+            f"{name}-trust-store-ca",
+            bucket=bucket.id,
+            key="origin-pull-ca.pem",
+            content=pki.ca_cert_pem,
+            content_type="application/x-pem-file",
+            opts=child,
+        )
+        store = aws.lb.TrustStore(
+            f"{name}-origin-pull",
+            ca_certificates_bundle_s3_bucket=bucket.id,
+            ca_certificates_bundle_s3_key=bundle.key,
+            opts=child,
+        )
+        return aws.lb.ListenerMutualAuthenticationArgs(mode="verify", trust_store_arn=store.arn)
 
     def _admit_edge(
         self,
@@ -283,7 +349,6 @@ class Ingress(pulumi.ComponentResource):
             opts=child,
         )
         for port, listener in alb_listeners.items():
-            protocol = "HTTPS" if port == HTTPS_PORT else "HTTP"
             # ALB-type target groups are TCP and their port must equal an ALB listener's.
             group = aws.lb.TargetGroup(
                 f"{name}-alb-{port}",
@@ -291,14 +356,7 @@ class Ingress(pulumi.ComponentResource):
                 protocol="TCP",
                 port=port,
                 vpc_id=network.vpc_id,
-                health_check=aws.lb.TargetGroupHealthCheckArgs(
-                    protocol=protocol,
-                    port="traffic-port",
-                    path="/",
-                    # Without the origin header the ALB answers 403 (HTTPS) or 301 (HTTP):
-                    # it is up, and the check never needs the secret.
-                    matcher="403" if port == HTTPS_PORT else "301",
-                ),
+                health_check=self._health_check(port),
                 opts=child,
             )
             aws.lb.TargetGroupAttachment(
@@ -339,7 +397,7 @@ class Ingress(pulumi.ComponentResource):
         Args:
             name: the rule's resource name.
             host: one of the stack's public FQDNs (`settings.public_hosts` values).
-            path_patterns: up to 3 ALB path patterns (`/payments`, `/payments/*`);
+            path_patterns: up to 2 ALB path patterns (`/payments`, `/payments/*`);
                 None routes the whole host.
             target_group_arn: where matching requests go.
             priority: unique on the listener; see `placement.web_client_priority`
@@ -365,7 +423,7 @@ class Ingress(pulumi.ComponentResource):
         conditions = [
             aws.lb.ListenerRuleConditionArgs(
                 http_header=aws.lb.ListenerRuleConditionHttpHeaderArgs(
-                    http_header_name=ORIGIN_HEADER, values=[self._origin_secret]
+                    http_header_name=ORIGIN_HEADER, values=self._accepted_secrets
                 )
             ),
             aws.lb.ListenerRuleConditionArgs(

@@ -182,6 +182,7 @@ class CloudflareEdge(pulumi.ComponentResource):
             ],
         )
         self._origin_lock(list(hosts.values()), origin)
+        self._origin_pulls(origin)
         cloudflare.ZoneDnssec(
             f"{name}-dnssec", zone_id=self._zone, status="active", opts=self._child
         )
@@ -466,6 +467,25 @@ class CloudflareEdge(pulumi.ComponentResource):
                     ),
                 )
             ],
+        )
+
+    def _origin_pulls(self, origin: Origin) -> None:
+        """Zone-level Authenticated Origin Pulls with the stack's own client certificate:
+        the ALB admits only TLS clients that present it."""
+        if origin.client_cert_pem is None or origin.client_key_pem is None:
+            return
+        certificate = cloudflare.AuthenticatedOriginPullsCertificate(
+            f"{self._name}-origin-pull-cert",
+            zone_id=self._zone,
+            certificate=origin.client_cert_pem,
+            private_key=origin.client_key_pem,
+            opts=self._child,
+        )
+        cloudflare.AuthenticatedOriginPullsSettings(
+            f"{self._name}-origin-pulls",
+            zone_id=self._zone,
+            enabled=True,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[certificate]),
         )
 
     def _waiting_room(self, settings: CloudSettings) -> None:

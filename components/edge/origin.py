@@ -23,10 +23,16 @@ class Origin:
             has no static IPs and the edge points at `dns_name` instead.
         dns_name: the internet-facing load balancer's DNS name.
         header: the origin-lock header's name.
-        secret: the origin-lock header's value (a secret Output).
+        secret: the origin-lock header's value the edge sends (a secret Output); the ALB
+            accepts it and the other rotation slot's value.
+        client_cert_pem / client_key_pem: the Authenticated Origin Pulls certificate the
+            zone presents to the origin, whose CA the ALB's trust store holds (None: the
+            origin does not verify client certificates).
     """
 
     static_ips: list[pulumi.Output[str]]
     dns_name: pulumi.Output[str]
     header: str
     secret: pulumi.Output[str]
+    client_cert_pem: pulumi.Output[str] | None = None
+    client_key_pem: pulumi.Output[str] | None = None

@@ -96,10 +96,25 @@ def _tls13_policy(value: str) -> str:
     return value
 
 
+class OriginSecretSettings(Model):
+    """Two origin-lock secrets, `a` and `b`: the ALB accepts both, the edge sends `send`.
+
+    Rotating without a window of 403s takes two deployments: bump the generation of
+    the slot not being sent (the ALB now accepts its new value too), then send it.
+    """
+
+    send: Literal["a", "b"] = "a"
+    generation_a: Annotated[int, Field(ge=1)] = 1
+    generation_b: Annotated[int, Field(ge=1)] = 1
+
+
 class IngressSettings(Model):
-    """Static IPs: an NLB on Elastic IPs in front of the ALB, or the ALB alone."""
+    """Static IPs: an NLB on Elastic IPs in front of the ALB, or the ALB alone; the HTTPS
+    listener verifying Cloudflare's origin-pull client certificate (`origin_mtls`)."""
 
     static_ips: bool = True
+    origin_mtls: Literal["verify", "off"] = "verify"
+    origin_secret: OriginSecretSettings = OriginSecretSettings()
     tls_policy: Annotated[str, AfterValidator(_tls13_policy)] = (
         "ELBSecurityPolicy-TLS13-1-2-2021-06"
     )
