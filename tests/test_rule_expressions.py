@@ -23,7 +23,7 @@ from components.edge.cloudflare_edge import (
 )
 from plan.model import Plan, Secret
 from plan.resource_types import RULESET
-from seed.cloudflare_plans import ZONE_PLANS
+from seed.cloudflare_plans import ZONE_PLANS, rule_limit
 
 STACKS = ("dev", "staging", "prod")
 # The Rulesets API's match-everything expression, which wirefilter's scheme has no literal
@@ -94,3 +94,16 @@ def test_a_broken_expression_fails_the_parser() -> None:
 )
 def test_each_expression_builder_renders_valid_rules_language(expression: str) -> None:
     assert "error" not in parse(expression), parse(expression).get("error")
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_no_phase_holds_more_rules_than_its_plan_allows(
+    stack: str, plan_of: Callable[[str], Plan]
+) -> None:
+    # Cloudflare's plan data: e.g. one rate-limiting rule and five custom rules on Free.
+    tier = {"dev": "free", "staging": "pro", "prod": "business"}[stack]
+    for ruleset in plan_of(stack).of_type(RULESET):
+        value = ruleset.inputs["rules"]
+        count = len(value.value if isinstance(value, Secret) else value)
+        limit = rule_limit(tier, ruleset.inputs["phase"])
+        assert limit is None or count <= limit, (stack, ruleset.inputs["phase"], count, limit)
