@@ -35,7 +35,12 @@ def test_every_config_key_is_one_the_settings_take() -> None:
 
 def test_the_credentials_to_replace_are_resources_of_the_committed_stacks() -> None:
     names = {urn.rsplit("::", 1)[1] for urn in urns.read_snapshot("prod")}
-    assert "ingress-origin-secret" in RUNBOOKS and "ingress-origin-secret" in names
+    # The origin-lock secret rotates by config across its two slots, not by --replace.
+    assert "ingress.originSecret.generationB" in RUNBOOKS
+    assert {"ingress-origin-secret", "ingress-origin-secret-b"} <= names
+    assert (
+        "ingress-origin-pull-client-key" in RUNBOOKS and "ingress-origin-pull-client-key" in names
+    )
     for service in SERVICES:
         suffixes = {Backing.POSTGRESQL: "db", Backing.REDIS: "redis", Backing.RABBITMQ: "rabbitmq"}
         for suffix in (suffixes[b] for b in service.backing):
