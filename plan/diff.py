@@ -199,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         sys.stdout.write(comment)
     if args.annotations:
-        print("\n".join(workflow_annotations(result)))
+        for line in workflow_annotations(result):
+            print(line)
     return 0
 
 

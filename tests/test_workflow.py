@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -102,3 +103,49 @@ def test_the_preview_assumes_its_stacks_read_only_role_first(workflow: dict[str,
     assert role == role_arn("${{ vars.AWS_ACCOUNT_ID }}", "${{ matrix.stack }}", "preview")
     assert workflow["jobs"]["preview"]["permissions"]["id-token"] == "write"
     assert "id-token" not in workflow["permissions"]
+
+
+def test_every_cloud_stack_gets_a_plan_diff_comment_without_credentials(
+    workflow: dict[str, Any],
+) -> None:
+    job = workflow["jobs"]["plan-diff"]
+    assert sorted(job["strategy"]["matrix"]["stack"]) == sorted(cloud_stacks())
+    assert job["permissions"] == {"contents": "read", "pull-requests": "write"}
+    assert "env" not in job  # no secret reaches the offline plan
+    steps = job["steps"]
+    assert steps[0]["with"]["fetch-depth"] == 0  # the base commit is needed
+    [run] = [s for s in steps if "pr_plan_comment.sh" in s.get("run", "")]
+    assert "github.event.pull_request.base.sha" in run["run"]
+    [post] = [s for s in steps if s.get("uses", "").startswith("actions/github-script@")]
+    assert post["if"] == "always()"  # posted when the plan fails too
+    assert "head.rc" in steps[-1]["run"]  # and the job fails after posting
+
+
+def test_the_comment_script_compares_base_and_head(tmp_path: Path) -> None:
+    """scripts/pr_plan_comment.sh on a clone with one commit that changes an image tag."""
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(PROJECT_DIR), str(clone)], check=True)
+    (clone / "venv").symlink_to(PROJECT_DIR / "venv")
+    stack_file = clone / "Pulumi.dev.yaml"
+    stack_file.write_text(
+        stack_file.read_text().replace("payments-api:2.3.0", "payments-api:2.4.0")
+    )
+    git = ["git", "-C", str(clone), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "commit", "-qam", "payments 2.4.0"], check=True)
+    base = subprocess.run(
+        [*git, "rev-parse", "HEAD~1"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    out = tmp_path / "out"
+    result = subprocess.run(
+        ["bash", "scripts/pr_plan_comment.sh", "dev", base, str(out)],
+        cwd=clone,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    comment = (out / "comment.md").read_text()
+    assert comment.startswith("<!-- plan-diff:dev -->\n### `dev`: 0 to create, ")
+    assert "| app | update | `shared-host-compose` |" in comment
+    assert (out / "head.rc").read_text().strip() == "0"
