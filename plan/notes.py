@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any, Final, cast, get_args
+from typing import Any, Final, cast
 
-from components.settings import CloudflarePlan, CloudflareSettings
+from components.settings import CloudflareSettings
 from plan.diagram import topology
 from plan.model import Plan
 from plan.resource_types import DNS_RECORD, RULESET
-from seed.cloudflare_plans import MANAGED_RULESET_IDS, ZONE_PLANS, cheapest_with, rule_limit
+from seed.zone_plans import MANAGED_RULESET_IDS, ZONE_PLANS, cheapest_with, rule_limit
 
 WAITING_ROOM: Final = "cloudflare:index/waitingRoom:WaitingRoom"
 NOTIFICATION_POLICY: Final = "cloudflare:index/notificationPolicy:NotificationPolicy"
@@ -30,12 +30,11 @@ ORIGIN_PULLS: Final = (
 RULESET_NAMES: Final = {id_: name for name, id_ in MANAGED_RULESET_IDS.items()}
 
 MANAGED_WAF_PHASE: Final = "http_request_firewall_managed"
-PLANS: Final[tuple[str, ...]] = get_args(CloudflarePlan)  # cheapest first
 
 
 def zone_plan(plan: Plan) -> str:
     """The Cloudflare plan the stack config names for its zone (the settings' default if none)."""
-    default = str(CloudflareSettings.model_fields["plan"].default)
+    default = str(CloudflareSettings.model_fields["zone_plan"].default)
     try:
         edge: Any = json.loads(plan.config.get(f"{plan.project}:cloudflare", "{}"))
     except json.JSONDecodeError:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from components.aws.subnets import plan_subnets
+from components.aws.subnets import layout_subnets
 from components.host.nat_user_data import render_nat_user_data
 from plan import fakes, policy
 from plan.model import Plan, Resource, is_nat_instance
@@ -33,10 +33,10 @@ def subnets(plan: Plan, tier: str) -> list[str]:
     )
 
 
-def test_subnets_follow_the_cidr_planner(plan_of: Callable[[str], Plan]) -> None:
+def test_subnets_follow_the_subnet_layout(plan_of: Callable[[str], Plan]) -> None:
     for stack, cidr, zones in (("dev", "10.40.0.0/16", 2), ("prod", "10.42.0.0/16", 3)):
         plan = plan_of(stack)
-        layout = plan_subnets(cidr, zones)
+        layout = layout_subnets(cidr, zones)
         assert subnets(plan, "public") == sorted(layout.public)
         assert subnets(plan, "private") == sorted(layout.private)
         zones_used = {r.inputs["availabilityZone"] for r in plan.of_type(SUBNET)}

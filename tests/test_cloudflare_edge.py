@@ -17,7 +17,7 @@ from components.edge.origin import ORIGIN_HEADER
 from plan.model import Plan, Resource, Secret
 from plan.resource_types import DNS_RECORD, RULESET
 from seed import catalog
-from seed.cloudflare_plans import (
+from seed.zone_plans import (
     CLOUDFLARE_MANAGED_RULESET,
     FREE_MANAGED_RULESET,
     OWASP_CORE_RULESET,
@@ -132,7 +132,7 @@ def executed(plan: Plan) -> list[str]:
     ]
 
 
-def test_paid_plans_run_cloudflare_managed_and_owasp_in_block_mode(prod_plan: Plan) -> None:
+def test_paid_zones_run_cloudflare_managed_and_owasp_in_block_mode(prod_plan: Plan) -> None:
     assert executed(prod_plan) == [CLOUDFLARE_MANAGED_RULESET, OWASP_CORE_RULESET]
     assert all(
         "overrides" not in r["actionParameters"]
@@ -142,7 +142,7 @@ def test_paid_plans_run_cloudflare_managed_and_owasp_in_block_mode(prod_plan: Pl
     assert prod_plan.outputs["managedWaf"] is True
 
 
-def test_free_plan_runs_the_free_managed_ruleset(dev_plan: Plan) -> None:
+def test_free_zone_runs_the_free_managed_ruleset(dev_plan: Plan) -> None:
     # Cloudflare's plan data: the Free Managed Ruleset is on every plan, the others paid.
     assert executed(dev_plan) == [FREE_MANAGED_RULESET]
     assert dev_plan.outputs["managedRulesets"] == ["Cloudflare Free Managed Ruleset"]
@@ -217,7 +217,7 @@ def test_rate_limits_follow_a_renamed_path_prefix(capture: Callable[..., Plan]) 
     assert '"/pay"' in payments["expression"] and "/payments" not in payments["expression"]
 
 
-def test_free_plan_gets_one_path_only_rate_limit_within_its_limits(dev_plan: Plan) -> None:
+def test_free_zone_gets_one_path_only_rate_limit_within_its_limits(dev_plan: Plan) -> None:
     # Free zones allow one rule, the path field only, a 10 s period and a 10 s block.
     (rule,) = rules(dev_plan, "http_ratelimit")
     assert "http.host" not in rule["expression"]
@@ -229,7 +229,7 @@ def test_free_plan_gets_one_path_only_rate_limit_within_its_limits(dev_plan: Pla
     assert rule["ratelimit"]["requestsPerPeriod"] == 5.0  # identity's threshold
 
 
-def test_free_plan_rule_takes_the_configured_identity_threshold(
+def test_free_zone_rule_takes_the_configured_identity_threshold(
     capture: Callable[..., Plan],
 ) -> None:
     dev_cloudflare = {
@@ -242,7 +242,7 @@ def test_free_plan_rule_takes_the_configured_identity_threshold(
     assert rule["ratelimit"]["requestsPerPeriod"] == 20.0
 
 
-def test_paid_plan_gets_one_host_scoped_rule_per_service(plan_of: Callable[[str], Plan]) -> None:
+def test_paid_zone_gets_one_host_scoped_rule_per_service(plan_of: Callable[[str], Plan]) -> None:
     found = rules(plan_of("staging"), "http_ratelimit")
     assert [r["description"].split(":")[0] for r in found] == ["Identity", "Payments"]
     assert all('http.host eq "api.example-tickets-staging.com"' in r["expression"] for r in found)
@@ -304,7 +304,7 @@ def test_waiting_room_guards_the_ticketing_api_on_business(plan_of: Callable[[st
     assert plan_of("staging").of_type(WAITING_ROOM) == []
 
 
-def test_notifications_mail_the_alarm_addresses_the_alerts_the_plan_has(
+def test_notifications_mail_the_alarm_addresses_the_alerts_the_zone_plan_has(
     plan_of: Callable[[str], Plan],
 ) -> None:
     policies = plan_of("prod").of_type(NOTIFICATION_POLICY)

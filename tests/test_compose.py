@@ -19,7 +19,7 @@ import yaml
 from compose_spec import PyCompose
 
 from components.host import compose
-from components.host.compose import HostPlan, ServicePlan, WebClientPlan
+from components.host.compose import HostSpec, ServiceSpec, WebClientSpec
 from seed import catalog
 
 SCHEMA = json.loads((Path(__file__).parent / "schemas" / "compose-spec.json").read_text())
@@ -35,7 +35,7 @@ HOST_PORTS = {"ticketing": 18081, "payments": 18082, "identity": 18083, "notific
 WEB_PORTS = {"admin-portal": 18091, "client-web": 18092}
 
 
-def service_plan(service: catalog.DomainService, **overrides: Any) -> ServicePlan:
+def service_spec(service: catalog.DomainService, **overrides: Any) -> ServiceSpec:
     values: dict[str, Any] = {
         "service": service,
         "image": f"ghcr.io/acme/{service.name}:1.4.2",
@@ -43,11 +43,11 @@ def service_plan(service: catalog.DomainService, **overrides: Any) -> ServicePla
         "log_group": f"/ticketing/dev/{service.name}",
         **overrides,
     }
-    return ServicePlan(**values)
+    return ServiceSpec(**values)
 
 
-def web_plan(client: catalog.ClientApp) -> WebClientPlan:
-    return WebClientPlan(
+def web_spec(client: catalog.ClientApp) -> WebClientSpec:
+    return WebClientSpec(
         client=client,
         image="nginxinc/nginx-unprivileged:1.27.3-alpine",
         host_port=WEB_PORTS[client.name],
@@ -55,22 +55,22 @@ def web_plan(client: catalog.ClientApp) -> WebClientPlan:
     )
 
 
-def host_plan(**overrides: Any) -> HostPlan:
+def host_spec(**overrides: Any) -> HostSpec:
     values: dict[str, Any] = {
         "name": "app-1",
         "region": "eu-west-1",
-        "services": tuple(service_plan(s) for s in catalog.SERVICES),
-        "web_clients": tuple(web_plan(c) for c in catalog.WEB_CLIENTS),
+        "services": tuple(service_spec(s) for s in catalog.SERVICES),
+        "web_clients": tuple(web_spec(c) for c in catalog.WEB_CLIENTS),
         "redis_image": "redis:7.4.1-alpine",
         "rabbitmq_image": "rabbitmq:3.13.7-alpine",
         **overrides,
     }
-    return HostPlan(**values)
+    return HostSpec(**values)
 
 
 @pytest.fixture(scope="module")
 def doc() -> dict[str, Any]:
-    return compose.render_compose(host_plan())
+    return compose.render_compose(host_spec())
 
 
 def containers(doc: Mapping[str, Any]) -> dict[str, Any]:
@@ -120,7 +120,7 @@ def test_rust_parser_refuses_an_undeclared_network(doc: dict[str, Any]) -> None:
 
 def test_a_single_service_host_is_valid_too() -> None:
     identity = catalog.service("identity")
-    doc = compose.render_compose(host_plan(services=(service_plan(identity),), web_clients=()))
+    doc = compose.render_compose(host_spec(services=(service_spec(identity),), web_clients=()))
     assert schema_errors(doc) == []
     PyCompose.from_yaml(compose.to_yaml(doc)).validate()
     assert set(containers(doc)) == {"identity", "identity-redis"}
@@ -134,7 +134,7 @@ def test_a_single_service_host_is_valid_too() -> None:
 def test_yaml_round_trips_and_is_deterministic(doc: dict[str, Any]) -> None:
     text = compose.to_yaml(doc)
     assert yaml.safe_load(text) == doc
-    assert compose.to_yaml(compose.render_compose(host_plan())) == text
+    assert compose.to_yaml(compose.render_compose(host_spec())) == text
 
 
 def test_yaml_has_no_anchors_or_folded_lines(doc: dict[str, Any]) -> None:
@@ -205,7 +205,7 @@ def test_each_service_and_web_client_publishes_exactly_its_host_port(doc: dict[s
 
 
 def test_bind_address_is_an_input() -> None:
-    doc = compose.render_compose(host_plan(bind_address="10.40.1.25"))
+    doc = compose.render_compose(host_spec(bind_address="10.40.1.25"))
     assert {p["host_ip"] for c in containers(doc).values() for p in c.get("ports", [])} == {
         "10.40.1.25"
     }
@@ -237,15 +237,15 @@ def test_every_image_is_pinned(doc: dict[str, Any]) -> None:
 @pytest.mark.parametrize("image", ["redis", "redis:latest", "ghcr.io/acme/x", "host:5000/x"])
 def test_unpinned_images_are_refused(image: str) -> None:
     with pytest.raises(ValueError, match="pinned"):
-        host_plan(redis_image=image)
+        host_spec(redis_image=image)
     with pytest.raises(ValueError, match="pinned"):
-        service_plan(catalog.service("payments"), image=image)
+        service_spec(catalog.service("payments"), image=image)
 
 
 def test_digest_pinned_image_is_accepted() -> None:
     image = "ghcr.io/acme/payments@sha256:" + "a" * 64
     doc = compose.render_compose(
-        host_plan(services=(service_plan(catalog.service("payments"), image=image),))
+        host_spec(services=(service_spec(catalog.service("payments"), image=image),))
     )
     assert containers(doc)["payments"]["image"] == image
 
@@ -298,9 +298,9 @@ def test_redis_starts_with_password_no_persistence_and_an_lru_limit(
     ]
 
 
-def test_redis_max_memory_comes_from_the_plan() -> None:
-    plan = service_plan(catalog.service("identity"), redis_max_memory_mb=256)
-    doc = compose.render_compose(host_plan(services=(plan,), web_clients=()))
+def test_redis_max_memory_comes_from_the_service_spec() -> None:
+    spec = service_spec(catalog.service("identity"), redis_max_memory_mb=256)
+    doc = compose.render_compose(host_spec(services=(spec,), web_clients=()))
     redis = containers(doc)["identity-redis"]
     assert "--maxmemory 256mb" in redis["command"][2]
     assert int(redis["mem_limit"].removesuffix("m")) > 256
@@ -391,15 +391,15 @@ def test_service_healthcheck_probes_the_catalog_path_and_port(doc: dict[str, Any
 
 
 def test_health_check_path_can_be_overridden() -> None:
-    plan = service_plan(catalog.service("identity"), health_check_path="/identity/health")
-    doc = compose.render_compose(host_plan(services=(plan,), web_clients=()))
+    spec = service_spec(catalog.service("identity"), health_check_path="/identity/health")
+    doc = compose.render_compose(host_spec(services=(spec,), web_clients=()))
     test = containers(doc)["identity"]["healthcheck"]["test"]
     assert test[-1] == "http://127.0.0.1:8080/identity/health"
 
 
 def test_probe_tool_is_selectable() -> None:
-    plan = service_plan(catalog.service("identity"), probe="wget")
-    doc = compose.render_compose(host_plan(services=(plan,), web_clients=()))
+    spec = service_spec(catalog.service("identity"), probe="wget")
+    doc = compose.render_compose(host_spec(services=(spec,), web_clients=()))
     assert containers(doc)["identity"]["healthcheck"]["test"][:2] == ["CMD", "wget"]
 
 
@@ -433,30 +433,30 @@ def test_every_container_logs_to_cloudwatch(doc: dict[str, Any]) -> None:
 
 
 def test_duplicate_host_ports_are_refused() -> None:
-    ticketing = service_plan(catalog.service("ticketing"))
-    payments = service_plan(catalog.service("payments"), host_port=ticketing.host_port)
+    ticketing = service_spec(catalog.service("ticketing"))
+    payments = service_spec(catalog.service("payments"), host_port=ticketing.host_port)
     with pytest.raises(ValueError, match="distinct"):
-        host_plan(services=(ticketing, payments))
+        host_spec(services=(ticketing, payments))
 
 
 def test_a_service_listed_twice_is_refused() -> None:
-    ticketing = service_plan(catalog.service("ticketing"))
+    ticketing = service_spec(catalog.service("ticketing"))
     with pytest.raises(ValueError, match="twice"):
-        host_plan(services=(ticketing, service_plan(catalog.service("ticketing"), host_port=19000)))
+        host_spec(services=(ticketing, service_spec(catalog.service("ticketing"), host_port=19000)))
 
 
 def test_only_static_web_clients_are_served() -> None:
     mobile = next(c for c in catalog.CLIENTS if c.name == "client-mobile")
     with pytest.raises(ValueError, match="not a static web client"):
-        WebClientPlan(mobile, "nginx:1.27.3", 18099, "/ticketing/dev/x")
+        WebClientSpec(mobile, "nginx:1.27.3", 18099, "/ticketing/dev/x")
 
 
 @pytest.mark.parametrize("port", [80, 0, 70000])
 def test_privileged_or_invalid_host_ports_are_refused(port: int) -> None:
     with pytest.raises(ValueError, match="host port"):
-        service_plan(catalog.service("identity"), host_port=port)
+        service_spec(catalog.service("identity"), host_port=port)
 
 
 def test_bind_address_must_be_an_ip_address() -> None:
     with pytest.raises(ValueError):
-        host_plan(bind_address="everywhere")
+        host_spec(bind_address="everywhere")

@@ -27,21 +27,21 @@ import pytest
 from components.host import apply_document as host_apply
 from components.host import bootstrap_sql, compose, rabbitmq
 from components.host import packages as host_packages
-from components.host.apply_document import ApplyPlan, DatabaseTarget
+from components.host.apply_document import ApplySpec, DatabaseTarget
 from seed import catalog
 
 PARAMETER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 SERVICES = catalog.SERVICES
-SHARED = ApplyPlan(SERVICES, (DatabaseTarget("shared", SERVICES),))
+SHARED = ApplySpec(SERVICES, (DatabaseTarget("shared", SERVICES),))
 PAYMENTS = catalog.service("payments")
-SPLIT = ApplyPlan(
+SPLIT = ApplySpec(
     SERVICES,
     (
         DatabaseTarget("shared", tuple(s for s in SERVICES if s is not PAYMENTS)),
         DatabaseTarget("payments", (PAYMENTS,)),
     ),
 )
-VENUES = ApplyPlan(SERVICES, SHARED.databases, ("arena", "west-end"))
+VENUES = ApplySpec(SERVICES, SHARED.databases, ("arena", "west-end"))
 VALUES = {
     "Environment": "dev",
     "HostName": "app-1",
@@ -56,8 +56,8 @@ VALUES = {
 COMPOSE_YAML = "name: ticketing\nservices: {}\n"
 
 
-def script_text(plan: ApplyPlan) -> str:
-    return "\n".join(host_apply.render_apply_document(plan)["mainSteps"][0]["inputs"]["runCommand"])
+def script_text(spec: ApplySpec) -> str:
+    return "\n".join(host_apply.render_apply_document(spec)["mainSteps"][0]["inputs"]["runCommand"])
 
 
 # --- document structure ---------------------------------------------------------------
@@ -73,13 +73,13 @@ def test_is_a_schema_2_2_command_document_with_one_shell_step() -> None:
     json.dumps(doc)  # the component stores it as JSON
 
 
-@pytest.mark.parametrize("plan", [SHARED, SPLIT], ids=["shared", "dedicated-payments-db"])
-def test_every_parameter_used_is_declared_and_every_declared_one_used(plan: ApplyPlan) -> None:
-    doc = host_apply.render_apply_document(plan)
+@pytest.mark.parametrize("spec", [SHARED, SPLIT], ids=["shared", "dedicated-payments-db"])
+def test_every_parameter_used_is_declared_and_every_declared_one_used(spec: ApplySpec) -> None:
+    doc = host_apply.render_apply_document(spec)
     used = set(PARAMETER.findall(json.dumps(doc["mainSteps"])))
     assert used == set(doc["parameters"])
     # No other {{ }} construct (e.g. {{ssm:...}}) that SSM would try to resolve.
-    assert script_text(plan).count("{{") == len(PARAMETER.findall(script_text(plan)))
+    assert script_text(spec).count("{{") == len(PARAMETER.findall(script_text(spec)))
 
 
 def test_declares_path_region_database_and_secret_parameters() -> None:
@@ -136,23 +136,23 @@ def test_pack_round_trips_and_is_deterministic() -> None:
 
 
 def test_packed_compose_of_a_full_host_fits_a_standard_parameter() -> None:
-    plan = compose.HostPlan(
+    spec = compose.HostSpec(
         name="app-1",
         region="eu-west-1",
         services=tuple(
-            compose.ServicePlan(
+            compose.ServiceSpec(
                 s, f"ghcr.io/acme/{s.name}:1.0.0", 18081 + i, f"/ticketing/dev/{s.name}"
             )
             for i, s in enumerate(SERVICES)
         ),
         web_clients=tuple(
-            compose.WebClientPlan(c, "nginxinc/nginx-unprivileged:1.27.3", 18091 + i, "/t/web")
+            compose.WebClientSpec(c, "nginxinc/nginx-unprivileged:1.27.3", 18091 + i, "/t/web")
             for i, c in enumerate(catalog.WEB_CLIENTS)
         ),
         redis_image="redis:7.4.1-alpine",
         rabbitmq_image="rabbitmq:3.13.7-alpine",
     )
-    document = compose.to_yaml(compose.render_compose(plan))
+    document = compose.to_yaml(compose.render_compose(spec))
     assert len(document) > 8192  # too big for even an advanced parameter as is
     assert len(host_apply.pack_parameter(document)) < 4096
 
@@ -174,27 +174,27 @@ def test_shell_unpacks_what_python_packs() -> None:
     assert out.stdout == text
 
 
-# --- plan validation ------------------------------------------------------------------
+# --- spec validation ------------------------------------------------------------------
 
 
 def test_every_postgres_service_needs_a_database_target() -> None:
     with pytest.raises(ValueError, match="exactly"):
-        ApplyPlan(SERVICES, (DatabaseTarget("shared", SERVICES[:2]),))
+        ApplySpec(SERVICES, (DatabaseTarget("shared", SERVICES[:2]),))
 
 
 def test_a_target_cannot_hold_a_service_from_another_host() -> None:
     with pytest.raises(ValueError, match="exactly"):
-        ApplyPlan(SERVICES[:1], (DatabaseTarget("shared", SERVICES[:2]),))
+        ApplySpec(SERVICES[:1], (DatabaseTarget("shared", SERVICES[:2]),))
 
 
 def test_venue_credentials_need_the_sync_service_on_the_host() -> None:
     others = tuple(s for s in SERVICES if s.name != "ticketing")
     with pytest.raises(ValueError, match="need ticketing on the host"):
-        ApplyPlan(others, (DatabaseTarget("shared", others),), ("arena",))
+        ApplySpec(others, (DatabaseTarget("shared", others),), ("arena",))
     with pytest.raises(ValueError, match="listed twice"):
-        ApplyPlan(SERVICES, SHARED.databases, ("arena", "arena"))
+        ApplySpec(SERVICES, SHARED.databases, ("arena", "arena"))
     with pytest.raises(ValueError, match="lowercase"):
-        ApplyPlan(SERVICES, SHARED.databases, ("arena'; rm -rf /",))
+        ApplySpec(SERVICES, SHARED.databases, ("arena'; rm -rf /",))
 
 
 def test_target_names_become_parameter_names() -> None:
@@ -298,10 +298,10 @@ class Run:
         return [c for c in self.calls if c[0] in ("apt-get", "snap")]
 
 
-def ssm_store(plan: ApplyPlan, **overrides: str) -> dict[str, str]:
+def ssm_store(spec: ApplySpec, **overrides: str) -> dict[str, str]:
     host = "/ticketing/dev/hosts/app-1"
     store = {f"{host}/compose": host_apply.pack_parameter(COMPOSE_YAML)}
-    for target in plan.databases:
+    for target in spec.databases:
         sql = bootstrap_sql.render_bootstrap_sql(target.grants)
         store[f"{host}/{target.parameter}"] = host_apply.pack_parameter(sql)
     for s in SERVICES:
@@ -318,7 +318,7 @@ def ssm_store(plan: ApplyPlan, **overrides: str) -> dict[str, str]:
 
 def run_script(
     tmp_path: Path,
-    plan: ApplyPlan,
+    spec: ApplySpec,
     store: Mapping[str, str],
     running: bool = False,
     installed: Collection[str] = EVERY_PACKAGE,
@@ -362,7 +362,7 @@ def run_script(
     (tmp_path / "ssm.json").write_text(json.dumps(store))
     (tmp_path / "secrets.json").write_text(json.dumps(secrets))
     # What SSM does before running the script: substitute {{ Parameter }} values.
-    script = PARAMETER.sub(lambda m: VALUES[m.group(1)], script_text(plan))
+    script = PARAMETER.sub(lambda m: VALUES[m.group(1)], script_text(spec))
     script = script.replace(compose.HOST_ROOT, str(root)).replace("/snap/bin", str(snaps))
     (tmp_path / "apply.sh").write_text(script)
     env = {
@@ -624,8 +624,8 @@ def test_a_value_that_would_break_the_env_file_is_refused(tmp_path: Path) -> Non
 
 
 def test_script_is_valid_bash() -> None:
-    for plan in (SHARED, SPLIT, VENUES):
+    for spec in (SHARED, SPLIT, VENUES):
         result = subprocess.run(
-            ["bash", "-n"], input=script_text(plan), capture_output=True, text=True, check=False
+            ["bash", "-n"], input=script_text(spec), capture_output=True, text=True, check=False
         )
         assert result.returncode == 0, result.stderr

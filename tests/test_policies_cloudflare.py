@@ -145,7 +145,7 @@ PRO = {"ticketing:cloudflare": json.dumps({"zoneId": ZONE, "plan": "pro"})}
 FREE = {"ticketing:cloudflare": json.dumps({"zoneId": ZONE, "plan": "free"})}
 
 
-def test_managed_waf_executed_where_the_plan_allows() -> None:
+def test_managed_waf_executed_where_the_zone_plan_allows() -> None:
     rule = "cloudflare-managed-waf"
     waf = ruleset(cloudflare.MANAGED_PHASE, MANAGED)
     assert run_stack_rule(rule, [dns(), waf], stack_config=PRO).clean
@@ -155,7 +155,7 @@ def test_managed_waf_executed_where_the_plan_allows() -> None:
     assert run_stack_rule(rule, [dns(), disabled], stack_config=PRO).violations
 
 
-def test_free_plan_must_execute_the_free_managed_ruleset() -> None:
+def test_free_zone_must_execute_the_free_managed_ruleset() -> None:
     rule = "cloudflare-managed-waf"
     outcome = run_stack_rule(rule, [dns()], stack_config=FREE)
     assert outcome.mentions("no enabled rule executes the Cloudflare Free Managed Ruleset")

@@ -23,7 +23,7 @@ from components.edge.cloudflare_edge import (
 )
 from plan.model import Plan, Secret
 from plan.resource_types import RULESET
-from seed.cloudflare_plans import ZONE_PLANS, rule_limit
+from seed.zone_plans import ZONE_PLANS, rule_limit
 
 STACKS = ("dev", "staging", "prod")
 # The Rulesets API's match-everything expression, which wirefilter's scheme has no literal
@@ -58,7 +58,7 @@ def test_every_rendered_expression_parses(stack: str, plan_of: Callable[[str], P
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_rate_limit_rules_use_only_fields_their_plan_allows(
+def test_rate_limit_rules_use_only_fields_their_zone_plan_allows(
     stack: str, plan_of: Callable[[str], Plan]
 ) -> None:
     # Cloudflare's availability table: Free matches the path only, Pro adds the host.
@@ -97,7 +97,7 @@ def test_each_expression_builder_renders_valid_rules_language(expression: str) -
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_no_phase_holds_more_rules_than_its_plan_allows(
+def test_no_phase_holds_more_rules_than_its_zone_plan_allows(
     stack: str, plan_of: Callable[[str], Plan]
 ) -> None:
     # Cloudflare's plan data: e.g. one rate-limiting rule and five custom rules on Free.

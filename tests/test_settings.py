@@ -543,7 +543,7 @@ def test_rate_limits_must_fit_the_zone_plan(raw: dict[str, Any], line: str) -> N
     assert str(info.value) == line
 
 
-def test_free_plan_payments_share_the_identity_rule() -> None:
+def test_free_zone_payments_share_the_identity_rule() -> None:
     parsed = parse(cloud(cloudflare__rateLimits={"identity": {"requests": 8}}))
     assert isinstance(parsed, CloudSettings)
     limits = parsed.cloudflare.rate_limits
@@ -551,7 +551,7 @@ def test_free_plan_payments_share_the_identity_rule() -> None:
     assert limits.payments == limits.identity
 
 
-def test_paid_plans_take_a_payments_threshold() -> None:
+def test_paid_zones_take_a_payments_threshold() -> None:
     parsed = parse(
         cloud(cloudflare__plan="pro", cloudflare__rateLimits={"payments": {"requests": 30}})
     )
@@ -588,19 +588,19 @@ def test_engine_version_defaults_to_the_major_version_only() -> None:
     assert parsed.database.minor_pinned is False
 
 
-def test_paid_plans_cache_for_shorter_at_the_edge() -> None:
+def test_paid_zones_cache_for_shorter_at_the_edge() -> None:
     # Cloudflare's plan data, "Minimum Edge Cache TTL": 2 h, 1 h, 1 s, 1 s.
-    for plan, seconds in (("pro", 3600), ("business", 1), ("enterprise", 1)):
-        parsed = parse(cloud(cloudflare__plan=plan, cloudflare__cache__edgeSeconds=seconds))
+    for zone_plan, seconds in (("pro", 3600), ("business", 1), ("enterprise", 1)):
+        parsed = parse(cloud(cloudflare__plan=zone_plan, cloudflare__cache__edgeSeconds=seconds))
         assert isinstance(parsed, CloudSettings)
         assert parsed.cloudflare.cache.edge_seconds == seconds
     with pytest.raises(ConfigError, match="the pro plan caches at the edge for at least 3600s"):
         parse(cloud(cloudflare__plan="pro", cloudflare__cache__edgeSeconds=1800))
 
 
-def test_an_apex_zone_is_fine_on_every_plan_and_a_subdomain_on_enterprise() -> None:
-    for plan in ("free", "pro", "business", "enterprise"):
-        assert isinstance(parse(cloud(cloudflare__plan=plan)), CloudSettings)
+def test_an_apex_zone_is_fine_on_every_zone_plan_and_a_subdomain_on_enterprise() -> None:
+    for zone_plan in ("free", "pro", "business", "enterprise"):
+        assert isinstance(parse(cloud(cloudflare__plan=zone_plan)), CloudSettings)
     parsed = parse(cloud(domain="dev.tickets.example.com", cloudflare__plan="enterprise"))
     assert isinstance(parsed, CloudSettings)
     # The registrable domain under a public suffix of two labels is itself an apex.

@@ -19,7 +19,7 @@ from components.aws.web_client import WebClientSite
 from components.host import apply_document as host_apply
 from components.host import compose
 from components.host.app_user_data import render_user_data
-from components.host.apply_document import ApplyPlan, DatabaseTarget
+from components.host.apply_document import ApplySpec, DatabaseTarget
 from components.host.bootstrap_sql import render_bootstrap_sql
 from components.settings import CloudSettings
 from seed import naming
@@ -106,12 +106,12 @@ class AppHostFirewall(pulumi.ComponentResource):
         self.register_outputs({"securityGroupId": self.security_group_id})
 
 
-def apply_plan(
+def apply_spec(
     layout: HostLayout,
     settings: CloudSettings,
     databases: Mapping[str, Database],
     venues: Sequence[str] = (),
-) -> ApplyPlan:
+) -> ApplySpec:
     """What the host applies: its services, their databases, and the venues' credentials.
 
     Per RDS instance, the host's services whose database it bootstraps; `venues`
@@ -127,7 +127,7 @@ def apply_plan(
         if here:
             targets.append(DatabaseTarget(target, here))
     syncs = any(s.name == naming.VENUE_SYNC_SERVICE for s in layout.services)
-    return ApplyPlan(layout.services, tuple(targets), tuple(venues) if syncs else ())
+    return ApplySpec(layout.services, tuple(targets), tuple(venues) if syncs else ())
 
 
 class AppHost(pulumi.ComponentResource):
@@ -186,27 +186,27 @@ class AppHost(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         env = settings.environment
         host_path = naming.ssm_host_path(env, layout.name)
-        plan = apply_plan(layout, settings, databases, venue_sync.venues if venue_sync else ())
+        spec = apply_spec(layout, settings, databases, venue_sync.venues if venue_sync else ())
         # Only the host whose env files carry the venue credentials waits for them.
-        venue_inputs = [venue_sync] if venue_sync and plan.venues else []
-        used = {t.name: databases[t.name] for t in plan.databases}
+        venue_inputs = [venue_sync] if venue_sync and spec.venues else []
+        used = {t.name: databases[t.name] for t in spec.databases}
 
         # --- documents in SSM (plain: the compose file and SQL hold no secret) -----------
-        host_plan = compose.HostPlan(
+        host_spec = compose.HostSpec(
             name=layout.name,
             region=settings.region,
-            services=tuple(s.compose_plan for s in services),
-            web_clients=tuple(w.compose_plan for w in web_clients),
+            services=tuple(s.compose_spec for s in services),
+            web_clients=tuple(w.compose_spec for w in web_clients),
             redis_image=settings.backing_images.redis,
             rabbitmq_image=settings.backing_images.rabbitmq,
         )
         documents = {
             host_apply.COMPOSE_PARAMETER: host_apply.pack_parameter(
-                compose.to_yaml(compose.render_compose(host_plan))
+                compose.to_yaml(compose.render_compose(host_spec))
             ),
             **{
                 t.parameter: host_apply.pack_parameter(render_bootstrap_sql(t.grants))
-                for t in plan.databases
+                for t in spec.databases
             },
         }
         self.compose_parameter_name = f"{host_path}/{host_apply.COMPOSE_PARAMETER}"
@@ -278,11 +278,11 @@ class AppHost(pulumi.ComponentResource):
         )
         for owner, target_group_arn, port in [
             *[
-                (s.compose_plan.name, s.target_group_arn, s.compose_plan.host_port)
+                (s.compose_spec.name, s.target_group_arn, s.compose_spec.host_port)
                 for s in services
             ],
             *[
-                (w.compose_plan.name, w.target_group_arn, w.compose_plan.host_port)
+                (w.compose_spec.name, w.target_group_arn, w.compose_spec.host_port)
                 for w in web_clients
             ],
         ]:
@@ -295,7 +295,7 @@ class AppHost(pulumi.ComponentResource):
             )
 
         # --- applying the desired state -------------------------------------------------
-        content = json.dumps(host_apply.render_apply_document(plan), sort_keys=True)
+        content = json.dumps(host_apply.render_apply_document(spec), sort_keys=True)
         document = aws.ssm.Document(
             f"{name}-apply",
             document_type="Command",
@@ -308,7 +308,7 @@ class AppHost(pulumi.ComponentResource):
             "HostName": layout.name,
             "Region": settings.region,
         }
-        for target in plan.databases:
+        for target in spec.databases:
             database = used[target.name]
             parameters[target.document_parameter("DatabaseHost")] = database.address
             parameters[target.document_parameter("DatabasePort")] = database.port.apply(str)

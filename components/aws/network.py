@@ -11,7 +11,7 @@ import pulumi_aws as aws
 
 from components.aws.instance_identity import service_assume_role_policy
 from components.aws.nat_instance import NatInstance
-from components.aws.subnets import plan_subnets
+from components.aws.subnets import layout_subnets
 from components.settings import NetworkSettings
 
 
@@ -52,7 +52,7 @@ class AwsNetwork(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("ticketing:aws:AwsNetwork", name, None, opts)
-        layout = plan_subnets(network.cidr, network.az_count)
+        layout = layout_subnets(network.cidr, network.az_count)
         self.cidr = layout.vpc
         self.zones = list(zones[: network.az_count])
         child = pulumi.ResourceOptions(parent=self)

@@ -12,7 +12,7 @@ from components.aws import placement
 from components.aws.database import Database
 from components.aws.routing import Router, host_target_group
 from components.host import rabbitmq
-from components.host.compose import AMQP_PORT, REDIS_PORT, ServicePlan
+from components.host.compose import AMQP_PORT, REDIS_PORT, ServiceSpec
 from components.settings import CloudSettings
 from seed import naming
 from seed.catalog import Backing, DomainService
@@ -31,7 +31,7 @@ class ServiceBackingStack(pulumi.ComponentResource):
     Redis; a RabbitMQ user, vhost and definitions where it uses RabbitMQ. Every
     credential is a `pulumi_random` secret stored as an SSM SecureString under
     `naming.ssm_service_path`; the app host turns them into env files. Its
-    containers (described by `compose_plan`) log to its own log group, and the
+    containers (described by `compose_spec`) log to its own log group, and the
     ALB routes `path_prefix` on the API hostname to its target group.
 
     Args:
@@ -52,7 +52,7 @@ class ServiceBackingStack(pulumi.ComponentResource):
     target_group_arn_suffix: pulumi.Output[str]
     log_group_arn: pulumi.Output[str]
     database_identifier: pulumi.Output[str]
-    compose_plan: ServicePlan
+    compose_spec: ServiceSpec
 
     def __init__(
         self,
@@ -107,7 +107,7 @@ class ServiceBackingStack(pulumi.ComponentResource):
         )
         self._alarms(router.alb_arn_suffix, target_group.arn_suffix, alarm_topic_arn)
 
-        self.compose_plan = ServicePlan(
+        self.compose_spec = ServiceSpec(
             service=service,
             image=config.image,
             host_port=placement.service_host_port(name),

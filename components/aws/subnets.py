@@ -23,7 +23,7 @@ class SubnetLayout:
     private: tuple[str, ...]
 
 
-def plan_subnets(vpc_cidr: str, zones: int) -> SubnetLayout:
+def layout_subnets(vpc_cidr: str, zones: int) -> SubnetLayout:
     """Lay out one public and one private subnet per zone inside `vpc_cidr`."""
     if not 1 <= zones <= MAX_ZONES:
         raise ValueError(f"zones must be 1 to {MAX_ZONES}, got {zones}")

@@ -7,7 +7,7 @@ import pulumi_aws as aws
 
 from components.aws import placement
 from components.aws.routing import Router, host_target_group
-from components.host.compose import WebClientPlan
+from components.host.compose import WebClientSpec
 from components.settings import CloudSettings
 from seed.catalog import ClientApp
 
@@ -26,7 +26,7 @@ class WebClientSite(pulumi.ComponentResource):
     target_group_arn: pulumi.Output[str]
     target_group_arn_suffix: pulumi.Output[str]
     log_group_arn: pulumi.Output[str]
-    compose_plan: WebClientPlan
+    compose_spec: WebClientSpec
 
     def __init__(
         self,
@@ -43,7 +43,7 @@ class WebClientSite(pulumi.ComponentResource):
         if client.hostname is None:
             raise ValueError(f"{name} has no public hostname to serve")
         log_group_name = placement.log_group_name(settings.environment, name)
-        self.compose_plan = WebClientPlan(
+        self.compose_spec = WebClientSpec(
             client=client,
             image=settings.web_clients[name].image,
             host_port=placement.web_client_host_port(name),
@@ -58,8 +58,8 @@ class WebClientSite(pulumi.ComponentResource):
         target_group = host_target_group(
             f"{name}-tg",
             vpc_id=vpc_id,
-            port=self.compose_plan.host_port,
-            health_check_path=self.compose_plan.health_check_path,
+            port=self.compose_spec.host_port,
+            health_check_path=self.compose_spec.health_check_path,
             opts=child,
         )
         router.add_route(

@@ -2,7 +2,7 @@
 
 The zone itself is never created or deleted here: its id comes from config.
 What the zone's plan includes comes from Cloudflare's published plan data
-(`seed.cloudflare_plans`), read through the settings. Rule expressions are pure
+(`seed.zone_plans`), read through the settings. Rule expressions are pure
 functions below, tested without a mock engine and parsed by Cloudflare's Rules
 language parser (wirefilter) in the tests.
 """
@@ -18,7 +18,7 @@ import pulumi_cloudflare as cloudflare
 from components.edge.origin import Origin
 from components.settings import CloudSettings, RateLimit
 from seed import catalog, cloudflare_ranges
-from seed.cloudflare_plans import MANAGED_RULESET_IDS
+from seed.zone_plans import MANAGED_RULESET_IDS
 
 HTTP_DDOS_RULESET = "4d21379b4f9f4bb088e0729962c8b3cf"
 RULESET_TYPE = "cloudflare:index/ruleset:Ruleset"
@@ -78,7 +78,7 @@ def method_block_expression(hosts: Sequence[str]) -> str:
 
 def venue_skip_expression(api_host: str, paths: Sequence[str], egress: Sequence[str]) -> str:
     """Requests from a venue's egress addresses to the rate-limited paths (they skip the
-    rate-limiting phase where the plan can only count by bare IP)."""
+    rate-limiting phase where the zone plan can only count by bare IP)."""
     addresses = _set(egress, quote=False)
     return f"({host_is(api_host)} and ip.src in {addresses} and ({path_starts(paths)}))"
 
@@ -90,7 +90,7 @@ def path_prefixes(settings: CloudSettings, service: catalog.DomainService) -> li
 
 
 def rate_limit_expression(api_host: str | None, paths: Sequence[str]) -> str:
-    """Requests to the rate-limited paths; on the API host only where the plan can match hosts."""
+    """Requests to the rate-limited paths; on the API host only where the zone plan can."""
     starts = path_starts(paths)
     return f"({host_is(api_host)} and ({starts}))" if api_host else f"({starts})"
 
@@ -134,7 +134,7 @@ class CloudflareEdge(pulumi.ComponentResource):
 
     Args:
         name: prefix for every child's name.
-        settings: the cloud stack's settings (zone, plan, hostnames, edge rules, services).
+        settings: the cloud stack's settings (zone, zone plan, hostnames, edge rules, services).
         origin: where the proxied records point and the origin-lock header to set
             (`Ingress.origin`).
         opts: must carry the stack's Cloudflare provider.
@@ -246,7 +246,7 @@ class CloudflareEdge(pulumi.ComponentResource):
         )
 
     def _managed_waf(self) -> None:
-        """The plan's managed WAF rulesets: the Free Managed Ruleset on Free, Cloudflare
+        """The zone plan's managed WAF rulesets: the Free Managed Ruleset on Free, Cloudflare
         Managed and OWASP above; in log mode every rule only logs; skip paths first."""
         waf = self._edge.waf
         rules: list[cloudflare.RulesetRuleArgs] = []
@@ -298,8 +298,8 @@ class CloudflareEdge(pulumi.ComponentResource):
             ),
         ]
         egress = [cidr for cidrs in self._edge.venue_egress.values() for cidr in cidrs]
-        if egress and not self._edge.rate_limit_plan.ip_field:
-            # The plan counts by bare IP: a venue's thousands of attendees would share one
+        if egress and not self._edge.rate_limit_entitlement.ip_field:
+            # The zone plan counts by bare IP: a venue's thousands of attendees would share one
             # counter, so its egress addresses skip the rate-limiting phase instead.
             rules.append(
                 cloudflare.RulesetRuleArgs(
@@ -356,7 +356,7 @@ class CloudflareEdge(pulumi.ComponentResource):
             "identity": self._edge.rate_limits.identity,
             "payments": self._edge.rate_limits.payments,
         }
-        allowed = self._edge.rate_limit_plan
+        allowed = self._edge.rate_limit_entitlement
         host = settings.api_host if allowed.host_field else None
         groups: list[tuple[str, str, list[str], RateLimit]] = [
             (
@@ -512,7 +512,7 @@ class CloudflareEdge(pulumi.ComponentResource):
         )
 
     def _notifications(self, settings: CloudSettings) -> None:
-        """DDoS and origin alerts the plan includes, e-mailed to the alarm addresses."""
+        """DDoS and origin alerts the zone plan includes, e-mailed to the alarm addresses."""
         account, emails = self._edge.account_id, settings.observability.alarm_emails
         if account is None or not emails:
             return

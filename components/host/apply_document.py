@@ -85,7 +85,7 @@ class DatabaseTarget:
 
 
 @dataclass(frozen=True)
-class ApplyPlan:
+class ApplySpec:
     """What the apply document sets up on one host.
 
     Args:
@@ -130,7 +130,7 @@ def unpack_parameter(value: str) -> str:
     return gzip.decompress(base64.b64decode(value)).decode("utf-8")
 
 
-def document_parameters(plan: ApplyPlan) -> dict[str, dict[str, str]]:
+def document_parameters(spec: ApplySpec) -> dict[str, dict[str, str]]:
     """The document's parameters; the association supplies their values."""
     params: dict[str, dict[str, str]] = {
         "Environment": _param("The stack's environment.", r"^(dev|staging|prod)$"),
@@ -139,7 +139,7 @@ def document_parameters(plan: ApplyPlan) -> dict[str, dict[str, str]]:
             "The AWS region of the parameters and secrets.", r"^[a-z]{2}(-gov)?-[a-z]+-\d$"
         ),
     }
-    for target in plan.databases:
+    for target in spec.databases:
         params[target.document_parameter("DatabaseHost")] = _param(
             f"Address of the PostgreSQL instance '{target.name}'.", r"^[a-z0-9.-]+$"
         )
@@ -154,25 +154,25 @@ def document_parameters(plan: ApplyPlan) -> dict[str, dict[str, str]]:
     return params
 
 
-def render_apply_document(plan: ApplyPlan) -> dict[str, Any]:
-    """The SSM Command document (schema 2.2, one `aws:runShellScript` step) for `plan`."""
+def render_apply_document(spec: ApplySpec) -> dict[str, Any]:
+    """The SSM Command document (schema 2.2, one `aws:runShellScript` step) for `spec`."""
     return {
         "schemaVersion": "2.2",
         "description": "Apply the ticketing app host: missing tools, env files, "
         "RabbitMQ definitions, database bootstrap, docker compose up.",
-        "parameters": document_parameters(plan),
+        "parameters": document_parameters(spec),
         "mainSteps": [
             {
                 "action": "aws:runShellScript",
                 "name": "applyHost",
                 "precondition": {"StringEquals": ["platformType", "Linux"]},
-                "inputs": {"timeoutSeconds": "3600", "runCommand": render_script(plan)},
+                "inputs": {"timeoutSeconds": "3600", "runCommand": render_script(spec)},
             }
         ],
     }
 
 
-def render_script(plan: ApplyPlan) -> list[str]:
+def render_script(spec: ApplySpec) -> list[str]:
     """The shell script's lines; `{{ Name }}` are the document's parameters."""
     host_path = naming.ssm_host_path("{{ Environment }}", "{{ HostName }}")
     lines = [
@@ -200,14 +200,14 @@ def render_script(plan: ApplyPlan) -> list[str]:
         f'DOC=$(pick "$HOST" {COMPOSE_PARAMETER} | base64 -d | gunzip)',
         f'put 0644 {compose.COMPOSE_FILE} "$DOC"',
     ]
-    rabbits = [s for s in plan.services if s.uses(Backing.RABBITMQ)]
+    rabbits = [s for s in spec.services if s.uses(Backing.RABBITMQ)]
     if rabbits:
         lines += [
             f"put 0644 {compose.RABBITMQ_BOOT_CONFIG_FILE} {_quote(rabbitmq.BOOT_CONFIG.rstrip())}"
         ]
-    for service in plan.services:
-        lines += _service_files(service, plan.venues)
-    for target in plan.databases:
+    for service in spec.services:
+        lines += _service_files(service, spec.venues)
+    for target in spec.databases:
         lines += _bootstrap(target)
     dc = f"docker compose -f {compose.COMPOSE_FILE}"
     if rabbits:

@@ -62,7 +62,7 @@ def rabbitmq_volume(service: str) -> str:
 
 
 @dataclass(frozen=True)
-class ServicePlan:
+class ServiceSpec:
     """One domain service on the host: its container and its own backing containers.
 
     Args:
@@ -104,7 +104,7 @@ class ServicePlan:
 
 
 @dataclass(frozen=True)
-class WebClientPlan:
+class WebClientSpec:
     """A static web client (client-web, admin-portal) served by its own pinned container.
 
     Args:
@@ -139,7 +139,7 @@ class WebClientPlan:
 
 
 @dataclass(frozen=True)
-class HostPlan:
+class HostSpec:
     """Everything one app host runs.
 
     Args:
@@ -155,8 +155,8 @@ class HostPlan:
 
     name: str
     region: str
-    services: tuple[ServicePlan, ...]
-    web_clients: tuple[WebClientPlan, ...]
+    services: tuple[ServiceSpec, ...]
+    web_clients: tuple[WebClientSpec, ...]
     redis_image: str
     rabbitmq_image: str
     bind_address: str = "0.0.0.0"
@@ -173,23 +173,23 @@ class HostPlan:
             raise ValueError(f"host {self.name}: host ports must be distinct, got {ports}")
 
 
-def render_compose(host: HostPlan) -> dict[str, Any]:
+def render_compose(host: HostSpec) -> dict[str, Any]:
     """The Compose document (as data) that runs `host`'s services and web clients."""
     services: dict[str, Any] = {}
     networks: dict[str, Any] = {naming.INGRESS_NETWORK: {"driver": "bridge"}}
     volumes: dict[str, Any] = {}
-    for plan in host.services:
-        service = plan.service
+    for spec in host.services:
+        service = spec.service
         backing: dict[str, Any] = {}
         if service.uses(Backing.REDIS):
-            backing[naming.redis_container(service.name)] = _redis(host, plan)
+            backing[naming.redis_container(service.name)] = _redis(host, spec)
         if service.uses(Backing.RABBITMQ):
-            backing[naming.rabbitmq_container(service.name)] = _rabbitmq(host, plan)
+            backing[naming.rabbitmq_container(service.name)] = _rabbitmq(host, spec)
             volume = rabbitmq_volume(service.name)
             volumes[volume] = {"name": volume}
         if backing:
             networks[naming.backing_network(service.name)] = {"driver": "bridge", "internal": True}
-        services[service.name] = _service(host, plan, depends_on=sorted(backing))
+        services[service.name] = _service(host, spec, depends_on=sorted(backing))
         services.update(backing)
     for client in host.web_clients:
         services[client.name] = _web_client(host, client)
@@ -225,23 +225,23 @@ def to_yaml(document: Mapping[str, Any]) -> str:
 # --- containers ------------------------------------------------------------------
 
 
-def _service(host: HostPlan, plan: ServicePlan, depends_on: list[str]) -> dict[str, Any]:
-    service = plan.service
+def _service(host: HostSpec, spec: ServiceSpec, depends_on: list[str]) -> dict[str, Any]:
+    service = spec.service
     networks = [naming.INGRESS_NETWORK]
     if depends_on:
         networks.insert(0, naming.backing_network(service.name))
     container: dict[str, Any] = {
         "container_name": service.name,
-        "image": plan.image,
+        "image": spec.image,
         "restart": RESTART,
         "env_file": [env_file(service.name)],
         "networks": networks,
-        "ports": [_published(host, plan.host_port, service.port)],
+        "ports": [_published(host, spec.host_port, service.port)],
         "healthcheck": _healthcheck(
-            _http_probe(plan.probe, service.port, plan.probe_path), start="30s"
+            _http_probe(spec.probe, service.port, spec.probe_path), start="30s"
         ),
-        "logging": _awslogs(host, plan.log_group, service.name),
-        "mem_limit": f"{plan.memory_mb}m",
+        "logging": _awslogs(host, spec.log_group, service.name),
+        "mem_limit": f"{spec.memory_mb}m",
         "read_only": True,
         "tmpfs": ["/tmp"],
         "cap_drop": ["ALL"],
@@ -254,13 +254,13 @@ def _service(host: HostPlan, plan: ServicePlan, depends_on: list[str]) -> dict[s
     return container
 
 
-def _redis(host: HostPlan, plan: ServicePlan) -> dict[str, Any]:
-    name = naming.redis_container(plan.name)
+def _redis(host: HostSpec, spec: ServiceSpec) -> dict[str, Any]:
+    name = naming.redis_container(spec.name)
     # A cache only: no RDB snapshots, no AOF; evict least-recently-used keys at the limit.
     server = (
         'exec redis-server --requirepass "$$REDIS_PASSWORD"'
         " --save '' --appendonly no"
-        f" --maxmemory {plan.redis_max_memory_mb}mb --maxmemory-policy allkeys-lru"
+        f" --maxmemory {spec.redis_max_memory_mb}mb --maxmemory-policy allkeys-lru"
     )
     # REDISCLI_AUTH keeps the password out of the probe's argument list.
     probe = 'REDISCLI_AUTH="$$REDIS_PASSWORD" redis-cli ping | grep -q PONG'
@@ -271,32 +271,32 @@ def _redis(host: HostPlan, plan: ServicePlan) -> dict[str, Any]:
         # The image drops to this user only when started as `redis-server`; we start `sh`.
         "user": "redis",
         "command": ["sh", "-c", server],
-        "env_file": [redis_env_file(plan.name)],
-        "networks": [naming.backing_network(plan.name)],
+        "env_file": [redis_env_file(spec.name)],
+        "networks": [naming.backing_network(spec.name)],
         "healthcheck": _healthcheck(["CMD-SHELL", probe], start="10s"),
-        "logging": _awslogs(host, plan.log_group, name),
+        "logging": _awslogs(host, spec.log_group, name),
         # maxmemory bounds the data set only; allocator and buffers need headroom.
-        "mem_limit": f"{plan.redis_max_memory_mb + 64}m",
+        "mem_limit": f"{spec.redis_max_memory_mb + 64}m",
         "read_only": True,
         "cap_drop": ["ALL"],
         "security_opt": list(SECURITY_OPT),
     }
 
 
-def _rabbitmq(host: HostPlan, plan: ServicePlan) -> dict[str, Any]:
-    name = naming.rabbitmq_container(plan.name)
+def _rabbitmq(host: HostSpec, spec: ServiceSpec) -> dict[str, Any]:
+    name = naming.rabbitmq_container(spec.name)
     return {
         "container_name": name,
         # RabbitMQ keeps its data under its node name (rabbit@<hostname>): it must be stable.
         "hostname": name,
         "image": host.rabbitmq_image,
         "restart": RESTART,
-        "networks": [naming.backing_network(plan.name)],
+        "networks": [naming.backing_network(spec.name)],
         "volumes": [
-            {"type": "volume", "source": rabbitmq_volume(plan.name), "target": "/var/lib/rabbitmq"},
+            {"type": "volume", "source": rabbitmq_volume(spec.name), "target": "/var/lib/rabbitmq"},
             {
                 "type": "bind",
-                "source": rabbitmq_definitions_file(plan.name),
+                "source": rabbitmq_definitions_file(spec.name),
                 "target": rabbitmq.DEFINITIONS_PATH,
                 "read_only": True,
             },
@@ -310,13 +310,13 @@ def _rabbitmq(host: HostPlan, plan: ServicePlan) -> dict[str, Any]:
         "healthcheck": _healthcheck(
             ["CMD", "rabbitmq-diagnostics", "-q", "ping"], start="60s", timeout="10s"
         ),
-        "logging": _awslogs(host, plan.log_group, name),
-        "mem_limit": f"{plan.rabbitmq_memory_mb}m",
+        "logging": _awslogs(host, spec.log_group, name),
+        "mem_limit": f"{spec.rabbitmq_memory_mb}m",
         "security_opt": list(SECURITY_OPT),
     }
 
 
-def _web_client(host: HostPlan, client: WebClientPlan) -> dict[str, Any]:
+def _web_client(host: HostSpec, client: WebClientSpec) -> dict[str, Any]:
     return {
         "container_name": client.name,
         "image": client.image,
@@ -339,7 +339,7 @@ def _web_client(host: HostPlan, client: WebClientPlan) -> dict[str, Any]:
 # --- shared pieces ---------------------------------------------------------------
 
 
-def _published(host: HostPlan, host_port: int, container_port: int) -> dict[str, Any]:
+def _published(host: HostSpec, host_port: int, container_port: int) -> dict[str, Any]:
     return {
         "target": container_port,
         "published": str(host_port),
@@ -366,7 +366,7 @@ def _healthcheck(test: list[str], start: str, timeout: str = "5s") -> dict[str, 
     }
 
 
-def _awslogs(host: HostPlan, group: str, container: str) -> dict[str, Any]:
+def _awslogs(host: HostSpec, group: str, container: str) -> dict[str, Any]:
     return {
         "driver": "awslogs",
         "options": {

@@ -10,7 +10,7 @@ Defaults depend on the environment (`profiles.PROFILES`); a stack file only
 states what differs. Validation is offline: no cloud call happens here.
 
 - `validators`: value checks and constrained types (labels, CIDRs, images, ...);
-- `zone_plans`: what each Cloudflare zone plan allows;
+- `entitlements`: what each Cloudflare zone plan allows the edge (rate limits, edge TTLs);
 - `cloudflare`, `cloud`, `venue`, `bootstrap`: the config sections of each stack role;
 - `profiles`: per-environment defaults;
 - `errors`: the one-line error every bad value becomes;
@@ -40,6 +40,11 @@ from components.settings.cloudflare import (
     RateLimit,
     RateLimits,
 )
+from components.settings.entitlements import (
+    MIN_EDGE_TTL_SECONDS,
+    RATE_LIMIT_ENTITLEMENTS,
+    RateLimitEntitlement,
+)
 from components.settings.errors import NAMESPACE, ConfigError
 from components.settings.loading import (
     SECRET_KEYS,
@@ -52,13 +57,12 @@ from components.settings.loading import (
 )
 from components.settings.profiles import PROFILES
 from components.settings.validators import (
-    CloudflarePlan,
     Environment,
     Placement,
     RetentionDays,
+    ZonePlan,
 )
 from components.settings.venue import DOCKER_TLS_KEYS, VenueSettings, VenueStackSettings
-from components.settings.zone_plans import MIN_EDGE_TTL_SECONDS, RATE_LIMIT_PLANS, RateLimitPlan
 
 __all__ = [
     "DEFAULT_REGION",
@@ -67,7 +71,7 @@ __all__ = [
     "MIN_EDGE_TTL_SECONDS",
     "NAMESPACE",
     "PROFILES",
-    "RATE_LIMIT_PLANS",
+    "RATE_LIMIT_ENTITLEMENTS",
     "SECRET_KEYS",
     "UNSET_DOMAIN",
     "AdminAllow",
@@ -77,7 +81,6 @@ __all__ = [
     "CacheTtls",
     "CiIdentitySettings",
     "CloudSettings",
-    "CloudflarePlan",
     "CloudflareSettings",
     "ConfigError",
     "DatabaseSettings",
@@ -88,7 +91,7 @@ __all__ = [
     "ObservabilitySettings",
     "Placement",
     "RateLimit",
-    "RateLimitPlan",
+    "RateLimitEntitlement",
     "RateLimits",
     "RetentionDays",
     "ServiceSettings",
@@ -96,6 +99,7 @@ __all__ = [
     "VenueSettings",
     "VenueStackSettings",
     "WebClientSettings",
+    "ZonePlan",
     "load",
     "parse",
     "raw_config",

@@ -29,7 +29,7 @@ from components.settings.validators import (
     X86InstanceType,
 )
 from seed.catalog import SERVICE_NAMES, WEB_CLIENTS
-from seed.cloudflare_plans import cheapest_with
+from seed.zone_plans import cheapest_with
 
 DEFAULT_ROLE: Final = "cloud"
 DEFAULT_REGION: Final = "eu-west-1"
@@ -256,7 +256,7 @@ class CloudSettings(Model):
         if self.environment != "dev" and self.database.backup_retention_days < 7:
             days = self.database.backup_retention_days
             raise at(("database", "backupRetentionDays"), "must be at least 7 outside dev", days)
-        self._zone_the_plan_can_hold()
+        self._zone_the_zone_plan_can_hold()
         unknown = sorted(set(self.cloudflare.venue_egress) - set(self.venues))
         if unknown:
             message = f"not a venue of this stack (venues: {', '.join(self.venues) or 'none'})"
@@ -269,7 +269,7 @@ class CloudSettings(Model):
             )
         return self
 
-    def _zone_the_plan_can_hold(self) -> None:
+    def _zone_the_zone_plan_can_hold(self) -> None:
         """The zone is `domain`; below Enterprise it must be a registrable domain itself
         (Cloudflare's plan data: subdomain zone setup is Enterprise-only)."""
         if self.cloudflare.entitlements.subdomain_zones:
@@ -277,8 +277,9 @@ class CloudSettings(Model):
         apex = registrable_domain(self.domain)
         if apex != self.domain:
             message = (
-                f"is a subdomain of {apex}; a {self.cloudflare.plan} zone must be a registrable "
-                f"domain (subdomain zones need the {cheapest_with('subdomain_zones')} plan)"
+                f"is a subdomain of {apex}; a {self.cloudflare.zone_plan} zone must be a "
+                "registrable domain (subdomain zones need the "
+                f"{cheapest_with('subdomain_zones')} plan)"
             )
             raise at(("domain",), message, self.domain)
 

@@ -7,23 +7,23 @@ from typing import Annotated, Any, Literal, cast
 
 from pydantic import Field, field_validator, model_validator
 
+from components.settings.entitlements import (
+    MIN_EDGE_TTL_SECONDS,
+    RATE_LIMIT_ENTITLEMENTS,
+    RateLimitEntitlement,
+    RateLimitSeconds,
+)
 from components.settings.errors import at
 from components.settings.profiles import deep_merge
 from components.settings.validators import (
-    CloudflarePlan,
     Country,
     DdosSensitivity,
     IpCidr,
     Model,
     ZoneId,
+    ZonePlan,
 )
-from components.settings.zone_plans import (
-    MIN_EDGE_TTL_SECONDS,
-    RATE_LIMIT_PLANS,
-    RateLimitPlan,
-    RateLimitSeconds,
-)
-from seed.cloudflare_plans import ZONE_PLANS, ZonePlanEntitlements, cheapest_with
+from seed.zone_plans import ZONE_PLANS, ZonePlanEntitlements, cheapest_with
 
 # A Cloudflare account, ruleset or record id: 32 lowercase hex characters.
 CloudflareId = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
@@ -130,7 +130,8 @@ class CloudflareSettings(Model):
     """The stack's existing Cloudflare zone and what the edge enforces on it."""
 
     zone_id: ZoneId
-    plan: CloudflarePlan = "free"
+    # The config key is Cloudflare's own name for it, `plan`: the zone's subscription.
+    zone_plan: ZonePlan = Field(default="free", alias="plan")
     hsts_max_age: Annotated[int, Field(ge=0, le=63_072_000)] = 31_536_000
     ddos_sensitivity: DdosSensitivity = "default"
     admin_allow: AdminAllow = AdminAllow()
@@ -147,21 +148,21 @@ class CloudflareSettings(Model):
 
     @model_validator(mode="before")
     @classmethod
-    def _plan_rate_limit_defaults(cls, value: Any) -> Any:
+    def _zone_plan_rate_limit_defaults(cls, value: Any) -> Any:
         if not isinstance(value, dict):
             return value
         raw = cast(dict[str, Any], value)
-        plan = raw.get("plan", "free")
-        defaults = _RATE_LIMIT_DEFAULTS["free" if plan == "free" else "paid"]
+        zone_plan = raw.get("plan", "free")
+        defaults = _RATE_LIMIT_DEFAULTS["free" if zone_plan == "free" else "paid"]
         given = raw.get("rateLimits", {})
         if not isinstance(given, dict):
             return raw
         limits = deep_merge(defaults, cast(dict[str, Any], given))
-        allowed = RATE_LIMIT_PLANS.get(plan) if isinstance(plan, str) else None
+        allowed = RATE_LIMIT_ENTITLEMENTS.get(zone_plan) if isinstance(zone_plan, str) else None
         if allowed is not None and allowed.shares_one_rule:
             if "payments" in limits:
                 message = (
-                    f"the {plan} plan has a single rate-limiting rule, shared with identity "
+                    f"the {zone_plan} plan has a single rate-limiting rule, shared with identity "
                     "(set cloudflare.rateLimits.identity; its threshold applies to both)"
                 )
                 raise at(("rateLimits", "payments"), message, limits["payments"])
@@ -170,24 +171,24 @@ class CloudflareSettings(Model):
         return {**raw, "rateLimits": limits}
 
     @model_validator(mode="after")
-    def _within_plan(self) -> CloudflareSettings:
-        allowed = self.rate_limit_plan
+    def _within_zone_plan(self) -> CloudflareSettings:
+        allowed = self.rate_limit_entitlement
         for service in ("identity", "payments"):
             limit: RateLimit = getattr(self.rate_limits, service)
             loc = ("rateLimits", service)
             if limit.period_seconds > allowed.max_period:
-                message = f"the {self.plan} plan counts over at most {allowed.max_period}s"
+                message = f"the {self.zone_plan} plan counts over at most {allowed.max_period}s"
                 raise at((*loc, "periodSeconds"), message, limit.period_seconds)
             if limit.mitigation_seconds > allowed.max_mitigation:
-                message = f"the {self.plan} plan blocks for at most {allowed.max_mitigation}s"
+                message = f"the {self.zone_plan} plan blocks for at most {allowed.max_mitigation}s"
                 raise at((*loc, "mitigationSeconds"), message, limit.mitigation_seconds)
-        shortest = MIN_EDGE_TTL_SECONDS[self.plan]
+        shortest = MIN_EDGE_TTL_SECONDS[self.zone_plan]
         if self.cache.edge_seconds < shortest:
-            message = f"the {self.plan} plan caches at the edge for at least {shortest}s"
+            message = f"the {self.zone_plan} plan caches at the edge for at least {shortest}s"
             raise at(("cache", "edgeSeconds"), message, self.cache.edge_seconds)
         if self.waiting_room.enabled and not self.entitlements.waiting_rooms:
             message = (
-                f"the {self.plan} plan has no Waiting Room "
+                f"the {self.zone_plan} plan has no Waiting Room "
                 f"({cheapest_with('waiting_rooms')} plan and up)"
             )
             raise at(("waitingRoom", "enabled"), message, True)
@@ -196,7 +197,7 @@ class CloudflareSettings(Model):
     @property
     def entitlements(self) -> ZonePlanEntitlements:
         """What the zone's plan includes (Cloudflare's published plan data)."""
-        return ZONE_PLANS[self.plan]
+        return ZONE_PLANS[self.zone_plan]
 
     @property
     def managed_rulesets(self) -> tuple[str, ...]:
@@ -212,5 +213,5 @@ class CloudflareSettings(Model):
         return "Cloudflare Managed Ruleset" in self.managed_rulesets
 
     @property
-    def rate_limit_plan(self) -> RateLimitPlan:
-        return RATE_LIMIT_PLANS[self.plan]
+    def rate_limit_entitlement(self) -> RateLimitEntitlement:
+        return RATE_LIMIT_ENTITLEMENTS[self.zone_plan]

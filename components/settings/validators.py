@@ -15,7 +15,7 @@ from pydantic.alias_generators import to_camel
 Environment = Literal["dev", "staging", "prod"]
 Role = Literal["cloud", "venue", "bootstrap"]
 NatMode = Literal["none", "single", "per-az", "instance"]
-CloudflarePlan = Literal["free", "pro", "business", "enterprise"]
+ZonePlan = Literal["free", "pro", "business", "enterprise"]
 DdosSensitivity = Literal["default", "medium", "low", "eoff"]
 Placement = Literal["shared", "dedicated"]
 

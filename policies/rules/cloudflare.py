@@ -32,7 +32,7 @@ from policies.rules.common import (
     stack_setting,
     text,
 )
-from seed import cloudflare_plans
+from seed import zone_plans
 from seed.catalog import SERVICES, DomainService
 
 DNS_RECORD: Final = "cloudflare:index/dnsRecord:DnsRecord"
@@ -45,12 +45,12 @@ ACM_VALIDATION_TARGET: Final = re.compile(r"\.acm-validations\.aws\.?$", re.IGNO
 MANAGED_PHASE: Final = "http_request_firewall_managed"
 RATELIMIT_PHASE: Final = "http_ratelimit"
 # Cloudflare Managed Ruleset (Cloudflare docs; not in the SDK). Override with managedRulesetIds.
-CLOUDFLARE_MANAGED_RULESET: Final = cloudflare_plans.CLOUDFLARE_MANAGED_RULESET
-FREE_MANAGED_RULESET: Final = cloudflare_plans.FREE_MANAGED_RULESET
+CLOUDFLARE_MANAGED_RULESET: Final = zone_plans.CLOUDFLARE_MANAGED_RULESET
+FREE_MANAGED_RULESET: Final = zone_plans.FREE_MANAGED_RULESET
 ENFORCING_ACTIONS: Final = frozenset({"block", "challenge", "managed_challenge", "js_challenge"})
-ZONE_PLANS: Final = tuple(cloudflare_plans.ZONE_PLANS)
-# components.settings.CloudflareSettings.plan's default, for stack config without a plan.
-SETTINGS_DEFAULT_PLAN: Final = "free"
+ZONE_PLANS: Final = tuple(zone_plans.ZONE_PLANS)
+# components.settings.CloudflareSettings.zone_plan's default, for stack config without a plan.
+SETTINGS_DEFAULT_ZONE_PLAN: Final = "free"
 
 
 def _dns_proxied(args: ResourceValidationArgs, report: Reporter) -> None:
@@ -129,7 +129,7 @@ def zone_plan(config: Any) -> str | None:
         return explicit
     cloudflare = stack_setting("cloudflare")
     if is_map(cloudflare):
-        return text(at(cloudflare, "plan")) or SETTINGS_DEFAULT_PLAN
+        return text(at(cloudflare, "plan")) or SETTINGS_DEFAULT_ZONE_PLAN
     return None
 
 
@@ -145,9 +145,9 @@ def _managed_waf(args: StackValidationArgs, report: Reporter) -> None:
     if not cloudflare_resources(args):
         args.not_applicable("no Cloudflare resources in this stack")
         return
-    plan = zone_plan(args.get_config())
-    free = plan is not None and "Cloudflare Managed Ruleset" not in (
-        cloudflare_plans.ZONE_PLANS[plan].managed_rulesets
+    tier = zone_plan(args.get_config())
+    free = tier is not None and "Cloudflare Managed Ruleset" not in (
+        zone_plans.ZONE_PLANS[tier].managed_rulesets
     )
     # Cloudflare's plan data: the Free Managed Ruleset is on every plan, the paid ones not.
     wanted = (
@@ -175,7 +175,7 @@ def _managed_waf(args: StackValidationArgs, report: Reporter) -> None:
         return
     report(
         f"no enabled rule executes the {name} in phase {MANAGED_PHASE} "
-        f"(zone plan {plan or 'unknown'})."
+        f"(zone plan {tier or 'unknown'})."
     )
 
 

@@ -206,12 +206,12 @@ PHASE_RULE_LIMITS: Final[dict[str, str]] = {
 }
 
 
-def rule_limit(plan: str, phase: str) -> int | None:
-    """How many rules `plan` allows in `phase`'s entry-point ruleset (None: not counted here)."""
+def rule_limit(zone_plan: str, phase: str) -> int | None:
+    """How many rules `zone_plan` allows in `phase`'s entry-point ruleset (None: uncounted)."""
     field = PHASE_RULE_LIMITS.get(phase)
-    return None if field is None else int(getattr(ZONE_PLANS[plan], field))
+    return None if field is None else int(getattr(ZONE_PLANS[zone_plan], field))
 
 
 def cheapest_with(feature: str) -> str:
     """The cheapest plan whose `feature` entitlement is truthy (for one-line refusals)."""
-    return next(name for name, plan in ZONE_PLANS.items() if getattr(plan, feature))
+    return next(name for name, entitled in ZONE_PLANS.items() if getattr(entitled, feature))

@@ -2,17 +2,17 @@ import ipaddress
 
 import pytest
 
-from components.aws.subnets import plan_subnets
+from components.aws.subnets import layout_subnets
 
 
 def test_slash16_over_two_zones() -> None:
-    layout = plan_subnets("10.40.0.0/16", 2)
+    layout = layout_subnets("10.40.0.0/16", 2)
     assert layout.private == ("10.40.0.0/18", "10.40.64.0/18")
     assert layout.public == ("10.40.192.0/20", "10.40.208.0/20")
 
 
 def test_slash24_over_three_zones_keeps_aws_minimum_subnet() -> None:
-    layout = plan_subnets("10.0.1.0/24", 3)
+    layout = layout_subnets("10.0.1.0/24", 3)
     assert layout.private == ("10.0.1.0/26", "10.0.1.64/26", "10.0.1.128/26")
     assert layout.public == ("10.0.1.192/28", "10.0.1.208/28", "10.0.1.224/28")
 
@@ -20,7 +20,7 @@ def test_slash24_over_three_zones_keeps_aws_minimum_subnet() -> None:
 @pytest.mark.parametrize("zones", [1, 2, 3])
 @pytest.mark.parametrize("cidr", ["10.0.0.0/16", "172.16.0.0/20", "192.168.4.0/24"])
 def test_subnets_are_inside_the_vpc_and_disjoint(cidr: str, zones: int) -> None:
-    layout = plan_subnets(cidr, zones)
+    layout = layout_subnets(cidr, zones)
     nets = [ipaddress.IPv4Network(c) for c in layout.public + layout.private]
     vpc = ipaddress.IPv4Network(cidr)
     assert len(nets) == 2 * zones
@@ -34,4 +34,4 @@ def test_subnets_are_inside_the_vpc_and_disjoint(cidr: str, zones: int) -> None:
 )
 def test_refuses_what_cannot_be_laid_out(cidr: str, zones: int) -> None:
     with pytest.raises(ValueError, match=r"too small|zones must be"):
-        plan_subnets(cidr, zones)
+        layout_subnets(cidr, zones)

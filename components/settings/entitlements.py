@@ -1,11 +1,11 @@
-"""What each Cloudflare zone plan allows, as data every plan-dependent choice reads. No Pulumi."""
+"""What each Cloudflare zone plan entitles the edge to (rate limits, edge TTLs). No Pulumi."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
 
-from seed.cloudflare_plans import IP_WITH_NAT_SUPPORT, ZONE_PLANS
+from seed.zone_plans import IP_WITH_NAT_SUPPORT, ZONE_PLANS
 
 # The services the edge rate-limits, each with its own rule where the plan has enough.
 RATE_LIMITED_SERVICES = ("identity", "payments")
@@ -18,7 +18,7 @@ RateLimitSeconds = Literal[
 
 
 @dataclass(frozen=True)
-class RateLimitPlan:
+class RateLimitEntitlement:
     """What a zone plan allows for rate-limiting rules (Cloudflare WAF docs, availability by
     plan): how many rules, the longest counting period and block, whether a rule may
     match on the hostname (Free matches the path only) or the source IP (Business and up),
@@ -37,10 +37,10 @@ class RateLimitPlan:
         return self.rules < len(RATE_LIMITED_SERVICES)
 
 
-def _rate_limit_plan(plan: str) -> RateLimitPlan:
-    entitled = ZONE_PLANS[plan]
+def _rate_limit_entitlement(zone_plan: str) -> RateLimitEntitlement:
+    entitled = ZONE_PLANS[zone_plan]
     counts = entitled.rate_limit_characteristics
-    return RateLimitPlan(
+    return RateLimitEntitlement(
         rules=entitled.rate_limit_rules,
         max_period=entitled.rate_limit_periods_up_to,
         max_mitigation=entitled.rate_limit_mitigation_up_to,
@@ -51,10 +51,12 @@ def _rate_limit_plan(plan: str) -> RateLimitPlan:
     )
 
 
-# Read from Cloudflare's published plan data (seed/cloudflare_plans.py), never restated here.
-RATE_LIMIT_PLANS: dict[str, RateLimitPlan] = {plan: _rate_limit_plan(plan) for plan in ZONE_PLANS}
+# Read from Cloudflare's published plan data (seed/zone_plans.py), never restated here.
+RATE_LIMIT_ENTITLEMENTS: dict[str, RateLimitEntitlement] = {
+    zone_plan: _rate_limit_entitlement(zone_plan) for zone_plan in ZONE_PLANS
+}
 
 # The shortest edge TTL each zone plan accepts (Cloudflare's "Minimum Edge Cache TTL").
 MIN_EDGE_TTL_SECONDS: dict[str, int] = {
-    plan: entitled.min_edge_ttl_seconds for plan, entitled in ZONE_PLANS.items()
+    zone_plan: entitled.min_edge_ttl_seconds for zone_plan, entitled in ZONE_PLANS.items()
 }
