@@ -1,16 +1,20 @@
-# `make plan` and `make test` set themselves up: the virtualenv is the one Pulumi.yaml names.
+# `make plan` and `make test` set themselves up: the virtualenv is the one Pulumi.yaml names,
+# installed from the lock files (every version pinned, every file's hash checked).
 VENV      := venv
 PY        := $(VENV)/bin/python
 STAMP     := $(VENV)/.installed
 STACK     ?= dev
 PLAN_ARGS ?=
+LOCK_ARGS ?=
+# The lock files' own header repeats these options, so Dependabot re-locks them the same way.
+COMPILE   := pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
+             --no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
 
-.PHONY: plan test lint typecheck pytest docs bench urns pack clean
+.PHONY: plan test lint typecheck pytest docs bench urns pack lock clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || python3 -m venv $(VENV)
-	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.txt
 	@touch $(STAMP)
 
 ## plan: the offline plan of STACK (default dev): resources, outputs, policy verdicts, diagram
@@ -41,6 +45,15 @@ bench: $(STAMP)
 ## pack: build the self-contained policy pack for `pulumi policy publish` into build/policy-pack
 pack: $(STAMP)
 	@$(PY) -m plan.pack
+
+## lock: pin requirements.txt, requirements-dev.txt and policies/requirements.txt with hashes from their .in files (LOCK_ARGS=--upgrade: the newest allowed)
+# Existing pins are kept while their range allows them; the program's lock comes first, as the
+# dev lock is constrained by it.
+lock: $(STAMP)
+	@$(VENV)/bin/$(COMPILE) --output-file=requirements.txt requirements.in
+	@$(VENV)/bin/$(COMPILE) --output-file=requirements-dev.txt requirements-dev.in
+	@cd policies && ../$(VENV)/bin/$(COMPILE) --output-file=requirements.txt requirements.in
+	@echo "locked: requirements.txt requirements-dev.txt policies/requirements.txt"
 
 ## urns: rewrite tests/snapshots/<stack>.urns after an intended change of resource identity
 urns: $(STAMP)

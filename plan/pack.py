@@ -5,11 +5,14 @@ organisation's previews then run it from that upload. In the repository the
 pack imports the seed data (`seed/`) from beside `policies/`; the published
 pack carries its own copy, so it imports exactly what it imports here:
 
-    DIR/PulumiPolicy.yaml, __main__.py, requirements.txt   manifest and entry point
+    DIR/PulumiPolicy.yaml, __main__.py, requirements.txt   manifest, entry point, the lock
     DIR/policies/                                          the rules (policies.pack, .rules)
     DIR/seed/                                              the seed data the rules read
 
-Then `pulumi policy publish DIR` (or `--policy-pack DIR` for a local run).
+Then `pulumi policy publish DIR` (or `--policy-pack DIR` for a local run). The
+pack's `requirements.txt` is its lock (every version pinned, every file's hash),
+so the organisation's previews install exactly what was tested; its input
+`requirements.in` stays behind.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ SEED = REPOSITORY / "seed"
 DEFAULT_OUTPUT = REPOSITORY / "build" / "policy-pack"
 # What the CLI reads at the pack's root; everything else of policies/ is the package.
 ROOT_FILES = ("PulumiPolicy.yaml", "__main__.py", "requirements.txt", ".gitignore")
-_LEFT_OUT = shutil.ignore_patterns("__pycache__", "*.pyc", "venv")
+_LEFT_OUT = shutil.ignore_patterns("__pycache__", "*.pyc", "venv", "requirements.in")
 
 
 def build(output: Path = DEFAULT_OUTPUT) -> Path:

@@ -27,6 +27,7 @@ import yaml
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
+from plan import locks
 from plan.model import Plan, Resource
 from plan.policy import evaluate, wire_properties
 from policies.pack import PACK_NAME, POLICIES
@@ -108,8 +109,10 @@ print(json.dumps([p.name for p in ns["POLICIES"]]))
 def test_the_pack_needs_nothing_its_requirements_do_not_install() -> None:
     """The pack runs in policies/venv, built from policies/requirements.txt alone: with every
     other installed distribution hidden, `__main__.py` still imports all the rules."""
-    lines = (PACK_DIR / "requirements.txt").read_text().splitlines()
-    closure = _requirement_closure([ln for ln in lines if ln.strip() and not ln.startswith("#")])
+    closure = _requirement_closure(
+        [str(r) for _, r in locks.read_inputs(PACK_DIR / "requirements.in")]
+    )
+    assert closure <= set(locks.read_lock(PACK_DIR / "requirements.txt").pins)
     assert {"pulumi", "pulumi-policy", "pyyaml"} <= closure
     assert "pydantic" not in closure  # components.settings would not import there
     result = subprocess.run(
@@ -129,7 +132,7 @@ def test_pack_files_are_what_pulumi_expects() -> None:
     assert manifest["runtime"]["name"] == "python"
     assert manifest["runtime"]["options"]["virtualenv"] == "venv"
     assert manifest["version"]
-    requirements = (PACK_DIR / "requirements.txt").read_text()
+    requirements = (PACK_DIR / "requirements.in").read_text()
     for pin in ("pulumi-policy>=1.21,<2", "pulumi>=3.272,<4", "PyYAML>=6.0,<7"):
         assert pin in requirements
     main = (PACK_DIR / "__main__.py").read_text()

@@ -1,5 +1,6 @@
 """The pack `pulumi policy publish` uploads: its folder alone, built by `make pack`, in a fresh
-virtualenv made from its own requirements.txt, served through the real analyzer.
+virtualenv made from its own lock (requirements.txt, hashes checked), served through the real
+analyzer.
 
 The publish command uploads the pack's folder and nothing else, so nothing the
 rules import may come from the repository around it.
@@ -18,7 +19,7 @@ import pytest
 from google.protobuf import empty_pb2
 from pulumi.runtime.proto import analyzer_pb2
 
-from plan import pack
+from plan import locks, pack
 from policies.pack import POLICIES
 from tests.test_policy_pack_import import _analyze_imdsv1_host, served_pack
 
@@ -27,7 +28,7 @@ def _fresh_venv(folder: Path, requirements: Path) -> str:
     subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True, timeout=120)
     python = str(folder / "bin" / "python")
     install = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    subprocess.run([*install, "-r", str(requirements)], check=True, timeout=600)
+    subprocess.run([*install, "--require-hashes", "-r", str(requirements)], check=True, timeout=600)
     return python
 
 
@@ -59,6 +60,10 @@ def test_build_lays_out_the_manifest_the_rules_and_the_seed(tmp_path: Path) -> N
     assert (built / "policies" / "rules" / "architecture.py").is_file()
     assert (built / "seed" / "catalog.py").is_file()
     assert not list(built.rglob("__pycache__"))
+    # The lock, as committed, and not its input (whose ranges would install other versions).
+    assert (built / "requirements.txt").read_text() == (pack.PACK / "requirements.txt").read_text()
+    assert locks.read_lock(built / "requirements.txt").pins.keys() >= {"pulumi", "pulumi-policy"}
+    assert not list(built.rglob("requirements.in"))
 
 
 def test_the_published_pack_serves_every_rule(published_analyzer: Any) -> None:

@@ -19,6 +19,7 @@ import yaml
 
 from components.delivery.github_oidc import deploy_subjects, role_arn
 from plan.engine import PROJECT_DIR
+from plan.locks import LOCKS
 from plan.stack_config import stacks
 from tests import workflow_checks as checks
 
@@ -251,6 +252,23 @@ def test_a_venue_deploys_by_hand_on_its_own_runner(workflows: dict[str, checks.W
     assert job["runs-on"] == ["self-hosted", "venue-${{ inputs.venue }}"]
     assert job["environment"] == "venue-${{ inputs.environment }}-${{ inputs.venue }}"
     assert checks.assumed_roles(job) == [role_arn(ACCOUNT, "${{ inputs.environment }}", "venue")]
+
+
+# --- what the jobs install ----------------------------------------------------------------
+
+
+def test_every_install_is_a_lock_with_its_hashes_checked(
+    workflows: dict[str, checks.Workflow],
+) -> None:
+    lock_files = {lock for _, lock in LOCKS}
+    for name, workflow in workflows.items():
+        assert checks.unlocked_installs(workflow, lock_files) == [], name
+    broken = copy.deepcopy(workflows["drift.yml"])
+    install = broken["jobs"]["drift"]["steps"][2]
+    install["run"] = install["run"].replace(" --require-hashes", "")
+    assert len(checks.unlocked_installs(broken, lock_files)) == 1
+    install["run"] = "venv/bin/pip install --require-hashes -r requirements.in\n"
+    assert len(checks.unlocked_installs(broken, lock_files)) == 1
 
 
 # --- what a repository must set ----------------------------------------------------------

@@ -152,3 +152,16 @@ def cron_breaches(expression: str) -> list[str]:
         if any(not low <= n <= high for n in numbers):
             found.append(f"{expression!r}: {field!r} outside {low}-{high}")
     return found
+
+
+def unlocked_installs(workflow: Workflow, locks: set[str]) -> list[str]:
+    """Every `pip install` of a run step installs one of `locks` with its hashes checked."""
+    found: list[str] = []
+    for name, job in jobs(workflow).items():
+        for line in runs(job).splitlines():
+            if "pip install" not in line:
+                continue
+            files = set(re.findall(r"(?:^|\s)-r\s+(\S+)", line))
+            if "--require-hashes" not in line or not files or not files <= locks:
+                found.append(f"job {name}: `{line.strip()}` is not a hash-checked lock install")
+    return found
