@@ -271,6 +271,25 @@ def test_every_install_is_a_lock_with_its_hashes_checked(
     assert len(checks.unlocked_installs(broken, lock_files)) == 1
 
 
+def test_every_test_job_installs_graphviz_first(workflows: dict[str, checks.Workflow]) -> None:
+    test_jobs = [
+        (n, j)
+        for w in workflows.values()
+        for n, j in checks.jobs(w).items()
+        if "make test" in checks.runs(j).splitlines()
+    ]
+    assert len(test_jobs) == 2  # the pull request's and the deploy's
+    for name, workflow in workflows.items():
+        assert checks.graphviz_breaches(workflow) == [], name
+    broken = copy.deepcopy(workflows["pull-request.yml"])
+    broken["jobs"]["test"]["steps"] = [
+        s for s in broken["jobs"]["test"]["steps"] if "graphviz" not in str(s.get("run", ""))
+    ]
+    assert checks.graphviz_breaches(broken) == [
+        "job test: runs make test without installing Graphviz first"
+    ]
+
+
 # --- what a repository must set ----------------------------------------------------------
 
 

@@ -165,3 +165,16 @@ def unlocked_installs(workflow: Workflow, locks: set[str]) -> list[str]:
             if "--require-hashes" not in line or not files or not files <= locks:
                 found.append(f"job {name}: `{line.strip()}` is not a hash-checked lock install")
     return found
+
+
+def graphviz_breaches(workflow: Workflow) -> list[str]:
+    """A job that runs `make test` installs Graphviz first, so no SVG comparison is skipped."""
+    found: list[str] = []
+    for name, job in jobs(workflow).items():
+        commands = [str(s.get("run", "")) for s in steps(job)]
+        if "make test" not in commands:
+            continue
+        before = commands[: commands.index("make test")]
+        if not any(re.search(r"apt-get install\b.*\bgraphviz\b", c) for c in before):
+            found.append(f"job {name}: runs make test without installing Graphviz first")
+    return found
