@@ -9,7 +9,7 @@ which always runs afresh. Every capture resets the Pulumi runtime first
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import cache
 from typing import Any
 
@@ -17,6 +17,7 @@ import pytest
 
 from plan import engine, stack_config
 from plan.model import Plan
+from tests.engines import docker
 
 CLOUD_STACKS = ("dev", "staging", "prod")
 
@@ -62,3 +63,21 @@ def capture() -> Callable[..., Plan]:
         return engine.capture(stack, overrides=overrides, **kwargs)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def docker_daemon() -> Iterator[docker.DockerDaemon]:
+    """A real dockerd in its own namespaces (tests/engines/docker.py), one per session.
+
+    Where it cannot start, the tests that need it skip saying why; with CI=true they fail.
+    """
+    try:
+        daemon = docker.start_daemon()
+    except docker.DaemonUnavailableError as error:
+        if docker.in_ci():
+            pytest.fail(f"a real Docker daemon is required in CI: {error}")
+        pytest.skip(f"no real Docker daemon here: {error}")
+    try:
+        yield daemon
+    finally:
+        daemon.stop()
