@@ -7,7 +7,7 @@ from components import settings
 from components.aws.app_tier import AppTier
 from components.aws.certificate import EdgeCertificate
 from components.aws.ingress import Ingress
-from components.aws.network import AwsNetwork
+from components.aws.network import AwsNetwork, AwsNetworkArgs
 from components.aws.provider import availability_zones, aws_provider
 from components.aws.venue_sync import VenueSyncArgs, VenueSyncCredentials
 from components.delivery.ci_identity import ci_identity
@@ -24,7 +24,7 @@ if isinstance(stack, settings.CloudSettings):
     on_cloudflare = pulumi.ResourceOptions(provider=cloudflare)
     on_both = pulumi.ResourceOptions(providers=[aws, cloudflare])
 
-    network = AwsNetwork("core", stack.network, availability_zones(aws), opts=on_aws)
+    network = AwsNetwork("core", AwsNetworkArgs.of(stack, availability_zones(aws)), opts=on_aws)
     # Built in dependency order: the edge points at the ingress, which serves the certificate.
     tls = EdgeCertificate("tls", stack.public_hosts, stack.cloudflare.zone_id, opts=on_both)
     ingress = Ingress("ingress", stack, network, tls.arn, edge_ranges(), opts=on_aws)

@@ -54,7 +54,7 @@ class AppTier(pulumi.ComponentResource):
         super().__init__("ticketing:aws:AppTier", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         env = settings.environment
-        private = network.private_subnet_ids
+        private = network.outputs.private_subnet_ids
 
         alarms = AlarmTopic(
             f"{name}-alarms",
@@ -64,7 +64,7 @@ class AppTier(pulumi.ComponentResource):
         )
         firewall = AppHostFirewall(
             f"{name}-hosts",
-            vpc_id=network.vpc_id,
+            vpc_id=network.outputs.vpc_id,
             alb_security_group_id=router.alb_security_group_id,
             ports=placement.host_ports(),
             opts=child,
@@ -74,7 +74,7 @@ class AppTier(pulumi.ComponentResource):
                 "db" if target == placement.SHARED else f"{target}-db",
                 settings.database,
                 environment=env,
-                vpc_id=network.vpc_id,
+                vpc_id=network.outputs.vpc_id,
                 subnet_ids=private,
                 client_security_group_id=firewall.security_group_id,
                 log_retention_days=settings.observability.log_retention_days,
@@ -88,7 +88,7 @@ class AppTier(pulumi.ComponentResource):
                 settings=settings,
                 database=databases[placement.database_of(settings, s.name)],
                 router=router,
-                vpc_id=network.vpc_id,
+                vpc_id=network.outputs.vpc_id,
                 alarm_topic_arn=alarms.arn,
                 opts=child,
             )
@@ -96,7 +96,7 @@ class AppTier(pulumi.ComponentResource):
         }
         sites = {
             c.name: WebClientSite(
-                c, settings=settings, router=router, vpc_id=network.vpc_id, opts=child
+                c, settings=settings, router=router, vpc_id=network.outputs.vpc_id, opts=child
             )
             for c in catalog.WEB_CLIENTS
         }

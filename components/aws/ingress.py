@@ -114,7 +114,7 @@ class Ingress(pulumi.ComponentResource):
 
         alb_sg = aws.ec2.SecurityGroup(
             f"{name}-alb",
-            vpc_id=network.vpc_id,
+            vpc_id=network.outputs.vpc_id,
             description=(
                 "ALB: HTTPS/HTTP from the ingress NLB only"
                 if static
@@ -128,7 +128,7 @@ class Ingress(pulumi.ComponentResource):
         if static:
             nlb_sg = aws.ec2.SecurityGroup(
                 f"{name}-nlb",
-                vpc_id=network.vpc_id,
+                vpc_id=network.outputs.vpc_id,
                 description="NLB: TCP 443 and 80 from the published Cloudflare ranges only",
                 tags={"Name": f"{name}-nlb"},
                 opts=child,
@@ -162,7 +162,9 @@ class Ingress(pulumi.ComponentResource):
             f"{name}-alb",
             load_balancer_type="application",
             internal=static,
-            subnets=network.private_subnet_ids if static else network.public_subnet_ids,
+            subnets=network.outputs.private_subnet_ids
+            if static
+            else network.outputs.public_subnet_ids,
             security_groups=[alb_sg.id],
             ip_address_type="ipv4",
             drop_invalid_header_fields=True,
@@ -214,7 +216,7 @@ class Ingress(pulumi.ComponentResource):
             self.nlb_arn_suffix = nlb.arn_suffix
             public_dns = nlb.dns_name
 
-        self.vpc_id = network.vpc_id
+        self.vpc_id = network.outputs.vpc_id
         self.alb_security_group_id = alb_sg.id
         self.https_listener_arn = https.arn
         self.alb_arn_suffix = alb.arn_suffix
@@ -322,7 +324,7 @@ class Ingress(pulumi.ComponentResource):
         """An NLB on one Elastic IP per zone whose targets are the ALB's listeners."""
         child = pulumi.ResourceOptions(parent=self)
         mappings: list[aws.lb.LoadBalancerSubnetMappingArgs] = []
-        for zone, subnet_id in zip(network.zones, network.public_subnet_ids, strict=True):
+        for zone, subnet_id in zip(network.zones, network.outputs.public_subnet_ids, strict=True):
             eip = aws.ec2.Eip(
                 f"{name}-{zone[-1]}",
                 domain="vpc",
@@ -355,7 +357,7 @@ class Ingress(pulumi.ComponentResource):
                 target_type="alb",
                 protocol="TCP",
                 port=port,
-                vpc_id=network.vpc_id,
+                vpc_id=network.outputs.vpc_id,
                 health_check=self._health_check(port),
                 opts=child,
             )

@@ -2,17 +2,59 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 import pulumi
 import pulumi_aws as aws
 
 from components.aws.instance_identity import session_manager_identity
 from components.host.nat_user_data import render_nat_user_data
+from components.outputs import ComponentOutputs
+
+if TYPE_CHECKING:
+    from components.aws.network import AwsNetworkArgs
 
 AL2023_ARM64_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64"
 ROOT_VOLUME_GB = 8  # the AL2023 AMI's own size; the NAT keeps no data
 # The ports private hosts may leave the VPC on (AppHostFirewall's egress): the NAT
 # admits only these; a rule for all protocols would also admit SSH to the NAT itself.
 FORWARDED_PORTS: dict[int, str] = {443: "HTTPS", 80: "HTTP"}
+
+
+@dataclass(frozen=True)
+class NatInstanceArgs:
+    """Where the NAT runs and what it forwards.
+
+    Attributes:
+        vpc_id: the VPC.
+        vpc_cidr: the VPC's CIDR: the only source admitted and masqueraded.
+        subnet_id: the public subnet it runs in.
+        instance_type: a Graviton type (`network.natInstanceType`).
+    """
+
+    vpc_id: pulumi.Input[str]
+    vpc_cidr: str
+    subnet_id: pulumi.Input[str]
+    instance_type: str
+
+    @classmethod
+    def of(
+        cls,
+        network: AwsNetworkArgs,
+        *,
+        vpc_id: pulumi.Input[str],
+        vpc_cidr: str,
+        subnet_id: pulumi.Input[str],
+    ) -> NatInstanceArgs:
+        return cls(vpc_id, vpc_cidr, subnet_id, network.nat_instance_type)
+
+
+@dataclass(frozen=True)
+class NatInstanceOutputs(ComponentOutputs):
+    instance_id: pulumi.Output[str]
+    network_interface_id: pulumi.Output[str]
+    public_ip: pulumi.Output[str]
 
 
 class NatInstance(pulumi.ComponentResource):
@@ -30,33 +72,22 @@ class NatInstance(pulumi.ComponentResource):
 
     Args:
         name: prefix for every child's name.
-        vpc_id: the VPC.
-        vpc_cidr: the VPC's CIDR: the only source admitted and masqueraded.
-        subnet_id: the public subnet it runs in.
-        instance_type: a Graviton type (`network.natInstanceType`).
+        args: the VPC, its CIDR, the public subnet and the instance type.
         opts: must carry the stack's AWS provider.
     """
 
-    instance_id: pulumi.Output[str]
-    network_interface_id: pulumi.Output[str]
-    public_ip: pulumi.Output[str]
+    outputs: NatInstanceOutputs
 
     def __init__(
-        self,
-        name: str,
-        *,
-        vpc_id: pulumi.Input[str],
-        vpc_cidr: str,
-        subnet_id: pulumi.Input[str],
-        instance_type: str,
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: NatInstanceArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("ticketing:aws:NatInstance", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        vpc_cidr = args.vpc_cidr
 
         group = aws.ec2.SecurityGroup(
             f"{name}-sg",
-            vpc_id=vpc_id,
+            vpc_id=args.vpc_id,
             description="NAT instance: HTTPS and HTTP from the VPC only, no SSH",
             tags={"Name": f"{name}-sg"},
             opts=child,
@@ -91,8 +122,8 @@ class NatInstance(pulumi.ComponentResource):
         instance = aws.ec2.Instance(
             f"{name}-vm",
             ami=ami,
-            instance_type=instance_type,
-            subnet_id=subnet_id,
+            instance_type=args.instance_type,
+            subnet_id=args.subnet_id,
             vpc_security_group_ids=[group.id],
             iam_instance_profile=identity.profile.name,
             associate_public_ip_address=False,
@@ -124,13 +155,9 @@ class NatInstance(pulumi.ComponentResource):
             opts=child,
         )
 
-        self.instance_id = instance.id
-        self.network_interface_id = instance.primary_network_interface_id
-        self.public_ip = eip.public_ip
-        self.register_outputs(
-            {
-                "instanceId": self.instance_id,
-                "networkInterfaceId": self.network_interface_id,
-                "publicIp": self.public_ip,
-            }
+        self.outputs = NatInstanceOutputs(
+            instance_id=instance.id,
+            network_interface_id=instance.primary_network_interface_id,
+            public_ip=eip.public_ip,
         )
+        self.register_outputs(self.outputs.registered())

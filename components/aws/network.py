@@ -4,15 +4,60 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
 
 from components.aws.instance_identity import service_assume_role_policy
-from components.aws.nat_instance import NatInstance
+from components.aws.nat_instance import NatInstance, NatInstanceArgs
 from components.aws.subnets import layout_subnets
-from components.settings import NetworkSettings
+from components.outputs import EXPORTED, ComponentOutputs
+from components.settings import CloudSettings
+from components.settings.validators import NatMode, RetentionDays
+
+
+@dataclass(frozen=True)
+class AwsNetworkArgs:
+    """What the VPC is built from.
+
+    Attributes:
+        cidr: the VPC's address space (`network.cidr`).
+        zones: the availability zones it spans: the region's first `network.azCount`.
+        nat_mode: no egress, one NAT gateway, one per zone, or a NAT instance.
+        nat_instance_type: the NAT instance's Graviton type (`instance` mode only).
+        flow_log_retention_days: how long the flow logs are kept.
+    """
+
+    cidr: str
+    zones: tuple[str, ...]
+    nat_mode: NatMode
+    nat_instance_type: str
+    flow_log_retention_days: RetentionDays
+
+    @classmethod
+    def of(cls, settings: CloudSettings, zones: Sequence[str]) -> AwsNetworkArgs:
+        """`zones`: the region's available zones in AWS's order."""
+        network = settings.network
+        if len(zones) < network.az_count:
+            raise ValueError(
+                f"network.azCount is {network.az_count}, but the region offers "
+                f"{len(zones)} zones ({', '.join(zones)})"
+            )
+        return cls(
+            cidr=network.cidr,
+            zones=tuple(zones[: network.az_count]),
+            nat_mode=network.nat_mode,
+            nat_instance_type=network.nat_instance_type,
+            flow_log_retention_days=network.flow_log_retention_days,
+        )
+
+
+@dataclass(frozen=True)
+class AwsNetworkOutputs(ComponentOutputs):
+    vpc_id: pulumi.Output[str] = field(metadata=EXPORTED)
+    public_subnet_ids: list[pulumi.Output[str]]
+    private_subnet_ids: list[pulumi.Output[str]]
 
 
 class AwsNetwork(pulumi.ComponentResource):
@@ -31,30 +76,21 @@ class AwsNetwork(pulumi.ComponentResource):
 
     Args:
         name: prefix for every child's name.
-        network: the stack's network settings (CIDR, zone count, NAT mode).
-        zones: availability zone names to spread across (the first `az_count`).
+        args: the address space, zones and egress (`AwsNetworkArgs.of`).
         opts: must carry the stack's AWS provider.
     """
 
-    vpc_id: pulumi.Output[str]
-    cidr: str
-    zones: list[str]
-    public_subnet_ids: list[pulumi.Output[str]]
-    private_subnet_ids: list[pulumi.Output[str]]
+    outputs: AwsNetworkOutputs
+    stack_outputs: dict[str, pulumi.Input[object]]
+    zones: tuple[str, ...]
     private_egress: list[list[pulumi.Resource]]
-    stack_outputs: dict[str, pulumi.Input[Any]]
 
     def __init__(
-        self,
-        name: str,
-        network: NetworkSettings,
-        zones: Sequence[str],
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: AwsNetworkArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("ticketing:aws:AwsNetwork", name, None, opts)
-        layout = layout_subnets(network.cidr, network.az_count)
-        self.cidr = layout.vpc
-        self.zones = list(zones[: network.az_count])
+        layout = layout_subnets(args.cidr, len(args.zones))
+        self.zones = args.zones
         child = pulumi.ResourceOptions(parent=self)
 
         vpc = aws.ec2.Vpc(
@@ -73,8 +109,38 @@ class AwsNetwork(pulumi.ComponentResource):
             tags={"Name": f"{name}-default-unused"},
             opts=child,
         )
-        igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, opts=child)
+        public, private = self._subnets(name, vpc, layout.public, layout.private, child)
+        nats = self._nat_gateways(name, args, list(zip(self.zones, public, strict=True)), child)
+        nat_instance = None
+        if args.nat_mode == "instance":
+            nat_instance = NatInstance(
+                f"{name}-nat",
+                NatInstanceArgs.of(
+                    args, vpc_id=vpc.id, vpc_cidr=layout.vpc, subnet_id=public[0].id
+                ),
+                opts=child,
+            )
+        self.private_egress = self._private_routes(name, vpc, private, nats, nat_instance, child)
+        self._flow_logs(name, args, vpc, child)
 
+        self.outputs = AwsNetworkOutputs(
+            vpc_id=vpc.id,
+            public_subnet_ids=[s.id for s in public],
+            private_subnet_ids=[s.id for s in private],
+        )
+        self.stack_outputs = self.outputs.stack_outputs()
+        self.register_outputs(self.outputs.registered())
+
+    def _subnets(
+        self,
+        name: str,
+        vpc: aws.ec2.Vpc,
+        public_cidrs: Sequence[str],
+        private_cidrs: Sequence[str],
+        child: pulumi.ResourceOptions,
+    ) -> tuple[list[aws.ec2.Subnet], list[aws.ec2.Subnet]]:
+        """Per zone a public subnet (routed to the internet gateway) and a private one."""
+        igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, opts=child)
         public_rt = aws.ec2.RouteTable(
             f"{name}-public",
             vpc_id=vpc.id,
@@ -84,7 +150,7 @@ class AwsNetwork(pulumi.ComponentResource):
         public: list[aws.ec2.Subnet] = []
         private: list[aws.ec2.Subnet] = []
         for zone, public_cidr, private_cidr in zip(
-            self.zones, layout.public, layout.private, strict=True
+            self.zones, public_cidrs, private_cidrs, strict=True
         ):
             suffix = zone[-1]
             subnet = aws.ec2.Subnet(
@@ -114,19 +180,19 @@ class AwsNetwork(pulumi.ComponentResource):
                     opts=child,
                 )
             )
+        return public, private
 
-        nats = self._nat_gateways(name, network, list(zip(self.zones, public, strict=True)), child)
-        nat_instance = None
-        if network.nat_mode == "instance":
-            nat_instance = NatInstance(
-                f"{name}-nat",
-                vpc_id=vpc.id,
-                vpc_cidr=layout.vpc,
-                subnet_id=public[0].id,
-                instance_type=network.nat_instance_type,
-                opts=child,
-            )
-        self.private_egress = []
+    def _private_routes(
+        self,
+        name: str,
+        vpc: aws.ec2.Vpc,
+        private: Sequence[aws.ec2.Subnet],
+        nats: Sequence[aws.ec2.NatGateway],
+        nat_instance: NatInstance | None,
+        child: pulumi.ResourceOptions,
+    ) -> list[list[pulumi.Resource]]:
+        """Each private subnet's route table; returns what each one's egress consists of."""
+        egress: list[list[pulumi.Resource]] = []
         for index, (zone, subnet) in enumerate(zip(self.zones, private, strict=True)):
             suffix = zone[-1]
             routes: list[aws.ec2.RouteTableRouteArgs] = []
@@ -141,7 +207,7 @@ class AwsNetwork(pulumi.ComponentResource):
                 routes = [
                     aws.ec2.RouteTableRouteArgs(
                         cidr_block="0.0.0.0/0",
-                        network_interface_id=nat_instance.network_interface_id,
+                        network_interface_id=nat_instance.outputs.network_interface_id,
                     )
                 ]
                 # The whole component, so its Elastic IP association is in place too.
@@ -153,26 +219,13 @@ class AwsNetwork(pulumi.ComponentResource):
                 f"{name}-private-{suffix}", subnet_id=subnet.id, route_table_id=table.id, opts=child
             )
             # Without a NAT the subnet never reaches the internet: nothing to wait for.
-            self.private_egress.append([association, nat] if nat is not None else [])
-
-        self._flow_logs(name, network, vpc, child)
-
-        self.vpc_id = vpc.id
-        self.public_subnet_ids = [s.id for s in public]
-        self.private_subnet_ids = [s.id for s in private]
-        self.stack_outputs = {"vpcId": self.vpc_id}
-        self.register_outputs(
-            {
-                "vpcId": self.vpc_id,
-                "publicSubnetIds": self.public_subnet_ids,
-                "privateSubnetIds": self.private_subnet_ids,
-            }
-        )
+            egress.append([association, nat] if nat is not None else [])
+        return egress
 
     @staticmethod
     def _nat_gateways(
         name: str,
-        network: NetworkSettings,
+        args: AwsNetworkArgs,
         public: list[tuple[str, aws.ec2.Subnet]],
         child: pulumi.ResourceOptions,
     ) -> list[aws.ec2.NatGateway]:
@@ -180,7 +233,7 @@ class AwsNetwork(pulumi.ComponentResource):
 
         `instance` mode has no gateway: `NatInstance` takes its place.
         """
-        count = {"none": 0, "instance": 0, "single": 1, "per-az": len(public)}[network.nat_mode]
+        count = {"none": 0, "instance": 0, "single": 1, "per-az": len(public)}[args.nat_mode]
         nats: list[aws.ec2.NatGateway] = []
         for zone, subnet in public[:count]:
             suffix = zone[-1]
@@ -198,12 +251,12 @@ class AwsNetwork(pulumi.ComponentResource):
 
     @staticmethod
     def _flow_logs(
-        name: str, network: NetworkSettings, vpc: aws.ec2.Vpc, child: pulumi.ResourceOptions
+        name: str, args: AwsNetworkArgs, vpc: aws.ec2.Vpc, child: pulumi.ResourceOptions
     ) -> None:
         """Every accepted and rejected flow to CloudWatch, kept for the configured days."""
         group = aws.cloudwatch.LogGroup(
             f"{name}-flow-logs",
-            retention_in_days=network.flow_log_retention_days,
+            retention_in_days=args.flow_log_retention_days,
             opts=child,
         )
         role = aws.iam.Role(
