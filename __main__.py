@@ -5,12 +5,12 @@ import pulumi
 
 from components import settings
 from components.aws.app_tier import AppTier
-from components.aws.certificate import EdgeCertificate
+from components.aws.certificate import EdgeCertificate, EdgeCertificateArgs
 from components.aws.ingress import Ingress
 from components.aws.network import AwsNetwork, AwsNetworkArgs
 from components.aws.provider import availability_zones, aws_provider
 from components.aws.venue_sync import VenueSyncArgs, VenueSyncCredentials
-from components.delivery.ci_identity import ci_identity
+from components.delivery.ci_identity import CiIdentity, CiIdentityArgs
 from components.edge.cloudflare_edge import CloudflareEdge, edge_ranges
 from components.edge.provider import cloudflare_provider
 from components.venue.host import VenueHost, VenueHostArgs
@@ -26,14 +26,19 @@ if isinstance(stack, settings.CloudSettings):
 
     network = AwsNetwork("core", AwsNetworkArgs.of(stack, availability_zones(aws)), opts=on_aws)
     # Built in dependency order: the edge points at the ingress, which serves the certificate.
-    tls = EdgeCertificate("tls", stack.public_hosts, stack.cloudflare.zone_id, opts=on_both)
-    ingress = Ingress("ingress", stack, network, tls.arn, edge_ranges(), opts=on_aws)
+    tls = EdgeCertificate("tls", EdgeCertificateArgs.of(stack), opts=on_both)
+    ingress = Ingress(
+        "ingress", stack, network, tls.outputs.certificate_arn, edge_ranges(), opts=on_aws
+    )
     edge = CloudflareEdge("edge", stack, ingress.origin, opts=on_cloudflare)
     venues = VenueSyncCredentials("venue-sync", VenueSyncArgs.of(stack), opts=on_aws)
     app = AppTier("app", stack, network, ingress, venues, opts=on_aws)  # RDS, hosts, alarms
     boundaries = [network, tls, ingress, edge, app, venues]
 elif isinstance(stack, settings.BootstrapSettings):  # the pipeline's OIDC provider and roles
-    boundaries = [ci_identity(stack)]
+    ci = CiIdentity(
+        "ci", CiIdentityArgs.of(stack), opts=pulumi.ResourceOptions(provider=aws_provider(stack))
+    )
+    boundaries = [ci]
 else:  # a venue stack: the Bastion on the venue's Docker host, synced with its cloud stack
     sync = read_venue_sync(stack.venue)
     boundaries = [VenueHost(f"venue-{stack.venue.id}", VenueHostArgs.of(stack, sync))]

@@ -317,7 +317,7 @@ class AppHost(pulumi.ComponentResource):
         # schedule alone never notices new parameter values. So the name carries a digest
         # of everything the host applies (documents, script, each secret's version): any
         # change is an UpdateAssociation, which runs it at once.
-        revisions = [s.revision for s in services] + [v.revision for v in venue_inputs]
+        revisions = [s.revision for s in services] + [v.outputs.revision for v in venue_inputs]
         digest = pulumi.Output.all(*revisions).apply(
             lambda revisions: _digest([content, *documents.values(), *map(str, revisions)])
         )

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_cloudflare as cloudflare
+
+from components.outputs import EXPORTED, ComponentOutputs
+from components.settings import CloudSettings
 
 # Cloudflare stores names without the root dot ACM appends.
 _ROOT_DOT = "."
@@ -23,6 +26,33 @@ def validation_field(options: Sequence[Mapping[str, str]], domain: str, field: s
     raise ValueError(f"ACM returned no validation option for {domain} (got {known})")
 
 
+@dataclass(frozen=True)
+class EdgeCertificateArgs:
+    """The names the certificate covers and the zone that proves them.
+
+    Attributes:
+        hosts: hostname key (`api`, `app`, `admin`) -> FQDN; the first is the
+            certificate's domain name, the rest its alternative names.
+        zone_id: the stack's existing Cloudflare zone.
+    """
+
+    hosts: Mapping[str, str]
+    zone_id: str
+
+    @classmethod
+    def of(cls, settings: CloudSettings) -> EdgeCertificateArgs:
+        return cls(hosts=settings.public_hosts, zone_id=settings.cloudflare.zone_id)
+
+
+@dataclass(frozen=True)
+class EdgeCertificateOutputs(ComponentOutputs):
+    """`certificate_arn`: the VALIDATED certificate's ARN, so a listener on it waits for
+    validation."""
+
+    certificate_arn: pulumi.Output[str] = field(metadata=EXPORTED)
+    validation_record_names: list[pulumi.Output[str]]
+
+
 class EdgeCertificate(pulumi.ComponentResource):
     """An ACM certificate for every public hostname, DNS-validated in the stack's zone.
 
@@ -33,25 +63,18 @@ class EdgeCertificate(pulumi.ComponentResource):
 
     Args:
         name: prefix for every child's name.
-        hosts: hostname key (`api`, `app`, `admin`) -> FQDN; the first is the
-            certificate's domain name, the rest its alternative names.
-        zone_id: the stack's existing Cloudflare zone.
+        args: the hostnames and the zone (`EdgeCertificateArgs.of`).
         opts: must carry both the AWS and the Cloudflare provider (`providers=[...]`).
     """
 
-    arn: pulumi.Output[str]
-    validation_record_names: list[pulumi.Output[str]]
+    outputs: EdgeCertificateOutputs
 
     def __init__(
-        self,
-        name: str,
-        hosts: Mapping[str, str],
-        zone_id: str,
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: EdgeCertificateArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("ticketing:aws:EdgeCertificate", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        domains = list(hosts.values())
+        domains = list(args.hosts.values())
 
         certificate = aws.acm.Certificate(
             f"{name}-certificate",
@@ -73,11 +96,11 @@ class EdgeCertificate(pulumi.ComponentResource):
         )
 
         records: list[cloudflare.DnsRecord] = []
-        for key, domain in hosts.items():
+        for key, domain in args.hosts.items():
             records.append(
                 cloudflare.DnsRecord(
                     f"{name}-validation-{key}",
-                    zone_id=zone_id,
+                    zone_id=args.zone_id,
                     name=options.apply(
                         lambda o, d=domain: validation_field(o, d, "resource_record_name")
                     ),
@@ -99,7 +122,9 @@ class EdgeCertificate(pulumi.ComponentResource):
             opts=child,
         )
 
-        self.arn = validation.certificate_arn
-        self.validation_record_names = [r.name for r in records]
-        self.stack_outputs: dict[str, pulumi.Input[Any]] = {"certificateArn": self.arn}
-        self.register_outputs({"arn": self.arn})
+        self.outputs = EdgeCertificateOutputs(
+            certificate_arn=validation.certificate_arn,
+            validation_record_names=[r.name for r in records],
+        )
+        self.stack_outputs = self.outputs.stack_outputs()
+        self.register_outputs(self.outputs.registered())

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from components.settings import CloudSettings
+from components.settings import BootstrapSettings, CloudSettings
 
 MANAGED_BY = "pulumi:ticketing"
 
 
-def default_tags(settings: CloudSettings) -> dict[str, str]:
+def default_tags(settings: CloudSettings | BootstrapSettings) -> dict[str, str]:
     """Tags every AWS resource carries through the provider's `default_tags`."""
     return {
         "environment": settings.environment,
@@ -19,7 +19,7 @@ def default_tags(settings: CloudSettings) -> dict[str, str]:
     }
 
 
-def aws_provider(settings: CloudSettings) -> aws.Provider:
+def aws_provider(settings: CloudSettings | BootstrapSettings) -> aws.Provider:
     """The AWS provider for the stack's region, tagging everything it creates."""
     return aws.Provider(
         "aws",

@@ -9,25 +9,19 @@ stack output `venueSync` (the contract is in `components.venue.sync`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
+from components.outputs import EXPORTED, ComponentOutputs
 from components.settings import CloudSettings
-from components.venue.sync import CREDENTIAL, OUTPUT, SYNC_URL
+from components.venue.sync import CREDENTIAL, SYNC_URL
 from seed import catalog, naming
 
 CREDENTIAL_LENGTH = 48
-
-
-def sync_url(settings: CloudSettings) -> str:
-    """Where Bastions sync: under the ticketing service's path on the API hostname."""
-    service = catalog.service(naming.VENUE_SYNC_SERVICE)
-    prefix = settings.services[service.name].path_prefix or service.path_prefix
-    return f"https://{settings.api_host}{prefix}/sync"
 
 
 @dataclass(frozen=True)
@@ -46,7 +40,22 @@ class VenueSyncArgs:
 
     @classmethod
     def of(cls, settings: CloudSettings) -> VenueSyncArgs:
-        return cls(settings.environment, tuple(settings.venues), sync_url(settings))
+        """Bastions sync under the ticketing service's (configured) path on the API host."""
+        service = catalog.service(naming.VENUE_SYNC_SERVICE)
+        prefix = settings.services[service.name].path_prefix or service.path_prefix
+        sync_url = f"https://{settings.api_host}{prefix}/sync"
+        return cls(settings.environment, tuple(settings.venues), sync_url)
+
+
+@dataclass(frozen=True)
+class VenueSyncOutputs(ComponentOutputs):
+    """`venue_sync`: venue id -> its sync URL and credential, secret as a whole (the stack
+    output `components.venue.sync.OUTPUT` each venue stack reads its own entry of).
+    `revision`: the parameters' versions; they rise with every value change, so the app
+    host re-applies when one moves."""
+
+    venue_sync: pulumi.Output[dict[str, dict[str, str]]] = field(metadata=EXPORTED)
+    revision: pulumi.Output[str]
 
 
 class VenueSyncCredentials(pulumi.ComponentResource):
@@ -63,10 +72,9 @@ class VenueSyncCredentials(pulumi.ComponentResource):
         opts: must carry the stack's AWS provider.
     """
 
-    entries: pulumi.Output[dict[str, dict[str, str]]]
+    outputs: VenueSyncOutputs
     parameter_names: dict[str, str]
     venues: tuple[str, ...]
-    revision: pulumi.Output[str]
 
     def __init__(
         self, name: str, args: VenueSyncArgs, opts: pulumi.ResourceOptions | None = None
@@ -95,12 +103,12 @@ class VenueSyncCredentials(pulumi.ComponentResource):
             self.parameter_names[venue] = parameter_name
             versions.append(pulumi.Output.concat(venue, "=", parameter.version.apply(str)))
             entries[venue] = {SYNC_URL: args.sync_url, CREDENTIAL: credential.result}
-        self.entries = pulumi.Output.secret(cast(dict[str, dict[str, str]], entries))
         self.venues = tuple(args.venues)
-        # Versions rise with every value change: the app host re-applies when one moves.
-        self.revision = pulumi.Output.all(*versions).apply(
-            lambda parts: ",".join(sorted(str(p) for p in parts))
+        self.outputs = VenueSyncOutputs(
+            venue_sync=pulumi.Output.secret(cast(dict[str, dict[str, str]], entries)),
+            revision=pulumi.Output.all(*versions).apply(
+                lambda parts: ",".join(sorted(str(p) for p in parts))
+            ),
         )
-        # Secret as a whole; each venue stack reads its own entry.
-        self.stack_outputs: dict[str, pulumi.Input[Any]] = {OUTPUT: self.entries}
-        self.register_outputs({"entries": self.entries})
+        self.stack_outputs = self.outputs.stack_outputs()
+        self.register_outputs(self.outputs.registered())

@@ -9,13 +9,13 @@ the state bucket only, for the venue workflow. No workflow holds an AWS key.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
 
-from components.aws.provider import MANAGED_BY
 from components.delivery import github_oidc
+from components.outputs import EXPORTED, ComponentOutputs
 from components.settings import BootstrapSettings
 from components.settings.bootstrap import CiIdentitySettings
 
@@ -30,16 +30,29 @@ class CiIdentityArgs:
     settings: CiIdentitySettings
     protect: bool
 
-    @staticmethod
-    def of(stack: BootstrapSettings) -> CiIdentityArgs:
-        return CiIdentityArgs(settings=stack.ci_identity, protect=not stack.is_dev)
+    @classmethod
+    def of(cls, stack: BootstrapSettings) -> CiIdentityArgs:
+        return cls(settings=stack.ci_identity, protect=not stack.is_dev)
+
+
+@dataclass(frozen=True)
+class CiIdentityOutputs(ComponentOutputs):
+    """`ci_role_arns`: role name (`github_oidc.role_name`) -> its ARN."""
+
+    ci_oidc_provider_arn: pulumi.Output[str] = field(metadata=EXPORTED)
+    ci_role_arns: dict[str, pulumi.Output[str]] = field(metadata=EXPORTED)
 
 
 class CiIdentity(pulumi.ComponentResource):
-    """The OIDC provider and, per environment, the preview and deploy roles."""
+    """The OIDC provider and, per environment, the preview and deploy roles.
 
-    provider_arn: pulumi.Output[str]
-    role_arns: dict[str, pulumi.Output[str]]
+    Args:
+        name: prefix for every child's name.
+        args: the repository, its environments and the state bucket (`CiIdentityArgs.of`).
+        opts: must carry the bootstrap stack's AWS provider.
+    """
+
+    outputs: CiIdentityOutputs
 
     def __init__(
         self, name: str, args: CiIdentityArgs, opts: pulumi.ResourceOptions | None = None
@@ -55,8 +68,7 @@ class CiIdentity(pulumi.ComponentResource):
             client_id_lists=[github_oidc.AUDIENCE],
             opts=child,
         )
-        self.provider_arn = provider.arn
-        self.role_arns = {}
+        role_arns: dict[str, pulumi.Output[str]] = {}
         for environment in ci.environments:
             subjects: dict[github_oidc.RoleKind, list[str]] = {
                 "preview": github_oidc.preview_subjects(ci.repository),
@@ -66,13 +78,11 @@ class CiIdentity(pulumi.ComponentResource):
                 subjects["venue"] = github_oidc.venue_subjects(ci.repository, environment)
             for kind, allowed in subjects.items():
                 role = self._role(name, environment, kind, provider, allowed, ci, child)
-                self.role_arns[github_oidc.role_name(environment, kind)] = role.arn
+                role_arns[github_oidc.role_name(environment, kind)] = role.arn
 
-        self.stack_outputs: dict[str, pulumi.Input[object]] = {
-            "ciOidcProviderArn": self.provider_arn,
-            "ciRoleArns": self.role_arns,
-        }
-        self.register_outputs(self.stack_outputs)
+        self.outputs = CiIdentityOutputs(ci_oidc_provider_arn=provider.arn, ci_role_arns=role_arns)
+        self.stack_outputs = self.outputs.stack_outputs()
+        self.register_outputs(self.outputs.registered())
 
     def _role(
         self,
@@ -124,14 +134,3 @@ class CiIdentity(pulumi.ComponentResource):
                 opts=on_role,
             )
         return role
-
-
-def ci_identity(stack: BootstrapSettings) -> CiIdentity:
-    """The bootstrap stack's one boundary, on its own explicit, tagging AWS provider."""
-    tags = {"environment": stack.environment, "stack": pulumi.get_stack(), "managed-by": MANAGED_BY}
-    provider = aws.Provider(
-        "aws", region=stack.region, default_tags=aws.ProviderDefaultTagsArgs(tags=tags)
-    )
-    return CiIdentity(
-        "ci", CiIdentityArgs.of(stack), opts=pulumi.ResourceOptions(provider=provider)
-    )
