@@ -7,16 +7,15 @@ over TLS on the venue LAN only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_docker as docker
 
 from components import settings
-from components.settings import VenueSettings
+from components.outputs import EXPORTED, ComponentOutputs
 from components.venue.sync import VenueSync
-from components.venue.tls import VenueTls
+from components.venue.tls import VenueTls, VenueTlsArgs
 from seed import naming
 
 TLS_DIR = "/run/bastion/tls"
@@ -43,13 +42,23 @@ class VenueHostArgs:
     """Everything one venue's Bastion needs.
 
     Attributes:
-        venue: the venue's settings (Docker host, LAN address, port, image, memory).
+        venue_id: the venue (`venue.id`), in the TLS subjects and the container's env.
+        docker_host: the venue's Docker host (`ssh://` or `tcp://`).
+        lan_address: the IPv4 address on the venue LAN the Bastion listens on.
+        port: the Bastion's HTTPS port on that address.
+        bastion_image: the pinned Bastion image.
+        memory_mb: the container's memory limit.
         sync: the sync URL and credential read from the cloud stack.
         protect_store: protect the offline store (every environment but dev).
         docker_tls: client TLS material when the Docker host is `tcp://`.
     """
 
-    venue: VenueSettings
+    venue_id: str
+    docker_host: str
+    lan_address: str
+    port: int
+    bastion_image: str
+    memory_mb: int
     sync: VenueSync
     protect_store: bool
     docker_tls: DockerTls | None = None
@@ -58,15 +67,40 @@ class VenueHostArgs:
     def of(cls, stack: settings.VenueStackSettings, sync: VenueSync) -> VenueHostArgs:
         """The args for `stack`'s venue, with the `dockerTls*` secrets for a tcp:// host."""
         venue = stack.venue
-        if not venue.docker_host.startswith("tcp://"):
-            return cls(venue, sync, not stack.is_dev)
-        ca, cert, key = (settings.secret(key) for key in settings.DOCKER_TLS_KEYS)
-        if ca is None or cert is None or key is None:
-            raise settings.ConfigError(  # settings.parse already refuses this
-                f"{settings.NAMESPACE}:dockerTlsCa: required as a secret when "
-                "venue.dockerHost is tcp://, got nothing"
-            )
-        return cls(venue, sync, not stack.is_dev, DockerTls(ca=ca, cert=cert, key=key))
+        docker_tls = None
+        if venue.docker_host.startswith("tcp://"):
+            ca, cert, key = (settings.secret(key) for key in settings.DOCKER_TLS_KEYS)
+            if ca is None or cert is None or key is None:
+                raise settings.ConfigError(  # settings.parse already refuses this
+                    f"{settings.NAMESPACE}:dockerTlsCa: required as a secret when "
+                    "venue.dockerHost is tcp://, got nothing"
+                )
+            docker_tls = DockerTls(ca=ca, cert=cert, key=key)
+        return cls(
+            venue_id=venue.id,
+            docker_host=venue.docker_host,
+            lan_address=venue.lan_address,
+            port=venue.port,
+            bastion_image=venue.bastion_image,
+            memory_mb=venue.memory_mb,
+            sync=sync,
+            protect_store=not stack.is_dev,
+            docker_tls=docker_tls,
+        )
+
+    @property
+    def lan_url(self) -> str:
+        """Where handhelds reach the Bastion."""
+        return f"https://{self.lan_address}:{self.port}"
+
+
+@dataclass(frozen=True)
+class VenueHostOutputs(ComponentOutputs):
+    """`enrollment`: what a handheld is enrolled with (the LAN URL and the venue CA)."""
+
+    enrollment: pulumi.Output[dict[str, str]] = field(metadata=EXPORTED)
+    container_name: pulumi.Output[str]
+    store_volume: pulumi.Output[str]
 
 
 class VenueHost(pulumi.ComponentResource):
@@ -79,56 +113,77 @@ class VenueHost(pulumi.ComponentResource):
 
     Args:
         name: prefix for every child's name and the Docker object names on the host.
-        args: the venue settings and its cloud sync.
+        args: the venue's host and Bastion, and its cloud sync (`VenueHostArgs.of`).
         opts: resource options.
     """
 
-    lan_url: str
-    enrollment: pulumi.Output[dict[str, str]]
-    container_name: pulumi.Output[str]
-    store_volume: pulumi.Output[str]
+    outputs: VenueHostOutputs
 
     def __init__(
         self, name: str, args: VenueHostArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("ticketing:venue:VenueHost", name, None, opts)
-        venue = args.venue
+        self._name = name
+        self._args = args
         child = pulumi.ResourceOptions(parent=self)
 
         host = docker.Provider(
             f"{name}-docker",
-            host=venue.docker_host,
-            ssh_opts=SSH_OPTS if venue.docker_host.startswith("ssh://") else None,
+            host=args.docker_host,
+            ssh_opts=SSH_OPTS if args.docker_host.startswith("ssh://") else None,
             ca_material=args.docker_tls.ca if args.docker_tls else None,
             cert_material=args.docker_tls.cert if args.docker_tls else None,
             key_material=args.docker_tls.key if args.docker_tls else None,
             opts=child,
         )
-        on_host = pulumi.ResourceOptions(parent=self, provider=host)
-        certs = VenueTls(f"{name}-tls", venue.id, venue.lan_address, opts=child)
+        self._on_host = pulumi.ResourceOptions(parent=self, provider=host)
+        certs = VenueTls(f"{name}-tls", VenueTlsArgs.of(args), opts=child)
 
         image = docker.RemoteImage(
             f"{name}-bastion-image",
-            name=venue.bastion_image,
+            name=args.bastion_image,
             keep_locally=True,  # a venue may be offline at the next deploy: keep the only copy
-            opts=on_host,
+            opts=self._on_host,
         )
         # Private bridge, not internal: the Bastion needs outbound internet for cloud sync.
         network = docker.Network(
-            f"{name}-net", name=f"{name}-net", driver="bridge", internal=False, opts=on_host
+            f"{name}-net", name=f"{name}-net", driver="bridge", internal=False, opts=self._on_host
         )
+        store, tls_files = self._volumes()
+        container = self._bastion(image, network, store, tls_files, certs)
+
+        lan_url = args.lan_url
+        self.outputs = VenueHostOutputs(
+            enrollment=pulumi.Output.all(
+                certs.outputs.ca_cert_pem, certs.outputs.ca_fingerprint_sha256
+            ).apply(
+                lambda ca: {
+                    "lanUrl": lan_url,
+                    "caCertificate": ca[0],
+                    "caFingerprintSha256": ca[1],
+                }
+            ),
+            container_name=container.name,
+            store_volume=store.name,
+        )
+        self.stack_outputs = self.outputs.stack_outputs()
+        self.register_outputs(self.outputs.registered())
+
+    def _volumes(self) -> tuple[docker.Volume, docker.Volume]:
+        """The offline store (kept, protected outside dev) and the TLS files' volume."""
+        name = self._name
         # A fixed name, so a re-created stack re-attaches the retained data; outside
         # dev a `pulumi destroy` or a rename also has to get past `protect`.
         store = docker.Volume(
             f"{name}-offline-store",
             name=f"{name}-offline-store",
             opts=pulumi.ResourceOptions.merge(
-                on_host,
-                pulumi.ResourceOptions(retain_on_delete=True, protect=args.protect_store),
+                self._on_host,
+                pulumi.ResourceOptions(retain_on_delete=True, protect=self._args.protect_store),
             ),
         )
         # With a read-only root filesystem Docker only accepts uploads into volumes.
-        tls_volume = docker.Volume(
+        tls_files = docker.Volume(
             f"{name}-tls-files",
             name=f"{name}-tls-files",
             labels=[
@@ -136,14 +191,24 @@ class VenueHost(pulumi.ComponentResource):
                     label=naming.GENERATED_VOLUME_LABEL, value=naming.GENERATED_VOLUME_VALUE
                 )
             ],
-            opts=on_host,
+            opts=self._on_host,
         )
+        return store, tls_files
 
-        port = venue.port
-        self.lan_url = f"https://{venue.lan_address}:{port}"
+    def _bastion(
+        self,
+        image: docker.RemoteImage,
+        network: docker.Network,
+        store: docker.Volume,
+        tls_files: docker.Volume,
+        certs: VenueTls,
+    ) -> docker.Container:
+        """The hardened Bastion container, published on the LAN address only."""
+        name, args = self._name, self._args
+        port = args.port
         envs = pulumi.Output.all(args.sync.sync_url, args.sync.credential).apply(
             lambda pair: [
-                f"VENUE_ID={venue.id}",
+                f"VENUE_ID={args.venue_id}",
                 f"SYNC_URL={pair[0]}",
                 f"SYNC_CREDENTIAL={pair[1]}",
                 f"OFFLINE_STORE_PATH={STORE_DIR}",
@@ -152,7 +217,8 @@ class VenueHost(pulumi.ComponentResource):
                 f"Kestrel__Certificates__Default__KeyPath={KEY_FILE}",
             ]
         )
-        container = docker.Container(
+        tls = certs.outputs
+        return docker.Container(
             f"{name}-bastion",
             name=f"{name}-bastion",
             image=image.image_id,
@@ -180,34 +246,22 @@ class VenueHost(pulumi.ComponentResource):
             privileged=False,
             security_opts=["no-new-privileges:true"],
             capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"]),
-            memory=venue.memory_mb,
+            memory=args.memory_mb,
             log_driver="json-file",
             log_opts=LOG_OPTS,
-            ports=[docker.ContainerPortArgs(internal=port, external=port, ip=venue.lan_address)],
+            ports=[docker.ContainerPortArgs(internal=port, external=port, ip=args.lan_address)],
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=network.name)],
             volumes=[
                 docker.ContainerVolumeArgs(volume_name=store.name, container_path=STORE_DIR),
-                docker.ContainerVolumeArgs(volume_name=tls_volume.name, container_path=TLS_DIR),
+                docker.ContainerVolumeArgs(volume_name=tls_files.name, container_path=TLS_DIR),
             ],
             uploads=[
-                docker.ContainerUploadArgs(file=CA_FILE, content=certs.ca_cert_pem),
-                docker.ContainerUploadArgs(file=CERT_FILE, content=certs.server_cert_pem),
-                docker.ContainerUploadArgs(file=KEY_FILE, content=certs.server_key_pem),
+                docker.ContainerUploadArgs(file=CA_FILE, content=tls.ca_cert_pem),
+                docker.ContainerUploadArgs(file=CERT_FILE, content=tls.server_cert_pem),
+                docker.ContainerUploadArgs(file=KEY_FILE, content=tls.server_key_pem),
             ],
             # The LAN address and port can be bound by one container at a time.
             opts=pulumi.ResourceOptions.merge(
-                on_host, pulumi.ResourceOptions(delete_before_replace=True)
+                self._on_host, pulumi.ResourceOptions(delete_before_replace=True)
             ),
         )
-
-        self.container_name = container.name
-        self.store_volume = store.name
-        self.enrollment = pulumi.Output.all(certs.ca_cert_pem, certs.ca_fingerprint_sha256).apply(
-            lambda ca: {
-                "lanUrl": self.lan_url,
-                "caCertificate": ca[0],
-                "caFingerprintSha256": ca[1],
-            }
-        )
-        self.stack_outputs: dict[str, pulumi.Input[Any]] = {"enrollment": self.enrollment}
-        self.register_outputs(self.stack_outputs)

@@ -8,9 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import ssl
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pulumi
 import pulumi_tls as tls
+
+from components.outputs import ComponentOutputs
+
+if TYPE_CHECKING:
+    from components.venue.host import VenueHostArgs
 
 CA_VALIDITY_HOURS = 10 * 365 * 24
 SERVER_VALIDITY_HOURS = 2 * 365 * 24
@@ -25,30 +32,50 @@ def sha256_fingerprint(pem: str) -> str:
     return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
 
 
-class VenueTls(pulumi.ComponentResource):
-    """A per-venue CA (ECDSA P-256) and a server certificate it signs for the LAN address.
+@dataclass(frozen=True)
+class VenueTlsArgs:
+    """Whose certificates these are and where the Bastion answers.
 
-    Args:
-        name: prefix for every child's name.
+    Attributes:
         venue_id: the venue, named in the certificates' subjects.
         lan_address: the IPv4 address handhelds connect to (the server cert's IP SAN).
-        opts: resource options (parent).
     """
+
+    venue_id: str
+    lan_address: str
+
+    @classmethod
+    def of(cls, host: VenueHostArgs) -> VenueTlsArgs:
+        return cls(host.venue_id, host.lan_address)
+
+
+@dataclass(frozen=True)
+class VenueTlsOutputs(ComponentOutputs):
+    """The CA handhelds enroll with and the Bastion's server certificate (its key secret)."""
 
     ca_cert_pem: pulumi.Output[str]
     ca_fingerprint_sha256: pulumi.Output[str]
     server_cert_pem: pulumi.Output[str]
     server_key_pem: pulumi.Output[str]
 
+
+class VenueTls(pulumi.ComponentResource):
+    """A per-venue CA (ECDSA P-256) and a server certificate it signs for the LAN address.
+
+    Args:
+        name: prefix for every child's name.
+        args: the venue and its LAN address (`VenueTlsArgs.of`).
+        opts: resource options (parent).
+    """
+
+    outputs: VenueTlsOutputs
+
     def __init__(
-        self,
-        name: str,
-        venue_id: str,
-        lan_address: str,
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: VenueTlsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("ticketing:venue:VenueTls", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        venue_id, lan_address = args.venue_id, args.lan_address
         organization = "Ticketing venue " + venue_id
 
         ca_key = tls.PrivateKey(f"{name}-ca-key", algorithm="ECDSA", ecdsa_curve="P256", opts=child)
@@ -88,14 +115,10 @@ class VenueTls(pulumi.ComponentResource):
             opts=child,
         )
 
-        self.ca_cert_pem = ca.cert_pem
-        self.ca_fingerprint_sha256 = ca.cert_pem.apply(sha256_fingerprint)
-        self.server_cert_pem = server.cert_pem
-        self.server_key_pem = pulumi.Output.secret(server_key.private_key_pem)
-        self.register_outputs(
-            {
-                "caCertPem": self.ca_cert_pem,
-                "caFingerprintSha256": self.ca_fingerprint_sha256,
-                "serverCertPem": self.server_cert_pem,
-            }
+        self.outputs = VenueTlsOutputs(
+            ca_cert_pem=ca.cert_pem,
+            ca_fingerprint_sha256=ca.cert_pem.apply(sha256_fingerprint),
+            server_cert_pem=server.cert_pem,
+            server_key_pem=pulumi.Output.secret(server_key.private_key_pem),
         )
+        self.register_outputs(self.outputs.registered())
