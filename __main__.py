@@ -9,7 +9,7 @@ from components.aws.certificate import EdgeCertificate, EdgeCertificateArgs
 from components.aws.ingress import Ingress
 from components.aws.network import AwsNetwork, AwsNetworkArgs
 from components.aws.provider import availability_zones, aws_provider
-from components.aws.venue_sync import VenueSyncArgs, VenueSyncCredentials
+from components.aws.venue_sync import VenueSyncCredentials, VenueSyncCredentialsArgs
 from components.delivery.ci_identity import CiIdentity, CiIdentityArgs
 from components.edge.cloudflare_edge import CloudflareEdge, edge_ranges
 from components.edge.provider import cloudflare_provider
@@ -31,7 +31,7 @@ if isinstance(stack, settings.CloudSettings):
         "ingress", stack, network, tls.outputs.certificate_arn, edge_ranges(), opts=on_aws
     )
     edge = CloudflareEdge("edge", stack, ingress.origin, opts=on_cloudflare)
-    venues = VenueSyncCredentials("venue-sync", VenueSyncArgs.of(stack), opts=on_aws)
+    venues = VenueSyncCredentials("venue-sync", VenueSyncCredentialsArgs.of(stack), opts=on_aws)
     app = AppTier("app", stack, network, ingress, venues, opts=on_aws)  # RDS, hosts, alarms
     boundaries = [network, tls, ingress, edge, app, venues]
 elif isinstance(stack, settings.BootstrapSettings):  # the pipeline's OIDC provider and roles

@@ -40,9 +40,16 @@ class ComponentOutputs:
         return {output_key(f.name): getattr(self, f.name) for f in dataclasses.fields(self)}
 
     def stack_outputs(self) -> dict[str, Any]:
-        """The `exported()` fields by their key, in declaration order."""
+        """The exported fields by their key, in declaration order."""
         return {
             output_key(f.name): getattr(self, f.name)
             for f in dataclasses.fields(self)
             if f.metadata.get(_EXPORTED)
         }
+
+    @classmethod
+    def exported_keys(cls) -> tuple[str, ...]:
+        """The stack outputs' names, without an instance."""
+        return tuple(
+            output_key(f.name) for f in dataclasses.fields(cls) if f.metadata.get(_EXPORTED)
+        )

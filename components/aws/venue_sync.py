@@ -25,7 +25,7 @@ CREDENTIAL_LENGTH = 48
 
 
 @dataclass(frozen=True)
-class VenueSyncArgs:
+class VenueSyncCredentialsArgs:
     """The venues one cloud stack serves.
 
     Attributes:
@@ -39,7 +39,7 @@ class VenueSyncArgs:
     sync_url: str
 
     @classmethod
-    def of(cls, settings: CloudSettings) -> VenueSyncArgs:
+    def of(cls, settings: CloudSettings) -> VenueSyncCredentialsArgs:
         """Bastions sync under the ticketing service's (configured) path on the API host."""
         service = catalog.service(naming.VENUE_SYNC_SERVICE)
         prefix = settings.services[service.name].path_prefix or service.path_prefix
@@ -48,7 +48,7 @@ class VenueSyncArgs:
 
 
 @dataclass(frozen=True)
-class VenueSyncOutputs(ComponentOutputs):
+class VenueSyncCredentialsOutputs(ComponentOutputs):
     """`venue_sync`: venue id -> its sync URL and credential, secret as a whole (the stack
     output `components.venue.sync.OUTPUT` each venue stack reads its own entry of).
     `revision`: the parameters' versions; they rise with every value change, so the app
@@ -72,12 +72,12 @@ class VenueSyncCredentials(pulumi.ComponentResource):
         opts: must carry the stack's AWS provider.
     """
 
-    outputs: VenueSyncOutputs
+    outputs: VenueSyncCredentialsOutputs
     parameter_names: dict[str, str]
     venues: tuple[str, ...]
 
     def __init__(
-        self, name: str, args: VenueSyncArgs, opts: pulumi.ResourceOptions | None = None
+        self, name: str, args: VenueSyncCredentialsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("ticketing:venue:VenueSyncCredentials", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -104,7 +104,7 @@ class VenueSyncCredentials(pulumi.ComponentResource):
             versions.append(pulumi.Output.concat(venue, "=", parameter.version.apply(str)))
             entries[venue] = {SYNC_URL: args.sync_url, CREDENTIAL: credential.result}
         self.venues = tuple(args.venues)
-        self.outputs = VenueSyncOutputs(
+        self.outputs = VenueSyncCredentialsOutputs(
             venue_sync=pulumi.Output.secret(cast(dict[str, dict[str, str]], entries)),
             revision=pulumi.Output.all(*versions).apply(
                 lambda parts: ",".join(sorted(str(p) for p in parts))
