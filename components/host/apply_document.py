@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from components.host import bootstrap_sql, compose, rabbitmq
+from components.host import bootstrap_sql, compose, rabbitmq, shell
 from components.host import packages as host_packages
 from components.host.bootstrap_sql import DatabaseGrant
 from seed import naming
@@ -173,102 +173,49 @@ def render_apply_document(spec: ApplySpec) -> dict[str, Any]:
 
 
 def render_script(spec: ApplySpec) -> list[str]:
-    """The shell script's lines; `{{ Name }}` are the document's parameters."""
-    host_path = naming.ssm_host_path("{{ Environment }}", "{{ HostName }}")
-    lines = [
-        "#!/bin/bash",
-        "set -euo pipefail",
-        # A failing $(...) must stop the script, not leave a half-written value behind.
-        "shopt -s inherit_errexit",
-        "umask 077",
-        "export AWS_DEFAULT_REGION='{{ Region }}'",
-        'export PATH="$PATH:/snap/bin"',
-        # Snaps (the AWS CLI) need a HOME; SSM's agent may run the script without one.
-        'export HOME="${HOME:-/root}"',
-        # On first boot cloud-init holds apt; whatever it failed to install is installed next.
-        "cloud-init status --wait >/dev/null || true",
-        "",
-        "# Docker, Compose, psql and the AWS CLI, whichever is missing; a failed install fails.",
-        *host_packages.install_missing(),
-        *_helpers(),
-        "",
-        f"install -d -m 0755 {compose.HOST_ROOT} {compose.RABBITMQ_DIR}",
-        f"install -d -m 0700 {compose.ENV_DIR}",
-        "",
-        "# The host's own documents.",
-        f"HOST=$(by_path '{host_path}')",
-        f'DOC=$(pick "$HOST" {COMPOSE_PARAMETER} | base64 -d | gunzip)',
-        f'put 0644 {compose.COMPOSE_FILE} "$DOC"',
-    ]
+    """The shell script's lines (`scripts/apply_host.sh`); `{{ Name }}` are the document's
+    parameters."""
     rabbits = [s for s in spec.services if s.uses(Backing.RABBITMQ)]
-    if rabbits:
-        lines += [
-            f"put 0644 {compose.RABBITMQ_BOOT_CONFIG_FILE} {_quote(rabbitmq.BOOT_CONFIG.rstrip())}"
-        ]
-    for service in spec.services:
-        lines += _service_files(service, spec.venues)
-    for target in spec.databases:
-        lines += _bootstrap(target)
-    dc = f"docker compose -f {compose.COMPOSE_FILE}"
-    if rabbits:
-        lines += [
-            "",
-            "# A running RabbitMQ imports its current definitions now (password rotation).",
-        ]
-    for service in rabbits:
-        name = naming.rabbitmq_container(service.name)
-        lines += [
-            f'if [ -n "$({dc} ps -q --status running {name})" ]; then',
-            f"  {dc} exec -T {name} rabbitmqctl import_definitions {rabbitmq.DEFINITIONS_PATH}",
-            "fi",
-        ]
-    lines += [
-        "",
-        "# Converge: create or recreate what changed, remove what is gone, wait for health.",
-        f"{dc} up -d --remove-orphans --wait --wait-timeout 600",
+    return shell.render_lines(
+        "apply_host.sh",
+        INSTALL_MISSING=host_packages.install_missing(),
+        HOST_ROOT=compose.HOST_ROOT,
+        RABBITMQ_DIR=compose.RABBITMQ_DIR,
+        ENV_DIR=compose.ENV_DIR,
+        HOST_PATH=naming.ssm_host_path("{{ Environment }}", "{{ HostName }}"),
+        COMPOSE_PARAMETER=COMPOSE_PARAMETER,
+        COMPOSE_FILE=compose.COMPOSE_FILE,
+        RABBITMQ_BOOT_CONFIG=_rabbitmq_boot_config() if rabbits else [],
+        SERVICES=[line for s in spec.services for line in _service_files(s, spec.venues)],
+        DATABASES=[line for target in spec.databases for line in _bootstrap(target)],
+        RABBITMQ_RELOADS=_rabbitmq_reloads(rabbits) if rabbits else [],
+    )
+
+
+def _rabbitmq_boot_config() -> list[str]:
+    return shell.render_lines(
+        "apply_rabbitmq_boot_config.sh",
+        FILE=compose.RABBITMQ_BOOT_CONFIG_FILE,
+        CONTENT=_quote(rabbitmq.BOOT_CONFIG.rstrip()),
+    )
+
+
+def _rabbitmq_reloads(rabbits: list[DomainService]) -> list[str]:
+    reloads = [
+        line
+        for service in rabbits
+        for line in shell.render_lines(
+            "apply_rabbitmq_reload.sh",
+            COMPOSE_FILE=compose.COMPOSE_FILE,
+            CONTAINER=naming.rabbitmq_container(service.name),
+            DEFINITIONS_PATH=rabbitmq.DEFINITIONS_PATH,
+        )
     ]
-    return lines
-
-
-# Shell helpers. python3 (always on Ubuntu) reads the CLI's JSON: no jq, no secret in a temp file.
-_HELPERS: str = r"""
-# by_path PATH: PATH's parameters, decrypted, as JSON {name relative to PATH: value}.
-by_path() {
-  aws ssm get-parameters-by-path --path "$1" --recursive --with-decryption \
-    --query 'Parameters[].[Name,Value]' --output json \
-  | python3 -c 'import json,sys; p=sys.argv[1]
-json.dump(dict((n[len(p)+1:], v) for n, v in json.load(sys.stdin)), sys.stdout)' "$1"
-}
-# pick JSON NAME: one value from by_path's output; fails naming what is missing.
-pick() {
-  printf '%s' "$1" | python3 -c 'import json,sys; v=json.load(sys.stdin); k=sys.argv[1]
-sys.exit("missing SSM parameter " + k) if k not in v else sys.stdout.write(v[k])' "$2"
-}
-# env_line VAR: stdin as one single-quoted (never interpolated) env-file line.
-env_line() {
-  python3 -c 'import sys; k=sys.argv[1]; v=sys.stdin.read(); q=chr(39)
-sys.exit(k + ": a quote or newline cannot go into an env file") if q in v or chr(10) in v \
-else print(k + "=" + q + v + q)' "$1"
-}
-# secret_field FIELD: one field of a Secrets Manager JSON secret on stdin.
-secret_field() {
-  python3 -c 'import json,sys; sys.stdout.write(json.load(sys.stdin)[sys.argv[1]])' "$1"
-}
-# put MODE FILE CONTENT: CONTENT to FILE atomically, never readable beyond MODE.
-put() {
-  local tmp; tmp=$(mktemp "$2.XXXXXX")
-  printf '%s\n' "$3" >"$tmp"; chmod "$1" "$tmp"; mv -f "$tmp" "$2"
-}
-"""
-
-
-def _helpers() -> list[str]:
-    return _HELPERS.splitlines()
+    return shell.render_lines("apply_rabbitmq_reloads.sh", RELOADS=reloads)
 
 
 def _service_files(service: DomainService, venues: tuple[str, ...]) -> list[str]:
     var = _shell_var(service.name)
-    path = naming.ssm_service_path("{{ Environment }}", service.name)
     env_lines = [
         f'pick "${var}" {key} | env_line {name}'
         for backing, (name, key) in SERVICE_ENV.items()
@@ -280,52 +227,59 @@ def _service_files(service: DomainService, venues: tuple[str, ...]) -> list[str]
             f"{naming.venue_credential_env(v)}"
             for v in venues
         ]
-    lines = [
-        "",
-        f"# {service.name}: env file(s) and definitions from its SecureString parameters.",
-        f"{var}=$(by_path '{path}')",
-        f"ENV=$({'; '.join(env_lines)})",
-        f'put 0600 {compose.env_file(service.name)} "$ENV"',
-    ]
+    redis: list[str] = []
     if service.uses(Backing.REDIS):
         name, key = REDIS_ENV
-        lines += [
-            f'ENV=$(pick "${var}" {key} | env_line {name})',
-            f'put 0600 {compose.redis_env_file(service.name)} "$ENV"',
-        ]
+        redis = shell.render_lines(
+            "apply_service_redis.sh",
+            VAR=var,
+            KEY=key,
+            NAME=name,
+            ENV_FILE=compose.redis_env_file(service.name),
+        )
+    definitions: list[str] = []
     if service.uses(Backing.RABBITMQ):
-        definitions = compose.rabbitmq_definitions_file(service.name)
-        lines += [
-            f"install -d -m 0755 {definitions.rsplit('/', 1)[0]}",
-            f'DEFS=$(pick "${var}" {naming.RABBITMQ_DEFINITIONS})',
-            # The broker runs as its own user in the container and must read the (hashed) file.
-            f'put 0644 {definitions} "$DEFS"',
-        ]
-    return lines
+        path = compose.rabbitmq_definitions_file(service.name)
+        definitions = shell.render_lines(
+            "apply_service_rabbitmq.sh",
+            DIR=path.rsplit("/", 1)[0],
+            VAR=var,
+            KEY=naming.RABBITMQ_DEFINITIONS,
+            DEFINITIONS_FILE=path,
+        )
+    return shell.render_lines(
+        "apply_service.sh",
+        SERVICE=service.name,
+        VAR=var,
+        PATH=naming.ssm_service_path("{{ Environment }}", service.name),
+        ENV_LINES="; ".join(env_lines),
+        ENV_FILE=compose.env_file(service.name),
+        REDIS=redis,
+        RABBITMQ=definitions,
+    )
 
 
 def _bootstrap(target: DatabaseTarget) -> list[str]:
-    host = "{{ " + target.document_parameter("DatabaseHost") + " }}"
-    port = "{{ " + target.document_parameter("DatabasePort") + " }}"
-    arn = "{{ " + target.document_parameter("MasterSecretArn") + " }}"
-    lines = [
-        "",
-        f"# Bootstrap '{target.name}' as its master user; the secrets live in this subshell only.",
-        f'SQL=$(pick "$HOST" {target.parameter} | base64 -d | gunzip)',
-        f'put 0600 {target.sql_file} "$SQL"',
-        "(",
-        f"  MASTER=$(aws secretsmanager get-secret-value --secret-id '{arn}' \\",
-        "    --query SecretString --output text)",
-        "  PGUSER=$(printf '%s' \"$MASTER\" | secret_field username)",
-        "  PGPASSWORD=$(printf '%s' \"$MASTER\" | secret_field password)",
-        f"  PGHOST='{host}' PGPORT='{port}' PGSSLMODE=require PGCONNECT_TIMEOUT=10",
-        "  export PGUSER PGPASSWORD PGHOST PGPORT PGSSLMODE PGCONNECT_TIMEOUT",
-    ]
+    passwords: list[str] = []
     for service, grant in zip(target.services, target.grants, strict=True):
         source = f'pick "${_shell_var(service.name)}" {naming.DATABASE_PASSWORD}'
-        lines += [f"  {grant.password_env}=$({source})", f"  export {grant.password_env}"]
-    lines += [f"  {' '.join(bootstrap_sql.psql_command(target.sql_file))}", ")"]
-    return lines
+        passwords += [f"{grant.password_env}=$({source})", f"export {grant.password_env}"]
+    return shell.render_lines(
+        "apply_database.sh",
+        TARGET=target.name,
+        PARAMETER=target.parameter,
+        SQL_FILE=target.sql_file,
+        MASTER_SECRET_ARN=_parameter(target.document_parameter("MasterSecretArn")),
+        DATABASE_HOST=_parameter(target.document_parameter("DatabaseHost")),
+        DATABASE_PORT=_parameter(target.document_parameter("DatabasePort")),
+        ROLE_PASSWORDS=passwords,
+        PSQL=" ".join(bootstrap_sql.psql_command(target.sql_file)),
+    )
+
+
+def _parameter(name: str) -> str:
+    """A reference to the document's parameter `name`, which SSM fills in on the host."""
+    return "{{ " + name + " }}"
 
 
 def _param(description: str, pattern: str) -> dict[str, str]:

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import ipaddress
 
+from components.host import shell
+
 SYSCTL_FILE = "/etc/sysctl.d/90-ticketing-nat.conf"
 RULES_FILE = "/etc/sysconfig/iptables"
 PACKAGE = "iptables-services"
@@ -59,39 +61,21 @@ def iptables_rules(vpc_cidr: str, interface: str) -> str:
 
 
 def render_nat_user_data(vpc_cidr: str) -> str:
-    """The shell script that makes an Amazon Linux 2023 instance the NAT of `vpc_cidr`.
+    """The shell script (`scripts/nat_user_data.sh`) that makes an Amazon Linux 2023
+    instance the NAT of `vpc_cidr`.
 
     Args:
         vpc_cidr: the VPC's CIDR block: the only source that is masqueraded.
     """
-    rules = iptables_rules(vpc_cidr, "${iface}")
-    return f"""#!/bin/bash
-# NAT instance for {ipaddress.IPv4Network(vpc_cidr, strict=True)}, rendered by NatInstance.
-set -euo pipefail
-
-cat > {SYSCTL_FILE} <<'EOF'
-{sysctl_conf()}EOF
-sysctl -p {SYSCTL_FILE}
-
-attempt=1
-until dnf install -y {PACKAGE}; do
-  if [ "$attempt" -ge {INSTALL_ATTEMPTS} ]; then
-    echo "nat: could not install {PACKAGE}" >&2
-    exit 1
-  fi
-  attempt=$((attempt + 1))
-  sleep {INSTALL_PAUSE_SECONDS}
-done
-
-iface="$(ip -4 route show default | awk '{{print $5; exit}}')" || iface=""
-if [ -z "$iface" ]; then
-  echo "nat: no default route to find the primary interface" >&2
-  exit 1
-fi
-
-cat > {RULES_FILE} <<EOF
-{rules}EOF
-chmod 0600 {RULES_FILE}
-systemctl enable iptables.service
-systemctl restart iptables.service
-"""
+    return shell.render(
+        "nat_user_data.sh",
+        VPC_CIDR=str(ipaddress.IPv4Network(vpc_cidr, strict=True)),
+        SYSCTL_FILE=SYSCTL_FILE,
+        SYSCTL_CONF=sysctl_conf().splitlines(),
+        PACKAGE=PACKAGE,
+        INSTALL_ATTEMPTS=INSTALL_ATTEMPTS,
+        INSTALL_PAUSE_SECONDS=INSTALL_PAUSE_SECONDS,
+        RULES_FILE=RULES_FILE,
+        # The script's unquoted here-document expands the interface it read at boot.
+        RULES=iptables_rules(vpc_cidr, "${iface}").splitlines(),
+    )

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from components.host import shell
+
 
 @dataclass(frozen=True)
 class HostPackage:
@@ -51,23 +53,17 @@ BOOT_INSTALL_PAUSE_SECONDS = 20
 
 
 def retrying_apt_install(packages: Sequence[HostPackage] = DOCKER) -> str:
-    """POSIX shell that installs `packages` from the archive, retrying; exits 1 if it never can."""
+    """POSIX shell that installs `packages` from the archive, retrying; exits 1 if it never can
+    (`scripts/retrying_apt_install.sh`)."""
     if any(p.snap for p in packages):
         raise ValueError("retrying_apt_install installs archive packages only")
-    names = " ".join(p.name for p in packages)
-    return "\n".join(
-        [
-            "attempt=1",
-            f"until {APT} update && {APT_INSTALL} {names}; do",
-            f'  if [ "$attempt" -ge {BOOT_INSTALL_ATTEMPTS} ]; then',
-            f'    echo "could not install {names}" >&2',
-            "    exit 1",
-            "  fi",
-            "  attempt=$((attempt + 1))",
-            f"  sleep {BOOT_INSTALL_PAUSE_SECONDS}",
-            "done",
-            "",
-        ]
+    return shell.render(
+        "retrying_apt_install.sh",
+        APT=APT,
+        APT_INSTALL=APT_INSTALL,
+        PACKAGES=" ".join(p.name for p in packages),
+        ATTEMPTS=BOOT_INSTALL_ATTEMPTS,
+        PAUSE_SECONDS=BOOT_INSTALL_PAUSE_SECONDS,
     )
 
 
@@ -75,25 +71,19 @@ def install_missing(packages: Sequence[HostPackage] = PACKAGES) -> list[str]:
     """Bash lines (under `set -e`) that install whichever of `packages` is missing.
 
     Every package is probed first, so apt and snap run only for what is absent;
-    a failed install stops the script.
+    a failed install stops the script (`scripts/install_missing.sh`).
     """
     archive = [p for p in packages if not p.snap]
-    lines = ["MISSING=()"]
-    lines += [f"{p.present} >/dev/null 2>&1 || MISSING+=({p.name})" for p in archive]
-    lines += [
-        'if [ "${#MISSING[@]}" -gt 0 ]; then',
-        f"  {APT} update",
-        f'  {APT_INSTALL} "${{MISSING[@]}}"',
-        "fi",
-        # Installed but stopped or disabled is as broken as missing: enabling is idempotent.
-        *[f"systemctl enable --now {p.service}" for p in archive if p.service],
-    ]
-    for snap in (p for p in packages if p.snap):
-        lines += [
-            f"if ! {snap.present} >/dev/null 2>&1; then",
-            # A first boot's snapd refuses installs until it has seeded its own snaps.
-            "  snap wait system seed.loaded",
-            f"  snap install {snap.name} --classic",
-            "fi",
-        ]
-    return lines
+    return shell.render_lines(
+        "install_missing.sh",
+        PROBES=[f"{p.present} >/dev/null 2>&1 || MISSING+=({p.name})" for p in archive],
+        APT=APT,
+        APT_INSTALL=APT_INSTALL,
+        ENABLE_SERVICES=[f"systemctl enable --now {p.service}" for p in archive if p.service],
+        SNAPS=[
+            line
+            for p in packages
+            if p.snap
+            for line in shell.render_lines("install_snap.sh", PRESENT=p.present, SNAP=p.name)
+        ],
+    )

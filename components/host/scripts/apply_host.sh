@@ -1,0 +1,65 @@
+#!/bin/bash
+## The app host's apply script, the one step of its SSM Command document
+## (components/host/apply_document.py). `{{ Name }}` are the document's parameters, filled
+## in by SSM on the host; `__NAME__` what the renderer fills in per host.
+set -euo pipefail
+## A failing $(...) must stop the script, not leave a half-written value behind.
+shopt -s inherit_errexit
+umask 077
+export AWS_DEFAULT_REGION='{{ Region }}'
+export PATH="$PATH:/snap/bin"
+## Snaps (the AWS CLI) need a HOME; SSM's agent may run the script without one.
+export HOME="${HOME:-/root}"
+## On first boot cloud-init holds apt; whatever it failed to install is installed next.
+cloud-init status --wait >/dev/null || true
+
+# Docker, Compose, psql and the AWS CLI, whichever is missing; a failed install fails.
+__INSTALL_MISSING__
+
+## Shell helpers. python3 (always on Ubuntu) reads the CLI's JSON: no jq, no secret in a
+## temp file.
+# by_path PATH: PATH's parameters, decrypted, as JSON {name relative to PATH: value}.
+by_path() {
+  aws ssm get-parameters-by-path --path "$1" --recursive --with-decryption \
+    --query 'Parameters[].[Name,Value]' --output json \
+  | python3 -c 'import json,sys; p=sys.argv[1]
+json.dump(dict((n[len(p)+1:], v) for n, v in json.load(sys.stdin)), sys.stdout)' "$1"
+}
+# pick JSON NAME: one value from by_path's output; fails naming what is missing.
+pick() {
+  printf '%s' "$1" | python3 -c 'import json,sys; v=json.load(sys.stdin); k=sys.argv[1]
+sys.exit("missing SSM parameter " + k) if k not in v else sys.stdout.write(v[k])' "$2"
+}
+# env_line VAR: stdin as one single-quoted (never interpolated) env-file line.
+env_line() {
+  python3 -c 'import sys; k=sys.argv[1]; v=sys.stdin.read(); q=chr(39)
+sys.exit(k + ": a quote or newline cannot go into an env file") if q in v or chr(10) in v \
+else print(k + "=" + q + v + q)' "$1"
+}
+# secret_field FIELD: one field of a Secrets Manager JSON secret on stdin.
+secret_field() {
+  python3 -c 'import json,sys; sys.stdout.write(json.load(sys.stdin)[sys.argv[1]])' "$1"
+}
+# put MODE FILE CONTENT: CONTENT to FILE atomically, never readable beyond MODE.
+put() {
+  local tmp; tmp=$(mktemp "$2.XXXXXX")
+  printf '%s\n' "$3" >"$tmp"; chmod "$1" "$tmp"; mv -f "$tmp" "$2"
+}
+
+install -d -m 0755 __HOST_ROOT__ __RABBITMQ_DIR__
+install -d -m 0700 __ENV_DIR__
+
+# The host's own documents.
+HOST=$(by_path '__HOST_PATH__')
+DOC=$(pick "$HOST" __COMPOSE_PARAMETER__ | base64 -d | gunzip)
+put 0644 __COMPOSE_FILE__ "$DOC"
+## apply_rabbitmq_boot_config.sh, where a service on the host uses RabbitMQ.
+__RABBITMQ_BOOT_CONFIG__
+## apply_service.sh per service, then apply_database.sh per PostgreSQL instance.
+__SERVICES__
+__DATABASES__
+## apply_rabbitmq_reloads.sh, where a service on the host uses RabbitMQ.
+__RABBITMQ_RELOADS__
+
+# Converge: create or recreate what changed, remove what is gone, wait for health.
+docker compose -f __COMPOSE_FILE__ up -d --remove-orphans --wait --wait-timeout 600
