@@ -13,6 +13,7 @@ from components.aws.venue_sync import VenueSyncCredentials, VenueSyncCredentials
 from components.delivery.ci_identity import CiIdentity, CiIdentityArgs
 from components.edge.cloudflare_edge import CloudflareEdge, edge_ranges
 from components.edge.provider import cloudflare_provider
+from components.venue import preflight
 from components.venue.host import VenueHost, VenueHostArgs
 from components.venue.sync import read_venue_sync
 
@@ -40,6 +41,7 @@ elif isinstance(stack, settings.BootstrapSettings):  # the pipeline's OIDC provi
     )
     boundaries = [ci]
 else:  # a venue stack: the Bastion on the venue's Docker host, synced with its cloud stack
+    preflight.require_reachable(stack.venue.docker_host)
     sync = read_venue_sync(stack.venue)
     boundaries = [VenueHost(f"venue-{stack.venue.id}", VenueHostArgs.of(stack, sync))]
 

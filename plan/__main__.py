@@ -46,6 +46,11 @@ def main(argv: list[str] | None = None) -> int:
         help="Pulumi Cloud organization the stack runs in (default example-tickets; a "
         "self-managed backend has only `organization`)",
     )
+    parser.add_argument(
+        "--probe-docker-host",
+        action="store_true",
+        help="connect to a venue stack's Docker host first, as pulumi preview does",
+    )
     parser.add_argument("--traceback", action="store_true", help="show a program error in full")
     parser.add_argument("--project-dir", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -73,7 +78,12 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_ERROR
     project_dir = args.project_dir or engine.PROJECT_DIR
     try:
-        plan = engine.capture(args.stack, project_dir=project_dir, backend=backend)
+        plan = engine.capture(
+            args.stack,
+            project_dir=project_dir,
+            backend=backend,
+            probe_docker_host=args.probe_docker_host,
+        )
     except ConfigError as exc:
         err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
         return EXIT_ERROR

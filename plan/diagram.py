@@ -382,7 +382,11 @@ def is_venue_plan(plan: Plan) -> bool:
 
 def venue_topology(plan: Plan) -> VenueTopology:
     """The venue side from `plan`'s Docker resources, the cloud side from its stack reference."""
-    containers = tuple(_venue_container(plan, c) for c in plan.of_type(DOCKER_CONTAINER))
+    # A container created only to hold files (never started) runs nothing: not drawn.
+    running = [c for c in plan.of_type(DOCKER_CONTAINER) if c.inputs.get("start") is not False]
+    # The Bastion (published on the LAN) first, then what runs beside it.
+    running.sort(key=lambda c: not c.inputs.get("ports"))
+    containers = tuple(_venue_container(plan, c) for c in running)
     hosts = sorted({h for c in plan.of_type(DOCKER_CONTAINER) if (h := _docker_host(plan, c))})
     refs = plan.of_type(STACK_REFERENCE)
     outputs: Any = reveal(refs[0].outputs.get("outputs")) if refs else None
@@ -710,20 +714,29 @@ def venue_graph(plan: Plan) -> DeploymentGraph:
     lines = ["Cloud stack" + (f" {topo.cloud_environment}" if topo.cloud_environment else "")]
     lines += [x for x in (topo.cloud_stack, topo.sync_url) if x]
     nodes.append(Node(cloud, "\n".join(lines), None, "cloud"))
+    drawn: set[str] = set()
     for i, container in enumerate(topo.containers):
+        serves = bool(container.published)
         id_ = "bastion" if i == 0 else f"container_{_id(container.name)}"
-        lines = [f"{bastion.title} · {bastion.platform}", f"container {container.name}"]
+        title = f"{bastion.title} · {bastion.platform}" if serves else "Store backup"
+        lines = [title, f"container {container.name}"]
         lines += [container.image] if container.image else []
         lines += [f"LAN {', '.join(container.published)}"] if container.published else []
         nodes.append(Node(id_, "\n".join(lines), "onprem", "onprem"))
-        for c in handhelds:
-            edges.append(Edge(f"client_{c.name}", id_, "scans (LAN, TLS)"))
+        if serves:
+            for c in handhelds:
+                edges.append(Edge(f"client_{c.name}", id_, "scans (LAN, TLS)"))
         for store in container.stores:
-            where = f"\n{store.mount} · kept on delete" if store.mount else "\nkept on delete"
             store_id = f"volume_{_id(store.name)}"
-            nodes.append(Node(store_id, f"volume {store.name}{where}", "onprem", "volume"))
-            edges.append(Edge(id_, store_id, "offline store", "data"))
-        edges.append(Edge(id_, cloud, "cloud sync (HTTPS)"))
+            if store.name not in drawn:
+                drawn.add(store.name)
+                mount = store.mount if serves else None
+                where = f"\n{mount} · kept on delete" if mount else "\nkept on delete"
+                nodes.append(Node(store_id, f"volume {store.name}{where}", "onprem", "volume"))
+            label = "offline store" if serves else "copies"
+            edges.append(Edge(id_, store_id, label, "data"))
+        if serves:
+            edges.append(Edge(id_, cloud, "cloud sync (HTTPS)"))
     title = f"Deployment — stack {plan.stack}"
     return DeploymentGraph(title, tuple(clusters), tuple(nodes), tuple(edges))
 

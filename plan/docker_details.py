@@ -124,6 +124,12 @@ def _container(resource: Resource, plan: Plan) -> list[str]:
         f"restart {_text(i.get('restart', 'no'))}",
     ]
     first.append(f"memory {_text(i['memory'])} MB" if "memory" in i else "no memory limit")
+    if "user" in i:
+        first.append(f"user {_text(i['user'])}")
+    if i.get("start") is False:
+        first.append("created, never started")
+    if "destroyGraceSeconds" in i:
+        first.append(f"stop grace {_text(i['destroyGraceSeconds'])} s")
     hardening = ["read-only root" if i.get("readOnly") is True else "writable root"]
     hardening += [f"tmpfs {path} ({_text(opts)})" for path, opts in _map(i.get("tmpfs")).items()]
     hardening.append("privileged" if i.get("privileged") is True else "not privileged")
@@ -138,7 +144,7 @@ def _container(resource: Resource, plan: Plan) -> list[str]:
     wiring += [f"network {_text(_map(n).get('name'))}" for n in _list(i.get("networksAdvanced"))]
     volumes = [
         f"{_text(_map(v).get('volumeName') or _map(v).get('hostPath'))}:"
-        f"{_text(_map(v).get('containerPath'))}"
+        f"{_text(_map(v).get('containerPath'))}{':ro' if _map(v).get('readOnly') is True else ''}"
         for v in _list(i.get("volumes"))
     ]
     files = [f"volumes {', '.join(volumes)}"] if volumes else []

@@ -13,6 +13,7 @@ reads the option itself, from a stack transformation.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import runpy
 import sys
 from collections.abc import Callable, Mapping
@@ -30,6 +31,7 @@ from pulumi.runtime.sync_await import (  # pyright: ignore[reportPrivateUsage]
 )
 
 from components.settings import DEFAULT_REGION
+from components.venue import preflight
 from plan import fakes, references, stack_config
 from plan.backends import Backend
 from plan.model import Plan, Resource, Secret
@@ -219,6 +221,7 @@ def capture(
     stack_outputs: StackOutputs | None = None,
     plan_of: Callable[[str], Plan] | None = None,
     backend: Backend | None = None,
+    probe_docker_host: bool = False,
 ) -> Plan:
     """Run `__main__.py` for `stack` under mocks and return everything it registered,
     with the stack config it ran with (`Plan.config`).
@@ -228,6 +231,9 @@ def capture(
     answers it. `backend` (default: `Backend.of()`) is the state backend the
     stack runs on: its organization is `pulumi.get_organization()`, and a stack
     name it would refuse is a `StackConfigError`.
+
+    A venue stack's Docker host is probed (`components.venue.preflight`) only with
+    `probe_docker_host`: the offline plan has no network.
 
     Raises `components.settings.ConfigError` for bad config (before anything is
     registered), `stack_config.StackConfigError` for a bad stack file, and
@@ -247,6 +253,7 @@ def capture(
     region = config.values.get(f"{config.project}:region", DEFAULT_REGION)
     monitor = CaptureMonitor(PlanMocks(region, stack_outputs))
     depends_on = ExplicitDependsOn()
+    warnings = _Warnings()
 
     pulumi.runtime.reset_options(project=config.project, stack=stack)
     pulumi.runtime.set_all_config(config.values, config.secret_keys)
@@ -257,6 +264,7 @@ def capture(
         preview=False,
         monitor=monitor,
         organization=backend.organization,
+        logger=warnings.logger,
     )
     # On the root stack set_mocks created, so it applies to every resource the program makes.
     pulumi.runtime.register_stack_transformation(depends_on.transformation)
@@ -268,16 +276,40 @@ def capture(
         runpy.run_path(program, run_name="__main__")
 
     _ensure_event_loop().set_exception_handler(_report_once)
-    _sync_await(run_pulumi_func(run))
+    preflight.enabled = probe_docker_host
+    try:
+        _sync_await(run_pulumi_func(run))
+    finally:
+        preflight.enabled = True
     written = _sync_await(depends_on.urns())
     resources = [
         dataclasses.replace(r, depends_on=written.get(r.urn, ())) for r in monitor.captured
     ]
     plan = Plan(
-        project=config.project, stack=stack, resources=resources, config=dict(config.values)
+        project=config.project,
+        stack=stack,
+        resources=resources,
+        config=dict(config.values),
+        warnings=warnings.messages,
     )
     plan.outputs = _stack_outputs()
     return plan
+
+
+class _Warnings(logging.Handler):
+    """Collects what the program logs with `pulumi.log.warn` (the mock engine's logger)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+        self.logger = logging.getLogger(f"plan.engine.program.{id(self)}")
+        self.logger.propagate = False
+        self.logger.addHandler(self)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message not in self.messages:  # an apply may run more than once
+            self.messages.append(message)
 
 
 def _report_once(loop: Any, context: dict[str, Any]) -> None:

@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from plan import fake_tls
 from seed import cloudflare_ranges
 
 ACCOUNT_ID = "123456789012"
@@ -156,39 +157,23 @@ def _random_password(name: str, inputs: Mapping[str, Any], region: str) -> dict[
     return {"result": digest("password", *parts, length=length), "bcryptHash": "$2a$10$offline"}
 
 
-# A real self-signed P-256 CA certificate (generated once with openssl), so code that
-# parses certificates (the enrollment fingerprint) runs on the fake ones too.
-TLS_CERT_PEM = """\
------BEGIN CERTIFICATE-----
-MIIBuTCCAV+gAwIBAgIUTt7x9G2TJXxxHMg/ICwhSL0UeIMwCgYIKoZIzj0EAwIw
-MTEVMBMGA1UECgwMT2ZmbGluZSBwbGFuMRgwFgYDVQQDDA9vZmZsaW5lLXBsYW4t
-Y2EwIBcNMjYxMTI2MjMxODA1WhgPMjEyNjExMDIyMzE4MDVaMDExFTATBgNVBAoM
-DE9mZmxpbmUgcGxhbjEYMBYGA1UEAwwPb2ZmbGluZS1wbGFuLWNhMFkwEwYHKoZI
-zj0CAQYIKoZIzj0DAQcDQgAE4jp5MIs6PL+9CqGOd2JprEJV9Bb25g0YTi7e7JP6
-Dk5eA5v/7BwrbABiLnlPa7SqrGX7awtO989Bf3ktunwgWaNTMFEwHQYDVR0OBBYE
-FOTW+xhW3jT/Qe82dPyxc/gJbYoBMB8GA1UdIwQYMBaAFOTW+xhW3jT/Qe82dPyx
-c/gJbYoBMA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwIDSAAwRQIhAOsjTlyY
-LGF+DUeNGjUDfQmjn9CKJhibbh5uAUJVWgw+AiBlXIsTmAwVzdOxEFqpn2/xsC6Q
-xhjSibXRogpY2FCWFw==
------END CERTIFICATE-----
-"""
-TLS_KEY_PEM = "-----BEGIN PRIVATE KEY-----\noffline-plan-placeholder\n-----END PRIVATE KEY-----\n"
-
-
+# The TLS provider's keys and certificates are made for real (`plan.fake_tls`), so code
+# that parses them (enrollment pins, expiry dates, SANs) and the real-daemon tests run on
+# what the plan hands out.
 def _tls_private_key(name: str, inputs: Mapping[str, Any], region: str) -> dict[str, Any]:
-    return {
-        "privateKeyPem": TLS_KEY_PEM,
-        "publicKeyPem": "-----BEGIN PUBLIC KEY-----\noffline\n-----END PUBLIC KEY-----\n",
-    }
+    return fake_tls.private_key(name)
 
 
 def _tls_cert_request(name: str, inputs: Mapping[str, Any], region: str) -> dict[str, Any]:
-    request = f"-----BEGIN CERTIFICATE REQUEST-----\n{name}\n-----END CERTIFICATE REQUEST-----\n"
-    return {"certRequestPem": request}
+    return fake_tls.cert_request(inputs)
 
 
-def _tls_cert(name: str, inputs: Mapping[str, Any], region: str) -> dict[str, Any]:
-    return {"certPem": TLS_CERT_PEM}
+def _tls_self_signed(name: str, inputs: Mapping[str, Any], region: str) -> dict[str, Any]:
+    return fake_tls.self_signed(name, inputs)
+
+
+def _tls_locally_signed(name: str, inputs: Mapping[str, Any], region: str) -> dict[str, Any]:
+    return fake_tls.locally_signed(name, inputs)
 
 
 def _docker_image(name: str, inputs: Mapping[str, Any], region: str) -> dict[str, Any]:
@@ -241,8 +226,8 @@ STATE: dict[str, StateFn] = {
     "random:index/randomId:RandomId": _random_id,
     "tls:index/privateKey:PrivateKey": _tls_private_key,
     "tls:index/certRequest:CertRequest": _tls_cert_request,
-    "tls:index/selfSignedCert:SelfSignedCert": _tls_cert,
-    "tls:index/locallySignedCert:LocallySignedCert": _tls_cert,
+    "tls:index/selfSignedCert:SelfSignedCert": _tls_self_signed,
+    "tls:index/locallySignedCert:LocallySignedCert": _tls_locally_signed,
     "docker:index/remoteImage:RemoteImage": _docker_image,
     "aws:iam/role:Role": _iam_role,
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _oidc_provider,

@@ -95,6 +95,8 @@ class Plan:
     config: Mapping[str, str] = field(default_factory=dict[str, str])
     """Full key -> value as the engine passes it (`plan.stack_config.load`): objects
     JSON-encoded, `secure:` values a placeholder. {} for a plan built by hand."""
+    warnings: list[str] = field(default_factory=list[str])
+    """What the program logged with `pulumi.log.warn`, as `pulumi preview` shows it."""
 
     def __iter__(self) -> Iterator[Resource]:
         return iter(self.resources)

@@ -164,7 +164,36 @@ def ingress_note(plan: Plan) -> str | None:
     return None
 
 
+def venue_notes(plan: Plan) -> list[str]:
+    """`venue: ...` lines: where handhelds reach the Bastion, what they pin, the certificates'
+    dates and the store's backup (from the `enrollment` and `backup` outputs)."""
+    enrollment, backup = plan.outputs.get("enrollment"), plan.outputs.get("backup")
+    if not isinstance(enrollment, Mapping):
+        return []
+    e = cast(Mapping[str, Any], enrollment)
+    pins = ", ".join(f"sha256/{p}" for p in e.get("spkiPinsSha256", []))
+    lines = [
+        f"venue: handhelds reach the Bastion at {e.get('lanUrl')} and {e.get('hostnameUrl')}, "
+        f"trusting the venue CA (SHA-256 {e.get('caFingerprintSha256')}) and pinning {pins}",
+        f"venue: CA valid until {e.get('caNotAfter')}; server certificate valid until "
+        f"{e.get('serverNotAfter')} (SHA-256 {e.get('serverCertificateSha256')}), "
+        "renewed by a deploy in its last 60 days",
+    ]
+    if isinstance(backup, Mapping):
+        b = cast(Mapping[str, Any], backup)
+        lines.append(
+            f"venue: offline store copied every {b.get('everyHours')} h into volume "
+            f"{b.get('volume')}, newest {b.get('keep')} kept; restore: {b.get('restoreCommand')}"
+        )
+    return lines
+
+
 def notes(plan: Plan) -> list[str]:
-    """Every note that applies to `plan`, in the order traffic flows: edge, then ingress."""
+    """Every note that applies to `plan`, in the order traffic flows: edge, then ingress,
+    then the venue; then the program's warnings."""
     found = [edge_note(plan), managed_waf_note(plan), ingress_note(plan)]
-    return [n for n in found if n is not None]
+    return [
+        *(n for n in found if n is not None),
+        *venue_notes(plan),
+        *(f"warning: {w}" for w in plan.warnings),
+    ]

@@ -61,9 +61,18 @@ def test_prod_counts_by_visitor_and_has_its_waiting_room(plan_of: Callable[[str]
     assert "Waiting Room 1/1" in edge
 
 
-def test_a_venue_stack_has_no_notes(plan_of: Callable[[str], Plan]) -> None:
+def test_a_venue_stack_has_only_venue_notes(plan_of: Callable[[str], Plan]) -> None:
     venue = plan_of("venue-dev-arena")
-    assert notes.notes(venue) == []
+    lines = notes.notes(venue)
+    assert [line.split(" ", 1)[0] for line in lines] == ["venue:"] * 3
+    enrollment = venue.outputs["enrollment"]
+    assert f"CA valid until {enrollment['caNotAfter']};" in lines[1]
+    assert f"server certificate valid until {enrollment['serverNotAfter']}" in lines[1]
+    assert venue.outputs["backup"]["restoreCommand"] in lines[2]
+
+
+def test_a_cloud_stack_has_no_venue_notes(plan_of: Callable[[str], Plan]) -> None:
+    assert notes.venue_notes(plan_of("dev")) == []
 
 
 def ruleset(phase: str) -> Resource:

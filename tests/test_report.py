@@ -69,18 +69,28 @@ def test_venue_tree_shows_the_docker_settings(plan_of: Callable[[str], Plan]) ->
     assert lines_under(text, "venue-arena-offline-store") == ["retained on delete"]
     assert lines_under(text, "venue-arena-tls-files") == ["deleted with the stack"]
     assert lines_under(text, "venue-arena-bastion") == [
-        "image ghcr.io/example-tickets/bastion:2.1.0 · restart unless-stopped · memory 512 MB",
+        "image ghcr.io/example-tickets/bastion:2.1.0 · restart unless-stopped · memory 512 MB · "
+        "user 10001:10001 · stop grace 30 s",
         "read-only root · tmpfs /tmp (rw,noexec,nosuid,size=64m) · not privileged · "
         "cap drop ALL · no-new-privileges:true",
         "port 10.20.0.5:8443->8443/tcp · network venue-arena-net",
         "volumes venue-arena-offline-store:/var/lib/bastion, "
-        "venue-arena-tls-files:/run/bastion/tls · uploads 3 files (contents secret)",
+        "venue-arena-tls-files:/run/bastion/tls:ro",
         "healthcheck curl … https://localhost:8443/healthz every 30s "
         "(timeout 5s, retries 3, start 30s)",
         "logs json-file (max-file 5, max-size 10m)",
-        "env VENUE_ID, SYNC_URL, SYNC_CREDENTIAL, OFFLINE_STORE_PATH, ASPNETCORE_URLS, "
-        "Kestrel__Certificates__Default__Path, Kestrel__Certificates__Default__KeyPath "
-        "(values secret)",
+        "env VENUE_ID, SYNC_URL, SYNC_CREDENTIAL, HEARTBEAT_URL, HEARTBEAT_INTERVAL_SECONDS, "
+        "OFFLINE_STORE_PATH, ASPNETCORE_URLS, Kestrel__Certificates__Default__Path, "
+        "Kestrel__Certificates__Default__KeyPath (values secret)",
+    ]
+    assert lines_under(text, "venue-arena-tls-writer") == [
+        "image ghcr.io/example-tickets/bastion:2.1.0 · restart no · no memory limit · "
+        "created, never started",
+        "writable root · not privileged · network mode none",
+        "no published port",
+        "volumes venue-arena-tls-files:/run/bastion/tls · uploads 3 files (contents secret)",
+        "no healthcheck",
+        "logs default driver, no rotation",
     ]
 
 
@@ -96,7 +106,7 @@ def test_venue_tree_never_shows_a_secret_value(plan_of: Callable[[str], Plan]) -
         assert f"={value}" not in text
     sync = next(e for e in envs if e.startswith("SYNC_URL="))
     assert sync.split("=", 1)[1] not in text
-    for upload in reveal(bastion.inputs["uploads"]):
+    for upload in reveal(plan.named("venue-arena-tls-writer").inputs["uploads"]):
         assert upload["content"].splitlines()[1] not in text  # a line of the PEM body
 
 

@@ -11,11 +11,11 @@ import pytest
 import yaml
 
 from components.settings import ConfigError
-from components.venue.tls import sha256_fingerprint
+from components.venue.tls import sha256_fingerprint, spki_sha256
 from plan import engine, policy, stack_config
 from plan.__main__ import main
 from plan.model import Plan, Resource, Secret, reveal
-from plan.resource_types import STACK_REFERENCE
+from plan.resource_types import DOCKER_CONTAINER, STACK_REFERENCE
 from seed import naming
 
 VENUE = "venue-dev-arena"
@@ -60,7 +60,7 @@ def test_docker_provider_targets_the_venue_host_over_ssh(venue_plan: Plan) -> No
 def test_every_docker_resource_uses_the_venue_provider(venue_plan: Plan) -> None:
     provider = venue_plan.named("venue-arena-docker")
     docker = [r for r in venue_plan if r.package == "docker" and not r.is_provider]
-    assert len(docker) == 5
+    assert len(docker) == 9
     assert {r.provider for r in docker} == {provider.urn}
 
 
@@ -206,25 +206,109 @@ def test_stack_reference_names_the_cloud_stack(venue_plan: Plan) -> None:
     assert reference[0].read
 
 
-def test_tls_material_is_mounted_and_the_key_stays_secret(
-    venue_plan: Plan, bastion: Resource
-) -> None:
-    assert isinstance(bastion.inputs["uploads"], Secret)
-    files = {u["file"]: u["content"] for u in reveal(bastion.inputs["uploads"])}
+def test_no_read_only_container_gets_uploads(venue_plan: Plan) -> None:
+    # The provider extracts uploads at / through the archive API, and the daemon refuses
+    # that on a read-only root ("container rootfs is marked read-only"): proven on a real
+    # dockerd in tests/test_venue_docker.py.
+    containers = venue_plan.of_type(DOCKER_CONTAINER)
+    assert containers
+    for container in containers:
+        if container.inputs.get("readOnly") is True:
+            assert "uploads" not in container.inputs, container.name
+
+
+def test_tls_files_are_uploaded_into_a_writer_that_never_starts(venue_plan: Plan) -> None:
+    writer = venue_plan.named("venue-arena-tls-writer")
+    assert (writer.inputs["start"], writer.inputs["mustRun"]) == (False, False)
+    assert writer.inputs.get("readOnly") is not True
+    assert writer.inputs["networkMode"] == "none"
+    assert writer.inputs["volumes"] == [
+        {"volumeName": "venue-arena-tls-files", "containerPath": "/run/bastion/tls"}
+    ]
+    assert isinstance(writer.inputs["uploads"], Secret)
+    uploads = {u["file"]: u for u in reveal(writer.inputs["uploads"])}
     ca = venue_plan.named("venue-arena-tls-ca").outputs["certPem"]
     server = venue_plan.named("venue-arena-tls-server").outputs["certPem"]
     key = reveal(venue_plan.named("venue-arena-tls-server-key").outputs["privateKeyPem"])
-    assert files == {
+    assert {f: u["content"] for f, u in uploads.items()} == {
         "/run/bastion/tls/ca.crt": ca,
         "/run/bastion/tls/server.crt": server,
         "/run/bastion/tls/server.key": key,
     }
+    # Numeric ids: the provider resolves names in the deploying machine's user database.
+    assert {(u["owner"], u["group"]) for u in uploads.values()} == {("10001", "10001")}
+    assert uploads["/run/bastion/tls/server.key"]["permissions"] == "0400"
+    assert uploads["/run/bastion/tls/server.crt"]["permissions"] == "0444"
+
+
+def test_bastion_reads_the_tls_volume_read_only_as_the_files_owner(
+    venue_plan: Plan, bastion: Resource
+) -> None:
+    assert "uploads" not in bastion.inputs
+    assert {
+        "volumeName": "venue-arena-tls-files",
+        "containerPath": "/run/bastion/tls",
+        "readOnly": True,
+    } in bastion.inputs["volumes"]
+    assert bastion.inputs["user"] == "10001:10001"
     env = env_of(bastion)
     assert env["Kestrel__Certificates__Default__KeyPath"] == "/run/bastion/tls/server.key"
-    # Docker uploads into a read-only root filesystem only land in a volume.
-    assert {"volumeName": "venue-arena-tls-files", "containerPath": "/run/bastion/tls"} in (
-        bastion.inputs["volumes"]
-    )
+    # The files are on the volume before the Bastion starts.
+    assert venue_plan.named("venue-arena-tls-writer").urn in bastion.depends_on
+
+
+def test_a_certificate_renewal_replaces_the_bastion(venue_plan: Plan, bastion: Resource) -> None:
+    server = venue_plan.named("venue-arena-tls-server").outputs["certPem"]
+    assert bastion.inputs["labels"] == [
+        {
+            "label": "ticketing.venue.server-certificate-sha256",
+            "value": sha256_fingerprint(server),
+        }
+    ]
+
+
+def test_a_replaced_bastion_is_stopped_gracefully(bastion: Resource) -> None:
+    # Without destroy_grace_seconds the provider stops with a timeout of 0 and removes by
+    # force (terraform-provider-docker v4.5.0, resourceDockerContainerDelete).
+    assert bastion.inputs["destroyGraceSeconds"] == 30.0
+    assert bastion.inputs["stopTimeout"] == 30.0
+
+
+# --- the store's backup ------------------------------------------------------------------
+
+
+def test_store_is_copied_on_schedule_into_a_kept_volume(venue_plan: Plan) -> None:
+    backups = venue_plan.named("venue-arena-store-backups")
+    assert backups.retain_on_delete
+    job = venue_plan.named("venue-arena-store-backup")
+    assert job.inputs["restart"] == "unless-stopped"
+    assert job.inputs["networkMode"] == "none"
+    assert job.inputs["readOnly"] is True
+    assert job.inputs["capabilities"] == {"drops": ["ALL"], "adds": ["DAC_READ_SEARCH"]}
+    assert job.inputs["volumes"] == [
+        {"volumeName": "venue-arena-offline-store", "containerPath": "/store", "readOnly": True},
+        {"volumeName": "venue-arena-store-backups", "containerPath": "/backups"},
+    ]
+    script = job.inputs["command"][2]
+    assert "keep=28" in script and "sleep 21600" in script
+    image = venue_plan.named("venue-arena-backup-image")
+    assert image.inputs["name"] == "docker.io/library/busybox:1.36.1"
+    assert job.inputs["image"] == image.outputs["imageId"]
+
+
+def test_backup_schedule_and_retention_come_from_config(capture: Callable[..., Plan]) -> None:
+    plan = capture(VENUE, venue_with(backup={"everyHours": 2, "keep": 5}))
+    script = plan.named("venue-arena-store-backup").inputs["command"][2]
+    assert "keep=5" in script and "sleep 7200" in script
+    assert plan.outputs["backup"]["keep"] == 5
+    assert plan.outputs["backup"]["everyHours"] == 2
+
+
+def test_backup_output_names_the_one_restore_command(venue_plan: Plan) -> None:
+    restore = venue_plan.outputs["backup"]["restoreCommand"]
+    assert restore.startswith("docker stop venue-arena-bastion 2>/dev/null; docker run --rm ")
+    assert "-v venue-arena-offline-store:/store -v venue-arena-store-backups:/backups:ro" in restore
+    assert restore.endswith("&& docker start venue-arena-bastion")
 
 
 def test_children_hang_under_the_venue_host(venue_plan: Plan) -> None:
@@ -237,7 +321,11 @@ def test_children_hang_under_the_venue_host(venue_plan: Plan) -> None:
         "venue-arena-net",
         "venue-arena-offline-store",
         "venue-arena-tls-files",
+        "venue-arena-tls-writer",
         "venue-arena-bastion",
+        "venue-arena-store-backups",
+        "venue-arena-backup-image",
+        "venue-arena-store-backup",
     }
 
 
@@ -246,20 +334,45 @@ def test_children_hang_under_the_venue_host(venue_plan: Plan) -> None:
 
 def test_enrollment_bundle_is_public_and_complete(venue_plan: Plan) -> None:
     enrollment = venue_plan.outputs["enrollment"]
-    ca_pem = venue_plan.named("venue-arena-tls-ca").outputs["certPem"]
+    ca = venue_plan.named("venue-arena-tls-ca")
+    server = venue_plan.named("venue-arena-tls-server")
+    ca_pem = ca.outputs["certPem"]
     assert not isinstance(enrollment, Secret)
     assert enrollment == {
         "lanUrl": "https://10.20.0.5:8443",
+        "hostname": "bastion.arena.internal",
+        "hostnameUrl": "https://bastion.arena.internal:8443",
         "caCertificate": ca_pem,
         "caFingerprintSha256": sha256_fingerprint(ca_pem),
+        "caNotAfter": ca.outputs["validityEndTime"],
+        "serverCertificateSha256": sha256_fingerprint(server.outputs["certPem"]),
+        "serverNotAfter": server.outputs["validityEndTime"],
+        "spkiPinsSha256": [spki_sha256(ca_pem)],
+        "trustedCaCertificates": [ca_pem],
     }
 
 
-def test_enrollment_follows_lan_address_and_port(capture: Callable[..., Plan]) -> None:
-    plan = capture(VENUE, venue_with(lanAddress="192.168.40.2", port=9443))
+def test_enrollment_follows_lan_address_hostname_and_port(capture: Callable[..., Plan]) -> None:
+    plan = capture(
+        VENUE, venue_with(lanAddress="192.168.40.2", port=9443, hostname="tix.arena.lan")
+    )
     assert plan.outputs["enrollment"]["lanUrl"] == "https://192.168.40.2:9443"
+    assert plan.outputs["enrollment"]["hostnameUrl"] == "https://tix.arena.lan:9443"
     csr = plan.named("venue-arena-tls-server-csr")
     assert "192.168.40.2" in csr.inputs["ipAddresses"]
+    assert "tix.arena.lan" in csr.inputs["dnsNames"]
+
+
+def test_plan_prints_the_enrollment_fields_and_the_dates(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main([VENUE]) == 0
+    out = capsys.readouterr().out
+    plan = engine.capture(VENUE)
+    enrollment = plan.outputs["enrollment"]
+    for field in ("lanUrl", "hostnameUrl", "caFingerprintSha256", "caNotAfter", "serverNotAfter"):
+        assert enrollment[field] in out, field
+    assert f"sha256/{enrollment['spkiPinsSha256'][0]}" in out
 
 
 # --- bad wiring ----------------------------------------------------------------------------

@@ -95,6 +95,33 @@ def _ipv4_address(value: str) -> str:
         raise ValueError("not a valid IPv4 address") from None
 
 
+# RFC 1918: the addresses a venue LAN hands out; anything else is not reachable from there
+# only (public), or not a host's address at all (0.0.0.0, loopback, link-local, multicast).
+_RFC1918 = tuple(
+    ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+)
+
+
+def _lan_address(value: str) -> str:
+    address = ipaddress.IPv4Address(_ipv4_address(value))
+    if not any(address in network for network in _RFC1918):
+        raise ValueError(
+            "not a private LAN address (one in 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16)"
+        )
+    return str(address)
+
+
+def _hostname(value: str) -> str:
+    labels = value.split(".")
+    if len(value) > 253 or not all(_LABEL.match(label) for label in labels):
+        raise ValueError(
+            "not a valid hostname (dot-separated DNS labels: lowercase letters, digits, hyphens)"
+        )
+    if labels[-1].isdigit():
+        raise ValueError("not a valid hostname (it ends in a number, like an IP address)")
+    return value
+
+
 def _country(value: str) -> str:
     if not _COUNTRY.match(value):
         raise ValueError("not an ISO 3166 two-letter country code like DE")
@@ -115,9 +142,27 @@ def _stack_name(value: str) -> str:
     return value
 
 
+_SSH_HOST = re.compile(r"^ssh://[a-z_][a-z0-9_.-]*@(?P<host>[^:/@\s]+)(:(?P<port>\d{1,5}))?$")
+_TCP_HOST = re.compile(r"^tcp://(?P<host>[^:/@\s]+):(?P<port>\d{1,5})$")
+
+
+def docker_host_address(value: str) -> tuple[str, int]:
+    """The (host, port) a Docker host URL connects to: ssh:// defaults to port 22."""
+    match = _SSH_HOST.match(value) or _TCP_HOST.match(value)
+    if match is None:
+        raise ValueError("Docker host must be ssh://user@host[:port] or tcp://host:port")
+    host, port = match["host"], int(match["port"] or 22)
+    if not 1 <= port <= 65535:
+        raise ValueError("Docker host port must be 1-65535")
+    try:
+        ipaddress.IPv4Address(host)
+    except ValueError:
+        _hostname(host)
+    return host, port
+
+
 def _docker_host(value: str) -> str:
-    if not (value.startswith("ssh://") or value.startswith("tcp://")):
-        raise ValueError("Docker host must be ssh://user@host or tcp://host:2376")
+    docker_host_address(value)
     return value
 
 
@@ -162,6 +207,8 @@ PinnedImage = Annotated[str, AfterValidator(_pinned_image)]
 Ipv4Cidr = Annotated[str, AfterValidator(_ipv4_cidr)]
 IpCidr = Annotated[str, AfterValidator(_ip_cidr)]
 Ipv4Address = Annotated[str, AfterValidator(_ipv4_address)]
+LanAddress = Annotated[str, AfterValidator(_lan_address)]
+Hostname = Annotated[str, AfterValidator(_hostname)]
 Country = Annotated[str, AfterValidator(_country)]
 Email = Annotated[str, AfterValidator(_email)]
 StackName = Annotated[str, AfterValidator(_stack_name)]

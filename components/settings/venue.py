@@ -11,8 +11,9 @@ from components.settings.errors import at
 from components.settings.validators import (
     DockerHost,
     Environment,
-    Ipv4Address,
+    Hostname,
     Label,
+    LanAddress,
     Model,
     PinnedImage,
     Port,
@@ -23,16 +24,50 @@ from components.settings.validators import (
 DOCKER_TLS_KEYS = ("dockerTlsCa", "dockerTlsCert", "dockerTlsKey")
 
 
+class CaSettings(Model):
+    """Which generation of the venue CA signs the Bastion's certificate, and the next one.
+
+    Rotation is two deploys: `next: 2` creates CA 2 beside CA 1 and enrolls both; once
+    every handheld has re-enrolled, `current: 2` (no `next`) switches the certificate.
+    """
+
+    current: Annotated[int, Field(ge=1, le=99)] = 1
+    next: Annotated[int, Field(ge=2, le=99)] | None = None
+
+    @model_validator(mode="after")
+    def _next_follows_current(self) -> CaSettings:
+        if self.next is not None and self.next != self.current + 1:
+            message = f"the next CA generation is current + 1 ({self.current + 1})"
+            raise at(("next",), message, self.next)
+        return self
+
+
+class BackupSettings(Model):
+    """The offline store's scheduled copy on the venue host."""
+
+    image: PinnedImage = "docker.io/library/busybox:1.36.1"
+    every_hours: Annotated[int, Field(ge=1, le=168)] = 6
+    keep: Annotated[int, Field(ge=1, le=1000)] = 28
+
+
 class VenueSettings(Model):
     """Where one venue's Bastion runs and which cloud stack it syncs with."""
 
     id: Label
     cloud_stack: StackName
     docker_host: DockerHost
-    lan_address: Ipv4Address
+    lan_address: LanAddress
+    hostname: Hostname | None = None
     port: Port = 8443
     bastion_image: PinnedImage
     memory_mb: Annotated[int, Field(ge=128, le=16_384)] = 512
+    ca: CaSettings = CaSettings()
+    backup: BackupSettings = BackupSettings()
+
+    @property
+    def server_name(self) -> str:
+        """The Bastion's hostname on the LAN (the certificate's DNS SAN)."""
+        return self.hostname or f"bastion.{self.id}.internal"
 
 
 # Cloud-stack keys whose Pulumi.yaml default reaches every stack; a venue stack keeps

@@ -82,3 +82,25 @@ def read_venue_sync(venue: VenueSettings) -> VenueSync:
         sync_url=pulumi.Output.unsecret(entry.apply(lambda e: e[SYNC_URL])),
         credential=pulumi.Output.secret(entry.apply(lambda e: e[CREDENTIAL])),
     )
+
+
+# --- the heartbeat: how the cloud learns each Bastion's state ----------------------------
+# Every HEARTBEAT_SECONDS the Bastion's sync posts to `<syncUrl>/heartbeat`, with its sync
+# credential, whether its own health check passes and the `notAfter` dates of its server
+# certificate and venue CA (read from the files it serves). The ticketing service turns
+# each heartbeat into two CloudWatch metrics with the dimension VENUE_DIMENSION=<venue id>:
+# HEARTBEAT_METRIC (1 for a healthy Bastion) and CERTIFICATE_DAYS_METRIC (days until the
+# earlier of the two dates). The cloud stack alarms on both per venue
+# (`components.aws.venue_sync.VenueHealthAlarms`); a venue offline, or a Bastion down,
+# sends nothing, which the heartbeat alarm counts as breaching.
+HEARTBEAT_PATH = "/heartbeat"
+HEARTBEAT_SECONDS = 60
+METRIC_NAMESPACE = "Ticketing/Venues"
+HEARTBEAT_METRIC = "BastionHeartbeat"
+CERTIFICATE_DAYS_METRIC = "CertificateDaysLeft"
+VENUE_DIMENSION = "Venue"
+# Alarm after this long without a healthy heartbeat.
+HEARTBEAT_MISSING_MINUTES = 15
+# The server certificate renews on a deploy 60 days before it expires: fewer days left
+# than this means no deploy has renewed it (or the CA is about to expire).
+CERTIFICATE_DAYS_ALARM = 30

@@ -60,7 +60,18 @@ def _no_host_network(args: ResourceValidationArgs, report: Reporter) -> None:
             report(f"networksAdvanced[{i}] joins the host network.")
 
 
+def _never_started(args: ResourceValidationArgs) -> bool:
+    """A container created only to hold files (start and mustRun false) never runs: it
+    needs neither a restart policy nor a healthcheck."""
+    if at(args.props, "start") is False and at(args.props, "mustRun") is False:
+        args.not_applicable("the container is created and never started")
+        return True
+    return False
+
+
 def _restart_policy(args: ResourceValidationArgs, report: Reporter) -> None:
+    if _never_started(args):
+        return
     restart = at(args.props, "restart")
     if is_unknown(restart):
         args.not_applicable("restart can't be known during preview")
@@ -71,6 +82,8 @@ def _restart_policy(args: ResourceValidationArgs, report: Reporter) -> None:
 
 
 def _healthcheck(args: ResourceValidationArgs, report: Reporter) -> None:
+    if _never_started(args):
+        return
     tests = at(args.props, "healthcheck", "tests")
     if is_unknown(tests):
         args.not_applicable("the healthcheck can't be known during preview")
