@@ -5,8 +5,8 @@ unreachable host then fails the preview with the provider's multi-line trace. Th
 check connects first and stops with one line: to an `ssh://` host's port, where the SSH
 server must send its version banner (`SSH-2.0-...`, RFC 4253 section 4.2) unprompted,
 so a firewall or proxy that accepts every connection does not pass for a host; to a
-`tcp://` host's port, where a TCP connection must open. The offline plan has no network, so it skips the check unless
-asked (`make plan PLAN_ARGS=--probe-docker-host`).
+`tcp://` host's port, where a TCP connection must open. The offline plan has no
+network, so it skips the check unless asked (`make plan PLAN_ARGS=--probe-docker-host`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ TIMEOUT_SECONDS = 5.0
 enabled = True
 
 
-class _Refused(Exception):
+class _NotTheServerError(Exception):
     """Something answered, but not the server the URL names."""
 
 
@@ -47,9 +47,9 @@ def require_reachable(docker_host: str, timeout: float = TIMEOUT_SECONDS) -> Non
                 banner = connection.recv(255)
                 if not banner.startswith(b"SSH-"):
                     shown = "closed the connection" if not banner else "is not an SSH server"
-                    raise _Refused(f"it answers but {shown}")
-    except (OSError, _Refused) as error:
-        reason = str(error) if isinstance(error, _Refused) else _reason(error)
+                    raise _NotTheServerError(f"it answers but {shown}")
+    except (OSError, _NotTheServerError) as error:
+        reason = str(error) if isinstance(error, _NotTheServerError) else _reason(error)
         raise ConfigError(
             f"{NAMESPACE}:venue.dockerHost: cannot reach {host} port {port} from this machine "
             f"({reason}; deploy from the venue LAN with the Docker host up), "
