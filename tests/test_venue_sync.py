@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from components.settings import ConfigError
-from components.venue.sync import OUTPUT, venue_entry
-from plan.model import Plan, Secret, reveal
+from components.venue.sync import (
+    CERTIFICATE_DAYS_METRIC,
+    HEARTBEAT_METRIC,
+    HEARTBEAT_MISSING_MINUTES,
+    METRIC_NAMESPACE,
+    OUTPUT,
+    VENUE_DIMENSION,
+    venue_entry,
+)
+from components.venue.tls import EARLY_RENEWAL_HOURS
+from plan.model import Plan, Resource, Secret, reveal
 from seed import naming
 
 PASSWORD = "random:index/randomPassword:RandomPassword"
@@ -133,3 +144,96 @@ def test_credential_is_long_and_header_safe(dev_plan: Plan) -> None:
     assert password.inputs["length"] == 48.0
     assert password.inputs["special"] is False
     assert "result" in password.additional_secret_outputs
+
+
+# --- each venue's health, alarmed in the cloud stack ------------------------------------
+
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+
+
+def venue_alarms(plan: Plan) -> dict[str, Resource]:
+    component = plan.named("app-venue-health")
+    return {r.name: r for r in plan.children(component.urn) if r.type == ALARM}
+
+
+def test_each_listed_venue_gets_a_heartbeat_and_a_certificate_alarm(
+    plan_of: Callable[[str], Plan],
+) -> None:
+    assert sorted(venue_alarms(plan_of("prod"))) == [
+        "app-venue-health-arena-certificate",
+        "app-venue-health-arena-heartbeat",
+        "app-venue-health-stadium-certificate",
+        "app-venue-health-stadium-heartbeat",
+    ]
+    assert sorted(venue_alarms(plan_of("dev"))) == [
+        "app-venue-health-arena-certificate",
+        "app-venue-health-arena-heartbeat",
+    ]
+
+
+def test_a_silent_bastion_breaches_the_heartbeat_alarm(dev_plan: Plan) -> None:
+    alarm = venue_alarms(dev_plan)["app-venue-health-arena-heartbeat"]
+    i = alarm.inputs
+    assert i["name"] == "ticketing-dev-venue-arena-heartbeat"
+    assert (i["namespace"], i["metricName"]) == (METRIC_NAMESPACE, HEARTBEAT_METRIC)
+    assert i["dimensions"] == {VENUE_DIMENSION: "arena"}
+    assert (i["statistic"], i["comparisonOperator"], i["threshold"]) == (
+        "Sum",
+        "LessThanThreshold",
+        1.0,
+    )
+    # No data (venue offline, Bastion down) is an alarm, after 15 minutes.
+    assert i["treatMissingData"] == "breaching"
+    assert i["period"] * i["evaluationPeriods"] == HEARTBEAT_MISSING_MINUTES * 60
+
+
+def test_a_certificate_close_to_expiry_alarms(dev_plan: Plan) -> None:
+    alarm = venue_alarms(dev_plan)["app-venue-health-arena-certificate"]
+    i = alarm.inputs
+    assert (i["metricName"], i["statistic"]) == (CERTIFICATE_DAYS_METRIC, "Minimum")
+    assert (i["comparisonOperator"], i["threshold"]) == ("LessThanThreshold", 30.0)
+    # Below the server certificate's renewal window: a deploy should have renewed it.
+    assert i["threshold"] < EARLY_RENEWAL_HOURS / 24
+
+
+def test_venue_alarms_notify_the_stacks_alarm_topic(dev_plan: Plan) -> None:
+    topic = dev_plan.named("app-alarms-topic").outputs["arn"]
+    for alarm in venue_alarms(dev_plan).values():
+        assert alarm.inputs["alarmActions"] == [topic]
+        assert alarm.inputs["okActions"] == [topic]
+
+
+def test_a_stack_without_venues_has_no_venue_alarms(capture: Callable[..., Plan]) -> None:
+    plan = capture("dev", {"ticketing:venues": []})
+    assert not [r for r in plan if r.name.startswith("app-venue-health")]
+
+
+def test_the_host_running_the_sync_publishes_venue_metrics_in_their_namespace_only(
+    dev_plan: Plan,
+) -> None:
+    def statements(policy: Resource) -> list[dict[str, Any]]:
+        return json.loads(policy.inputs["policy"])["Statement"]
+
+    policies = [r for r in dev_plan if r.type == "aws:iam/rolePolicy:RolePolicy"]
+    publishing = [
+        s
+        for p in policies
+        for s in statements(p)
+        if "cloudwatch:PutMetricData" in str(s.get("Action"))
+    ]
+    assert publishing == [
+        {
+            "Sid": "PublishVenueHeartbeats",
+            "Effect": "Allow",
+            "Action": "cloudwatch:PutMetricData",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"cloudwatch:namespace": "Ticketing/Venues"}},
+        }
+    ]
+
+
+def test_the_bastion_is_told_where_to_send_its_heartbeat(plan_of: Callable[[str], Plan]) -> None:
+    bastion = plan_of("venue-dev-arena").named("venue-arena-bastion")
+    env = dict(e.split("=", 1) for e in reveal(bastion.inputs["envs"]))
+    assert env["HEARTBEAT_URL"] == env["SYNC_URL"] + "/heartbeat"
+    assert env["HEARTBEAT_INTERVAL_SECONDS"] == "60"

@@ -22,6 +22,7 @@ from components.host.app_user_data import render_user_data
 from components.host.apply_document import ApplySpec, DatabaseTarget
 from components.host.bootstrap_sql import render_bootstrap_sql
 from components.settings import CloudSettings
+from components.venue.sync import METRIC_NAMESPACE
 from seed import naming
 
 UBUNTU_AMI_PARAMETER = (
@@ -240,6 +241,7 @@ class AppHost(pulumi.ComponentResource):
                 [f"arn:aws:ssm:{settings.region}:{v['account']}:parameter{p}" for p in paths],
                 list(v["logs"]),
                 list(v["secrets"]),
+                venue_metrics=bool(spec.venues),
             )
         )
         access = aws.iam.RolePolicy(f"{name}-access", role=role.id, policy=policy, opts=child)
@@ -357,11 +359,22 @@ def _digest(parts: Sequence[str]) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
 
 
-def _host_policy(parameter_paths: list[str], log_groups: list[str], secrets: list[str]) -> str:
+def _host_policy(
+    parameter_paths: list[str],
+    log_groups: list[str],
+    secrets: list[str],
+    *,
+    venue_metrics: bool = False,
+) -> str:
     """Read its own SSM paths and master secrets, write its own log groups; nothing else.
+    The host running the venue sync also publishes the venues' heartbeat metrics, in
+    their namespace only.
 
     SecureStrings and RDS secrets use the AWS-managed keys, whose key policies
     already allow decryption through SSM and Secrets Manager for the account.
+    PutMetricData has no resource-level permissions ("*" is the only resource); the
+    `cloudwatch:namespace` condition key narrows it (AWS's Service Authorization
+    Reference for CloudWatch).
     """
     statements: list[dict[str, object]] = [
         {
@@ -384,6 +397,16 @@ def _host_policy(parameter_paths: list[str], log_groups: list[str], secrets: lis
                 "Effect": "Allow",
                 "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
                 "Resource": secrets,
+            }
+        )
+    if venue_metrics:
+        statements.append(
+            {
+                "Sid": "PublishVenueHeartbeats",
+                "Effect": "Allow",
+                "Action": "cloudwatch:PutMetricData",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"cloudwatch:namespace": METRIC_NAMESPACE}},
             }
         )
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)

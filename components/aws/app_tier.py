@@ -13,7 +13,11 @@ from components.aws.network import AwsNetwork
 from components.aws.observability import AlarmTopic, Observability
 from components.aws.routing import Router
 from components.aws.service_stack import ServiceBackingStack
-from components.aws.venue_sync import VenueSyncCredentials
+from components.aws.venue_sync import (
+    VenueHealthAlarms,
+    VenueHealthAlarmsArgs,
+    VenueSyncCredentials,
+)
 from components.aws.web_client import WebClientSite
 from components.settings import CloudSettings
 from seed import catalog
@@ -125,6 +129,12 @@ class AppTier(pulumi.ComponentResource):
             hosts={h: host.instance_id for h, host in hosts.items()},
             opts=child,
         )
+        if settings.venues:
+            VenueHealthAlarms(
+                f"{name}-venue-health",
+                VenueHealthAlarmsArgs.of(settings, alarms.arn),
+                opts=child,
+            )
 
         self.services = pulumi.Output.all(
             **{

@@ -1,4 +1,5 @@
-"""`VenueSyncCredentials`: the cloud side of the sync contract with the venues' Bastions.
+"""`VenueSyncCredentials`: the cloud side of the sync contract with the venues' Bastions;
+`VenueHealthAlarms`: what their heartbeats say, alarmed per venue.
 
 One generated credential per listed venue, stored where the ticketing service
 reads it (an SSM SecureString under its own path, which its app host writes
@@ -18,7 +19,16 @@ import pulumi_random as random
 
 from components.outputs import EXPORTED, ComponentOutputs
 from components.settings import CloudSettings
-from components.venue.sync import CREDENTIAL, SYNC_URL
+from components.venue.sync import (
+    CERTIFICATE_DAYS_ALARM,
+    CERTIFICATE_DAYS_METRIC,
+    CREDENTIAL,
+    HEARTBEAT_METRIC,
+    HEARTBEAT_MISSING_MINUTES,
+    METRIC_NAMESPACE,
+    SYNC_URL,
+    VENUE_DIMENSION,
+)
 from seed import catalog, naming
 
 CREDENTIAL_LENGTH = 48
@@ -111,4 +121,110 @@ class VenueSyncCredentials(pulumi.ComponentResource):
             ),
         )
         self.stack_outputs = self.outputs.stack_outputs()
+        self.register_outputs(self.outputs.registered())
+
+
+@dataclass(frozen=True)
+class VenueHealthAlarmsArgs:
+    """The venues whose Bastions one cloud stack alarms on.
+
+    Attributes:
+        environment: dev, staging or prod (the alarm names).
+        venues: the venue ids (`ticketing:venues`).
+        topic_arn: the stack's alarm topic.
+    """
+
+    environment: str
+    venues: tuple[str, ...]
+    topic_arn: pulumi.Input[str]
+
+    @classmethod
+    def of(cls, settings: CloudSettings, topic_arn: pulumi.Input[str]) -> VenueHealthAlarmsArgs:
+        """The stack's venues (`ticketing:venues`), alarmed on `topic_arn`."""
+        return cls(settings.environment, tuple(settings.venues), topic_arn)
+
+
+@dataclass(frozen=True)
+class VenueHealthAlarmsOutputs(ComponentOutputs):
+    """`alarm_names`: venue id -> its heartbeat and certificate alarms' names."""
+
+    alarm_names: dict[str, list[str]]
+
+
+class VenueHealthAlarms(pulumi.ComponentResource):
+    """Per venue the cloud stack serves: what its Bastion's heartbeats say, alarmed.
+
+    The heartbeat contract is in `components.venue.sync`: each Bastion's sync
+    reports through the ticketing service, which publishes the venue's
+    `HEARTBEAT_METRIC` and `CERTIFICATE_DAYS_METRIC`. Two alarms per venue, both
+    notifying the stack's alarm topic:
+
+    - `<name>-<venue>-heartbeat`: no healthy heartbeat for `HEARTBEAT_MISSING_MINUTES`
+      (missing data breaches: a venue offline or a Bastion down sends nothing);
+    - `<name>-<venue>-certificate`: the earlier of the server certificate's and the
+      venue CA's expiry is fewer than `CERTIFICATE_DAYS_ALARM` days away.
+
+    Args:
+        name: prefix for every child's name.
+        args: the venues and the alarm topic (`VenueHealthAlarmsArgs.of`).
+        opts: must carry the stack's AWS provider.
+    """
+
+    outputs: VenueHealthAlarmsOutputs
+
+    def __init__(
+        self, name: str, args: VenueHealthAlarmsArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("ticketing:venue:VenueHealthAlarms", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        prefix = f"{naming.PROJECT}-{args.environment}-venue"
+        topic_arn = args.topic_arn
+        period = 300
+        alarm_names: dict[str, list[str]] = {}
+        for venue in args.venues:
+            dimensions = {VENUE_DIMENSION: venue}
+            aws.cloudwatch.MetricAlarm(
+                f"{name}-{venue}-heartbeat",
+                name=f"{prefix}-{venue}-heartbeat",
+                alarm_description=(
+                    f"No healthy heartbeat from the Bastion at venue {venue} for "
+                    f"{HEARTBEAT_MISSING_MINUTES} minutes (venue offline or Bastion down)"
+                ),
+                namespace=METRIC_NAMESPACE,
+                metric_name=HEARTBEAT_METRIC,
+                dimensions=dimensions,
+                statistic="Sum",
+                period=period,
+                evaluation_periods=HEARTBEAT_MISSING_MINUTES * 60 // period,
+                threshold=1,
+                comparison_operator="LessThanThreshold",
+                treat_missing_data="breaching",
+                alarm_actions=[topic_arn],
+                ok_actions=[topic_arn],
+                opts=child,
+            )
+            aws.cloudwatch.MetricAlarm(
+                f"{name}-{venue}-certificate",
+                name=f"{prefix}-{venue}-certificate",
+                alarm_description=(
+                    f"A certificate of the Bastion at venue {venue} expires in fewer than "
+                    f"{CERTIFICATE_DAYS_ALARM} days: deploy its venue stack (the server "
+                    "certificate renews), or rotate the venue CA (docs/runbooks.md)"
+                ),
+                namespace=METRIC_NAMESPACE,
+                metric_name=CERTIFICATE_DAYS_METRIC,
+                dimensions=dimensions,
+                statistic="Minimum",
+                period=3600,
+                evaluation_periods=1,
+                threshold=CERTIFICATE_DAYS_ALARM,
+                comparison_operator="LessThanThreshold",
+                # No data is the heartbeat alarm's to report.
+                treat_missing_data="notBreaching",
+                alarm_actions=[topic_arn],
+                ok_actions=[topic_arn],
+                opts=child,
+            )
+            alarm_names[venue] = [f"{prefix}-{venue}-heartbeat", f"{prefix}-{venue}-certificate"]
+        self.outputs = VenueHealthAlarmsOutputs(alarm_names=alarm_names)
         self.register_outputs(self.outputs.registered())
