@@ -53,7 +53,7 @@ def test_an_image_tag_updates_only_the_hosts_desired_state(dev_base: Any, tmp_pa
     assert "| app | update | `shared-host-compose` |" in diff.render_markdown(result)
 
 
-def test_a_new_venue_is_created_under_the_venue_sync_component(
+def test_a_new_venue_is_created_under_the_venue_sync_and_health_components(
     dev_base: Any, tmp_path: Path
 ) -> None:
     head = record(
@@ -64,8 +64,10 @@ def test_a_new_venue_is_created_under_the_venue_sync_component(
     assert created == {
         ("venue-sync", "venue-sync-stadium"),
         ("venue-sync", "venue-sync-stadium-ssm"),
+        ("app", "app-venue-health-stadium-heartbeat"),
+        ("app", "app-venue-health-stadium-certificate"),
     }
-    assert diff.diff(head, dev_base).count("delete") == 2
+    assert diff.diff(head, dev_base).count("delete") == 4
 
 
 def test_a_new_mandatory_violation_is_marked_and_annotated(tmp_path: Path) -> None:
