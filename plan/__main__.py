@@ -1,5 +1,5 @@
 """`python -m plan [STACK] [--json FILE] [--policy-pack-config FILE] [--backend URL]
-[--organization ORG]`: the offline plan of one committed stack.
+[--organization ORG] [--set PATH=VALUE ...]`: the offline plan of one committed stack.
 
 Runs the real program under the SDK's mock engine with the stack file's config:
 no credentials, no Pulumi CLI, no network. Exit codes: 0 clean, 1 a mandatory
@@ -51,6 +51,14 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="connect to a venue stack's Docker host first, as pulumi preview does",
     )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="plan the stack with one config value changed, as `pulumi config set --path` "
+        "would write it (services.ticketing.host=ecs); repeatable, the stack file is untouched",
+    )
     parser.add_argument("--traceback", action="store_true", help="show a program error in full")
     parser.add_argument("--project-dir", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -61,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     from components.settings import ConfigError
     from plan import constraints, cost, diagram, engine, policy, report, stack_config
     from plan.backends import Backend, BackendError
+    from plan.config_paths import path_overrides
 
     try:
         backend = Backend.of(args.backend, args.organization)
@@ -83,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
             project_dir=project_dir,
             backend=backend,
             probe_docker_host=args.probe_docker_host,
+            overrides=path_overrides(project_dir, args.stack, args.set),
         )
     except ConfigError as exc:
         err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)

@@ -268,7 +268,9 @@ Docker Compose
 
 This model supports horizontal scaling by extracting services to dedicated hosts or promoting \
 databases to dedicated RDS instances: per service, `services.<name>.host` and \
-`services.<name>.database` switch from `shared` to `dedicated` in the stack's config.
+`services.<name>.database` switch from `shared` to `dedicated` in the stack's config. \
+Beyond one machine, `services.<name>.host: ecs` runs the service's API as an autoscaled ECS \
+service on Fargate, with its Redis and RabbitMQ as ECS services of its own.
 
 The {stack} stack today:
 

@@ -81,3 +81,14 @@ def rabbitmq_container(service: str) -> str:
 # TLS files) carries this label: it holds no data, so nothing protects it.
 GENERATED_VOLUME_LABEL = "ticketing.contents"
 GENERATED_VOLUME_VALUE = "generated"
+
+
+def service_discovery_namespace(environment: str) -> str:
+    """The Cloud Map private DNS namespace where a service on ECS finds its Redis and RabbitMQ:
+    `<env>.ticketing.internal`, so payments' Redis is `payments-redis.<env>.ticketing.internal`."""
+    return f"{environment}.{PROJECT}.internal"
+
+
+# Docker label of an ECS container whose image needs a writable root filesystem; its value
+# says why. Every other container runs with a read-only root.
+WRITABLE_ROOT_LABEL = "ticketing.writable-root"

@@ -8,18 +8,31 @@ which always runs afresh. Every capture resets the Pulumi runtime first
 
 from __future__ import annotations
 
+import copy
 import gc
 from collections.abc import Callable, Iterator, Mapping
 from functools import cache
 from typing import Any
 
 import pytest
+import yaml
 
 from plan import engine, stack_config
 from plan.model import Plan
 from tests.engines import docker
 
 CLOUD_STACKS = ("dev", "staging", "prod")
+# The test stack that runs on ECS: a committed stack with these services on Fargate.
+ECS_SERVICES = ("ticketing", "payments")
+TICKETING_ON_ECS: dict[str, Any] = {
+    "cpu": 512,
+    "memoryMb": 1024,
+    "desiredCount": 3,
+    "minCount": 2,
+    "maxCount": 10,
+    "cpuTargetPercent": 55,
+    "requestsPerTarget": 800,
+}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -36,6 +49,28 @@ def _cached(stack: str) -> Plan:
 
 def committed_stacks() -> list[str]:
     return stack_config.stacks(engine.PROJECT_DIR)
+
+
+def ecs_overrides(stack: str = "dev", placement: str = "ecs") -> dict[str, Any]:
+    """`stack`'s config with `ECS_SERVICES` placed by `placement` (ticketing sized by
+    `TICKETING_ON_ECS`, payments on the defaults): the config a person would write."""
+    config = yaml.safe_load((engine.PROJECT_DIR / f"Pulumi.{stack}.yaml").read_text())["config"]
+    services = copy.deepcopy(config["ticketing:services"])
+    for name in ECS_SERVICES:
+        services[name]["host"] = placement
+    services["ticketing"]["ecs"] = dict(TICKETING_ON_ECS)
+    return {"ticketing:services": services}
+
+
+@cache
+def _ecs_cached(stack: str) -> Plan:
+    return engine.capture(stack, overrides=ecs_overrides(stack), plan_of=_cached)
+
+
+@pytest.fixture(scope="session")
+def ecs_plan() -> Plan:
+    """The dev stack with ticketing and payments on ECS Fargate, captured once."""
+    return _ecs_cached("dev")
 
 
 @pytest.fixture(scope="session")

@@ -221,6 +221,12 @@ if args[:2] == ["ssm", "get-parameters-by-path"]:
     store = json.load(open(os.environ["FAKE_SSM"]))
     prefix = opt("--path") + "/"
     print(json.dumps([[n, v] for n, v in store.items() if n.startswith(prefix)]))
+elif args[:2] == ["ssm", "get-parameters"]:
+    assert "--with-decryption" in args
+    assert opt("--query") == "Parameters[].[Name,Value]" and opt("--output") == "json"
+    names = args[args.index("--names") + 1 : args.index("--with-decryption")]
+    store = json.load(open(os.environ["FAKE_SSM"]))
+    print(json.dumps([[n, store[n]] for n in names if n in store]))
 elif args[:2] == ["secretsmanager", "get-secret-value"]:
     assert opt("--query") == "SecretString" and opt("--output") == "text"
     print(json.load(open(os.environ["FAKE_SECRETS"]))[opt("--secret-id")])
@@ -629,3 +635,55 @@ def test_script_is_valid_bash() -> None:
             ["bash", "-n"], input=script_text(spec), capture_output=True, text=True, check=False
         )
         assert result.returncode == 0, result.stderr
+
+
+TICKETING = catalog.service("ticketing")
+ON_ECS = ApplySpec(
+    tuple(s for s in SERVICES if s is not TICKETING),
+    (DatabaseTarget("shared", SERVICES),),
+    bootstrap_only=(TICKETING,),
+)
+
+
+def test_a_service_on_ecs_is_bootstrapped_from_its_password_alone(tmp_path: Path) -> None:
+    run = run_script(tmp_path, ON_ECS, ssm_store(ON_ECS))
+    assert run.result.returncode == 0, run.result.stderr
+    [psql] = run.by_tool("psql")
+    assert psql[-1]["TICKETING_DB_PASSWORD"] == "db-ticketing"
+    path = "/ticketing/dev/services/ticketing"
+    reads = [c for c in run.by_tool("aws") if path in " ".join(c)]
+    assert reads == [
+        [
+            "ssm",
+            "get-parameters",
+            "--names",
+            f"{path}/database-password",
+            "--with-decryption",
+            "--query",
+            "Parameters[].[Name,Value]",
+            "--output",
+            "json",
+        ]
+    ]
+    assert not run.file(compose.env_file("ticketing")).exists()  # it does not run here
+    assert "db-ticketing" not in run.result.stdout + run.result.stderr
+
+
+def test_a_missing_password_of_a_service_on_ecs_stops_the_run(tmp_path: Path) -> None:
+    store = ssm_store(ON_ECS)
+    del store["/ticketing/dev/services/ticketing/database-password"]
+    run = run_script(tmp_path, ON_ECS, store)
+    assert run.result.returncode != 0
+    assert "missing SSM parameter database-password" in run.result.stderr
+    assert not run.by_tool("psql")
+
+
+def test_a_service_cannot_be_both_run_and_bootstrapped_only() -> None:
+    with pytest.raises(ValueError, match="listed twice"):
+        ApplySpec(SERVICES, SHARED.databases, bootstrap_only=(TICKETING,))
+    with pytest.raises(ValueError, match="database targets must hold exactly"):
+        ApplySpec(
+            ON_ECS.services,
+            (DatabaseTarget("shared", ON_ECS.services),),
+            bootstrap_only=(TICKETING,),
+        )

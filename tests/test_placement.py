@@ -69,3 +69,28 @@ def test_dedicated_database_gets_its_own_instance() -> None:
     dbs = placement.databases(cloud(payments={"database": "dedicated"}))
     assert [s.name for s in dbs["payments"]] == ["payments"]
     assert "payments" not in [s.name for s in dbs["shared"]]
+
+
+def test_ecs_takes_the_service_off_every_host() -> None:
+    layout = cloud(ticketing={"host": "ecs"}, payments={"host": "dedicated"})
+    shared, dedicated = placement.hosts(layout)
+    assert "ticketing" not in [s.name for s in shared.services]
+    assert dedicated.name == "payments"
+    assert placement.host_of(layout, "ticketing") == placement.ECS
+    assert placement.ecs_services(layout) == (catalog.service("ticketing"),)
+
+
+def test_the_shared_host_bootstraps_the_databases_of_services_on_ecs() -> None:
+    layout = cloud(ticketing={"host": "ecs"}, payments={"host": "dedicated"})
+    shared, dedicated = placement.hosts(layout)
+    assert placement.bootstrapped_elsewhere(layout, shared) == (catalog.service("ticketing"),)
+    assert placement.bootstrapped_elsewhere(layout, dedicated) == ()
+
+
+def test_stores_of_a_service_on_ecs_are_found_by_cloud_map_names() -> None:
+    layout = cloud(ticketing={"host": "ecs"})
+    assert placement.redis_host(layout, "ticketing") == "ticketing-redis.dev.ticketing.internal"
+    assert (
+        placement.rabbitmq_host(layout, "ticketing") == "ticketing-rabbitmq.dev.ticketing.internal"
+    )
+    assert placement.redis_host(layout, "payments") == "payments-redis"

@@ -152,7 +152,7 @@ BAD = [
     pytest.param(
         cloud(services__payments__redis="yes"),
         "ticketing:services.payments.redis: unknown key, expected one of image, database, host, "
-        'healthCheckPath, pathPrefix, redisMaxMemoryMb, memoryMb, got "yes"',
+        'healthCheckPath, pathPrefix, redisMaxMemoryMb, memoryMb, ecs, got "yes"',
         id="unknown-service-setting",
     ),
     pytest.param(

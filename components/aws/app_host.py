@@ -24,11 +24,13 @@ from components.host.bootstrap_sql import render_bootstrap_sql
 from components.settings import CloudSettings
 from components.venue.sync import METRIC_NAMESPACE
 from seed import naming
+from seed.catalog import SERVICES, DomainService
 
 UBUNTU_AMI_PARAMETER = (
     "/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id"
 )
 STANDARD_PARAMETER_BYTES = 4096
+BOOTSTRAP_WAIT_SECONDS = 1800  # a first boot installs Docker and the tools, then applies
 APPLY_SCHEDULE = "rate(30 minutes)"  # also repairs drift (a stopped container, a lost env file)
 
 
@@ -115,20 +117,26 @@ def apply_spec(
 ) -> ApplySpec:
     """What the host applies: its services, their databases, and the venues' credentials.
 
-    Per RDS instance, the host's services whose database it bootstraps; `venues`
-    only if the host runs `naming.VENUE_SYNC_SERVICE`, whose env file gets them.
+    Per RDS instance, the services whose database it bootstraps: its own, and on the
+    shared host those of the ECS services (`placement.bootstrapped_elsewhere`);
+    `venues` only if the host runs `naming.VENUE_SYNC_SERVICE`, whose env file gets them.
     """
+    elsewhere = placement.bootstrapped_elsewhere(settings, layout)
     targets: list[DatabaseTarget] = []
     for target in databases:
         here = tuple(
             s
-            for s in layout.services
+            for s in (*layout.services, *elsewhere)
             if s.name in {d.name for d in placement.databases(settings).get(target, ())}
         )
         if here:
-            targets.append(DatabaseTarget(target, here))
+            targets.append(DatabaseTarget(target, tuple(sorted(here, key=_catalog_order))))
     syncs = any(s.name == naming.VENUE_SYNC_SERVICE for s in layout.services)
-    return ApplySpec(layout.services, tuple(targets), tuple(venues) if syncs else ())
+    return ApplySpec(layout.services, tuple(targets), tuple(venues) if syncs else (), elsewhere)
+
+
+def _catalog_order(service: DomainService) -> int:
+    return SERVICES.index(service)
 
 
 class AppHost(pulumi.ComponentResource):
@@ -160,6 +168,8 @@ class AppHost(pulumi.ComponentResource):
         databases: every RDS instance by placement name (`shared` or a service name).
         venue_sync: the venues' sync credentials; the host running the ticketing
             service puts them in its env file.
+        bootstrapped: the backing stacks of `placement.bootstrapped_elsewhere(layout)`,
+            the ECS services whose databases this host bootstraps.
         opts: must carry the stack's AWS provider.
     """
 
@@ -180,6 +190,7 @@ class AppHost(pulumi.ComponentResource):
         web_clients: Sequence[WebClientSite],
         databases: Mapping[str, Database],
         venue_sync: VenueSyncCredentials | None = None,
+        bootstrapped: Sequence[ServiceBackingStack] = (),
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         name = f"{layout.name}-host"
@@ -231,6 +242,11 @@ class AppHost(pulumi.ComponentResource):
         invoke = pulumi.InvokeOutputOptions(parent=self)
         account = aws.get_caller_identity_output(opts=invoke).account_id
         paths = [host_path] + [naming.ssm_service_path(env, s.name) for s in layout.services]
+        # The database password of each service it bootstraps but does not run, nothing more.
+        passwords = [
+            naming.ssm_service_parameter(env, s.name, naming.DATABASE_PASSWORD)
+            for s in spec.bootstrap_only
+        ]
         log_arns = [s.log_group_arn for s in services] + [w.log_group_arn for w in web_clients]
         policy = pulumi.Output.all(
             account=account,
@@ -242,6 +258,9 @@ class AppHost(pulumi.ComponentResource):
                 list(v["logs"]),
                 list(v["secrets"]),
                 venue_metrics=bool(spec.venues),
+                parameters=[
+                    f"arn:aws:ssm:{settings.region}:{v['account']}:parameter{p}" for p in passwords
+                ],
             )
         )
         access = aws.iam.RolePolicy(f"{name}-access", role=role.id, policy=policy, opts=child)
@@ -319,7 +338,9 @@ class AppHost(pulumi.ComponentResource):
         # schedule alone never notices new parameter values. So the name carries a digest
         # of everything the host applies (documents, script, each secret's version): any
         # change is an UpdateAssociation, which runs it at once.
-        revisions = [s.revision for s in services] + [v.outputs.revision for v in venue_inputs]
+        revisions = [s.revision for s in (*services, *bootstrapped)] + [
+            v.outputs.revision for v in venue_inputs
+        ]
         digest = pulumi.Output.all(*revisions).apply(
             lambda revisions: _digest([content, *documents.values(), *map(str, revisions)])
         )
@@ -334,6 +355,10 @@ class AppHost(pulumi.ComponentResource):
             compliance_severity="HIGH",
             max_concurrency="1",
             max_errors="0",
+            # ECS tasks cannot bootstrap their own databases: the first deploy waits for it.
+            wait_for_success_timeout_seconds=BOOTSTRAP_WAIT_SECONDS
+            if spec.bootstrap_only
+            else None,
             # Its first run must find the documents and the role's permissions in place.
             opts=pulumi.ResourceOptions(
                 parent=self,
@@ -365,10 +390,11 @@ def _host_policy(
     secrets: list[str],
     *,
     venue_metrics: bool = False,
+    parameters: Sequence[str] = (),
 ) -> str:
-    """Read its own SSM paths and master secrets, write its own log groups; nothing else.
-    The host running the venue sync also publishes the venues' heartbeat metrics, in
-    their namespace only.
+    """Read its own SSM paths (and single `parameters`) and master secrets, write its own
+    log groups; nothing else. The host running the venue sync also publishes the venues'
+    heartbeat metrics, in their namespace only.
 
     SecureStrings and RDS secrets use the AWS-managed keys, whose key policies
     already allow decryption through SSM and Secrets Manager for the account.
@@ -381,7 +407,7 @@ def _host_policy(
             "Sid": "ReadOwnParameters",
             "Effect": "Allow",
             "Action": ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"],
-            "Resource": [arn for p in parameter_paths for arn in (p, f"{p}/*")],
+            "Resource": [arn for p in parameter_paths for arn in (p, f"{p}/*")] + [*parameters],
         },
         {
             "Sid": "WriteOwnLogs",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pulumi
@@ -9,6 +10,12 @@ import pulumi
 from components.aws import placement
 from components.aws.app_host import AppHost, AppHostFirewall
 from components.aws.database import Database
+from components.aws.fargate import (
+    FargateCluster,
+    FargateClusterArgs,
+    FargateService,
+    FargateServiceArgs,
+)
 from components.aws.network import AwsNetwork
 from components.aws.observability import AlarmTopic, Observability
 from components.aws.routing import Router
@@ -20,7 +27,7 @@ from components.aws.venue_sync import (
 )
 from components.aws.web_client import WebClientSite
 from components.settings import CloudSettings
-from seed import catalog
+from seed import catalog, naming
 
 
 class AppTier(pulumi.ComponentResource):
@@ -115,10 +122,14 @@ class AppTier(pulumi.ComponentResource):
                 web_clients=[sites[c.name] for c in layout.web_clients],
                 databases=databases,
                 venue_sync=venue_sync,
+                bootstrapped=[
+                    stacks[s.name] for s in placement.bootstrapped_elsewhere(settings, layout)
+                ],
                 opts=child,
             )
             for index, layout in enumerate(placement.hosts(settings))
         }
+        self._fargate(name, settings, network, router, stacks, databases, alarms, hosts, venue_sync)
         Observability(
             f"{name}-observability",
             environment=env,
@@ -161,3 +172,53 @@ class AppTier(pulumi.ComponentResource):
             "ssmSessionCommand": self.ssm_session_command,
         }
         self.register_outputs(self.stack_outputs)
+
+    def _fargate(
+        self,
+        name: str,
+        settings: CloudSettings,
+        network: AwsNetwork,
+        router: Router,
+        stacks: Mapping[str, ServiceBackingStack],
+        databases: Mapping[str, Database],
+        alarms: AlarmTopic,
+        hosts: Mapping[str, AppHost],
+        venue_sync: VenueSyncCredentials,
+    ) -> None:
+        """One `FargateService` per `host: ecs` service, under its backing stack."""
+        on_ecs = placement.ecs_services(settings)
+        if not on_ecs:
+            return
+        cluster = FargateCluster(
+            f"{name}-ecs",
+            FargateClusterArgs.of(settings, vpc_id=network.outputs.vpc_id),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        for service in on_ecs:
+            stack = stacks[service.name]
+            database = databases.get(placement.database_of(settings, service.name))
+            revisions = [stack.revision]
+            if service.name == naming.VENUE_SYNC_SERVICE:
+                revisions.append(venue_sync.outputs.revision)
+            FargateService(
+                f"{service.name}-ecs",
+                FargateServiceArgs.of(
+                    settings,
+                    service,
+                    cluster=cluster.outputs,
+                    vpc_id=network.outputs.vpc_id,
+                    subnet_ids=network.outputs.private_subnet_ids,
+                    alb_security_group_id=router.alb_security_group_id,
+                    alb_arn_suffix=router.alb_arn_suffix,
+                    target_group_arn=stack.routed_target_group_arn,
+                    target_group_arn_suffix=stack.target_group_arn_suffix,
+                    database_security_group_id=database.security_group_id if database else None,
+                    alarm_topic_arn=alarms.arn,
+                    secrets_revision=pulumi.Output.all(*revisions).apply(
+                        lambda r: ";".join(str(x) for x in r)
+                    ),
+                    # The shared host bootstraps the service's database before its tasks start.
+                    wait_for=[hosts[placement.SHARED]],
+                ),
+                opts=pulumi.ResourceOptions(parent=stack),
+            )

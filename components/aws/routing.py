@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Literal, Protocol
 
 import pulumi
 import pulumi_aws as aws
@@ -46,11 +46,13 @@ def host_target_group(
     port: int,
     health_check_path: str,
     opts: pulumi.ResourceOptions,
+    target_type: Literal["instance", "ip"] = "instance",
 ) -> aws.lb.TargetGroup:
-    """An HTTP target group for one container's host port on the app host (instance targets)."""
+    """An HTTP target group for one container: its host port on an app host (instance
+    targets), or its container port on the ENIs of Fargate tasks (`ip` targets)."""
     return aws.lb.TargetGroup(
         name,
-        target_type="instance",
+        target_type=target_type,
         protocol="HTTP",
         port=port,
         vpc_id=vpc_id,

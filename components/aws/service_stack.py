@@ -23,6 +23,11 @@ TARGET_5XX_PER_5_MINUTES = 10
 P95_LATENCY_SECONDS = 1.0
 
 
+def alarm_name(environment: str, service: str, alarm: str) -> str:
+    """A service's alarm by its short name (`target-5xx`, `unhealthy-hosts`, `p95-latency`)."""
+    return f"{naming.PROJECT}-{environment}-{service}-{alarm}"
+
+
 class ServiceBackingStack(pulumi.ComponentResource):
     """One domain service: its database and login role, credentials, routing, logs and alarms.
 
@@ -49,6 +54,7 @@ class ServiceBackingStack(pulumi.ComponentResource):
     parameter_names: pulumi.Output[dict[str, str]]
     revision: pulumi.Output[str]
     target_group_arn: pulumi.Output[str]
+    routed_target_group_arn: pulumi.Output[str]
     target_group_arn_suffix: pulumi.Output[str]
     log_group_arn: pulumi.Output[str]
     database_identifier: pulumi.Output[str]
@@ -70,6 +76,7 @@ class ServiceBackingStack(pulumi.ComponentResource):
         self._name = name
         self._service = service
         self._env = settings.environment
+        self._settings = settings
         self._child = pulumi.ResourceOptions(parent=self)
         config = settings.services[name]
         self._parameters: dict[str, aws.ssm.Parameter] = {}
@@ -89,15 +96,18 @@ class ServiceBackingStack(pulumi.ComponentResource):
             opts=self._child,
         )
         health_path = config.health_check_path or service.health_check_path
+        # On ECS the ALB targets each task's own address on the container port.
+        on_ecs = placement.on_ecs(settings, name)
         target_group = host_target_group(
             f"{name}-tg",
             vpc_id=vpc_id,
-            port=placement.service_host_port(name),
+            port=service.port if on_ecs else placement.service_host_port(name),
             health_check_path=health_path,
+            target_type="ip" if on_ecs else "instance",
             opts=self._child,
         )
         prefix = config.path_prefix or service.path_prefix
-        router.add_route(
+        route = router.add_route(
             f"{name}-route",
             host=settings.api_host,
             path_patterns=[prefix, f"{prefix}/*"],
@@ -130,6 +140,10 @@ class ServiceBackingStack(pulumi.ComponentResource):
             ]
         ).apply(lambda parts: ",".join(sorted(str(p) for p in parts)))
         self.target_group_arn = target_group.arn
+        # ECS registers a service only in a target group a listener already forwards to.
+        self.routed_target_group_arn = pulumi.Output.all(target_group.arn, route.arn).apply(
+            lambda arns: str(arns[0])
+        )
         self.target_group_arn_suffix = target_group.arn_suffix
         self.log_group_arn = log_group.arn
         self.register_outputs(
@@ -188,7 +202,7 @@ class ServiceBackingStack(pulumi.ComponentResource):
 
     def _redis(self) -> None:
         password = self._password("redis")
-        host = naming.redis_container(self._name)
+        host = placement.redis_host(self._settings, self._name)
         url = pulumi.Output.format("redis://:{0}@{1}:{2}/0", password, host, REDIS_PORT)
         self._secure(naming.REDIS_PASSWORD, password)
         self._secure(naming.REDIS_URL, url)
@@ -208,7 +222,7 @@ class ServiceBackingStack(pulumi.ComponentResource):
                 sort_keys=True,
             )
         )
-        host = naming.rabbitmq_container(name)
+        host = placement.rabbitmq_host(self._settings, name)
         url = pulumi.Output.format("amqp://{0}:{1}@{2}:{3}/{0}", name, password, host, AMQP_PORT)
         self._secure(naming.RABBITMQ_PASSWORD, password)
         self._secure(naming.RABBITMQ_DEFINITIONS, definitions)
@@ -238,7 +252,7 @@ class ServiceBackingStack(pulumi.ComponentResource):
         ) -> None:
             aws.cloudwatch.MetricAlarm(
                 f"{self._name}-{suffix}",
-                name=f"{naming.PROJECT}-{self._env}-{self._name}-{suffix}",
+                name=alarm_name(self._env, self._name, suffix),
                 alarm_description=description,
                 namespace="AWS/ApplicationELB",
                 metric_name=metric,

@@ -94,18 +94,25 @@ class ApplySpec:
             service on the host that uses PostgreSQL is in exactly one of them.
         venues: the venues whose Bastions sync with `naming.VENUE_SYNC_SERVICE`; each
             credential goes into that service's env file, so it must run on this host.
+        bootstrap_only: services that run elsewhere (ECS) whose databases this host
+            bootstraps all the same; of their parameters it reads the database password only.
     """
 
     services: tuple[DomainService, ...]
     databases: tuple[DatabaseTarget, ...]
     venues: tuple[str, ...] = ()
+    bootstrap_only: tuple[DomainService, ...] = ()
 
     def __post_init__(self) -> None:
         names = [s.name for s in self.services]
-        if len(set(names)) != len(names):
+        if len(set(names + [s.name for s in self.bootstrap_only])) != len(names) + len(
+            self.bootstrap_only
+        ):
             raise ValueError("a service is listed twice")
         placed = [s.name for t in self.databases for s in t.services]
-        wanted = sorted(s.name for s in self.services if s.uses(Backing.POSTGRESQL))
+        wanted = sorted(
+            s.name for s in (*self.services, *self.bootstrap_only) if s.uses(Backing.POSTGRESQL)
+        )
         if sorted(placed) != wanted:
             raise ValueError(f"database targets must hold exactly {wanted}, got {sorted(placed)}")
         targets = [t.name for t in self.databases]
@@ -186,7 +193,8 @@ def render_script(spec: ApplySpec) -> list[str]:
         COMPOSE_PARAMETER=COMPOSE_PARAMETER,
         COMPOSE_FILE=compose.COMPOSE_FILE,
         RABBITMQ_BOOT_CONFIG=_rabbitmq_boot_config() if rabbits else [],
-        SERVICES=[line for s in spec.services for line in _service_files(s, spec.venues)],
+        SERVICES=[line for s in spec.services for line in _service_files(s, spec.venues)]
+        + [line for s in spec.bootstrap_only for line in _database_password_only(s)],
         DATABASES=[line for target in spec.databases for line in _bootstrap(target)],
         RABBITMQ_RELOADS=_rabbitmq_reloads(rabbits) if rabbits else [],
     )
@@ -256,6 +264,16 @@ def _service_files(service: DomainService, venues: tuple[str, ...]) -> list[str]
         ENV_FILE=compose.env_file(service.name),
         REDIS=redis,
         RABBITMQ=definitions,
+    )
+
+
+def _database_password_only(service: DomainService) -> list[str]:
+    return shell.render_lines(
+        "apply_service_database_password.sh",
+        SERVICE=service.name,
+        VAR=_shell_var(service.name),
+        PATH=naming.ssm_service_path("{{ Environment }}", service.name),
+        KEY=naming.DATABASE_PASSWORD,
     )
 
 

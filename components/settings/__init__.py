@@ -46,6 +46,7 @@ from components.settings.entitlements import (
     RateLimitEntitlement,
 )
 from components.settings.errors import NAMESPACE, ConfigError
+from components.settings.fargate import EcsSettings, HostPlacement
 from components.settings.loading import (
     SECRET_KEYS,
     Settings,
@@ -84,7 +85,9 @@ __all__ = [
     "CloudflareSettings",
     "ConfigError",
     "DatabaseSettings",
+    "EcsSettings",
     "Environment",
+    "HostPlacement",
     "Hostnames",
     "IngressSettings",
     "NetworkSettings",

@@ -10,6 +10,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from components.settings.cloudflare import CloudflareSettings
 from components.settings.errors import at, require_exact_keys
+from components.settings.fargate import EcsSettings, HostPlacement
 from components.settings.public_suffix import registrable_domain
 from components.settings.validators import (
     DbInstanceClass,
@@ -178,11 +179,12 @@ class ServiceSettings(Model):
 
     image: PinnedImage
     database: Placement = "shared"
-    host: Placement = "shared"
+    host: HostPlacement = "shared"
     health_check_path: Annotated[str, Field(pattern=r"^/[\w./-]*$")] | None = None
     path_prefix: Annotated[str, Field(pattern=r"^/[\w-]+$")] | None = None
     redis_max_memory_mb: Annotated[int, Field(ge=16, le=4096)] = 64
     memory_mb: Annotated[int, Field(ge=128, le=16_384)] = 512
+    ecs: EcsSettings = EcsSettings()
 
 
 class WebClientSettings(Model):

@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import binascii
 import gzip
+import json
 import re
 from collections import defaultdict
 from collections.abc import Mapping
@@ -52,7 +53,9 @@ from seed.catalog import SERVICE_NAMES, SERVICES, Backing, DomainService
 SSM_PARAMETER: Final = "aws:ssm/parameter:Parameter"
 RDS_INSTANCE: Final = "aws:rds/instance:Instance"
 DOCKER_VOLUME: Final = "docker:index/volume:Volume"
-STATEFUL_TYPES: Final = (RDS_INSTANCE, DOCKER_VOLUME)
+EFS_FILE_SYSTEM: Final = "aws:efs/fileSystem:FileSystem"
+TASK_DEFINITION: Final = "aws:ecs/taskDefinition:TaskDefinition"
+STATEFUL_TYPES: Final = (RDS_INSTANCE, DOCKER_VOLUME, EFS_FILE_SYSTEM)
 
 DATABASE_NAME: Final = "database-name"
 _PROJECT = re.escape(naming.PROJECT)
@@ -150,6 +153,21 @@ def parse_compose(document: str) -> dict[str, frozenset[str]]:
     return containers
 
 
+def container_definitions(task_definition: PolicyResource) -> list[Any]:
+    """The containers of an ECS task definition ([] while unknown or unreadable)."""
+    raw = at(task_definition.props, "containerDefinitions")
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except json.JSONDecodeError:
+            return []
+    return [c for c in elements(raw) if is_map(c)]
+
+
+def container_names(task_definition: PolicyResource) -> list[str]:
+    return [n for c in container_definitions(task_definition) if (n := text(at(c, "name")))]
+
+
 def parameter_value(parameter: PolicyResource) -> Any:
     """An SSM parameter's value, from `value` or `insecureValue` (String parameters may use
     either, and the provider computes the other, so it can be unknown during preview)."""
@@ -178,6 +196,8 @@ class ServiceView:
     )
     compose_unknown: bool = False
     has_database: bool = False
+    ecs: dict[str, PolicyResource] = field(default_factory=dict[str, PolicyResource])
+    """Container name -> the ECS task definition that runs it (a service on Fargate)."""
 
     @property
     def is_cloud_stack(self) -> bool:
@@ -187,6 +207,7 @@ class ServiceView:
             or self.compose_errors
             or self.compose_unknown
             or self.has_database
+            or self.ecs
         )
 
     def value(self, service: str, key: str) -> Any:
@@ -209,6 +230,9 @@ def service_view(args: StackValidationArgs) -> ServiceView:
     for resource in args.resources:
         if resource.resource_type == RDS_INSTANCE:
             view.has_database = True
+        if resource.resource_type == TASK_DEFINITION:
+            for name in container_names(resource):
+                view.ecs[name] = resource
         if resource.resource_type != SSM_PARAMETER:
             continue
         name = text(at(resource.props, "name")) or ""
@@ -272,18 +296,23 @@ def _backing_matches_catalog(args: StackValidationArgs, report: Reporter) -> Non
     if not view.compose:
         report("no compose document under /ticketing/<env>/hosts/<host>/compose.")
         return
-    containers = view.containers
+    # A service runs in a compose document or, placed on ECS, in task definitions.
+    runs = dict.fromkeys(view.containers, "compose") | dict.fromkeys(view.ecs, "ECS")
+    nowhere = "no compose container runs" if not view.ecs else "neither compose nor ECS runs"
     for service in SERVICES:
         backing = backing_containers(service.name)
-        if not any(owner(c) == service.name and c not in backing for c in containers):
-            report(f"no compose container runs the {service.name} service.")
+        if not any(owner(c) == service.name and c not in backing for c in runs):
+            report(f"{nowhere} the {service.name} service.")
         for container, kind in backing.items():
-            if (container in containers) != service.uses(kind):
-                verb = "runs" if container in containers else "lacks"
+            if (container in runs) != service.uses(kind):
                 wanted = "has" if service.uses(kind) else "has no"
+                where = (
+                    f"{runs[container]} runs"
+                    if container in runs
+                    else ("compose lacks" if not view.ecs else "neither compose nor ECS runs")
+                )
                 report(
-                    f"compose {verb} {container}, but the seed says {service.name} {wanted} "
-                    f"{kind.value}."
+                    f"{where} {container}, but the seed says {service.name} {wanted} {kind.value}."
                 )
 
 
@@ -300,7 +329,11 @@ def _credentials_urls(view: ServiceView, service: DomainService, report: Reporte
             continue
         parsed = urlsplit(url)
         actual = parsed.path.lstrip("/").split("/")[0] if part == "database" else parsed.hostname
-        if actual != own:
+        # On ECS a store is found by its Cloud Map name in the environment's namespace.
+        match = SERVICE_PARAMETER.match(text(at(resource[key].props, "name")) or "")
+        env = match.group("env") if match else None
+        discovered = f"{own}.{naming.service_discovery_namespace(env)}" if env else None
+        if actual != own and (part == "database" or actual != discovered):
             report(
                 f"{service.name}'s {key} points at {part} {actual!r}, not its own {own}.",
                 resource[key].urn,
@@ -374,7 +407,9 @@ def _stateful_protected(args: StackValidationArgs, report: Reporter) -> None:
         if resource.resource_type == DOCKER_VOLUME and _holds_generated_files(resource.props):
             continue
         if resource.resource_type in STATEFUL_TYPES and not resource.opts.protect:
-            kind = "RDS instance" if resource.resource_type == RDS_INSTANCE else "volume"
+            kind = {RDS_INSTANCE: "RDS instance", EFS_FILE_SYSTEM: "EFS file system"}.get(
+                resource.resource_type, "volume"
+            )
             report(f"{kind} {resource.name} is not protected in environment {env}.", resource.urn)
 
 
@@ -401,7 +436,8 @@ POLICIES = [
     ),
     stack_rule(
         "stateful-resources-protected",
-        description="Outside dev, stateful resources (RDS instances, data volumes) are protected.",
+        description="Outside dev, stateful resources (RDS instances, data volumes, EFS file "
+        "systems) are protected.",
         category=Category.ARCHITECTURE,
         severity=Severity.HIGH,
         remediation="Pass ResourceOptions(protect=True) for RDS instances and docker volumes "

@@ -25,6 +25,15 @@ by_path() {
   | python3 -c 'import json,sys; p=sys.argv[1]
 json.dump(dict((n[len(p)+1:], v) for n, v in json.load(sys.stdin)), sys.stdout)' "$1"
 }
+# by_names PATH KEY...: the named parameters under PATH, decrypted, as by_path's JSON.
+by_names() {
+  local path=$1
+  shift
+  aws ssm get-parameters --names "${@/#/$path/}" --with-decryption \
+    --query 'Parameters[].[Name,Value]' --output json \
+  | python3 -c 'import json,sys; p=sys.argv[1]
+json.dump(dict((n[len(p)+1:], v) for n, v in json.load(sys.stdin)), sys.stdout)' "$path"
+}
 # pick JSON NAME: one value from by_path's output; fails naming what is missing.
 pick() {
   printf '%s' "$1" | python3 -c 'import json,sys; v=json.load(sys.stdin); k=sys.argv[1]
@@ -55,7 +64,8 @@ DOC=$(pick "$HOST" __COMPOSE_PARAMETER__ | base64 -d | gunzip)
 put 0644 __COMPOSE_FILE__ "$DOC"
 ## apply_rabbitmq_boot_config.sh, where a service on the host uses RabbitMQ.
 __RABBITMQ_BOOT_CONFIG__
-## apply_service.sh per service, then apply_database.sh per PostgreSQL instance.
+## apply_service.sh per service (apply_service_database_password.sh per service it only
+## bootstraps), then apply_database.sh per PostgreSQL instance.
 __SERVICES__
 __DATABASES__
 ## apply_rabbitmq_reloads.sh, where a service on the host uses RabbitMQ.
