@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from components.settings.fargate import FARGATE_SIZES_SOURCE
 from plan import constraints
 from plan.__main__ import main
 from plan.model import Plan, Resource, Secret
@@ -128,3 +130,144 @@ aws.lb.TargetGroup("tg", name="a-target-group-name-longer-than-32", port=80, pro
         'error: aws:ec2/securityGroup:SecurityGroup web: description "the VPC'
     )
     assert lines[1].startswith("error: aws:lb/targetGroup:TargetGroup tg: name ")
+
+
+# --- ECS on Fargate -----------------------------------------------------------------------
+
+_TASK = "aws:ecs/taskDefinition:TaskDefinition"
+_CONTAINER: dict[str, Any] = {
+    "name": "ticketing",
+    "image": "ghcr.io/example-tickets/ticketing-api:1.8.2",
+    "essential": True,
+    "user": "10001:10001",
+    "readonlyRootFilesystem": True,
+    "portMappings": [{"containerPort": 8080, "protocol": "tcp"}],
+    "secrets": [{"name": "DATABASE_URL", "valueFrom": "/ticketing/dev/services/ticketing/x"}],
+    "healthCheck": {"command": ["CMD", "true"], "interval": 15, "timeout": 5, "retries": 5},
+    "linuxParameters": {"tmpfs": [{"containerPath": "/tmp", "size": 64, "mountOptions": ["rw"]}]},
+    "logConfiguration": {
+        "logDriver": "awslogs",
+        "options": {
+            "awslogs-group": "g",
+            "awslogs-region": "eu-west-1",
+            "awslogs-stream-prefix": "ecs",
+        },
+    },
+}
+
+
+def task(container: dict[str, Any] | None = None, **inputs: Any) -> Resource:
+    fields: dict[str, Any] = {
+        "family": "ticketing-dev-ticketing-api",
+        "requiresCompatibilities": ["FARGATE"],
+        "networkMode": "awsvpc",
+        "cpu": "256",
+        "memory": "512",
+        "containerDefinitions": json.dumps([container or _CONTAINER]),
+    }
+    fields.update(inputs)
+    return resource(_TASK, "api", **fields)
+
+
+def test_the_ecs_test_stack_passes(ecs_plan: Plan) -> None:
+    assert [v.line() for v in constraints.check(ecs_plan.resources)] == []
+    checked = {r.type for r in ecs_plan.resources} & {
+        row.type for row in (*constraints.MODELLED, *constraints.MODELLED_DOCUMENTS)
+    }
+    assert {_TASK, "aws:ecs/service:Service", "aws:appautoscaling/policy:Policy"} <= checked
+
+
+def test_every_document_row_names_a_real_api_parameter() -> None:
+    for row in constraints.MODELLED_DOCUMENTS:
+        shape = constraints._operation_input(row.service, row.operation)  # pyright: ignore[reportPrivateUsage]
+        assert row.member in shape.members
+
+
+def test_a_good_container_definition_passes() -> None:
+    assert constraints.check([task()]) == []
+
+
+def test_a_misspelt_container_member_is_refused_by_the_ecs_model() -> None:
+    container = {**_CONTAINER, "readOnlyRootFilesystem": True}
+    del container["readonlyRootFilesystem"]
+    [violation] = constraints.check([task(container)])
+    assert violation.property == "containerDefinitions[0].readOnlyRootFilesystem"
+    assert violation.rule.startswith("is not a member of ContainerDefinition (name, image,")
+    assert violation.source == "botocore ecs RegisterTaskDefinition containerDefinitions"
+
+
+def test_container_types_required_members_and_enums_come_from_the_model() -> None:
+    container = {
+        **_CONTAINER,
+        "essential": "yes",
+        "secrets": [{"name": "X"}],
+        "logConfiguration": {"logDriver": "cloudwatch"},
+    }
+    found = {v.property: v.rule for v in constraints.check([task(container)])}
+    assert found["containerDefinitions[0].essential"] == "must be true or false"
+    assert found["containerDefinitions[0].secrets[0].valueFrom"] == "is required by Secret"
+    assert found["containerDefinitions[0].logConfiguration.logDriver"].startswith(
+        "must be one of json-file, syslog"
+    )
+
+
+def test_a_container_definitions_document_that_is_not_json_is_refused() -> None:
+    [violation] = constraints.check([task(containerDefinitions="[{'name': 'x'}]")])
+    assert violation.rule == "is not a JSON document"
+
+
+@pytest.mark.parametrize(
+    ("check", "rule"),
+    [
+        ({"interval": 2}, "must be from 5 to 300"),
+        ({"timeout": 61}, "must be from 2 to 60"),
+        ({"retries": 11}, "must be from 1 to 10"),
+        ({"startPeriod": 301}, "must be from 0 to 300"),
+    ],
+)
+def test_health_check_timings_follow_the_ecs_documentation(
+    check: dict[str, int], rule: str
+) -> None:
+    container = {**_CONTAINER, "healthCheck": {**_CONTAINER["healthCheck"], **check}}
+    [violation] = constraints.check([task(container)])
+    assert violation.rule == rule
+    assert violation.property == f"containerDefinitions[].healthCheck.{next(iter(check))}"
+
+
+def test_a_task_size_fargate_refuses_is_one_line() -> None:
+    [violation] = constraints.check([task(memory="4096")])
+    assert violation.line() == (
+        f'{_TASK} api: cpu, memory cpu "256", memory "4096" a Fargate task of 256 CPU units '
+        f"takes 512, 1024, 2048 MiB ({FARGATE_SIZES_SOURCE})"
+    )
+    assert constraints.check([task(memory="4096", requiresCompatibilities=["EC2"])]) == []
+
+
+def test_fargate_awslogs_needs_a_stream_prefix_and_tmpfs_known_options() -> None:
+    logs = {"logDriver": "awslogs", "options": {"awslogs-group": "g", "awslogs-region": "r"}}
+    tmpfs = {"tmpfs": [{"containerPath": "/tmp", "size": 64, "mountOptions": ["noatime2"]}]}
+    container = {**_CONTAINER, "logConfiguration": logs, "linuxParameters": tmpfs}
+    rules = [v.rule for v in constraints.check([task(container)])]
+    assert "container ticketing logs to awslogs without a stream prefix" in rules
+    assert any(r.startswith("must be one of async, atime, bind") for r in rules)
+
+
+def test_ecs_names_and_autoscaling_values_are_checked() -> None:
+    service = resource("aws:ecs/service:Service", "svc", name="ticketing api", launchType="SPOT")
+    policy = resource(
+        "aws:appautoscaling/policy:Policy",
+        "p",
+        policyType="TargetTracking",
+        targetTrackingScalingPolicyConfiguration={
+            "predefinedMetricSpecification": {"predefinedMetricType": "ALBRequestCount"}
+        },
+    )
+    found = {(v.name, v.property): v.rule for v in constraints.check([service, policy])}
+    assert found[("svc", "name")].startswith("may hold only letters, digits, hyphens")
+    assert found[("svc", "launchType")].startswith("must be one of EC2, FARGATE")
+    assert found[("p", "policyType")].startswith("must be one of StepScaling")
+    key = (
+        "p",
+        "targetTrackingScalingPolicyConfiguration.predefinedMetricSpecification.predefinedMetricType",
+    )
+    assert "ALBRequestCountPerTarget" in found[key]

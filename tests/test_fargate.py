@@ -8,12 +8,12 @@ resource identities (tests/snapshots) do not move.
 
 from __future__ import annotations
 
-import fnmatch
 import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from moto.iam.access_control import IAMPolicy, PermissionResult
 
 from components.settings import ConfigError, parse
 from plan import fakes
@@ -404,29 +404,29 @@ def _role_policies(plan: Plan, role_arn: str) -> list[dict[str, Any]]:
     ]
 
 
-def _allowed(documents: list[dict[str, Any]], action: str) -> list[str]:
-    found: list[str] = []
-    for document in documents:
-        for statement in document["Statement"]:
-            actions = (
-                statement["Action"]
-                if isinstance(statement["Action"], list)
-                else [statement["Action"]]
-            )
-            if statement["Effect"] == "Allow" and any(
-                fnmatch.fnmatchcase(action, a) for a in actions
-            ):
-                found += statement["Resource"]
-    return found
+def permitted(documents: list[dict[str, Any]], action: str, resource: str) -> bool:
+    """What IAM decides for one request, by moto's policy evaluator (its IAMPolicy, the
+    one its own access control runs): an explicit Deny wins, else any Allow."""
+    results = [IAMPolicy(json.dumps(d)).is_action_permitted(action, resource) for d in documents]
+    return PermissionResult.PERMITTED in results and PermissionResult.DENIED not in results
 
 
 def every_parameter(plan: Plan) -> list[str]:
     return [str(p.inputs["name"]) for p in plan.of_type("aws:ssm/parameter:Parameter")]
 
 
+SSM_READS = ("ssm:GetParameters", "ssm:GetParameter", "ssm:GetParametersByPath")
+
+
 def test_no_task_can_read_another_services_parameters(ecs_plan: Plan) -> None:
     """Every role a task definition runs with, against every parameter the stack holds."""
     arn = f"arn:aws:ssm:eu-west-1:{fakes.ACCOUNT_ID}:parameter"
+    master_secrets = [
+        s["secretArn"]
+        for db in ecs_plan.of_type("aws:rds/instance:Instance")
+        for s in db.outputs["masterUserSecrets"]
+    ]
+    assert master_secrets and len(every_parameter(ecs_plan)) >= 30
     checked = 0
     for definition in ecs_plan.of_type(TASK_DEFINITION):
         service = definition.name.split("-ecs-")[0]
@@ -436,12 +436,11 @@ def test_no_task_can_read_another_services_parameters(ecs_plan: Plan) -> None:
             if role_key not in definition.inputs:
                 continue
             documents = _role_policies(ecs_plan, definition.inputs[role_key])
-            for action in ("ssm:GetParameters", "ssm:GetParameter", "ssm:GetParametersByPath"):
-                patterns = _allowed(documents, action)
+            for action in SSM_READS:
                 readable = {
                     name
                     for name in every_parameter(ecs_plan)
-                    if any(fnmatch.fnmatchcase(arn + name, p) for p in patterns)
+                    if permitted(documents, action, arn + name)
                 }
                 checked += 1
                 assert all(name.startswith(own) for name in readable), (definition.name, readable)
@@ -449,11 +448,36 @@ def test_no_task_can_read_another_services_parameters(ecs_plan: Plan) -> None:
                     assert readable == wanted, definition.name  # exactly what its secrets name
                 else:
                     assert readable == set(), (definition.name, role_key, action)
-            assert "*" not in _allowed(documents, "ssm:*")
-            assert _allowed(documents, "kms:Decrypt") == []
-            assert _allowed(documents, "secretsmanager:GetSecretValue") == []
+            for secret in master_secrets:
+                assert not permitted(documents, "secretsmanager:GetSecretValue", secret)
+            key = f"arn:aws:kms:eu-west-1:{fakes.ACCOUNT_ID}:key/any"
+            assert not permitted(documents, "kms:Decrypt", key)
     # Per service three execution roles (api, redis, rabbitmq) and two task roles (api, broker).
     assert checked == len(ECS_SERVICES) * (3 + 2) * 3
+
+
+def test_the_evaluator_refuses_what_a_wider_policy_would_allow(ecs_plan: Plan) -> None:
+    """The check above can fail: a path wildcard would let ticketing read payments' values."""
+    arn = f"arn:aws:ssm:eu-west-1:{fakes.ACCOUNT_ID}:parameter"
+    wide = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["ssm:GetParameters"],
+                "Resource": [f"{arn}/ticketing/dev/*"],
+            }
+        ],
+    }
+    assert permitted(
+        [wide], "ssm:GetParameters", f"{arn}/ticketing/dev/services/payments/redis-url"
+    )
+    definition = of_type(ecs_plan, "ticketing-ecs-api", TASK_DEFINITION)
+    own = _role_policies(ecs_plan, definition.inputs["executionRoleArn"])
+    assert not permitted(
+        own, "ssm:GetParameters", f"{arn}/ticketing/dev/services/payments/redis-url"
+    )
+    assert permitted(own, "ssm:GetParameters", f"{arn}/ticketing/dev/services/ticketing/redis-url")
 
 
 def test_roles_are_assumable_by_this_accounts_ecs_tasks_only(ecs_plan: Plan) -> None:

@@ -82,9 +82,11 @@ def test_api_secrets_are_the_host_env_files_variables_from_the_same_parameters()
 def test_api_container_is_read_only_unprivileged_and_probed_like_on_the_host() -> None:
     [container] = td.render_containers(spec(), "api")
     assert container["readonlyRootFilesystem"] is True
-    assert container["mountPoints"] == [
-        {"sourceVolume": td.TMP_VOLUME, "containerPath": "/tmp", "readOnly": False}
+    assert container["linuxParameters"]["tmpfs"] == [
+        {"containerPath": "/tmp", "size": 64, "mountOptions": ["rw", "noexec", "nosuid"]}
     ]
+    on_host = compose.render_compose(host_spec(TICKETING))["services"]["ticketing"]
+    assert on_host["tmpfs"] == ["/tmp"] and on_host["read_only"] is True
     assert container["user"] == td.API_USER and not container["user"].startswith("0")
     assert container["linuxParameters"]["capabilities"] == {"drop": ["ALL"]}
     assert container["portMappings"] == [{"containerPort": 8080, "protocol": "tcp"}]

@@ -49,7 +49,6 @@ from components.aws.database import POSTGRES_PORT
 from components.aws.service_stack import alarm_name
 from components.aws.task_definitions import (
     RABBITMQ_DATA_VOLUME,
-    TMP_VOLUME,
     FargateServiceSpec,
     Task,
     TaskSize,
@@ -488,7 +487,7 @@ class FargateService(pulumi.ComponentResource):
                 )
             )
             waits.extend(efs.mount_targets)
-        volumes = [aws.ecs.TaskDefinitionVolumeArgs(name=TMP_VOLUME)] if task == "api" else []
+        volumes: list[aws.ecs.TaskDefinitionVolumeArgs] = []
         if task == "rabbitmq" and efs is not None:
             volumes.append(
                 aws.ecs.TaskDefinitionVolumeArgs(

@@ -14,10 +14,12 @@ each an SSM SecureString of the service's own path that ECS resolves at task sta
 (`valueFrom` by parameter name, which ECS accepts for a parameter in the task's own
 region: ECS API reference, "Secret"); `environment` holds no credential.
 
-Fargate has no tmpfs (`linuxParameters.tmpfs` is EC2-only), so a read-only root
-gets its writable `/tmp` from a bind-mounted task volume on the task's ephemeral
-storage; `hostname` is not supported in `awsvpc` mode, so RabbitMQ's node name,
-which names its data directory, is fixed by `RABBITMQ_NODENAME` instead.
+A read-only root gets its writable `/tmp` as a tmpfs, as on the host: Fargate mounts
+`linuxParameters.tmpfs` since January 2026 (AWS What's New, 2026-01-06, "Amazon ECS
+supports tmpfs mounts on AWS Fargate"), where a bind-mounted task volume would be
+owned by root and closed to an unprivileged user (aws/containers-roadmap#938).
+`hostname` is not supported in `awsvpc` mode, so RabbitMQ's node name, which names
+its data directory, is fixed by `RABBITMQ_NODENAME` instead.
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ REDIS_USER: Final = "redis"
 RABBITMQ_ALPINE_IDS: Final = (100, 101)
 RABBITMQ_DEBIAN_IDS: Final = (999, 999)
 
-TMP_VOLUME: Final = "tmp"
+# Docker's own defaults for `--tmpfs` (rw, noexec, nosuid, 64 MiB), which Compose gives /tmp.
+TMP_TMPFS: Final = {"containerPath": "/tmp", "size": 64, "mountOptions": ["rw", "noexec", "nosuid"]}
 RABBITMQ_DATA_VOLUME: Final = "rabbitmq-data"
 RABBITMQ_DATA_DIR: Final = "/var/lib/rabbitmq"
 # A fixed node name keeps the data directory (mnesia/<node>) the same on every new task.
@@ -215,8 +218,7 @@ def _api(spec: FargateServiceSpec) -> dict[str, Any]:
         ),
         "logConfiguration": _awslogs(spec),
         "readonlyRootFilesystem": True,
-        "mountPoints": [{"sourceVolume": TMP_VOLUME, "containerPath": "/tmp", "readOnly": False}],
-        "linuxParameters": _linux(),
+        "linuxParameters": {**_linux(), "tmpfs": [dict(TMP_TMPFS)]},
         "stopTimeout": 30,
     }
 

@@ -231,8 +231,8 @@ POLICIES = [
         f"needs a writable one and a {naming.WRITABLE_ROOT_LABEL} docker label says why.",
         category=Category.SECURITY,
         severity=Severity.MEDIUM,
-        remediation="Set readonlyRootFilesystem: true and mount a task volume where the "
-        "image writes (/tmp); Fargate has no tmpfs.",
+        remediation="Set readonlyRootFilesystem: true and give the image a tmpfs where it "
+        'writes (linuxParameters.tmpfs [{"containerPath": "/tmp", "size": 64}]).',
         types=[TASK_DEFINITION],
         check=_read_only_root,
     ),
