@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rich.table import Table
 
 from components.settings import DEFAULT_REGION
+from plan.fargate import EFS_FILE_SYSTEM, FargateService, fargate_services
 from plan.model import Plan, Resource, is_nat_instance, reveal
 from plan.resource_types import (
     AWS_PROVIDER,
@@ -46,8 +47,10 @@ from plan.resource_types import (
     SNS_TOPIC,
     SUBNET,
 )
+from seed import catalog
 
 PRICES_DIR = Path(__file__).resolve().parent / "prices"
+PRIVATE_DNS_NAMESPACE = "aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace"
 
 
 class PriceError(Exception):
@@ -105,6 +108,25 @@ class Items(_Strict):
     kms_key_month: Price
 
 
+class FargatePrices(_Strict):
+    """Fargate's per-hour rates for a task's vCPU and memory, Linux, by architecture."""
+
+    source: Url = Field(pattern=r"^https://aws\.amazon\.com/")
+    retrieved: date
+    x86_vcpu_hour: float = Field(ge=0)
+    x86_gb_hour: float = Field(ge=0)
+    arm_vcpu_hour: float = Field(ge=0)
+    arm_gb_hour: float = Field(ge=0)
+
+
+class ServiceStoragePrices(_Strict):
+    """What a service on Fargate adds around its tasks: EFS for its broker, Cloud Map."""
+
+    efs_standard_gb_month: Price
+    cloud_map_registered_resource_month: Price
+    route53_hosted_zone_month: Price
+
+
 class PriceTable(_Strict):
     """One region's on-demand prices, dated and sourced (`plan/prices/<region>.yaml`)."""
 
@@ -118,6 +140,8 @@ class PriceTable(_Strict):
     rds_postgresql_instance_hour: AzPriceList
     rds_storage_gb_month: AzPriceList
     items: Items
+    fargate: FargatePrices | None = None
+    service_storage: ServiceStoragePrices | None = None
 
 
 def price_file(region: str) -> Path:
@@ -168,6 +192,8 @@ class Assumptions(_Strict):
     """E-mail notifications the alarm topics send in a month."""
     default_root_volume_gb: float = Field(default=8.0, gt=0)
     """Root volume of an instance whose plan sets no size (the AMI's default)."""
+    efs_gb_per_file_system: float = Field(default=1.0, ge=0)
+    """GB a month each EFS file system (a broker's data on Fargate) stores."""
 
     @property
     def log_ingestion(self) -> str:
@@ -193,6 +219,10 @@ class Assumptions(_Strict):
     def root_volume(self) -> str:
         return f"{self.default_root_volume_gb:g} GB root volume where an instance sets no size"
 
+    @property
+    def efs_storage(self) -> str:
+        return f"{self.efs_gb_per_file_system:g} GB stored per EFS file system"
+
 
 # --- the estimate ------------------------------------------------------------------------------
 
@@ -214,10 +244,23 @@ class LineItem:
     source: str
     high_availability: float = 0.0
     assumption: str | None = None
+    low_quantity: float | None = None
+    """The quantity at the autoscaling range's low end (None: it does not scale)."""
+    high_quantity: float | None = None
+    """The quantity at the autoscaling range's high end."""
 
     @property
     def monthly(self) -> float:
         return self.quantity * self.unit_price
+
+    @property
+    def monthly_low(self) -> float:
+        return (self.quantity if self.low_quantity is None else self.low_quantity) * self.unit_price
+
+    @property
+    def monthly_high(self) -> float:
+        high = self.quantity if self.high_quantity is None else self.high_quantity
+        return high * self.unit_price
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -230,6 +273,16 @@ class LineItem:
             "high_availability": round(self.high_availability, 2),
             "assumption": self.assumption,
             "source": self.source,
+            **(
+                {
+                    "quantity_low": round(self.low_quantity, 4),
+                    "quantity_high": round(self.high_quantity or 0.0, 4),
+                    "monthly_low": round(self.monthly_low, 2),
+                    "monthly_high": round(self.monthly_high, 2),
+                }
+                if self.low_quantity is not None
+                else {}
+            ),
         }
 
 
@@ -241,6 +294,8 @@ class CostEstimate:
     retrieved: date
     hours_per_month: float
     items: tuple[LineItem, ...]
+    fargate_retrieved: date | None = None
+    """When the Fargate prices were checked, where the estimate has Fargate lines."""
 
     @property
     def assumptions(self) -> tuple[str, ...]:
@@ -255,6 +310,21 @@ class CostEstimate:
     def high_availability(self) -> float:
         return sum(i.high_availability for i in self.items)
 
+    @property
+    def scales(self) -> bool:
+        """Some line follows an autoscaling range (services on Fargate)."""
+        return any(i.low_quantity is not None for i in self.items)
+
+    @property
+    def total_low(self) -> float:
+        """The month with every autoscaled service at its minimum count."""
+        return sum(i.monthly_low for i in self.items)
+
+    @property
+    def total_high(self) -> float:
+        """The month with every autoscaled service at its maximum count."""
+        return sum(i.monthly_high for i in self.items)
+
     def as_dict(self) -> dict[str, Any]:
         """JSON-able, money rounded to cents."""
         return {
@@ -266,6 +336,11 @@ class CostEstimate:
             "hours_per_month": self.hours_per_month,
             "items": [i.as_dict() for i in self.items],
             "total": round(self.total, 2),
+            **(
+                {"total_low": round(self.total_low, 2), "total_high": round(self.total_high, 2)}
+                if self.scales
+                else {}
+            ),
             "high_availability": round(self.high_availability, 2),
             "assumptions": list(self.assumptions),
         }
@@ -510,6 +585,8 @@ def estimate(
     if keys:
         add("Secrets", "KMS customer managed keys", len(keys), it.kms_key_month)
 
+    items += _fargate_items(plan, prices, a)
+
     return CostEstimate(
         stack=plan.stack,
         region=prices.region,
@@ -517,6 +594,11 @@ def estimate(
         retrieved=prices.retrieved,
         hours_per_month=hours,
         items=tuple(items),
+        fargate_retrieved=(
+            prices.fargate.retrieved
+            if prices.fargate and any(i.category == "Fargate" for i in items)
+            else None
+        ),
     )
 
 
@@ -579,6 +661,115 @@ def _public_subnet(subnet: Resource) -> bool:
     return "public" in subnet.name
 
 
+def _fargate_items(plan: Plan, prices: PriceTable, a: Assumptions) -> list[LineItem]:
+    """Fargate vCPU-hours and GB-hours at the configured counts (an autoscaled API also at
+    its range's ends), the brokers' EFS storage, the Cloud Map resources and namespace."""
+    # By domain service in catalog order, then by name: registration order is not stable.
+    services = sorted(fargate_services(plan), key=_catalog_order)
+    if not services:
+        return []
+    fargate, extra = prices.fargate, prices.service_storage
+    if fargate is None or extra is None:
+        raise PriceError(
+            f"plan/prices/{prices.region}.yaml has no Fargate prices; add `fargate` and "
+            "`service_storage` from https://aws.amazon.com/fargate/pricing/"
+        )
+    hours = prices.hours_per_month
+    items: list[LineItem] = []
+
+    def pair(label: str, tasks: list[FargateService], scaled: bool) -> None:
+        for what, unit, per_task in (
+            ("vCPU", "vCPU-hour", lambda t: t.vcpu),
+            ("memory", "GB-hour", lambda t: t.memory_gb),
+        ):
+            arm = any(t.arm for t in tasks)
+            price = (
+                (fargate.arm_vcpu_hour if arm else fargate.x86_vcpu_hour)
+                if what == "vCPU"
+                else (fargate.arm_gb_hour if arm else fargate.x86_gb_hour)
+            )
+            quantity = sum(t.desired * per_task(t) for t in tasks) * hours
+            items.append(
+                LineItem(
+                    "Fargate",
+                    f"Fargate {what}, {label}",
+                    quantity,
+                    unit,
+                    price,
+                    fargate.source,
+                    low_quantity=sum(t.minimum * per_task(t) for t in tasks) * hours
+                    if scaled
+                    else None,
+                    high_quantity=sum(t.maximum * per_task(t) for t in tasks) * hours
+                    if scaled
+                    else None,
+                )
+            )
+
+    for service in (s for s in services if s.scales):
+        size = f"{service.vcpu:g} vCPU, {service.memory_gb:g} GB"
+        scaling = f"autoscaling {service.minimum} to {service.maximum}"
+        counts = f"{service.desired} tasks of {size} ({scaling})"
+        pair(f"{service.name}: {counts}", [service], scaled=True)
+    fixed = [s for s in services if not s.scales]
+    if fixed:
+        pair(
+            f"{sum(s.desired for s in fixed)} tasks of fixed count ({_names(fixed)})", fixed, False
+        )
+
+    file_systems = plan.of_type(EFS_FILE_SYSTEM)
+    if file_systems:
+        price = extra.efs_standard_gb_month
+        items.append(
+            LineItem(
+                "Fargate",
+                f"EFS Standard storage, {_n(len(file_systems), 'file system')}",
+                len(file_systems) * a.efs_gb_per_file_system,
+                price.unit,
+                price.price,
+                price.source,
+                assumption=a.efs_storage,
+            )
+        )
+    registered = [s for s in services if s.stores]
+    if registered:
+        price = extra.cloud_map_registered_resource_month
+        tasks = sum(s.desired for s in registered)
+        items.append(
+            LineItem(
+                "Fargate",
+                f"Cloud Map registered tasks, {_n(tasks, 'task')}",
+                tasks,
+                price.unit,
+                price.price,
+                price.source,
+            )
+        )
+    namespaces = plan.of_type(PRIVATE_DNS_NAMESPACE)
+    if namespaces:
+        price = extra.route53_hosted_zone_month
+        items.append(
+            LineItem(
+                "Fargate",
+                f"Route 53 private hosted zone of {_n(len(namespaces), 'Cloud Map namespace')}",
+                len(namespaces),
+                price.unit,
+                price.price,
+                price.source,
+            )
+        )
+    return items
+
+
+def _catalog_order(service: FargateService) -> tuple[int, str]:
+    names = list(catalog.SERVICE_NAMES)
+    return (names.index(service.owner) if service.owner in names else len(names), service.name)
+
+
+def _names(services: list[FargateService]) -> str:
+    return ", ".join(s.name for s in services)
+
+
 # --- presentation ----------------------------------------------------------------------------
 
 
@@ -588,7 +779,7 @@ def _money(value: float, currency: str) -> str:
 
 
 def _unit_price(value: float, currency: str) -> str:
-    text = f"{value:.5f}".rstrip("0").rstrip(".")
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
     return ("$" if currency == "USD" else f"{currency} ") + text
 
 
@@ -602,7 +793,9 @@ def cost_table(est: CostEstimate) -> Table:
     table = Table(
         title=f"Monthly cost estimate: {est.stack} ({est.region}, on-demand {cur})",
         caption=(
-            f"Prices plan/prices/{est.region}.yaml, retrieved {est.retrieved.isoformat()}; "
+            f"Prices plan/prices/{est.region}.yaml, retrieved {est.retrieved.isoformat()}"
+            + (f" (Fargate {est.fargate_retrieved.isoformat()})" if est.fargate_retrieved else "")
+            + "; "
             f"{est.hours_per_month:g} h/month. "
             + (f"Assumed (*): {'; '.join(est.assumptions)}. " if est.assumptions else "")
             + "Not included: data transfer, requests, tax, Cloudflare."
@@ -615,7 +808,7 @@ def cost_table(est: CostEstimate) -> Table:
     table.add_column("Unit price", justify="right")
     table.add_column("Monthly", justify="right", footer=_money(est.total, cur))
     table.add_column("of which HA", justify="right", footer=_money(est.high_availability, cur))
-    for i in est.items:
+    for index, i in enumerate(est.items):
         table.add_row(
             i.description + (" *" if i.assumption else ""),
             _quantity(i.quantity),
@@ -623,8 +816,21 @@ def cost_table(est: CostEstimate) -> Table:
             _unit_price(i.unit_price, cur),
             _money(i.monthly, cur),
             _money(i.high_availability, cur) if i.high_availability else "",
+            end_section=est.scales and index == len(est.items) - 1,
         )
+    for label, value in _range_rows(est):
+        table.add_row(label, "", "", "", _money(value, cur), "")
     return table
+
+
+def _range_rows(est: CostEstimate) -> list[tuple[str, float]]:
+    """The total with every autoscaled service at the low and at the high end of its range."""
+    if not est.scales:
+        return []
+    return [
+        ("Total, autoscaling at its minimum", est.total_low),
+        ("Total, autoscaling at its maximum", est.total_high),
+    ]
 
 
 def markdown_table(est: CostEstimate) -> str:
@@ -643,4 +849,5 @@ def markdown_table(est: CostEstimate) -> str:
     lines.append(
         f"| **Total** | | | | **{_money(est.total, cur)}** | {_money(est.high_availability, cur)} |"
     )
+    lines += [f"| {label} | | | | {_money(value, cur)} | |" for label, value in _range_rows(est)]
     return "\n".join(lines) + "\n"

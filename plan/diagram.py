@@ -22,6 +22,7 @@ from typing import Any
 
 import graphviz
 
+from plan.fargate import fargate_services
 from plan.identity_diagram import identity_parts, is_identity_plan
 from plan.model import Plan, Resource, is_nat_instance, reveal
 from plan.resource_types import (
@@ -89,6 +90,19 @@ class DatabaseInstance:
 
 
 @dataclass(frozen=True)
+class FargateTasks:
+    """A domain service on ECS Fargate: its API's task counts and size, and its stores."""
+
+    service: str
+    desired: int
+    minimum: int
+    maximum: int
+    vcpu: float
+    memory_gb: float
+    stores: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Topology:
     """The deployment of one stack, as the seed's diagram shows it."""
 
@@ -125,6 +139,8 @@ class Topology:
     """Instance type of each NAT instance (dev's cheap egress instead of a NAT gateway)."""
     nlb_ports: tuple[int, ...] = ()
     """The NLB's TCP listener ports, forwarded to the ALB's listeners on the same ports."""
+    fargate: tuple[FargateTasks, ...] = ()
+    """The domain services that run on ECS Fargate instead of an app host."""
 
     def host_of(self, service: str) -> AppHost:
         return next(h for h in self.app_hosts if service in h.services)
@@ -195,7 +211,29 @@ def topology(plan: Plan) -> Topology:
         venues=_venues(plan),
         bastions=len(plan.of_type(DOCKER_CONTAINER)),
         nat_instances=tuple(_str(r.inputs.get("instanceType")) for r in nat_instances),
+        fargate=_fargate(plan),
     )
+
+
+def _fargate(plan: Plan) -> tuple[FargateTasks, ...]:
+    """Per domain service on Fargate (catalog order): its API and the stores it runs there."""
+    services = fargate_services(plan)
+    found: list[FargateTasks] = []
+    for name in catalog.SERVICE_NAMES:
+        mine = [s for s in services if s.owner == name]
+        api = next((s for s in mine if s.is_api), None)
+        if api is None:
+            continue
+        runs = {store for s in mine for store in s.stores}
+        stores = tuple(
+            b.value for b in (catalog.Backing.REDIS, catalog.Backing.RABBITMQ) if b.value in runs
+        )
+        found.append(
+            FargateTasks(
+                name, api.desired, api.minimum, api.maximum, api.vcpu, api.memory_gb, stores
+            )
+        )
+    return tuple(found)
 
 
 def _region(plan: Plan) -> str | None:
@@ -273,7 +311,8 @@ def _app_hosts(plan: Plan) -> tuple[AppHost, ...]:
     instances = [r for r in plan.of_type(EC2_INSTANCE) if not is_nat_instance(r)]
     shared, dedicated = _assign(instances, plan)
     types = {r.name: _str(r.inputs.get("instanceType")) for r in instances}
-    claimed = {s for services in dedicated.values() for s in services}
+    on_fargate = {s.owner for s in fargate_services(plan) if s.is_api}
+    claimed = {s for services in dedicated.values() for s in services} | on_fargate
     rest = tuple(s for s in catalog.SERVICE_NAMES if s not in claimed)
     hosts: list[AppHost] = []
     if shared:
@@ -657,6 +696,27 @@ def deployment_graph(plan: Plan) -> DeploymentGraph:
             hosts = ", ".join(c.hostname or c.name for c in catalog.WEB_CLIENTS)
             edges.append(Edge(origin, "web_static", hosts))
 
+    if topo.fargate:
+        ecs = cluster("ecs", "ECS · Fargate\ntasks in the private subnets", private, "ecs")
+        for tasks in topo.fargate:
+            svc = catalog.service(tasks.service)
+            net = cluster(
+                f"net_{tasks.service}",
+                f"{tasks.service} security groups",
+                ecs,
+                "network",
+            )
+            size = f"{tasks.vcpu:g} vCPU · {tasks.memory_gb:g} GB"
+            scaling = f"{tasks.desired} tasks, {tasks.minimum} to {tasks.maximum} · {size}"
+            label = f"{svc.title} API\napi {svc.path_prefix}/*\n{scaling}"
+            node(f"svc_{tasks.service}", label, net, "service")
+            edges.append(Edge(origin, f"svc_{tasks.service}"))
+            for store in tasks.stores:
+                kind = "redis" if store == catalog.Backing.REDIS.value else "rabbitmq"
+                shown = "Redis" if kind == "redis" else "RabbitMQ\ndata on EFS"
+                node(f"{kind}_{tasks.service}", shown, net, kind)
+                edges.append(Edge(f"svc_{tasks.service}", f"{kind}_{tasks.service}", kind="data"))
+
     for db in topo.databases:
         label = "RDS PostgreSQL · " + ("dedicated" if db.dedicated else "shared")
         if db.instance_class:
@@ -806,6 +866,7 @@ _CLUSTER_STYLE: dict[str, dict[str, str]] = {
     "private": {"style": "rounded,filled", "fillcolor": "#e8f1fb", "color": "#147eba"},
     "host": {"style": "rounded,filled", "fillcolor": "#ffffff", "color": "#d86613"},
     "network": {"style": "rounded,dashed", "fillcolor": "#ffffff", "color": "#a0a0a0"},
+    "ecs": {"style": "rounded,filled", "fillcolor": "#ffffff", "color": "#ed7100"},
     "rds": {"style": "rounded,filled", "fillcolor": "#f3ecfb", "color": "#3b48cc"},
 }
 

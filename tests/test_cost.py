@@ -378,3 +378,80 @@ def test_prod_shows_what_its_high_availability_costs(prod_plan: Plan, prices: An
     ha = {i.description for i in est.items if i.high_availability}
     assert any(d.startswith("RDS PostgreSQL") and "Multi-AZ" in d for d in ha)
     assert any(d.startswith("NAT gateway") for d in ha)
+
+
+# --- services on ECS Fargate --------------------------------------------------------------
+
+# From plan/prices/eu-west-1.yaml's `fargate` and `service_storage` sections.
+VCPU_HOUR, GB_HOUR = 0.04048, 0.004445
+
+
+def test_fargate_prices_are_dated_and_sourced(prices: Any) -> None:
+    assert prices.fargate.source == "https://aws.amazon.com/fargate/pricing/"
+    assert prices.fargate.retrieved.isoformat() == "2026-12-03"
+    assert (prices.fargate.x86_vcpu_hour, prices.fargate.x86_gb_hour) == (VCPU_HOUR, GB_HOUR)
+
+
+def test_the_ecs_stack_prices_each_api_at_its_counts_and_range(ecs_plan: Plan, prices: Any) -> None:
+    est = estimate(ecs_plan, prices)
+    # ticketing: 0.5 vCPU, 1 GB; 3 tasks, autoscaling 2 to 10 (tests/conftest.py).
+    vcpu = line(est, "Fargate vCPU, ticketing-api: 3 tasks of 0.5 vCPU, 1 GB (autoscaling 2 to 10)")
+    assert (vcpu.quantity, vcpu.low_quantity, vcpu.high_quantity) == (
+        3 * 0.5 * HOURS,
+        2 * 0.5 * HOURS,
+        10 * 0.5 * HOURS,
+    )
+    assert (vcpu.unit, vcpu.unit_price) == ("vCPU-hour", VCPU_HOUR)
+    memory = line(
+        est, "Fargate memory, ticketing-api: 3 tasks of 0.5 vCPU, 1 GB (autoscaling 2 to 10)"
+    )
+    assert (memory.quantity, memory.unit, memory.unit_price) == (3 * 1 * HOURS, "GB-hour", GB_HOUR)
+    # payments on the defaults: 0.25 vCPU, 0.5 GB; 2 tasks, 2 to 6.
+    payments = line(
+        est, "Fargate vCPU, payments-api: 2 tasks of 0.25 vCPU, 0.5 GB (autoscaling 2 to 6)"
+    )
+    assert payments.high_quantity == 6 * 0.25 * HOURS
+    # Redis 0.25 vCPU / 0.5 GB and RabbitMQ 0.25 vCPU / 1 GB, one task each, per service.
+    stores = [i for i in est.items if "tasks of fixed count" in i.description]
+    assert [(i.unit, i.quantity, i.low_quantity) for i in stores] == [
+        ("vCPU-hour", 4 * 0.25 * HOURS, None),
+        ("GB-hour", (2 * 0.5 + 2 * 1) * HOURS, None),
+    ]
+    efs = line(est, "EFS Standard storage, 2 file systems")
+    assert (efs.quantity, efs.unit_price, efs.assumption) == (
+        2.0,
+        0.33,
+        "1 GB stored per EFS file system",
+    )
+    assert line(est, "Cloud Map registered tasks, 4 tasks").monthly == pytest.approx(0.40)
+    assert line(est, "Route 53 private hosted zone of 1 Cloud Map namespace").monthly == 0.5
+
+
+def test_the_autoscaling_range_moves_only_the_api_lines(ecs_plan: Plan, prices: Any) -> None:
+    est = estimate(ecs_plan, prices)
+    per_task_ticketing = (0.5 * VCPU_HOUR + 1 * GB_HOUR) * HOURS
+    per_task_payments = (0.25 * VCPU_HOUR + 0.5 * GB_HOUR) * HOURS
+    assert est.scales
+    assert est.total_low == pytest.approx(est.total - 1 * per_task_ticketing)
+    assert est.total_high == pytest.approx(
+        est.total + 7 * per_task_ticketing + 4 * per_task_payments
+    )
+    table = markdown_table(est).splitlines()
+    assert table[-2] == f"| Total, autoscaling at its minimum | | | | ${est.total_low:,.2f} | |"
+    assert table[-1] == f"| Total, autoscaling at its maximum | | | | ${est.total_high:,.2f} | |"
+    document = est.as_dict()
+    assert (document["total_low"], document["total_high"]) == (
+        round(est.total_low, 2),
+        round(est.total_high, 2),
+    )
+    console = Console(width=200, record=True)
+    console.print(cost_table(est))
+    text = console.export_text()
+    assert "Total, autoscaling at its maximum" in text and "(Fargate 2026-12-03)" in text
+
+
+def test_a_stack_on_hosts_has_no_fargate_line_and_no_range(dev_plan: Plan, prices: Any) -> None:
+    est = estimate(dev_plan, prices)
+    assert not est.scales and not [i for i in est.items if i.category == "Fargate"]
+    assert "autoscaling" not in markdown_table(est)
+    assert "total_low" not in est.as_dict()

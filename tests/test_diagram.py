@@ -606,3 +606,41 @@ def test_a_bastion_per_venue(plan_of: Callable[[str], Plan]) -> None:
         .label.startswith("2 Bastions, one per venue\n")
     )
     assert deployment_graph(plan_of("dev")).node("bastion").label.startswith("Bastion\n")
+
+
+# --- services on ECS Fargate ------------------------------------------------------------------
+
+
+def test_services_on_fargate_are_drawn_in_ecs_not_on_a_host(ecs_plan: Plan) -> None:
+    topo = topology(ecs_plan)
+    assert [
+        (f.service, f.desired, f.minimum, f.maximum, f.vcpu, f.memory_gb) for f in topo.fargate
+    ] == [
+        ("ticketing", 3, 2, 10, 0.5, 1.0),
+        ("payments", 2, 2, 6, 0.25, 0.5),
+    ]
+    assert all(f.stores == ("Redis", "RabbitMQ") for f in topo.fargate)
+    [host] = topo.app_hosts
+    assert host.services == ("identity", "notifications")
+    graph = deployment_graph(ecs_plan)
+    on_ecs = {n.id for n in graph.in_cluster("ecs")}
+    assert on_ecs == {
+        f"{kind}_{service}"
+        for service in ("ticketing", "payments")
+        for kind in ("svc", "redis", "rabbitmq")
+    }
+    assert not {n.id for n in graph.in_cluster("host_shared_host_vm")} & on_ecs
+    assert "3 tasks, 2 to 10 · 0.5 vCPU · 1 GB" in graph.node("svc_ticketing").label
+    assert "data on EFS" in graph.node("rabbitmq_payments").label
+    ecs = next(c for c in graph.clusters if c.id == "ecs")
+    assert ecs.parent == "private"
+    # The ALB routes to the tasks as it does to a host's containers; each reaches its own db.
+    edges = {(e.tail, e.head) for e in graph.edges}
+    assert {("alb", "svc_ticketing"), ("svc_ticketing", "db_ticketing")} <= edges
+    assert ("svc_ticketing", "redis_payments") not in edges
+
+
+def test_the_committed_stacks_draw_no_ecs(plan_of: Callable[[str], Plan]) -> None:
+    for stack in ("dev", "prod"):
+        assert topology(plan_of(stack)).fargate == ()
+        assert "ecs" not in {c.id for c in deployment_graph(plan_of(stack)).clusters}
