@@ -616,6 +616,11 @@ def test_make_plan_of_a_stack_on_ecs_passes(
     assert (code, err) == (0, "")
     assert "ticketing-ecs ticketing:aws:FargateService" in out
     assert "payments-ecs-api aws:ecs/service:Service" in out
+    # Priced: the tasks at their counts, and the month at the autoscaling range's ends.
+    assert "Fargate vCPU, ticketing-api: 2 tasks of 0.25" in out  # the table wraps the rest
+    assert "(autoscaling 2 to 8)" in out
+    assert "Total, autoscaling at its minimum" in out
+    assert "Total, autoscaling at its maximum" in out
     assert "0 mandatory violations" in out
 
 

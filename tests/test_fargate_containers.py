@@ -275,11 +275,14 @@ class Running:
             "exec", self.names[key], "sh", "-c", script, check=False, timeout=60
         )
 
-    def start(self, key: tuple[str, str]) -> None:
+    def start(self, key: tuple[str, str], without: frozenset[str] = frozenset()) -> None:
+        """Create and start `key`'s container as its definition says (less `without`'s
+        environment variables, for a counter-example)."""
         task = self.tasks[key]
         env_file = self.workdir / f"{key[0]}-{key[1]}.env"
         variables = {v["name"]: v["value"] for v in task.container.get("environment", [])}
         variables.update(self.secrets[key])
+        variables = {k: v for k, v in variables.items() if k not in without}
         env_file.write_text("".join(f"{k}={v}\n" for k, v in variables.items()))
         env_file.chmod(0o600)
         volumes = {"rabbitmq-data": self.volumes.get(key[0], "")}
@@ -551,10 +554,7 @@ def test_broker_data_outlives_its_task(healthy: Running) -> None:
     before = running.daemon.docker(
         "inspect", "--format", "{{.Config.Hostname}}", running.names[broker]
     ).stdout
-    # ECS stops a task as `docker stop` does: SIGTERM, then SIGKILL after its stopTimeout.
-    running.daemon.docker("stop", running.names[broker], timeout=180)
-    running.daemon.docker("rm", running.names[broker])
-    running.start(broker)
+    replace_task(running, broker)
     after = running.daemon.docker(
         "inspect", "--format", "{{.Config.Hostname}}", running.names[broker]
     ).stdout
@@ -562,3 +562,30 @@ def test_broker_data_outlives_its_task(healthy: Running) -> None:
     assert running.wait_healthy([broker]) == {broker: "healthy"}
     got = running.exec(api, f"amqp-get --url={url} -q kept")
     assert got.stdout.strip() == "survived", got.stderr
+
+
+def replace_task(
+    running: Running, key: tuple[str, str], without: frozenset[str] = frozenset()
+) -> None:
+    # ECS stops a task as `docker stop` does: SIGTERM, then SIGKILL after its stopTimeout.
+    running.daemon.docker("stop", running.names[key], timeout=180)
+    running.daemon.docker("rm", running.names[key])
+    running.start(key, without)
+
+
+def test_without_its_fixed_node_name_a_replaced_broker_would_start_empty(healthy: Running) -> None:
+    """Why the definition sets RABBITMQ_NODENAME: the data directory is named after the node,
+    and a new task has a new hostname."""
+    running = healthy
+    api, broker = ("payments", "api"), ("payments", "rabbitmq")
+    url = shlex.quote(running.secrets[api]["AMQP_URL"])
+    kept = running.exec(
+        api,
+        f"amqp-declare-queue --url={url} -d -q kept >/dev/null"
+        f" && amqp-publish --url={url} -r kept -p -b survived",
+    )
+    assert kept.returncode == 0, kept.stderr
+    replace_task(running, broker, without=frozenset({"RABBITMQ_NODENAME"}))
+    assert running.wait_healthy([broker]) == {broker: "healthy"}
+    got = running.exec(api, f"amqp-get --url={url} -q kept")
+    assert got.returncode != 0 and got.stdout.strip() != "survived"

@@ -23,8 +23,10 @@ Why these choices:
   afterwards (`ignore_changes`), between the configured minimum and maximum.
 - Rolling deploys keep every task until its replacement is healthy, and the
   deployment circuit breaker (and the service's 5xx alarm) roll a failed deploy back.
-- A new image tag changes the API's task definition (container definitions force a
-  new revision) and the service that points at it, nothing else. Old revisions stay
+- A new image tag changes the API's task definition (its container definitions force a
+  replacement, a new revision: `ForceNew` in terraform-provider-aws's
+  internal/service/ecs/task_definition.go, which pulumi-aws wraps) and the service that
+  points at it, nothing else. Old revisions stay
   registered (`skip_destroy`), so a rollback always has its revision to return to.
 - Least privilege: per task definition an execution role that reads exactly the
   SSM parameters its containers' `secrets` name and writes only to the service's
