@@ -21,7 +21,6 @@ from __future__ import annotations
 import base64
 import binascii
 import gzip
-import json
 import re
 from collections import defaultdict
 from collections.abc import Mapping
@@ -45,6 +44,7 @@ from policies.rules.common import (
     is_unknown,
     stack_environment,
     stack_rule,
+    task_containers,
     text,
 )
 from seed import naming
@@ -155,13 +155,7 @@ def parse_compose(document: str) -> dict[str, frozenset[str]]:
 
 def container_definitions(task_definition: PolicyResource) -> list[Any]:
     """The containers of an ECS task definition ([] while unknown or unreadable)."""
-    raw = at(task_definition.props, "containerDefinitions")
-    if isinstance(raw, str):
-        try:
-            raw = json.loads(raw)
-        except json.JSONDecodeError:
-            return []
-    return [c for c in elements(raw) if is_map(c)]
+    return task_containers(task_definition.props)
 
 
 def container_names(task_definition: PolicyResource) -> list[str]:

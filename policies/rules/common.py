@@ -383,3 +383,14 @@ def category_of(policy: ResourceValidationPolicy | StackValidationPolicy) -> Cat
         except ValueError:
             continue
     return None
+
+
+def task_containers(props: Any) -> list[Any]:
+    """The container definitions of a task definition's props ([] if unreadable)."""
+    raw = at(props, "containerDefinitions")
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except json.JSONDecodeError:
+            return []
+    return [c for c in elements(raw) if is_map(c)]

@@ -9,7 +9,6 @@ the stack rule reads from the security groups the ECS services run in.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from typing import Any, Final
 
@@ -21,10 +20,10 @@ from policies.rules.common import (
     Reporter,
     at,
     elements,
-    is_map,
     is_unknown,
     resource_rule,
     stack_rule,
+    task_containers,
     text,
 )
 from seed import naming
@@ -39,21 +38,10 @@ LOG_DRIVERS: Final = frozenset({"awslogs", "awsfirelens"})
 ROOT_USERS: Final = frozenset({"root", "0"})
 
 
-def containers(props: Any) -> list[Any]:
-    """The container definitions of a task definition's props ([] if unreadable)."""
-    raw = at(props, "containerDefinitions")
-    if isinstance(raw, str):
-        try:
-            raw = json.loads(raw)
-        except json.JSONDecodeError:
-            return []
-    return [c for c in elements(raw) if is_map(c)]
-
-
 def _containers(args: ResourceValidationArgs) -> list[Any]:
     if is_unknown(at(args.props, "containerDefinitions")):
         args.not_applicable("containerDefinitions can't be known during preview")
-    return containers(args.props)
+    return task_containers(args.props)
 
 
 def _name(container: Any) -> str:
@@ -171,7 +159,7 @@ def _ecs_store_isolation(args: StackValidationArgs, report: Reporter) -> None:
         definition = definitions.get(text(at(service.props, "taskDefinition")))
         if definition is None:
             continue
-        for container in containers(definition.props):
+        for container in task_containers(definition.props):
             name = text(at(container, "name")) or ""
             owner = _store_owner(name)
             if owner:
