@@ -53,11 +53,14 @@ def healthcheck(every_seconds: int, backups: str = BACKUPS_MOUNT) -> list[str]:
     return ["CMD-SHELL", f'test -n "$({recent})"']
 
 
-def restore_command(*, bastion: str, store_volume: str, backups_volume: str, image: str) -> str:
-    """One shell line for the venue host: stop the Bastion, replace the store's content
-    with the newest copy (a missing store volume is created anew), start the Bastion."""
+def restore_command(
+    *, bastion: str, backup_job: str, store_volume: str, backups_volume: str, image: str
+) -> str:
+    """One shell line for the venue host: stop the Bastion and the backup job, replace the
+    store's content with the newest copy (a lost store volume is created anew), start them
+    again (when they are gone with the volume, `pulumi up` recreates them on it)."""
     inner = (
-        f"find {STORE_MOUNT} -mindepth 1 -delete && "
+        f"find {STORE_MOUNT} -mindepth 1 -maxdepth 1 -exec rm -rf {{}} + && "
         f"tar -xzf {BACKUPS_MOUNT}/{LATEST} -C {STORE_MOUNT}"
     )
     run = [
@@ -66,7 +69,9 @@ def restore_command(*, bastion: str, store_volume: str, backups_volume: str, ima
         "-v", f"{backups_volume}:{BACKUPS_MOUNT}:ro",
         image, "sh", "-c", inner,
     ]  # fmt: skip
+    containers = f"{shlex.quote(bastion)} {shlex.quote(backup_job)}"
     return (
-        f"docker stop {shlex.quote(bastion)} 2>/dev/null; {shlex.join(run)} "
-        f"&& docker start {shlex.quote(bastion)}"
+        f"docker stop {containers} 2>/dev/null; {shlex.join(run)} && "
+        f"{{ docker start {containers} 2>/dev/null || echo 'restored; pulumi up recreates the "
+        "containers'; }"
     )

@@ -395,6 +395,7 @@ class VenueHost(pulumi.ComponentResource):
         )
         restore = backup.restore_command(
             bastion=f"{name}-bastion",
+            backup_job=f"{name}-store-backup",
             store_volume=f"{name}-offline-store",
             backups_volume=f"{name}-store-backups",
             image=args.backup_image,
