@@ -53,7 +53,7 @@ import sys
 import tarfile
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -120,6 +120,7 @@ class DockerDaemon:
     memory_limits: bool
     config_dir: Path
     _process: subprocess.Popen[bytes] = field(repr=False)
+    overlays: tuple[str, ...] = ("/opt",)
     _loaded: set[str] = field(default_factory=set[str], repr=False)
 
     @property
@@ -213,6 +214,16 @@ class DockerDaemon:
                 )
             self._loaded.add(image.ref)
 
+    def restart(self, while_down: Callable[[], None] | None = None) -> None:
+        """Stop dockerd by its pid (it stops its containers, as a host shutting down
+        does) and start it again on the same data root and network namespace, as after
+        a reboot; `while_down` runs in between (take an address away, say)."""
+        _terminate(self._process)
+        if while_down is not None:
+            while_down()
+        again = _launch(self.root, self.netns, self.iptables, self.overlays, compose_plugin())
+        self.pid, self._process = again.pid, again._process  # pyright: ignore[reportPrivateUsage]
+
     def remove_all_containers(self) -> None:
         ids = self.docker("ps", "-aq", check=False).stdout.split()
         if ids:
@@ -295,7 +306,9 @@ def _launch(
     )
     log.close()
     _, memory = _cgroup_setup()
-    daemon = DockerDaemon(root, process.pid, netns, iptables, memory, config, process)
+    daemon = DockerDaemon(
+        root, process.pid, netns, iptables, memory, config, process, tuple(overlays)
+    )
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     try:
         while time.monotonic() < deadline:
