@@ -28,6 +28,8 @@ class DomainService:
         title: the seed's display name.
         backing: the backing services the seed's table lists for it.
         path_prefix: where the API hostname routes to it (`/ticketing/*`).
+        host_port: the app host port it publishes and its ALB target group targets.
+        rule_priority: its ALB listener rule's priority.
         health_check_path: what the load balancer and Compose probe.
         port: the container port the service listens on.
         rate_limited_paths: path prefixes the edge rate-limits (login, payments).
@@ -37,6 +39,8 @@ class DomainService:
     title: str
     backing: frozenset[Backing]
     path_prefix: str
+    host_port: int
+    rule_priority: int
     health_check_path: str = "/healthz"
     port: int = 8080
     rate_limited_paths: tuple[str, ...] = ()
@@ -67,7 +71,8 @@ class ClientApp:
     """A client application and the platforms it runs on.
 
     `hostname` is the public hostname key it talks to; `static_site` web clients
-    are also served as pinned containers on the app host.
+    are also served as pinned containers on the app host, publishing `host_port`
+    behind an ALB host rule of `rule_priority`.
     """
 
     name: str
@@ -75,6 +80,8 @@ class ClientApp:
     platforms: tuple[str, ...]
     hostname: str | None
     static_site: bool = False
+    host_port: int | None = None
+    rule_priority: int | None = None
 
 
 @dataclass(frozen=True)
@@ -93,12 +100,16 @@ SERVICES: tuple[DomainService, ...] = (
         title="Ticketing",
         backing=frozenset({Backing.POSTGRESQL, Backing.REDIS, Backing.RABBITMQ}),
         path_prefix="/ticketing",
+        host_port=8081,
+        rule_priority=100,
     ),
     DomainService(
         name="payments",
         title="Payments",
         backing=frozenset({Backing.POSTGRESQL, Backing.REDIS, Backing.RABBITMQ}),
         path_prefix="/payments",
+        host_port=8082,
+        rule_priority=110,
         rate_limited_paths=("/payments",),
     ),
     DomainService(
@@ -106,6 +117,8 @@ SERVICES: tuple[DomainService, ...] = (
         title="Identity",
         backing=frozenset({Backing.POSTGRESQL, Backing.REDIS}),
         path_prefix="/identity",
+        host_port=8083,
+        rule_priority=120,
         rate_limited_paths=("/identity/login", "/identity/token"),
     ),
     DomainService(
@@ -113,6 +126,8 @@ SERVICES: tuple[DomainService, ...] = (
         title="Notifications",
         backing=frozenset({Backing.POSTGRESQL, Backing.RABBITMQ}),
         path_prefix="/notifications",
+        host_port=8084,
+        rule_priority=130,
     ),
 )
 
@@ -142,8 +157,24 @@ CLIENTS: tuple[ClientApp, ...] = (
     ClientApp("client-mobile", "Client Mobile", ("iOS", "Android"), hostname="api"),
     # Handhelds scan against the venue's Bastion on the LAN, not a public hostname.
     ClientApp("handheld", "Handheld", ("Android",), hostname=None),
-    ClientApp("admin-portal", "Admin Portal", ("Web",), hostname="admin", static_site=True),
-    ClientApp("client-web", "Client Web", ("Web",), hostname="app", static_site=True),
+    ClientApp(
+        "admin-portal",
+        "Admin Portal",
+        ("Web",),
+        hostname="admin",
+        static_site=True,
+        host_port=8092,
+        rule_priority=20,
+    ),
+    ClientApp(
+        "client-web",
+        "Client Web",
+        ("Web",),
+        hostname="app",
+        static_site=True,
+        host_port=8091,
+        rule_priority=10,
+    ),
 )
 
 WEB_CLIENTS: tuple[ClientApp, ...] = tuple(c for c in CLIENTS if c.static_site)
@@ -158,9 +189,60 @@ def platforms_text(client: ClientApp) -> str:
     return ", ".join(client.platforms)
 
 
+# An ALB listener rule's priority (ELBv2 API, CreateRule: 1 to 50000), and a host port
+# above the well-known ones, so no service takes a port a system daemon listens on.
+RULE_PRIORITIES = range(1, 50_001)
+HOST_PORTS = range(1024, 65_536)
+
+
+def check(services: tuple[DomainService, ...], clients: tuple[ClientApp, ...]) -> None:
+    """Refuse a catalog in which two owners share a name, a host port or an ALB rule priority.
+
+    Each service and static web client declares its own port and priority, so adding
+    one never renumbers another (a new port would replace its target group).
+    """
+    owners: list[tuple[str, int | None, int | None]] = [
+        (s.name, s.host_port, s.rule_priority) for s in services
+    ]
+    for client in clients:
+        declared = client.host_port is not None, client.rule_priority is not None
+        if declared != (client.static_site, client.static_site):
+            raise ValueError(
+                f"web client {client.name}: host_port and rule_priority are for static sites, "
+                "and a static site needs both"
+            )
+        if client.static_site:
+            owners.append((client.name, client.host_port, client.rule_priority))
+    seen: dict[tuple[str, object], str] = {}
+    for name, port, priority in owners:
+        for what, value, allowed in (
+            ("name", name, None),
+            ("host port", port, HOST_PORTS),
+            ("rule priority", priority, RULE_PRIORITIES),
+        ):
+            if allowed is not None and value not in allowed:
+                raise ValueError(
+                    f"{name}: {what} {value} is outside {allowed.start}-{allowed.stop - 1}"
+                )
+            if (what, value) in seen:
+                raise ValueError(f"{name}: {what} {value} is already {seen[what, value]}'s")
+            seen[what, value] = name
+
+
 def service(name: str) -> DomainService:
     """The catalog entry for `name`; KeyError names the known services."""
     for s in SERVICES:
         if s.name == name:
             return s
     raise KeyError(f"unknown service {name!r}; known: {', '.join(SERVICE_NAMES)}")
+
+
+def web_client(name: str) -> ClientApp:
+    """The static web client `name`; KeyError names the known ones."""
+    for c in WEB_CLIENTS:
+        if c.name == name:
+            return c
+    raise KeyError(f"unknown web client {name!r}; known: {', '.join(c.name for c in WEB_CLIENTS)}")
+
+
+check(SERVICES, CLIENTS)

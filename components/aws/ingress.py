@@ -6,9 +6,10 @@ ALB (TLS on the validated ACM certificate) -> a routing rule added with
 `ingress.staticIps` off (dev) there is no NLB: the ALB is internet-facing and
 the edge points at its DNS name.
 
-Listener rule priorities (unique per listener, lower wins) come from
-`placement.web_client_priority` (10, 20) and `placement.service_priority`
-(100, 110, ...), so web clients' host rules are evaluated before the API's paths.
+Listener rule priorities (unique per listener, lower wins) are declared per
+service and web client in the catalog (`seed/catalog.py`: web clients' host
+rules 10, 20; the API's paths 100, 110, ...), so a new service takes a priority
+of its own and no existing rule is renumbered.
 """
 
 from __future__ import annotations

@@ -14,38 +14,36 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from components.settings import CloudSettings
-from seed import naming
+from seed import catalog, naming
 from seed.catalog import SERVICES, WEB_CLIENTS, Backing, ClientApp, DomainService
 
 SHARED = "shared"
 ECS = "ecs"
 
-SERVICE_PORT_BASE = 8081
-WEB_CLIENT_PORTS: dict[str, int] = {"client-web": 8091, "admin-portal": 8092}
-# ALB listener rule priorities: web clients by hostname first, then API path prefixes.
-WEB_CLIENT_PRIORITIES: dict[str, int] = {"client-web": 10, "admin-portal": 20}
-SERVICE_PRIORITY_BASE = 100
-
-
-def _index(service: str) -> int:
-    return [s.name for s in SERVICES].index(service)
-
 
 def service_host_port(service: str) -> int:
-    """The app host port a domain service publishes and its target group targets."""
-    return SERVICE_PORT_BASE + _index(service)
+    """The app host port a domain service publishes and its target group targets (catalog)."""
+    return catalog.service(service).host_port
 
 
 def web_client_host_port(client: str) -> int:
-    return WEB_CLIENT_PORTS[client]
+    return _declared(client, catalog.web_client(client).host_port)
 
 
 def service_priority(service: str) -> int:
-    return SERVICE_PRIORITY_BASE + 10 * _index(service)
+    """Its ALB listener rule's priority (catalog): path prefixes on the API hostname."""
+    return catalog.service(service).rule_priority
 
 
 def web_client_priority(client: str) -> int:
-    return WEB_CLIENT_PRIORITIES[client]
+    """Its ALB listener rule's priority (catalog): a host rule of its own hostname."""
+    return _declared(client, catalog.web_client(client).rule_priority)
+
+
+def _declared(client: str, value: int | None) -> int:
+    if value is None:  # catalog.check refuses this: a static site declares both
+        raise ValueError(f"web client {client} declares no host port or rule priority")
+    return value
 
 
 def host_ports() -> dict[str, int]:
