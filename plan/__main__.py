@@ -15,14 +15,33 @@ import os
 import sys
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
 
+if TYPE_CHECKING:
+    from plan.model import Plan
+
 EXIT_OK, EXIT_POLICY, EXIT_ERROR = 0, 1, 2
 
 
+class _RefusalError(Exception):
+    """A one-line refusal already printed: the plan ends with `EXIT_ERROR`."""
+
+
 def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    console = Console(width=None if sys.stdout.isatty() else 120)
+    err = Console(stderr=True)
+    try:
+        plan, policy_config = _capture(args, err)
+        return _report(plan, args, policy_config, console, err)
+    except _RefusalError:
+        return EXIT_ERROR
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="make plan", description=__doc__)
     parser.add_argument(
         "stack", nargs="?", default="dev", help="committed stack name (default dev)"
@@ -61,30 +80,32 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--traceback", action="store_true", help="show a program error in full")
     parser.add_argument("--project-dir", type=Path, default=None, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    console = Console(width=None if sys.stdout.isatty() else 120)
-    err = Console(stderr=True)
+    return parser
 
+
+def _refuse(err: Console, message: str, *, prefix: str = "error:") -> _RefusalError:
+    err.print(f"[red]{prefix}[/] {message}", highlight=False, soft_wrap=True)
+    return _RefusalError()
+
+
+def _capture(args: argparse.Namespace, err: Console) -> tuple[Plan, dict[str, object] | None]:
+    """The captured plan and the policy pack config, or `_RefusalError` after a one-line error."""
     # Imported here so `--help` stays instant.
     from components.settings import ConfigError
-    from plan import constraints, cost, diagram, engine, policy, report, stack_config
+    from plan import constraints, engine, policy, stack_config
     from plan.backends import Backend, BackendError
     from plan.config_paths import path_overrides
 
     try:
         backend = Backend.of(args.backend, args.organization)
     except BackendError as exc:
-        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        return EXIT_ERROR
-
+        raise _refuse(err, escape(str(exc))) from None
     policy_config: dict[str, object] | None = None
     if args.policy_pack_config:
         try:
             policy_config = policy.load_config(args.policy_pack_config)
         except policy.PolicyConfigError as exc:
-            message = escape(f"--policy-pack-config {exc}")
-            err.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
-            return EXIT_ERROR
+            raise _refuse(err, escape(f"--policy-pack-config {exc}")) from None
     project_dir = args.project_dir or engine.PROJECT_DIR
     try:
         plan = engine.capture(
@@ -94,36 +115,42 @@ def main(argv: list[str] | None = None) -> int:
             probe_docker_host=args.probe_docker_host,
             overrides=path_overrides(project_dir, args.stack, args.set),
         )
-    except ConfigError as exc:
-        err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        return EXIT_ERROR
-    except (stack_config.StackConfigError, engine.ProgramError) as exc:
-        err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        return EXIT_ERROR
+    except (ConfigError, stack_config.StackConfigError, engine.ProgramError) as exc:
+        raise _refuse(err, str(exc)) from None
     except Exception as exc:
         if args.traceback:
             traceback.print_exc()
         where = traceback.extract_tb(exc.__traceback__)[-1]
-        err.print(
-            f"[red]program error:[/] {type(exc).__name__}: {exc} "
+        raise _refuse(
+            err,
+            f"{type(exc).__name__}: {exc} "
             f"({Path(where.filename).name}:{where.lineno}; --traceback for more)",
-            highlight=False,
-            soft_wrap=True,
-        )
-        return EXIT_ERROR
-
+            prefix="program error:",
+        ) from None
     # What the AWS API would refuse at `pulumi up`, refused here before anything is reported.
     refused = constraints.check(plan.resources)
+    for violation in refused:
+        _refuse(err, escape(violation.line()))
     if refused:
-        for violation in refused:
-            err.print(f"[red]error:[/] {escape(violation.line())}", highlight=False, soft_wrap=True)
-        return EXIT_ERROR
+        raise _RefusalError
+    return plan, policy_config
+
+
+def _report(
+    plan: Plan,
+    args: argparse.Namespace,
+    policy_config: dict[str, object] | None,
+    console: Console,
+    err: Console,
+) -> int:
+    """Resources, cost, diagram and policy verdicts of `plan`; the exit code."""
+    from plan import cost, diagram, policy, report
+
     report.print_plan(plan, console)
     try:
         estimate = cost.estimate(plan, cost.load_prices(cost.region_of(plan)))
     except cost.PriceError as exc:
-        err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        return EXIT_ERROR
+        raise _refuse(err, str(exc)) from None
     if estimate.items:
         console.print(cost.cost_table(estimate))
     else:

@@ -495,51 +495,73 @@ def _document_problems(row: ModelledDocument, value: Any) -> Iterator[tuple[str,
 
 
 def _shape_problems(shape: Any, value: Any, where: str) -> Iterator[tuple[str, Any, str]]:
-    kind = shape.type_name
-    if kind == "structure":
-        if not isinstance(value, Mapping):
-            yield where, value, f"must be an object ({shape.name})"
-            return
-        members = cast(Mapping[str, Any], value)
-        for key, item in members.items():
-            if key not in shape.members:
-                known = ", ".join(shape.members)
-                yield f"{where}.{key}", item, f"is not a member of {shape.name} ({known})"
-            else:
-                yield from _shape_problems(shape.members[key], item, f"{where}.{key}")
-        for required in shape.required_members:
-            if required not in members:
-                yield f"{where}.{required}", None, f"is required by {shape.name}"
-    elif kind == "list":
-        if not isinstance(value, list):
-            yield where, value, "must be a list"
-            return
-        for index, item in enumerate(cast(list[Any], value)):
-            yield from _shape_problems(shape.member, item, f"{where}[{index}]")
-    elif kind == "map":
-        if not isinstance(value, Mapping):
-            yield where, value, "must be an object"
-            return
-        for key, item in cast(Mapping[str, Any], value).items():
-            yield from _shape_problems(shape.key, key, f"{where}.{key}")
-            yield from _shape_problems(shape.value, item, f"{where}.{key}")
-    elif kind == "boolean":
-        if not isinstance(value, bool):
-            yield where, value, "must be true or false"
-    elif kind in ("integer", "long"):
-        if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
-            yield where, value, "must be a whole number"
+    """What in `value` its botocore `shape` refuses, as (where, value, rule) triples."""
+    check = _SHAPE_CHECKS.get(shape.type_name)
+    if check is not None:
+        yield from check(shape, value, where)
+
+
+def _structure_problems(shape: Any, value: Any, where: str) -> Iterator[tuple[str, Any, str]]:
+    if not isinstance(value, Mapping):
+        yield where, value, f"must be an object ({shape.name})"
+        return
+    members = cast(Mapping[str, Any], value)
+    for key, item in members.items():
+        if key not in shape.members:
+            known = ", ".join(shape.members)
+            yield f"{where}.{key}", item, f"is not a member of {shape.name} ({known})"
         else:
-            rule = _shape_rule(shape, value)
-            if rule:
-                yield where, value, rule
-    elif kind == "string":
-        if not isinstance(value, str):
-            yield where, value, "must be a string"
-        else:
-            rule = _shape_rule(shape, value)
-            if rule:
-                yield where, value, rule
+            yield from _shape_problems(shape.members[key], item, f"{where}.{key}")
+    for required in shape.required_members:
+        if required not in members:
+            yield f"{where}.{required}", None, f"is required by {shape.name}"
+
+
+def _list_problems(shape: Any, value: Any, where: str) -> Iterator[tuple[str, Any, str]]:
+    if not isinstance(value, list):
+        yield where, value, "must be a list"
+        return
+    for index, item in enumerate(cast(list[Any], value)):
+        yield from _shape_problems(shape.member, item, f"{where}[{index}]")
+
+
+def _map_problems(shape: Any, value: Any, where: str) -> Iterator[tuple[str, Any, str]]:
+    if not isinstance(value, Mapping):
+        yield where, value, "must be an object"
+        return
+    for key, item in cast(Mapping[str, Any], value).items():
+        yield from _shape_problems(shape.key, key, f"{where}.{key}")
+        yield from _shape_problems(shape.value, item, f"{where}.{key}")
+
+
+def _boolean_problems(_shape: Any, value: Any, where: str) -> Iterator[tuple[str, Any, str]]:
+    if not isinstance(value, bool):
+        yield where, value, "must be true or false"
+
+
+def _integer_problems(shape: Any, value: Any, where: str) -> Iterator[tuple[str, Any, str]]:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+        yield where, value, "must be a whole number"
+    elif rule := _shape_rule(shape, value):
+        yield where, value, rule
+
+
+def _string_problems(shape: Any, value: Any, where: str) -> Iterator[tuple[str, Any, str]]:
+    if not isinstance(value, str):
+        yield where, value, "must be a string"
+    elif rule := _shape_rule(shape, value):
+        yield where, value, rule
+
+
+_SHAPE_CHECKS: dict[str, Callable[[Any, Any, str], Iterator[tuple[str, Any, str]]]] = {
+    "structure": _structure_problems,
+    "list": _list_problems,
+    "map": _map_problems,
+    "boolean": _boolean_problems,
+    "integer": _integer_problems,
+    "long": _integer_problems,
+    "string": _string_problems,
+}
 
 
 def member_shape(row: Mapped) -> Any:

@@ -18,7 +18,7 @@ tax, and Cloudflare's plan.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -375,31 +375,92 @@ def _grouped(pairs: Iterable[tuple[Any, float]]) -> list[tuple[Any, float]]:
 def estimate(
     plan: Plan, prices: PriceTable, assumptions: Assumptions | None = None
 ) -> CostEstimate:
-    """Every monthly line item of `plan` priced from `prices`; PriceError if a price is missing."""
-    a = assumptions or Assumptions()
+    """Every monthly line item of `plan` priced from `prices`; PriceError if a price is missing.
+
+    Lines come in a fixed order, one function per kind of charge: compute, storage,
+    databases, load balancing, networking, CloudWatch, secrets and notifications, then
+    services on Fargate.
+    """
     region = region_of(plan)
     if region != prices.region:
         raise PriceError(f"the plan deploys to {region} but the price table is for {prices.region}")
-    hours = prices.hours_per_month
-    it = prices.items
-    items: list[LineItem] = []
+    lines = _Lines(plan, prices, assumptions or Assumptions())
+    instances = plan.of_type(EC2_INSTANCE)
+    nat_instances = [r for r in instances if is_nat_instance(r)]
+    databases = plan.of_type(RDS_INSTANCE)
+    _app_hosts(lines, [r for r in instances if r not in nat_instances])
+    _volumes(lines, instances)
+    _rds_instances(lines, databases)
+    _rds_storage(lines, databases)
+    balancers = _load_balancers(lines)
+    _nat_instances(lines, nat_instances)
+    nats = _nat_gateways(lines)
+    _public_addresses(lines, balancers, nats, instances)
+    _alarms_and_dashboards(lines)
+    _log_ingestion(lines)
+    _secrets_and_notifications(lines, databases)
+    lines.items += _fargate_items(plan, prices, lines.assumptions)
+    on_fargate = any(i.category == "Fargate" for i in lines.items)
+    return CostEstimate(
+        stack=plan.stack,
+        region=prices.region,
+        currency=prices.currency,
+        retrieved=prices.retrieved,
+        hours_per_month=prices.hours_per_month,
+        items=tuple(lines.items),
+        fargate_retrieved=prices.fargate.retrieved if prices.fargate and on_fargate else None,
+    )
 
-    def add(category: str, description: str, qty: float, price: Price, **kw: Any) -> None:
-        items.append(
+
+@dataclass
+class _Lines:
+    """The line items priced so far, and what pricing the next one needs."""
+
+    plan: Plan
+    prices: PriceTable
+    assumptions: Assumptions
+    items: list[LineItem] = field(default_factory=list[LineItem])
+
+    @property
+    def hours(self) -> float:
+        return self.prices.hours_per_month
+
+    def add(self, category: str, description: str, qty: float, price: Price, **kw: Any) -> None:
+        """A line at one of the table's single prices (`items`)."""
+        self.items.append(
             LineItem(category, description, qty, price.unit, price.price, price.source, **kw)
         )
 
-    # EC2: instance hours by type (a NAT instance is priced under networking), then the
-    # root volumes of every instance and any extra EBS volumes.
-    instances = plan.of_type(EC2_INSTANCE)
-    nat_instances = [r for r in instances if is_nat_instance(r)]
-    ec2 = prices.ec2_instance_hour
-    hosts = (r for r in instances if r not in nat_instances)
+    def add_keyed(
+        self,
+        category: str,
+        description: str,
+        qty: float,
+        table: PriceList | AzPriceList,
+        prices: Mapping[str, float],
+        key: str,
+        what: str,
+        ha_share: float = 0.0,
+        **kw: Any,
+    ) -> None:
+        """A line at `prices[key]` of a keyed price list; `ha_share` of it buys only
+        availability."""
+        price = _lookup(prices, key, what, self.prices, table.source)
+        ha = qty * price * ha_share
+        item = LineItem(category, description, qty, table.unit, price, table.source, ha, **kw)
+        self.items.append(item)
+
+
+def _app_hosts(lines: _Lines, hosts: list[Resource]) -> None:
+    """EC2 instance hours by type (a NAT instance is priced under networking)."""
+    ec2 = lines.prices.ec2_instance_hour
     for itype, n in _grouped((_text(r.inputs.get("instanceType"), "?"), 1) for r in hosts):
-        price = _lookup(ec2.prices, itype, "EC2 instance type", prices, ec2.source)
-        items.append(
-            LineItem("EC2", f"EC2 {itype} (Linux)", n * hours, ec2.unit, price, ec2.source)
-        )
+        description = f"EC2 {itype} (Linux)"
+        lines.add_keyed("EC2", description, n * lines.hours, ec2, ec2.prices, itype, _EC2_TYPE)
+
+
+def _volumes(lines: _Lines, instances: list[Resource]) -> None:
+    """The root volumes of every instance and any extra EBS volumes, by volume type."""
     volumes: list[tuple[str, float]] = []
     sized_by_default: set[str] = set()  # volume types where a root volume's size is assumed
     for r in instances:
@@ -407,45 +468,40 @@ def estimate(
         vtype = _text(root.get("volumeType"), "gp3")
         if _num(root.get("volumeSize"), -1.0) < 0:
             sized_by_default.add(vtype)
-        volumes.append((vtype, _num(root.get("volumeSize"), a.default_root_volume_gb)))
+        volumes.append(
+            (vtype, _num(root.get("volumeSize"), lines.assumptions.default_root_volume_gb))
+        )
     volumes += [
         (_text(v.inputs.get("type"), "gp3"), _num(v.inputs.get("size")))
-        for v in plan.of_type(EBS_VOLUME)
+        for v in lines.plan.of_type(EBS_VOLUME)
     ]
-    ebs = prices.ebs_gb_month
+    ebs = lines.prices.ebs_gb_month
     for vtype, gb in _grouped(volumes):
-        price = _lookup(ebs.prices, vtype, "EBS volume type", prices, ebs.source)
-        items.append(
-            LineItem(
-                "EBS",
-                f"EBS {vtype} volumes",
-                gb,
-                ebs.unit,
-                price,
-                ebs.source,
-                assumption=a.root_volume if vtype in sized_by_default else None,
-            )
+        assumed = lines.assumptions.root_volume if vtype in sized_by_default else None
+        description = f"EBS {vtype} volumes"
+        what = "EBS volume type"
+        lines.add_keyed("EBS", description, gb, ebs, ebs.prices, vtype, what, assumption=assumed)
+
+
+def _rds_instances(lines: _Lines, databases: list[Resource]) -> None:
+    """RDS instance hours; a Multi-AZ standby doubles them and buys only availability."""
+    rds = lines.prices.rds_postgresql_instance_hour
+    for (db_class, multi_az), n in _grouped((_rds_class(r), 1.0) for r in databases):
+        lines.add_keyed(
+            "RDS",
+            f"RDS PostgreSQL {db_class},{_az(multi_az)}",
+            n * lines.hours,
+            rds,
+            rds.multi_az if multi_az else rds.single_az,
+            db_class,
+            "RDS PostgreSQL class" + _az(multi_az),
+            ha_share=0.5 if multi_az else 0.0,
         )
 
-    # RDS: instance hours and storage; a Multi-AZ standby doubles both and buys only HA.
-    databases = plan.of_type(RDS_INSTANCE)
-    rds, storage = prices.rds_postgresql_instance_hour, prices.rds_storage_gb_month
-    classes = ((_rds_class(r), 1.0) for r in databases)
-    for (db_class, multi_az), n in _grouped(classes):
-        table = rds.multi_az if multi_az else rds.single_az
-        price = _lookup(table, db_class, "RDS PostgreSQL class" + _az(multi_az), prices, rds.source)
-        qty = n * hours
-        items.append(
-            LineItem(
-                "RDS",
-                f"RDS PostgreSQL {db_class},{_az(multi_az)}",
-                qty,
-                rds.unit,
-                price,
-                rds.source,
-                high_availability=qty * price / 2 if multi_az else 0.0,
-            )
-        )
+
+def _rds_storage(lines: _Lines, databases: list[Resource]) -> None:
+    """RDS storage by type; Multi-AZ doubles it too."""
+    storage = lines.prices.rds_storage_gb_month
     disks = (
         (
             (_text(r.inputs.get("storageType"), "gp2"), bool(r.inputs.get("multiAz", False))),
@@ -454,127 +510,127 @@ def estimate(
         for r in databases
     )
     for (stype, multi_az), gb in _grouped(disks):
-        table = storage.multi_az if multi_az else storage.single_az
-        price = _lookup(table, stype, "RDS storage type" + _az(multi_az), prices, storage.source)
-        items.append(
-            LineItem(
-                "RDS",
-                f"RDS {stype} storage,{_az(multi_az)}",
-                gb,
-                storage.unit,
-                price,
-                storage.source,
-                high_availability=gb * price / 2 if multi_az else 0.0,
-            )
+        lines.add_keyed(
+            "RDS",
+            f"RDS {stype} storage,{_az(multi_az)}",
+            gb,
+            storage,
+            storage.multi_az if multi_az else storage.single_az,
+            stype,
+            "RDS storage type" + _az(multi_az),
+            ha_share=0.5 if multi_az else 0.0,
         )
 
-    # Load balancers: hours plus the assumed capacity units.
-    balancers = plan.of_type(LOAD_BALANCER)
+
+def _load_balancers(lines: _Lines) -> list[Resource]:
+    """Load balancer hours plus the assumed capacity units; returns the balancers."""
+    balancers = lines.plan.of_type(LOAD_BALANCER)
     nlbs = [b for b in balancers if b.inputs.get("loadBalancerType") == "network"]
     albs = [b for b in balancers if b not in nlbs]
-    lcu = a.capacity_units
-    if albs:
-        add("Load balancing", "Application Load Balancer", len(albs) * hours, it.alb_hour)
-        qty = len(albs) * a.lcu_per_load_balancer * hours
-        add("Load balancing", "ALB capacity units", qty, it.alb_lcu_hour, assumption=lcu)
-    if nlbs:
-        add("Load balancing", "Network Load Balancer", len(nlbs) * hours, it.nlb_hour)
-        qty = len(nlbs) * a.lcu_per_load_balancer * hours
-        add("Load balancing", "NLB capacity units", qty, it.nlb_lcu_hour, assumption=lcu)
+    a, it, hours = lines.assumptions, lines.prices.items, lines.hours
+    for found, kind, hour, units, lcu in (
+        (albs, "Application Load Balancer", it.alb_hour, "ALB capacity units", it.alb_lcu_hour),
+        (nlbs, "Network Load Balancer", it.nlb_hour, "NLB capacity units", it.nlb_lcu_hour),
+    ):
+        if found:
+            lines.add("Load balancing", kind, len(found) * hours, hour)
+            qty = len(found) * a.lcu_per_load_balancer * hours
+            lines.add("Load balancing", units, qty, lcu, assumption=a.capacity_units)
+    return albs + nlbs
 
-    # A NAT instance: EC2 hours only, no per-GB processing charge (its EBS and Elastic IP
-    # are on their own lines).
+
+def _nat_instances(lines: _Lines, nat_instances: list[Resource]) -> None:
+    """A NAT instance: EC2 hours only, no per-GB processing charge (its EBS and Elastic IP
+    are on their own lines)."""
+    ec2 = lines.prices.ec2_instance_hour
     for itype, n in _grouped((_text(r.inputs.get("instanceType"), "?"), 1) for r in nat_instances):
-        price = _lookup(ec2.prices, itype, "EC2 instance type", prices, ec2.source)
-        items.append(
-            LineItem(
-                "Networking",
-                f"NAT instance {itype} (Linux)",
-                n * hours,
-                ec2.unit,
-                price,
-                ec2.source,
-            )
-        )
+        description = f"NAT instance {itype} (Linux)"
+        qty = n * lines.hours
+        lines.add_keyed("Networking", description, qty, ec2, ec2.prices, itype, _EC2_TYPE)
 
-    # NAT gateways: a gateway per AZ beyond the first buys only availability.
-    nats = plan.of_type(NAT_GATEWAY)
+
+def _nat_gateways(lines: _Lines) -> list[Resource]:
+    """NAT gateway hours and data; a gateway per AZ beyond the first buys only availability."""
+    nats = lines.plan.of_type(NAT_GATEWAY)
     if nats:
+        it = lines.prices.items
         extra = (len(nats) - 1) / len(nats)
-        qty = len(nats) * hours
-        add(
-            "Networking",
-            "NAT gateway",
-            qty,
-            it.nat_gateway_hour,
-            high_availability=qty * it.nat_gateway_hour.price * extra,
-        )
-        gb = len(nats) * a.nat_gb_per_gateway
-        add(
+        qty = len(nats) * lines.hours
+        ha = qty * it.nat_gateway_hour.price * extra
+        lines.add("Networking", "NAT gateway", qty, it.nat_gateway_hour, high_availability=ha)
+        gb = len(nats) * lines.assumptions.nat_gb_per_gateway
+        lines.add(
             "Networking",
             "NAT gateway data processed",
             gb,
             it.nat_gateway_gb,
-            assumption=a.nat_traffic,
+            assumption=lines.assumptions.nat_traffic,
         )
+    return nats
 
-    # Public IPv4: Elastic IPs, internet-facing load balancers without them, public instances.
-    addresses, ha_addresses = _public_ipv4(plan, albs + nlbs, nats, instances)
+
+def _public_addresses(
+    lines: _Lines, balancers: list[Resource], nats: list[Resource], instances: list[Resource]
+) -> None:
+    """Public IPv4: Elastic IPs, internet-facing load balancers without them, public instances."""
+    addresses, ha_addresses = _public_ipv4(lines.plan, balancers, nats, instances)
     if addresses:
-        qty = addresses * hours
-        add(
-            "Networking",
-            "Public IPv4 addresses",
-            qty,
-            it.public_ipv4_hour,
-            high_availability=ha_addresses * hours * it.public_ipv4_hour.price,
-        )
+        price = lines.prices.items.public_ipv4_hour
+        ha = ha_addresses * lines.hours * price.price
+        qty = addresses * lines.hours
+        lines.add("Networking", "Public IPv4 addresses", qty, price, high_availability=ha)
 
-    # CloudWatch: alarms by resolution, dashboards, log ingestion.
-    alarms = plan.of_type(METRIC_ALARM)
+
+def _alarms_and_dashboards(lines: _Lines) -> None:
+    """CloudWatch alarms by resolution (per metric), and dashboards."""
+    it = lines.prices.items
+    alarms = lines.plan.of_type(METRIC_ALARM)
     standard = sum(_alarm_metrics(r) for r in alarms if _num(r.inputs.get("period"), 60) >= 60)
     high_res = sum(_alarm_metrics(r) for r in alarms if _num(r.inputs.get("period"), 60) < 60)
     if standard:
-        add("CloudWatch", "Alarms (standard resolution)", standard, it.cloudwatch_alarm_month)
+        lines.add("CloudWatch", "Alarms (standard resolution)", standard, it.cloudwatch_alarm_month)
     if high_res:
-        add(
-            "CloudWatch",
-            "Alarms (high resolution)",
-            high_res,
-            it.cloudwatch_high_resolution_alarm_month,
-        )
-    dashboards = plan.of_type(DASHBOARD)
+        price = it.cloudwatch_high_resolution_alarm_month
+        lines.add("CloudWatch", "Alarms (high resolution)", high_res, price)
+    dashboards = lines.plan.of_type(DASHBOARD)
     if dashboards:
-        add("CloudWatch", "Dashboards", len(dashboards), it.cloudwatch_dashboard_month)
-    flow_logs = [f for f in plan.of_type(FLOW_LOG) if _to_cloudwatch(f)]
-    groups = [g for g in plan.of_type(LOG_GROUP) if not _is_flow_log_group(g)]
+        lines.add("CloudWatch", "Dashboards", len(dashboards), it.cloudwatch_dashboard_month)
+
+
+def _log_ingestion(lines: _Lines) -> None:
+    """CloudWatch Logs ingestion: the log groups, and the VPC flow logs (vended logs)."""
+    a, it = lines.assumptions, lines.prices.items
+    flow_logs = [f for f in lines.plan.of_type(FLOW_LOG) if _to_cloudwatch(f)]
+    groups = [g for g in lines.plan.of_type(LOG_GROUP) if not _is_flow_log_group(g)]
     if groups:
-        per_group = a.log_ingestion_gb_per_group
-        add(
+        lines.add(
             "CloudWatch",
             f"Log ingestion, {_n(len(groups), 'log group')}",
-            len(groups) * per_group,
+            len(groups) * a.log_ingestion_gb_per_group,
             it.cloudwatch_logs_ingestion_gb,
             assumption=a.log_ingestion,
         )
     if flow_logs:
-        per_log = a.flow_log_gb_per_flow_log
-        add(
+        lines.add(
             "CloudWatch",
             f"VPC flow log ingestion, {_n(len(flow_logs), 'flow log')}",
-            len(flow_logs) * per_log,
+            len(flow_logs) * a.flow_log_gb_per_flow_log,
             it.cloudwatch_vended_logs_ingestion_gb,
             assumption=a.flow_log_volume,
         )
 
-    # Secrets: RDS-managed master passwords and explicit secrets.
+
+def _secrets_and_notifications(lines: _Lines, databases: list[Resource]) -> None:
+    """Secrets Manager (RDS-managed master passwords and explicit secrets), SNS alarm
+    e-mails, KMS keys."""
+    a, it, plan = lines.assumptions, lines.prices.items, lines.plan
     managed = sum(1 for r in databases if r.inputs.get("manageMasterUserPassword") is True)
     secrets = managed + len(plan.of_type(SECRETS_MANAGER_SECRET))
     if secrets:
-        add("Secrets", "Secrets Manager secrets", secrets, it.secrets_manager_secret_month)
+        lines.add("Secrets", "Secrets Manager secrets", secrets, it.secrets_manager_secret_month)
     topics = plan.of_type(SNS_TOPIC)
     if topics:
-        add(
+        lines.add(
             "Notifications",
             f"SNS alarm e-mails, {_n(len(topics), 'topic')}",
             a.alarm_emails_per_month,
@@ -583,23 +639,10 @@ def estimate(
         )
     keys = plan.of_type(KMS_KEY)
     if keys:
-        add("Secrets", "KMS customer managed keys", len(keys), it.kms_key_month)
+        lines.add("Secrets", "KMS customer managed keys", len(keys), it.kms_key_month)
 
-    items += _fargate_items(plan, prices, a)
 
-    return CostEstimate(
-        stack=plan.stack,
-        region=prices.region,
-        currency=prices.currency,
-        retrieved=prices.retrieved,
-        hours_per_month=hours,
-        items=tuple(items),
-        fargate_retrieved=(
-            prices.fargate.retrieved
-            if prices.fargate and any(i.category == "Fargate" for i in items)
-            else None
-        ),
-    )
+_EC2_TYPE = "EC2 instance type"
 
 
 def _n(count: int, noun: str) -> str:

@@ -570,191 +570,253 @@ def deployment_graph(plan: Plan) -> DeploymentGraph:
         return venue_graph(plan)
     if is_identity_plan(plan):
         return identity_graph(plan)
-    topo = topology(plan)
-    clusters: list[Cluster] = []
-    nodes: list[Node] = []
-    edges: list[Edge] = []
-    rows: list[tuple[str, ...]] = []
+    return _CloudDrawing(topology(plan)).graph(f"Deployment — stack {plan.stack}")
+
+
+class _CloudDrawing:
+    """A cloud stack's diagram, drawn in the order requests flow: clients and venues, the
+    edge, the VPC's ingress and egress, the app hosts, the databases, then operations."""
+
+    def __init__(self, topo: Topology) -> None:
+        self.topo = topo
+        self.clusters: list[Cluster] = []
+        self.nodes: list[Node] = []
+        self.edges: list[Edge] = []
+
+    def graph(self, title: str) -> DeploymentGraph:
+        self._clients_and_venues()
+        edge_ids = self._edge()
+        entry, exit_ = edge_ids[0], edge_ids[-1]
+        self._client_requests(entry)
+        public, private = self._vpc()
+        origin = self._ingress(exit_, public, private)
+        self._egress(public)
+        self._app_hosts(private, origin)
+        self._fargate(private, origin)
+        self._databases(private)
+        self._operations(origin)
+        return DeploymentGraph(
+            title,
+            tuple(self.clusters),
+            tuple(self.nodes),
+            tuple(self.edges),
+            self._rows(edge_ids),
+            below=((exit_, "acm"),),
+        )
 
     def cluster(
-        id_: str, label: str, parent: str | None, kind: str, nodes_last: bool = False
+        self, id_: str, label: str, parent: str | None, kind: str, nodes_last: bool = False
     ) -> str:
-        clusters.append(Cluster(id_, label, parent, kind, nodes_last))
+        self.clusters.append(Cluster(id_, label, parent, kind, nodes_last))
         return id_
 
-    def node(id_: str, label: str, in_cluster: str, kind: str) -> str:
-        nodes.append(Node(id_, label, in_cluster, kind))
+    def node(self, id_: str, label: str, in_cluster: str, kind: str) -> str:
+        self.nodes.append(Node(id_, label, in_cluster, kind))
         return id_
 
-    # Clients and the venue network, where requests start.
-    clients = cluster("clients", "Clients", None, "clients")
-    for c in catalog.CLIENTS:
-        if c.hostname:  # clients without a public hostname live on the venue network
-            node(f"client_{c.name}", f"{c.title}\n{_platforms(c)}", clients, "client")
-    venue_label = "On-Premise\nvenue network"
-    if topo.venues:
-        venue_label += f"\nvenues: {', '.join(topo.venues)}"
-    onprem = cluster("onprem", venue_label, None, "onprem")
-    bastion = next(c for c in catalog.ON_PREM if c.name == "bastion")
-    # One Bastion per venue, each deployed by its own venue stack.
-    venues = len(topo.venues)
-    title = f"{venues} {bastion.title}s, one per venue" if venues > 1 else bastion.title
-    node("bastion", f"{title}\n{bastion.platform}", onprem, "onprem")
-    lan_clients = [c for c in catalog.CLIENTS if not c.hostname]
-    for c in lan_clients:
-        node(f"client_{c.name}", f"{c.title}s\n{_platforms(c)}", onprem, "client")
+    def _clients_and_venues(self) -> None:
+        """Clients and the venue network, where requests start."""
+        clients = self.cluster("clients", "Clients", None, "clients")
+        for c in catalog.CLIENTS:
+            if c.hostname:  # clients without a public hostname live on the venue network
+                self.node(f"client_{c.name}", f"{c.title}\n{_platforms(c)}", clients, "client")
+        venue_label = "On-Premise\nvenue network"
+        if self.topo.venues:
+            venue_label += f"\nvenues: {', '.join(self.topo.venues)}"
+        onprem = self.cluster("onprem", venue_label, None, "onprem")
+        bastion = next(c for c in catalog.ON_PREM if c.name == "bastion")
+        # One Bastion per venue, each deployed by its own venue stack.
+        venues = len(self.topo.venues)
+        title = f"{venues} {bastion.title}s, one per venue" if venues > 1 else bastion.title
+        self.node("bastion", f"{title}\n{bastion.platform}", onprem, "onprem")
+        for c in _lan_clients():
+            self.node(f"client_{c.name}", f"{c.title}s\n{_platforms(c)}", onprem, "client")
 
-    # Cloudflare, in the order a request meets its services.
-    cf = cluster("cloudflare", "Cloudflare", None, "cloudflare")
-    seed_edge = [p.service for p in catalog.CLOUDFLARE]
-    order = [s for s in EDGE_ORDER if s in seed_edge] + [
-        s for s in seed_edge if s not in EDGE_ORDER
-    ]
-    edge_ids: list[str] = []
-    for service_name in order:
-        lines = [service_name]
-        if topo.edge_features.get(service_name):
-            lines.append(" · ".join(topo.edge_features[service_name]))
-        if service_name == "CDN" and topo.proxied_hostnames:
-            lines.append(_count(topo.proxied_hostnames, "proxied hostname", "proxied hostnames"))
-        id_ = "cf_" + re.sub(r"\W+", "_", service_name.lower()).strip("_")
-        edge_ids.append(node(id_, "\n".join(lines), cf, "edge"))
-    entry, exit_ = edge_ids[0], edge_ids[-1]
-    edges.extend(Edge(a, b) for a, b in itertools.pairwise(edge_ids))
+    def _edge(self) -> list[str]:
+        """Cloudflare, in the order a request meets its services; returns their node ids."""
+        cf = self.cluster("cloudflare", "Cloudflare", None, "cloudflare")
+        seed_edge = [p.service for p in catalog.CLOUDFLARE]
+        order = [s for s in EDGE_ORDER if s in seed_edge] + [
+            s for s in seed_edge if s not in EDGE_ORDER
+        ]
+        edge_ids: list[str] = []
+        for service_name in order:
+            lines = [service_name]
+            if self.topo.edge_features.get(service_name):
+                lines.append(" · ".join(self.topo.edge_features[service_name]))
+            if service_name == "CDN" and self.topo.proxied_hostnames:
+                hostnames = self.topo.proxied_hostnames
+                lines.append(_count(hostnames, "proxied hostname", "proxied hostnames"))
+            id_ = "cf_" + re.sub(r"\W+", "_", service_name.lower()).strip("_")
+            edge_ids.append(self.node(id_, "\n".join(lines), cf, "edge"))
+        self.edges.extend(Edge(a, b) for a, b in itertools.pairwise(edge_ids))
+        return edge_ids
 
-    for c in catalog.CLIENTS:
-        if c.hostname:
-            edges.append(Edge(f"client_{c.name}", entry, c.hostname))
-    for c in lan_clients:
-        edges.append(Edge(f"client_{c.name}", "bastion", "scans (LAN, TLS)"))
-    edges.append(Edge("bastion", entry, "api: cloud sync"))
+    def _client_requests(self, entry: str) -> None:
+        for c in catalog.CLIENTS:
+            if c.hostname:
+                self.edges.append(Edge(f"client_{c.name}", entry, c.hostname))
+        for c in _lan_clients():
+            self.edges.append(Edge(f"client_{c.name}", "bastion", "scans (LAN, TLS)"))
+        self.edges.append(Edge("bastion", entry, "api: cloud sync"))
 
-    # AWS: the VPC with its public and private subnets.
-    aws = cluster("aws", "AWS" + (f" · {topo.region}" if topo.region else ""), None, "aws")
-    vpc_label = "VPC" + (f" {topo.vpc_cidr}" if topo.vpc_cidr else "")
-    if topo.az_count:
-        vpc_label += f" · {_count(topo.az_count, 'AZ', 'AZs')}"
-    vpc = cluster("vpc", vpc_label, aws, "vpc")
-    public_label = _count(topo.public_subnets, "public subnet", "public subnets")
-    public = cluster("public", public_label, vpc, "public")
-    private_label = _count(topo.private_subnets, "private subnet", "private subnets")
-    private = cluster("private", private_label, vpc, "private")
+    def _vpc(self) -> tuple[str, str]:
+        """AWS: the VPC with its public and private subnets (their cluster ids)."""
+        topo = self.topo
+        aws = self.cluster("aws", "AWS" + (f" · {topo.region}" if topo.region else ""), None, "aws")
+        vpc_label = "VPC" + (f" {topo.vpc_cidr}" if topo.vpc_cidr else "")
+        if topo.az_count:
+            vpc_label += f" · {_count(topo.az_count, 'AZ', 'AZs')}"
+        vpc = self.cluster("vpc", vpc_label, aws, "vpc")
+        public_label = _count(topo.public_subnets, "public subnet", "public subnets")
+        public = self.cluster("public", public_label, vpc, "public")
+        private_label = _count(topo.private_subnets, "private subnet", "private subnets")
+        private = self.cluster("private", private_label, vpc, "private")
+        return public, private
 
-    origin = exit_
-    origin_label = "HTTPS, origin-lock header"
-    if topo.nlb:
-        ips = (
-            f"NLB · {_count(topo.static_ips, 'Elastic IP', 'Elastic IPs')}"
-            if topo.static_ips
-            else "NLB"
-        )
-        node("static_ip", f"Static IP\n{ips}", public, "ip")
-        edges.append(Edge(origin, "static_ip", origin_label, minlen=2))
-        ports = ", ".join(str(p) for p in topo.nlb_ports) or "443"
-        origin, origin_label = "static_ip", f"TCP {ports}"
-    if topo.alb:
-        where = private if topo.alb_internal else public
-        reach = "internal" if topo.alb_internal else "internet-facing"
-        node("alb", f"Load Balancer (ALB)\n{reach} · TLS", where, "lb")
-        edges.append(Edge(origin, "alb", origin_label, minlen=2 if origin == exit_ else 1))
-        origin, origin_label = "alb", ""
-    # Said in the label, not drawn: an edge up from the private subnets would cross the ingress.
-    egress = "\nprivate subnets' egress"
-    if topo.nat_gateways:
-        nat = "NAT gateway" if topo.nat_gateways == 1 else f"{topo.nat_gateways} NAT gateways"
-        node("nat", nat + egress, public, "nat")
-    elif topo.nat_instances:
-        node("nat", _nat_instance_label(topo.nat_instances) + egress, public, "nat")
+    def _ingress(self, exit_: str, public: str, private: str) -> str:
+        """The static IPs and the ALB after the edge; returns the node that reaches the hosts."""
+        topo = self.topo
+        origin = exit_
+        origin_label = "HTTPS, origin-lock header"
+        if topo.nlb:
+            ips = (
+                f"NLB · {_count(topo.static_ips, 'Elastic IP', 'Elastic IPs')}"
+                if topo.static_ips
+                else "NLB"
+            )
+            self.node("static_ip", f"Static IP\n{ips}", public, "ip")
+            self.edges.append(Edge(origin, "static_ip", origin_label, minlen=2))
+            ports = ", ".join(str(p) for p in topo.nlb_ports) or "443"
+            origin, origin_label = "static_ip", f"TCP {ports}"
+        if topo.alb:
+            where = private if topo.alb_internal else public
+            reach = "internal" if topo.alb_internal else "internet-facing"
+            self.node("alb", f"Load Balancer (ALB)\n{reach} · TLS", where, "lb")
+            minlen = 2 if origin == exit_ else 1
+            self.edges.append(Edge(origin, "alb", origin_label, minlen=minlen))
+            origin = "alb"
+        return origin
 
-    for host in topo.app_hosts:
-        host_label = "App host" + (" (dedicated)" if host.dedicated else "") + " · EC2"
-        if host.instance_type:
-            host_label += f" {host.instance_type}"
-        # An internet-facing ALB's line to the web sites enters the private subnets from above:
-        # with the sites right of the service networks it clears the subnets' label.
-        host_cluster = cluster(
-            f"host_{_id(host.name)}",
-            f"{host_label}\nDocker Compose",
-            private,
-            "host",
-            nodes_last=topo.alb and not topo.alb_internal,
-        )
-        for name in host.services:
-            svc = catalog.service(name)
-            net = cluster(f"net_{name}", f"{name} network", host_cluster, "network")
-            node(f"svc_{name}", f"{svc.title} API\napi {svc.path_prefix}/*", net, "service")
-            edges.append(Edge(origin, f"svc_{name}"))
-            if svc.uses(catalog.Backing.REDIS):
-                node(f"redis_{name}", "Redis", net, "redis")
-                edges.append(Edge(f"svc_{name}", f"redis_{name}", kind="data"))
-            if svc.uses(catalog.Backing.RABBITMQ):
-                node(f"rabbitmq_{name}", "RabbitMQ", net, "rabbitmq")
-                edges.append(Edge(f"svc_{name}", f"rabbitmq_{name}", kind="data"))
-        if host is topo.app_hosts[0] and catalog.WEB_CLIENTS:
-            names = "\n".join(c.name for c in catalog.WEB_CLIENTS)
-            node("web_static", f"Web static sites\n{names}", host_cluster, "service")
-            hosts = ", ".join(c.hostname or c.name for c in catalog.WEB_CLIENTS)
-            edges.append(Edge(origin, "web_static", hosts))
+    def _egress(self, public: str) -> None:
+        # Said in the label, not drawn: an edge up from the private subnets would cross the
+        # ingress.
+        egress = "\nprivate subnets' egress"
+        if self.topo.nat_gateways:
+            gateways = self.topo.nat_gateways
+            nat = "NAT gateway" if gateways == 1 else f"{gateways} NAT gateways"
+            self.node("nat", nat + egress, public, "nat")
+        elif self.topo.nat_instances:
+            self.node("nat", _nat_instance_label(self.topo.nat_instances) + egress, public, "nat")
 
-    if topo.fargate:
-        ecs = cluster("ecs", "ECS · Fargate\ntasks in the private subnets", private, "ecs")
-        for tasks in topo.fargate:
+    def _app_hosts(self, private: str, origin: str) -> None:
+        topo = self.topo
+        for host in topo.app_hosts:
+            host_label = "App host" + (" (dedicated)" if host.dedicated else "") + " · EC2"
+            if host.instance_type:
+                host_label += f" {host.instance_type}"
+            # An internet-facing ALB's line to the web sites enters the private subnets from
+            # above: with the sites right of the service networks it clears the subnets' label.
+            host_cluster = self.cluster(
+                f"host_{_id(host.name)}",
+                f"{host_label}\nDocker Compose",
+                private,
+                "host",
+                nodes_last=topo.alb and not topo.alb_internal,
+            )
+            for name in host.services:
+                self._service(name, host_cluster, origin)
+            if host is topo.app_hosts[0] and catalog.WEB_CLIENTS:
+                names = "\n".join(c.name for c in catalog.WEB_CLIENTS)
+                self.node("web_static", f"Web static sites\n{names}", host_cluster, "service")
+                hosts = ", ".join(c.hostname or c.name for c in catalog.WEB_CLIENTS)
+                self.edges.append(Edge(origin, "web_static", hosts))
+
+    def _service(self, name: str, host_cluster: str, origin: str) -> None:
+        """One service's Compose network: the API and its own Redis and RabbitMQ."""
+        svc = catalog.service(name)
+        net = self.cluster(f"net_{name}", f"{name} network", host_cluster, "network")
+        self.node(f"svc_{name}", f"{svc.title} API\napi {svc.path_prefix}/*", net, "service")
+        self.edges.append(Edge(origin, f"svc_{name}"))
+        for backing, store in (
+            (catalog.Backing.REDIS, "redis"),
+            (catalog.Backing.RABBITMQ, "rabbitmq"),
+        ):
+            if svc.uses(backing):
+                self.node(f"{store}_{name}", backing.value, net, store)
+                self.edges.append(Edge(f"svc_{name}", f"{store}_{name}", kind="data"))
+
+    def _fargate(self, private: str, origin: str) -> None:
+        """The domain services on ECS Fargate: each API's task counts and size, its stores."""
+        if not self.topo.fargate:
+            return
+        ecs = self.cluster("ecs", "ECS · Fargate\ntasks in the private subnets", private, "ecs")
+        for tasks in self.topo.fargate:
             svc = catalog.service(tasks.service)
-            net = cluster(
-                f"net_{tasks.service}",
-                f"{tasks.service} security groups",
-                ecs,
-                "network",
+            net = self.cluster(
+                f"net_{tasks.service}", f"{tasks.service} security groups", ecs, "network"
             )
             size = f"{tasks.vcpu:g} vCPU · {tasks.memory_gb:g} GB"
             scaling = f"{tasks.desired} tasks, {tasks.minimum} to {tasks.maximum} · {size}"
             label = f"{svc.title} API\napi {svc.path_prefix}/*\n{scaling}"
-            node(f"svc_{tasks.service}", label, net, "service")
-            edges.append(Edge(origin, f"svc_{tasks.service}"))
+            self.node(f"svc_{tasks.service}", label, net, "service")
+            self.edges.append(Edge(origin, f"svc_{tasks.service}"))
             for store in tasks.stores:
                 kind = "redis" if store == catalog.Backing.REDIS.value else "rabbitmq"
                 shown = "Redis" if kind == "redis" else "RabbitMQ\ndata on EFS"
-                node(f"{kind}_{tasks.service}", shown, net, kind)
-                edges.append(Edge(f"svc_{tasks.service}", f"{kind}_{tasks.service}", kind="data"))
+                self.node(f"{kind}_{tasks.service}", shown, net, kind)
+                self.edges.append(
+                    Edge(f"svc_{tasks.service}", f"{kind}_{tasks.service}", kind="data")
+                )
 
-    for db in topo.databases:
-        label = "RDS PostgreSQL · " + ("dedicated" if db.dedicated else "shared")
-        if db.instance_class:
-            label += f" · {db.instance_class}"
-        if db.multi_az:
-            label += " · Multi-AZ"
-        rds = cluster(f"rds_{_id(db.name)}", label, private, "rds")
-        for name in db.services:
-            svc = catalog.service(name)
-            node(f"db_{name}", svc.database, rds, "database")
-            if svc.uses(catalog.Backing.POSTGRESQL):
-                edges.append(Edge(f"svc_{name}", f"db_{name}", kind="data"))
+    def _databases(self, private: str) -> None:
+        for db in self.topo.databases:
+            label = "RDS PostgreSQL · " + ("dedicated" if db.dedicated else "shared")
+            if db.instance_class:
+                label += f" · {db.instance_class}"
+            if db.multi_az:
+                label += " · Multi-AZ"
+            rds = self.cluster(f"rds_{_id(db.name)}", label, private, "rds")
+            for name in db.services:
+                svc = catalog.service(name)
+                self.node(f"db_{name}", svc.database, rds, "database")
+                if svc.uses(catalog.Backing.POSTGRESQL):
+                    self.edges.append(Edge(f"svc_{name}", f"db_{name}", kind="data"))
 
-    node("acm", "Certificate Manager\nTLS certificate", aws, "ops")
-    edges.append(Edge("acm", "alb" if topo.alb else origin, "certificate", "ops"))
-    watch = ["CloudWatch"]
-    counts: list[str] = [
-        _count(topo.alarms, "alarm", "alarms") if topo.alarms else "",
-        _count(topo.log_groups, "log group", "log groups") if topo.log_groups else "",
-        _count(topo.dashboards, "dashboard", "dashboards") if topo.dashboards else "",
-    ]
-    if any(counts):
-        watch.append(" · ".join(c for c in counts if c))
-    node("cloudwatch", "\n".join(watch), aws, "ops")
-    # The whole VPC reports to CloudWatch, drawn below it: the edge leaves the VPC's border.
-    databases = [n.id for n in nodes if n.kind == "database"]
-    edges.append(Edge(databases[0], "cloudwatch", "logs, metrics", "ops", "vpc"))
+    def _operations(self, origin: str) -> None:
+        """Certificate Manager at the ALB, CloudWatch below the VPC."""
+        topo = self.topo
+        self.node("acm", "Certificate Manager\nTLS certificate", "aws", "ops")
+        self.edges.append(Edge("acm", "alb" if topo.alb else origin, "certificate", "ops"))
+        watch = ["CloudWatch"]
+        counts: list[str] = [
+            _count(topo.alarms, "alarm", "alarms") if topo.alarms else "",
+            _count(topo.log_groups, "log group", "log groups") if topo.log_groups else "",
+            _count(topo.dashboards, "dashboard", "dashboards") if topo.dashboards else "",
+        ]
+        if any(counts):
+            watch.append(" · ".join(c for c in counts if c))
+        self.node("cloudwatch", "\n".join(watch), "aws", "ops")
+        # The whole VPC reports to CloudWatch, drawn below it: the edge leaves the VPC's border.
+        databases = [n.id for n in self.nodes if n.kind == "database"]
+        self.edges.append(Edge(databases[0], "cloudwatch", "logs, metrics", "ops", "vpc"))
 
-    # Requests start at the top and reach the stores at the bottom. Certificate Manager sits
-    # in the row between the edge and the VPC, which the edge's line into the VPC skips.
-    front = "static_ip" if topo.nlb else "alb"
-    rows.append(tuple(n.id for n in nodes if n.kind == "client" or n.id == "bastion"))
-    rows.append(tuple(edge_ids))
-    rows.append(tuple(i for i in (front, "nat") if i in {n.id for n in nodes}))
-    rows.append(tuple(n.id for n in nodes if n.kind == "database"))
-    below = ((exit_, "acm"),)
-    title = f"Deployment — stack {plan.stack}"
-    return DeploymentGraph(title, tuple(clusters), tuple(nodes), tuple(edges), tuple(rows), below)
+    def _rows(self, edge_ids: list[str]) -> tuple[tuple[str, ...], ...]:
+        """Requests start at the top and reach the stores at the bottom. Certificate Manager
+        sits in the row between the edge and the VPC, which the edge's line into it skips."""
+        front = "static_ip" if self.topo.nlb else "alb"
+        drawn = {n.id for n in self.nodes}
+        return (
+            tuple(n.id for n in self.nodes if n.kind == "client" or n.id == "bastion"),
+            tuple(edge_ids),
+            tuple(i for i in (front, "nat") if i in drawn),
+            tuple(n.id for n in self.nodes if n.kind == "database"),
+        )
+
+
+def _lan_clients() -> list[catalog.ClientApp]:
+    """Clients with no public hostname: on the venue network, talking to the Bastion."""
+    return [c for c in catalog.CLIENTS if not c.hostname]
 
 
 def venue_graph(plan: Plan) -> DeploymentGraph:
@@ -767,7 +829,7 @@ def venue_graph(plan: Plan) -> DeploymentGraph:
     nodes: list[Node] = []
     edges: list[Edge] = []
     bastion = next(c for c in catalog.ON_PREM if c.name == "bastion")
-    handhelds = [c for c in catalog.CLIENTS if not c.hostname]
+    handhelds = _lan_clients()
     for c in handhelds:
         nodes.append(Node(f"client_{c.name}", f"{c.title}s\n{_platforms(c)}", "onprem", "client"))
     cloud = "cloud_stack"
@@ -909,10 +971,24 @@ def build_graph(plan: Plan) -> graphviz.Digraph:
     `dot` copies into the SVG as a comment: an SVG can be checked against its source.
     """
     data = deployment_graph(plan)
-    g = graphviz.Digraph(
+    g = _digraph(data.title)
+    vias = _vias(data)
+    _Boxes(data, vias).draw(g)
+    for row in data.rows:
+        _same_rank(g, list(row))
+    for upper, lower in data.below:
+        g.edge(upper, lower, style="invis")
+    for e in data.edges:
+        _draw_edge(g, e, vias.get(e))
+    g.attr(comment=DIGEST_PREFIX + source_digest(g.source))
+    return g
+
+
+def _digraph(title: str) -> graphviz.Digraph:
+    return graphviz.Digraph(
         name="deployment",
         graph_attr={
-            "label": data.title,
+            "label": title,
             "labelloc": "t",
             "fontsize": "16",
             "fontname": FONT,
@@ -926,59 +1002,65 @@ def build_graph(plan: Plan) -> graphviz.Digraph:
         node_attr={"fontname": FONT, "fontsize": "11", "style": "filled", "margin": "0.1,0.04"},
         edge_attr={"fontname": FONT, "fontsize": "10"},
     )
-    children: dict[str | None, list[Cluster]] = {}
-    for c in data.clusters:
-        children.setdefault(c.parent, []).append(c)
-    members: dict[str | None, list[Node]] = {}
-    for n in data.nodes:
-        members.setdefault(n.cluster, []).append(n)
-    vias = _vias(data)
-    # A service, the point on its line and its database share a column.
-    column = {n: e.tail for e, via in vias.items() for n in (e.tail, via, e.head)}
 
-    def add(parent: graphviz.Digraph, cluster: Cluster) -> None:
+
+class _Boxes:
+    """The clusters, nested as the graph's data says, with their nodes inside."""
+
+    def __init__(self, data: DeploymentGraph, vias: Mapping[Edge, str]) -> None:
+        self.children: dict[str | None, list[Cluster]] = {}
+        for c in data.clusters:
+            self.children.setdefault(c.parent, []).append(c)
+        self.members: dict[str | None, list[Node]] = {}
+        for n in data.nodes:
+            self.members.setdefault(n.cluster, []).append(n)
+        self.vias = vias
+        # A service, the point on its line and its database share a column.
+        self.column = {n: e.tail for e, via in vias.items() for n in (e.tail, via, e.head)}
+
+    def draw(self, g: graphviz.Digraph) -> None:
+        for top in self.children.get(None, []):
+            self._cluster(g, top)
+        for n in self.members.get(None, []):
+            g.node(n.id, n.label, **_NODE_STYLE[n.kind])
+
+    def _cluster(self, parent: graphviz.Digraph, cluster: Cluster) -> None:
         with _subgraph(parent, f"cluster_{cluster.id}") as sub:
             style = {"labeljust": "l", **_CLUSTER_STYLE[cluster.kind]}
             sub.attr(label=_lines(cluster.label, style["labeljust"]), fontname=FONT, fontsize="11")
             sub.attr(**style)
-            if cluster.nodes_last:
-                for child in children.get(cluster.id, []):
-                    add(sub, child)
-            nodes = members.get(cluster.id, [])
-            for n in nodes:
-                sub.node(n.id, n.label, **_NODE_STYLE[n.kind], **_group(column, n.id))
-            if cluster.kind == "network":  # the service above one row of its stores
-                row = [n.id for n in nodes if n.kind != "service"]
-                for e, via in vias.items():
-                    if e.tail in {n.id for n in nodes}:
-                        sub.node(via, "", **_VIA_STYLE, **_group(column, via))
-                        row.append(via)
-                _same_rank(sub, row)
-            if not cluster.nodes_last:
-                for child in children.get(cluster.id, []):
-                    add(sub, child)
+            inner = self.children.get(cluster.id, [])
+            for child in inner if cluster.nodes_last else ():
+                self._cluster(sub, child)
+            self._nodes(sub, cluster)
+            for child in () if cluster.nodes_last else inner:
+                self._cluster(sub, child)
 
-    for top in children.get(None, []):
-        add(g, top)
-    for n in members.get(None, []):
-        g.node(n.id, n.label, **_NODE_STYLE[n.kind])
-    for row in data.rows:
-        _same_rank(g, list(row))
-    for upper, lower in data.below:
-        g.edge(upper, lower, style="invis")
-    for e in data.edges:
-        attrs = dict(_EDGE_STYLE[e.kind])
-        if e.tail_cluster:
-            attrs["ltail"] = f"cluster_{e.tail_cluster}"
-        if e.minlen != 1:
-            attrs["minlen"] = str(e.minlen)
-        if e in vias:
-            g.edge(e.tail, vias[e], **attrs, headclip="false")
-            g.edge(vias[e], e.head, e.label or None, **attrs, tailclip="false")
-        else:
-            g.edge(e.tail, e.head, e.label or None, **attrs)
-    g.attr(comment=DIGEST_PREFIX + source_digest(g.source))
-    return g
+    def _nodes(self, sub: Any, cluster: Cluster) -> None:
+        nodes = self.members.get(cluster.id, [])
+        for n in nodes:
+            sub.node(n.id, n.label, **_NODE_STYLE[n.kind], **_group(self.column, n.id))
+        if cluster.kind == "network":  # the service above one row of its stores
+            row = [n.id for n in nodes if n.kind != "service"]
+            for e, via in self.vias.items():
+                if e.tail in {n.id for n in nodes}:
+                    sub.node(via, "", **_VIA_STYLE, **_group(self.column, via))
+                    row.append(via)
+            _same_rank(sub, row)
+
+
+def _draw_edge(g: graphviz.Digraph, e: Edge, via: str | None) -> None:
+    """One edge; through its bend point `via`, where it has one."""
+    attrs = dict(_EDGE_STYLE[e.kind])
+    if e.tail_cluster:
+        attrs["ltail"] = f"cluster_{e.tail_cluster}"
+    if e.minlen != 1:
+        attrs["minlen"] = str(e.minlen)
+    if via:
+        g.edge(e.tail, via, **attrs, headclip="false")
+        g.edge(via, e.head, e.label or None, **attrs, tailclip="false")
+    else:
+        g.edge(e.tail, e.head, e.label or None, **attrs)
 
 
 DIGEST_PREFIX = "deployment.dot sha256:"

@@ -1,10 +1,12 @@
 """What the repository around the program promises: reviewed production files, proposed
-updates, and a test toolchain that needs nothing beyond the package registries."""
+updates, a test toolchain that needs nothing beyond the package registries, and lint
+ceilings on every function."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import yaml
@@ -50,3 +52,13 @@ def test_pyright_runs_with_no_node_on_the_path_and_no_cache() -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("pyright ")
     assert "download" not in (result.stdout + result.stderr).lower()
+
+
+def test_ruff_holds_every_function_to_a_complexity_and_length_ceiling() -> None:
+    # `make lint` runs ruff over the whole tree; a per-file ignore would show here.
+    lint = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["ruff"]["lint"]
+    assert {"C901", "PLR0915"} <= set(lint["select"])
+    assert lint["mccabe"]["max-complexity"] == 15
+    assert lint["pylint"]["max-statements"] == 50
+    ignored = {rule for rules in lint.get("per-file-ignores", {}).values() for rule in rules}
+    assert not ignored & {"C901", "PLR0915"}

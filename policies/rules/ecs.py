@@ -10,6 +10,7 @@ the stack rule reads from the security groups the ECS services run in.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any, Final
 
 from pulumi_policy import PolicyResource, ResourceValidationArgs, Severity, StackValidationArgs
@@ -146,37 +147,12 @@ def _groups_of(service: PolicyResource) -> list[str]:
 
 
 def _ecs_store_isolation(args: StackValidationArgs, report: Reporter) -> None:
-    definitions = {
-        text(at(r.props, "arn")): r for r in args.resources if r.resource_type == TASK_DEFINITION
-    }
     services = [r for r in args.resources if r.resource_type == ECS_SERVICE]
     if not services:
         args.not_applicable("no ECS services in this stack")
         return
-    api_groups: dict[str, set[str]] = defaultdict(set)  # domain service -> its API tasks' groups
-    stores: list[tuple[PolicyResource, str, list[str]]] = []
-    for service in services:
-        definition = definitions.get(text(at(service.props, "taskDefinition")))
-        if definition is None:
-            continue
-        for container in task_containers(definition.props):
-            name = text(at(container, "name")) or ""
-            owner = _store_owner(name)
-            if owner:
-                stores.append((service, owner, _groups_of(service)))
-            elif name in SERVICE_NAMES:
-                api_groups[name].update(_groups_of(service))
-    ingress: dict[str, list[tuple[PolicyResource, Any]]] = defaultdict(list)
-    for resource in args.resources:
-        if resource.resource_type == INGRESS_RULE:
-            group = text(at(resource.props, "securityGroupId"))
-            if group:
-                ingress[group].append((resource, resource.props))
-        elif resource.resource_type == SECURITY_GROUP:
-            group = text(at(resource.props, "id"))
-            for rule in elements(at(resource.props, "ingress")):
-                if group:
-                    ingress[group].append((resource, rule))
+    api_groups, stores = _api_groups_and_stores(args.resources, services)
+    ingress = _ingress_by_group(args.resources)
     for service, owner, groups in stores:
         allowed = api_groups.get(owner, set())
         for group in groups:
@@ -190,6 +166,48 @@ def _ecs_store_isolation(args: StackValidationArgs, report: Reporter) -> None:
                         f"{resource.name}; only {owner}'s API tasks may reach it.",
                         resource.urn,
                     )
+
+
+def _api_groups_and_stores(
+    resources: Sequence[PolicyResource], services: Sequence[PolicyResource]
+) -> tuple[dict[str, set[str]], list[tuple[PolicyResource, str, list[str]]]]:
+    """Each domain service's API task groups, and each ECS service running a store (with the
+    domain service owning it and its groups)."""
+    definitions = {
+        text(at(r.props, "arn")): r for r in resources if r.resource_type == TASK_DEFINITION
+    }
+    api_groups: dict[str, set[str]] = defaultdict(set)
+    stores: list[tuple[PolicyResource, str, list[str]]] = []
+    for service in services:
+        definition = definitions.get(text(at(service.props, "taskDefinition")))
+        if definition is None:
+            continue
+        for container in task_containers(definition.props):
+            name = text(at(container, "name")) or ""
+            owner = _store_owner(name)
+            if owner:
+                stores.append((service, owner, _groups_of(service)))
+            elif name in SERVICE_NAMES:
+                api_groups[name].update(_groups_of(service))
+    return api_groups, stores
+
+
+def _ingress_by_group(
+    resources: Sequence[PolicyResource],
+) -> dict[str, list[tuple[PolicyResource, Any]]]:
+    """Every ingress rule, standalone or inline in its group, by the group it opens."""
+    ingress: dict[str, list[tuple[PolicyResource, Any]]] = defaultdict(list)
+    for resource in resources:
+        if resource.resource_type == INGRESS_RULE:
+            group = text(at(resource.props, "securityGroupId"))
+            if group:
+                ingress[group].append((resource, resource.props))
+        elif resource.resource_type == SECURITY_GROUP:
+            group = text(at(resource.props, "id"))
+            for rule in elements(at(resource.props, "ingress")):
+                if group:
+                    ingress[group].append((resource, rule))
+    return ingress
 
 
 def _sources(rule: Any) -> list[str]:
