@@ -34,7 +34,7 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(VENV)/bin/pytest
 
-## docs: regenerate docs/deployment.md, docs/diagrams/ and the README section (needs Graphviz dot)
+## docs: regenerate docs/deployment.md, docs/diagrams/, docs/stack-outputs.md and the README section (needs Graphviz dot)
 docs: $(STAMP)
 	@$(PY) -m plan.docs
 

@@ -13,6 +13,7 @@ from components.aws.venue_sync import VenueSyncCredentials, VenueSyncCredentials
 from components.delivery.ci_identity import CiIdentity, CiIdentityArgs
 from components.edge.cloudflare_edge import CloudflareEdge, edge_ranges
 from components.edge.provider import cloudflare_provider
+from components.outputs import PROGRAM
 from components.venue import preflight
 from components.venue.host import VenueHost, VenueHostArgs
 from components.venue.sync import read_venue_sync
@@ -45,7 +46,9 @@ else:  # a venue stack: the Bastion on the venue's Docker host, synced with its 
     sync = read_venue_sync(stack.venue)
     boundaries = [VenueHost(f"venue-{stack.venue.id}", VenueHostArgs.of(stack, sync))]
 
-pulumi.export("environment", stack.environment)
+# Every stack output is described beside it (components/outputs.py, docs/stack-outputs.md).
+for name, value in PROGRAM.values({"environment": stack.environment}).items():
+    pulumi.export(name, value)
 for boundary in boundaries:
     for name, value in boundary.stack_outputs.items():
         pulumi.export(name, value)

@@ -25,7 +25,7 @@ import pulumi
 import pytest
 
 import components
-from components.outputs import EXPORTED, ComponentOutputs, output_key
+from components.outputs import ComponentOutputs, exported, output_key
 from plan.model import Plan
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -230,7 +230,7 @@ def test_an_output_key_is_the_attribute_in_camel_case(attribute: str, key: str) 
 def test_registered_and_exported_come_from_the_same_fields() -> None:
     @dataclasses.dataclass(frozen=True)
     class Sample(ComponentOutputs):
-        vpc_id: str = dataclasses.field(metadata=EXPORTED)
+        vpc_id: str = dataclasses.field(metadata=exported("The VPC.", people="p"))
         subnet_ids: tuple[str, ...] = ()
 
     sample = Sample("vpc-1", ("a", "b"))

@@ -127,7 +127,7 @@ def test_committed_svg_is_rendered_from_the_committed_diagram_source() -> None:
 def test_without_dot_make_docs_writes_nothing_and_says_why_in_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    for name in ("DOC", "README", "DIAGRAMS"):
+    for name in ("DOC", "README", "DIAGRAMS", "OUTPUTS_DOC"):
         monkeypatch.setattr(docs, name, tmp_path / name)
     monkeypatch.setenv("PATH", str(tmp_path / "no-binaries"))
     assert docs.main([]) == 1
@@ -141,7 +141,7 @@ def test_make_docs_writes_the_diagram_then_the_page_and_the_readme_section(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setattr(docs, "ROOT", tmp_path)
-    for name in ("DOC", "README", "DIAGRAMS"):
+    for name in ("DOC", "README", "DIAGRAMS", "OUTPUTS_DOC"):
         monkeypatch.setattr(docs, name, tmp_path / name)
     docs.README.write_text(f"# Title\n{docs.README_START}\nold\n{docs.README_END}\n")
     assert docs.main([]) == 0
@@ -150,8 +150,17 @@ def test_make_docs_writes_the_diagram_then_the_page_and_the_readme_section(
     assert embedded_digest(svg) == source_digest(dot)
     assert docs.DOC.read_text(encoding="utf-8").startswith("---\ntitle: Deployment\n---\n")
     assert "\nold\n" not in docs.README.read_text(encoding="utf-8")
+    outputs = docs.OUTPUTS_DOC.read_text(encoding="utf-8")
+    assert outputs.startswith("---\ntitle: Stack outputs\n---\n")
+    assert "Committed stacks: `dev`, `staging`, `prod`, `venue-dev-arena`, `bootstrap`." in outputs
     out, err = capsys.readouterr()
-    shown = [docs.DIAGRAMS / "deployment.dot", docs.DIAGRAMS / "deployment.svg", "DOC", "README"]
+    shown = [
+        docs.DIAGRAMS / "deployment.dot",
+        docs.DIAGRAMS / "deployment.svg",
+        "DOC",
+        "README",
+        "OUTPUTS_DOC",
+    ]
     assert (out, err) == (f"wrote {', '.join(str(p) for p in shown)}\n", "")
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import pulumi
 
@@ -26,8 +25,39 @@ from components.aws.venue_sync import (
     VenueSyncCredentials,
 )
 from components.aws.web_client import WebClientSite
+from components.outputs import StackOutput, describe
 from components.settings import CloudSettings
 from seed import catalog, naming
+
+# Exported as a dict until AppTier declares AppTierOutputs; then each moves into `exported`.
+STACK_OUTPUTS = describe(
+    __name__,
+    {
+        "services": StackOutput(
+            "Per domain service: its database and database role, the RDS instance holding the "
+            "database, the app host it runs on (`shared` or `dedicated`) and the names of the "
+            "SSM parameters holding its credentials and URLs. Names only, never a value.",
+            people="read a service's credential: `aws ssm get-parameter --with-decryption "
+            "--name <services.<service>.ssmParameters.database-url>`",
+        ),
+        "rdsEndpoint": StackOutput(
+            "The endpoint (`host:port`) of the shared RDS PostgreSQL instance, or of the "
+            "first dedicated one where every service has its own.",
+            people="connect from an app host (opened with `ssmSessionCommand`); RDS is "
+            "reachable from the app hosts only",
+        ),
+        "appHostInstanceIds": StackOutput(
+            "The EC2 instance id of each app host, by host (`shared`, or the name of a "
+            "service on a dedicated host).",
+            people="open a shell on any app host: `aws ssm start-session --target <id>`",
+        ),
+        "ssmSessionCommand": StackOutput(
+            "The command that opens a shell on the shared app host through SSM Session "
+            "Manager: the hosts have no SSH and no open port.",
+            people="run it for a shell on the shared app host",
+        ),
+    },
+)
 
 
 class AppTier(pulumi.ComponentResource):
@@ -165,12 +195,14 @@ class AppTier(pulumi.ComponentResource):
             **{h: host.instance_id for h, host in hosts.items()}
         ).apply(lambda v: {str(k): str(i) for k, i in v.items()})
         self.ssm_session_command = hosts[placement.SHARED].session_command
-        self.stack_outputs: dict[str, pulumi.Input[Any]] = {
-            "services": self.services,  # names only, never a secret value
-            "rdsEndpoint": self.rds_endpoint,
-            "appHostInstanceIds": self.app_host_instance_ids,
-            "ssmSessionCommand": self.ssm_session_command,
-        }
+        self.stack_outputs = STACK_OUTPUTS.values(
+            {
+                "services": self.services,  # names only, never a secret value
+                "rdsEndpoint": self.rds_endpoint,
+                "appHostInstanceIds": self.app_host_instance_ids,
+                "ssmSessionCommand": self.ssm_session_command,
+            }
+        )
         self.register_outputs(self.stack_outputs)
 
     def _fargate(

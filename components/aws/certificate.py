@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_cloudflare as cloudflare
 
-from components.outputs import EXPORTED, ComponentOutputs
+from components.outputs import ComponentOutputs, exported
 from components.settings import CloudSettings
 
 # Cloudflare stores names without the root dot ACM appends.
@@ -49,7 +49,14 @@ class EdgeCertificateOutputs(ComponentOutputs):
     """`certificate_arn`: the VALIDATED certificate's ARN, so a listener on it waits for
     validation."""
 
-    certificate_arn: pulumi.Output[str] = field(metadata=EXPORTED)
+    certificate_arn: pulumi.Output[str] = field(
+        metadata=exported(
+            "The ACM certificate of the stack's public hostnames, validated through DNS "
+            "records in the Cloudflare zone; the ALB's HTTPS listener serves it.",
+            people="check its validation and renewal: `aws acm describe-certificate "
+            "--certificate-arn <certificateArn>`",
+        )
+    )
     validation_record_names: list[pulumi.Output[str]]
 
 

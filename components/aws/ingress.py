@@ -15,7 +15,6 @@ of its own and no existing rule is renumbered.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -24,6 +23,7 @@ import pulumi_random as random
 from components.aws.network import AwsNetwork
 from components.edge.origin import ORIGIN_HEADER, Origin
 from components.edge.origin_pull import OriginPullPki
+from components.outputs import StackOutput, describe
 from components.settings import CloudSettings
 
 HTTPS_PORT = 443
@@ -38,6 +38,26 @@ MAX_PATH_PATTERNS = 2
 
 def _rule_suffix(cidr: str) -> str:
     return cidr.replace(".", "-").replace(":", "-").replace("/", "-")
+
+
+# Exported as a dict until Ingress declares IngressOutputs; then each moves into `exported`.
+STACK_OUTPUTS = describe(
+    __name__,
+    {
+        "staticIps": StackOutput(
+            "The Elastic IPs of the NLB in front of the ALB, one per availability zone, which "
+            "the Cloudflare records point at (`ingress.staticIps`); empty where the records "
+            "point at the ALB (dev).",
+            people="the origin's addresses, which stay the same when the ALB is replaced",
+        ),
+        "albDnsName": StackOutput(
+            "The ALB's DNS name: behind the NLB, or what the Cloudflare records point at when "
+            "the stack has no static IPs.",
+            people="find the ALB and its listeners (`aws elbv2 describe-load-balancers`); "
+            "a request without the origin-lock header gets 403",
+        ),
+    },
+)
 
 
 class Ingress(pulumi.ComponentResource):
@@ -230,10 +250,9 @@ class Ingress(pulumi.ComponentResource):
             client_cert_pem=pki.client_cert_pem if pki else None,
             client_key_pem=pki.client_key_pem if pki else None,
         )
-        self.stack_outputs: dict[str, pulumi.Input[Any]] = {
-            "staticIps": self.static_ips,
-            "albDnsName": self.alb_dns_name,
-        }
+        self.stack_outputs = STACK_OUTPUTS.values(
+            {"staticIps": self.static_ips, "albDnsName": self.alb_dns_name}
+        )
         self.register_outputs(
             {
                 "albSecurityGroupId": self.alb_security_group_id,

@@ -12,7 +12,7 @@ import pulumi_aws as aws
 from components.aws.instance_identity import service_assume_role_policy
 from components.aws.nat_instance import NatInstance, NatInstanceArgs
 from components.aws.subnets import layout_subnets
-from components.outputs import EXPORTED, ComponentOutputs
+from components.outputs import ComponentOutputs, exported
 from components.settings import CloudSettings
 from components.settings.validators import NatMode, RetentionDays
 
@@ -55,7 +55,13 @@ class AwsNetworkArgs:
 
 @dataclass(frozen=True)
 class AwsNetworkOutputs(ComponentOutputs):
-    vpc_id: pulumi.Output[str] = field(metadata=EXPORTED)
+    vpc_id: pulumi.Output[str] = field(
+        metadata=exported(
+            "The VPC that holds the stack's subnets, load balancers, RDS instances and app hosts.",
+            people="find the stack's network: `aws ec2 describe-subnets --filters "
+            "Name=vpc-id,Values=<vpcId>`",
+        )
+    )
     public_subnet_ids: list[pulumi.Output[str]]
     private_subnet_ids: list[pulumi.Output[str]]
 

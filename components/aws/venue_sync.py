@@ -17,7 +17,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components.outputs import EXPORTED, ComponentOutputs
+from components.outputs import ComponentOutputs, exported
 from components.settings import CloudSettings
 from components.venue.sync import (
     CERTIFICATE_DAYS_ALARM,
@@ -64,7 +64,15 @@ class VenueSyncCredentialsOutputs(ComponentOutputs):
     `revision`: the parameters' versions; they rise with every value change, so the app
     host re-applies when one moves."""
 
-    venue_sync: pulumi.Output[dict[str, dict[str, str]]] = field(metadata=EXPORTED)
+    venue_sync: pulumi.Output[dict[str, dict[str, str]]] = field(
+        metadata=exported(
+            "Per venue the stack serves (`ticketing:venues`): the URL its Bastion syncs with "
+            f"(`{SYNC_URL}`) and the generated credential it syncs with (`{CREDENTIAL}`). "
+            "Secret as a whole.",
+            venue_stacks="each venue stack reads its own entry and gives the Bastion its "
+            "sync URL and credential",
+        )
+    )
     revision: pulumi.Output[str]
 
 

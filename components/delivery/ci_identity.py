@@ -15,7 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.delivery import github_oidc
-from components.outputs import EXPORTED, ComponentOutputs
+from components.outputs import ComponentOutputs, exported
 from components.settings import BootstrapSettings
 from components.settings.bootstrap import CiIdentitySettings
 
@@ -39,8 +39,23 @@ class CiIdentityArgs:
 class CiIdentityOutputs(ComponentOutputs):
     """`ci_role_arns`: role name (`github_oidc.role_name`) -> its ARN."""
 
-    ci_oidc_provider_arn: pulumi.Output[str] = field(metadata=EXPORTED)
-    ci_role_arns: dict[str, pulumi.Output[str]] = field(metadata=EXPORTED)
+    ci_oidc_provider_arn: pulumi.Output[str] = field(
+        metadata=exported(
+            "The IAM identity provider for GitHub's OIDC tokens "
+            "(`token.actions.githubusercontent.com`) in the account.",
+            people="check the pipeline's identity provider after `pulumi up -s bootstrap`",
+        )
+    )
+    ci_role_arns: dict[str, pulumi.Output[str]] = field(
+        metadata=exported(
+            "The ARN of each role the workflows assume, by role name: "
+            "`ticketing-<env>-preview`, `ticketing-<env>-deploy` and, with an S3 state "
+            "backend, `ticketing-<env>-venue`.",
+            people="the ARNs the workflows assume; they build the same ARNs from the "
+            "repository variable `AWS_ACCOUNT_ID`, so compare them once after "
+            "`pulumi up -s bootstrap`",
+        )
+    )
 
 
 class CiIdentity(pulumi.ComponentResource):

@@ -16,6 +16,7 @@ import pulumi
 import pulumi_cloudflare as cloudflare
 
 from components.edge.origin import Origin
+from components.outputs import StackOutput, describe
 from components.settings import CloudSettings, RateLimit
 from seed import catalog, cloudflare_ranges
 from seed.zone_plans import MANAGED_RULESET_IDS
@@ -127,6 +128,36 @@ def record_import_id(zone_id: str, record_id: str) -> str:
     return f"{zone_id}/{record_id}"
 
 
+# Exported as a dict until CloudflareEdge declares its Outputs; then each moves into `exported`.
+STACK_OUTPUTS = describe(
+    __name__,
+    {
+        "zoneId": StackOutput(
+            "The Cloudflare zone that holds the stack's records and rulesets "
+            "(`cloudflare.zoneId`).",
+            people="open the zone in Cloudflare's dashboard or API, e.g. for `pulumi import` "
+            "of its existing rulesets",
+        ),
+        "publicHostnames": StackOutput(
+            "The public hostnames by role (`api`, `app`, `admin`), each a proxied record.",
+            people="the URLs of the API and of the web clients",
+            plan="a venue stack's diagram draws the Bastion's sync line to the `api` "
+            "hostname, read through its stack reference",
+        ),
+        "managedWaf": StackOutput(
+            "Whether the zone runs Cloudflare's paid managed WAF rulesets (Cloudflare Managed, "
+            "OWASP), which its zone plan (`cloudflare.plan`) decides.",
+            people="whether the edge has the paid managed WAF",
+        ),
+        "managedRulesets": StackOutput(
+            "The managed WAF rulesets the edge deploys, by Cloudflare's names: the paid ones "
+            "where the zone plan has them, else the Free Managed Ruleset.",
+            people="which managed rulesets to look for in the zone's WAF",
+        ),
+    },
+)
+
+
 class CloudflareEdge(pulumi.ComponentResource):
     """Zone settings, proxied DNS to the origin, WAF, DDoS, rate limits, cache and
     configuration rules, DNSSEC, the on-sale Waiting Room, Cloudflare notifications and
@@ -192,12 +223,14 @@ class CloudflareEdge(pulumi.ComponentResource):
         self.zone_id = pulumi.Output.from_input(self._zone)
         self.hostnames = dict(hosts)
         self.managed_waf = settings.cloudflare.managed_waf
-        self.stack_outputs: dict[str, pulumi.Input[Any]] = {
-            "zoneId": self.zone_id,
-            "publicHostnames": self.hostnames,
-            "managedWaf": self.managed_waf,
-            "managedRulesets": list(settings.cloudflare.managed_rulesets),
-        }
+        self.stack_outputs = STACK_OUTPUTS.values(
+            {
+                "zoneId": self.zone_id,
+                "publicHostnames": self.hostnames,
+                "managedWaf": self.managed_waf,
+                "managedRulesets": list(settings.cloudflare.managed_rulesets),
+            }
+        )
         self.register_outputs(
             {"zoneId": self.zone_id, "hostnames": self.hostnames, "managedWaf": self.managed_waf}
         )

@@ -14,7 +14,7 @@ import pulumi
 import pulumi_docker as docker
 
 from components import settings
-from components.outputs import EXPORTED, ComponentOutputs
+from components.outputs import ComponentOutputs, exported
 from components.venue import backup
 from components.venue.sync import HEARTBEAT_PATH, HEARTBEAT_SECONDS, VenueSync
 from components.venue.tls import VenueTls, VenueTlsArgs, sha256_fingerprint, spki_sha256
@@ -128,8 +128,26 @@ class VenueHostOutputs(ComponentOutputs):
     """`enrollment`: what a handheld is enrolled with (`enrollment()`); `backup`: the
     store's schedule and the one command that restores it."""
 
-    enrollment: pulumi.Output[dict[str, Any]] = field(metadata=EXPORTED)
-    backup: dict[str, Any] = field(metadata=EXPORTED)
+    enrollment: pulumi.Output[dict[str, Any]] = field(
+        metadata=exported(
+            "What a handheld enrolls with: the Bastion's URLs on the venue LAN (`lanUrl`, "
+            "`hostnameUrl`, `hostname`), the venue CA's certificate and SHA-256 fingerprint "
+            "(`caCertificate`, `caFingerprintSha256`, which the enrolling person compares), "
+            "the CAs to trust and their SPKI pins (`trustedCaCertificates`, "
+            "`spkiPinsSha256`; two during a CA rotation) and both certificates' expiry "
+            "(`caNotAfter`, `serverNotAfter`, `serverCertificateSha256`).",
+            people="enroll the venue's handhelds (docs/runbooks.md, Add a venue)",
+        )
+    )
+    backup: dict[str, Any] = field(
+        metadata=exported(
+            "The offline store's backup: the kept volume (`volume`), how often it copies "
+            "(`everyHours`), how many copies it keeps (`keep`), and the one command that "
+            "puts the newest copy back (`restoreCommand`).",
+            people="restore the store on the venue's Docker host with `restoreCommand` "
+            "(docs/runbooks.md, Restore a venue's offline store)",
+        )
+    )
     container_name: pulumi.Output[str]
     store_volume: pulumi.Output[str]
 
