@@ -45,7 +45,8 @@ def test_instance_is_private_imdsv2_encrypted_and_monitored(dev_plan: Plan) -> N
     i = vm.inputs
     assert i["associatePublicIpAddress"] is False and "keyName" not in i
     assert i["metadataOptions"]["httpTokens"] == "required"
-    assert i["metadataOptions"]["httpPutResponseHopLimit"] == 2.0
+    # Hop limit 1: only host processes (dockerd's awslogs driver) reach IMDS, no container.
+    assert i["metadataOptions"]["httpPutResponseHopLimit"] == 1.0
     assert i["rootBlockDevice"]["encrypted"] is True
     assert i["rootBlockDevice"]["volumeType"] == "gp3"
     assert i["monitoring"] is True

@@ -50,7 +50,7 @@ aws.ec2.Instance(
     ami="ami-123",
     instance_type="t3.micro",
     iam_instance_profile="host",
-    metadata_options={"http_tokens": "optional"},
+    metadata_options={"http_tokens": "optional", "http_put_response_hop_limit": 1},
     root_block_device={"encrypted": True},
 )
 """

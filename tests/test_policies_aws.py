@@ -40,7 +40,11 @@ EC2: dict[str, Any] = {
     "ami": "ami-0a1b2c3d4e5f60718",
     "instanceType": "t3.medium",
     "subnetId": "subnet-1",
-    "metadataOptions": {"httpTokens": "required", "httpEndpoint": "enabled"},
+    "metadataOptions": {
+        "httpTokens": "required",
+        "httpEndpoint": "enabled",
+        "httpPutResponseHopLimit": 1.0,
+    },
     "rootBlockDevice": {"encrypted": True, "volumeSize": 30, "volumeType": "gp3"},
     "associatePublicIpAddress": False,
     "iamInstanceProfile": "app-host-profile",
@@ -234,6 +238,30 @@ def test_ec2_imdsv2() -> None:
 def test_ec2_imdsv2_unknown() -> None:
     outcome = run_resource_rule(
         "ec2-imdsv2", aws.EC2_INSTANCE, ec2(metadataOptions={"httpTokens": UNKNOWN})
+    )
+    assert outcome.violations == [] and outcome.not_applicable
+
+
+def test_ec2_imds_hop_limit() -> None:
+    rule = "ec2-imds-hop-limit"
+    assert run_resource_rule(rule, aws.EC2_INSTANCE, ec2()).clean
+    two = ec2(metadataOptions={"httpTokens": "required", "httpPutResponseHopLimit": 2.0})
+    assert run_resource_rule(rule, aws.EC2_INSTANCE, two).mentions(
+        "httpPutResponseHopLimit is 2: any container"
+    )
+    unset = ec2(metadataOptions={"httpTokens": "required"})
+    assert run_resource_rule(rule, aws.EC2_INSTANCE, unset).mentions("ImdsSupport v2.0")
+    disabled = ec2(metadataOptions={"httpEndpoint": "disabled", "httpPutResponseHopLimit": 5.0})
+    assert run_resource_rule(rule, aws.EC2_INSTANCE, disabled).clean
+    relaxed = run_resource_rule(rule, aws.EC2_INSTANCE, two, config={"maximumHops": 2})
+    assert relaxed.clean
+
+
+def test_ec2_imds_hop_limit_unknown() -> None:
+    outcome = run_resource_rule(
+        "ec2-imds-hop-limit",
+        aws.EC2_INSTANCE,
+        ec2(metadataOptions={"httpTokens": "required", "httpPutResponseHopLimit": UNKNOWN}),
     )
     assert outcome.violations == [] and outcome.not_applicable
 

@@ -32,6 +32,12 @@ UBUNTU_AMI_PARAMETER = (
 STANDARD_PARAMETER_BYTES = 4096
 BOOTSTRAP_WAIT_SECONDS = 1800  # a first boot installs Docker and the tools, then applies
 APPLY_SCHEDULE = "rate(30 minutes)"  # also repairs drift (a stopped container, a lost env file)
+# IMDSv2 answers only processes one hop away: the host itself. The awslogs log driver runs
+# inside dockerd, a host process, so it gets the role's credentials; a container on a bridge
+# network is one hop further and gets none, so it can never read the host role's SSM paths
+# or master secrets. (Docker's awslogs docs: the daemon needs the credentials; EC2 User
+# Guide, "Instance metadata access": a container counts as an extra hop.)
+IMDS_HOP_LIMIT = 1
 
 
 class AppHostFirewall(pulumi.ComponentResource):
@@ -144,8 +150,8 @@ class AppHost(pulumi.ComponentResource):
 
     Ubuntu 24.04 from Canonical's public SSM parameter (later AMIs are
     ignored: a new AMI would replace the VM), a private subnet, no public IP,
-    IMDSv2 with hop limit 2 (containers' awslogs driver needs it), an
-    encrypted gp3 root volume, detailed monitoring, no key pair. The VM is
+    IMDSv2 with hop limit 1 (see `IMDS_HOP_LIMIT`), an encrypted gp3 root
+    volume, detailed monitoring, no key pair. The VM is
     created after its subnet's route and NAT exist; a NAT may still take a few
     minutes to forward, so user data, which only installs Docker and Compose
     and a systemd unit, retries the install for longer than that. The compose
@@ -279,7 +285,7 @@ class AppHost(pulumi.ComponentResource):
             metadata_options=aws.ec2.InstanceMetadataOptionsArgs(
                 http_endpoint="enabled",
                 http_tokens="required",
-                http_put_response_hop_limit=2,
+                http_put_response_hop_limit=IMDS_HOP_LIMIT,
             ),
             root_block_device=aws.ec2.InstanceRootBlockDeviceArgs(
                 volume_type="gp3",

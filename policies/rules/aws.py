@@ -196,6 +196,27 @@ def _ec2_imdsv2(args: ResourceValidationArgs, report: Reporter) -> None:
         report(f"metadataOptions.httpTokens is {shown}: IMDSv1 would answer without a token.")
 
 
+def _ec2_imds_hop_limit(args: ResourceValidationArgs, report: Reporter) -> None:
+    options = _known(args, at(args.props, "metadataOptions"), "metadataOptions")
+    if at(options, "httpEndpoint") == "disabled":
+        return
+    limit = _known(
+        args, at(options, "httpPutResponseHopLimit"), "metadataOptions.httpPutResponseHopLimit"
+    )
+    allowed = number(config_value(args.get_config(), "maximumHops", 1)) or 1.0
+    hops = number(limit)
+    if hops is None:
+        report(
+            "metadataOptions.httpPutResponseHopLimit is not set: instances from AMIs registered "
+            "with ImdsSupport v2.0 (Amazon Linux 2023) default to 2, so containers reach IMDS."
+        )
+    elif hops > allowed:
+        report(
+            f"metadataOptions.httpPutResponseHopLimit is {hops:g}: any container on a bridge "
+            f"network can take the instance role's credentials (at most {allowed:g})."
+        )
+
+
 def _ec2_encrypted_volumes(args: ResourceValidationArgs, report: Reporter) -> None:
     root = _known(args, at(args.props, "rootBlockDevice"), "rootBlockDevice")
     if _known(args, at(root, "encrypted"), "rootBlockDevice.encrypted") is not True:
@@ -619,6 +640,19 @@ POLICIES = [
         remediation='Set metadata_options={"http_tokens": "required"}.',
         types=[EC2_INSTANCE],
         check=_ec2_imdsv2,
+    ),
+    resource_rule(
+        "ec2-imds-hop-limit",
+        description="EC2 instances answer IMDS requests one hop away only: the host, not its "
+        "containers. The Docker awslogs driver runs in dockerd, a host process, so it needs no "
+        "more; with 2, every container on a bridge network can take the instance role.",
+        category=Category.SECURITY,
+        severity=Severity.HIGH,
+        remediation='Set metadata_options={"http_put_response_hop_limit": 1}; give a container '
+        "that really needs AWS credentials its own, never the host role.",
+        types=[EC2_INSTANCE],
+        check=_ec2_imds_hop_limit,
+        config={"maximumHops": {"type": "integer", "minimum": 1, "maximum": 64, "default": 1}},
     ),
     resource_rule(
         "ec2-encrypted-volumes",
