@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+import pytest
+
 from components.aws.subnets import layout_subnets
 from components.host.nat_user_data import render_nat_user_data
 from plan import fakes, policy
@@ -190,3 +192,63 @@ def test_network_children_are_parented_to_the_component(dev_plan: Plan) -> None:
     children = dev_plan.children(network.urn)
     assert {r.type for r in children} >= {"aws:ec2/vpc:Vpc", "aws:ec2/flowLog:FlowLog"}
     assert all(r.name.startswith("core-") for r in children)
+
+
+INTERNET_GATEWAY = "aws:ec2/internetGateway:InternetGateway"
+
+
+def waits_for(plan: Plan, resource: Resource, target: str) -> bool:
+    """Whether the engine creates `resource` only after `target` (a URN), directly or not."""
+    seen: set[str] = set()
+    pending = list(resource.dependencies)
+    while pending:
+        urn = pending.pop()
+        if urn == target:
+            return True
+        if urn not in seen:
+            seen.add(urn)
+            pending += plan.by_urn(urn).dependencies
+    return False
+
+
+def uses_public_subnet(resource: Resource, public_ids: set[str]) -> bool:
+    mappings = resource.inputs.get("subnetMappings") or []
+    referenced = {
+        resource.inputs.get("subnetId"),
+        *(resource.inputs.get("subnets") or []),
+        *(m.get("subnetId") for m in mappings),
+    }
+    return bool(referenced & public_ids)
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_nothing_in_a_public_subnet_is_created_before_the_internet_gateway(
+    plan_of: Callable[[str], Plan], stack: str
+) -> None:
+    # AWS refuses an internet-facing load balancer ("InvalidSubnet ... has no internet
+    # gateway"), a NAT gateway and an Elastic IP association ("Gateway.NotAttached") in a
+    # VPC whose gateway is not attached yet; the provider attaches it when it creates it.
+    plan = plan_of(stack)
+    [gateway] = plan.of_type(INTERNET_GATEWAY)
+    public = [r for r in plan.of_type(SUBNET) if r.inputs["tags"]["tier"] == "public"]
+    assert public and all(gateway.urn in s.dependencies for s in public)
+    users = [
+        r for r in plan.resources if r.custom and uses_public_subnet(r, {s.id for s in public})
+    ]
+    kinds = {r.type for r in users}
+    assert "aws:lb/loadBalancer:LoadBalancer" in kinds
+    assert kinds & {NAT_GATEWAY, EC2_INSTANCE}
+    assert [r.name for r in users if not waits_for(plan, r, gateway.urn)] == []
+    eip_associations = plan.of_type("aws:ec2/eipAssociation:EipAssociation")
+    assert all(waits_for(plan, r, gateway.urn) for r in eip_associations)
+
+
+def test_first_boot_waits_for_the_public_route_its_nat_leaves_by(dev_plan: Plan) -> None:
+    [vm] = [r for r in dev_plan.of_type(EC2_INSTANCE) if not is_nat_instance(r)]
+    nat = nat_instance(dev_plan)
+    [public_route] = [
+        r
+        for r in dev_plan.of_type("aws:ec2/routeTableAssociation:RouteTableAssociation")
+        if r.inputs.get("subnetId") == nat.inputs["subnetId"]
+    ]
+    assert public_route.urn in vm.depends_on

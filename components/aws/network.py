@@ -74,11 +74,17 @@ class AwsNetwork(pulumi.ComponentResource):
     instance's egress address is an associated Elastic IP). The default security
     group is stripped of its rules so nothing can use it by accident.
 
+    Each public subnet is created only once the internet gateway is attached:
+    AWS refuses an internet-facing load balancer (`InvalidSubnet`), a NAT
+    gateway (`Gateway.NotAttached`) and an Elastic IP association in a VPC
+    without one, and everything placed in a public subnet references it.
+
     `private_egress[i]` lists what private subnet `i`'s way to the internet
-    consists of (its route table association and the NAT it routes through),
-    so an instance that installs packages at first boot can be created after
-    them. Existing is not yet forwarding (a NAT instance configures itself
-    at its own first boot), so such an instance still retries.
+    consists of (its route table association, the NAT it routes through and
+    the public route of the NAT's subnet), so an instance that installs
+    packages at first boot can be created after them. Existing is not yet
+    forwarding (a NAT instance configures itself at its own first boot), so
+    such an instance still retries.
 
     Args:
         name: prefix for every child's name.
@@ -115,7 +121,9 @@ class AwsNetwork(pulumi.ComponentResource):
             tags={"Name": f"{name}-default-unused"},
             opts=child,
         )
-        public, private = self._subnets(name, vpc, layout.public, layout.private, child)
+        public, public_routes, private = self._subnets(
+            name, vpc, layout.public, layout.private, child
+        )
         nats = self._nat_gateways(name, args, list(zip(self.zones, public, strict=True)), child)
         nat_instance = None
         if args.nat_mode == "instance":
@@ -126,7 +134,9 @@ class AwsNetwork(pulumi.ComponentResource):
                 ),
                 opts=child,
             )
-        self.private_egress = self._private_routes(name, vpc, private, nats, nat_instance, child)
+        self.private_egress = self._private_routes(
+            name, vpc, private, public_routes, nats, nat_instance, child
+        )
         self._flow_logs(name, args, vpc, child)
 
         self.outputs = AwsNetworkOutputs(
@@ -144,8 +154,9 @@ class AwsNetwork(pulumi.ComponentResource):
         public_cidrs: Sequence[str],
         private_cidrs: Sequence[str],
         child: pulumi.ResourceOptions,
-    ) -> tuple[list[aws.ec2.Subnet], list[aws.ec2.Subnet]]:
-        """Per zone a public subnet (routed to the internet gateway) and a private one."""
+    ) -> tuple[list[aws.ec2.Subnet], list[aws.ec2.RouteTableAssociation], list[aws.ec2.Subnet]]:
+        """Per zone a public subnet (routed to the internet gateway, created once the
+        gateway is attached) with its route table association, and a private subnet."""
         igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, opts=child)
         public_rt = aws.ec2.RouteTable(
             f"{name}-public",
@@ -154,7 +165,9 @@ class AwsNetwork(pulumi.ComponentResource):
             opts=child,
         )
         public: list[aws.ec2.Subnet] = []
+        public_routes: list[aws.ec2.RouteTableAssociation] = []
         private: list[aws.ec2.Subnet] = []
+        after_gateway = pulumi.ResourceOptions(parent=self, depends_on=[igw])
         for zone, public_cidr, private_cidr in zip(
             self.zones, public_cidrs, private_cidrs, strict=True
         ):
@@ -166,13 +179,15 @@ class AwsNetwork(pulumi.ComponentResource):
                 availability_zone=zone,
                 map_public_ip_on_launch=False,
                 tags={"Name": f"{name}-public-{zone}", "tier": "public"},
-                opts=child,
+                opts=after_gateway,
             )
-            aws.ec2.RouteTableAssociation(
-                f"{name}-public-{suffix}",
-                subnet_id=subnet.id,
-                route_table_id=public_rt.id,
-                opts=child,
+            public_routes.append(
+                aws.ec2.RouteTableAssociation(
+                    f"{name}-public-{suffix}",
+                    subnet_id=subnet.id,
+                    route_table_id=public_rt.id,
+                    opts=child,
+                )
             )
             public.append(subnet)
             private.append(
@@ -186,13 +201,14 @@ class AwsNetwork(pulumi.ComponentResource):
                     opts=child,
                 )
             )
-        return public, private
+        return public, public_routes, private
 
     def _private_routes(
         self,
         name: str,
         vpc: aws.ec2.Vpc,
         private: Sequence[aws.ec2.Subnet],
+        public_routes: Sequence[aws.ec2.RouteTableAssociation],
         nats: Sequence[aws.ec2.NatGateway],
         nat_instance: NatInstance | None,
         child: pulumi.ResourceOptions,
@@ -203,8 +219,10 @@ class AwsNetwork(pulumi.ComponentResource):
             suffix = zone[-1]
             routes: list[aws.ec2.RouteTableRouteArgs] = []
             nat: pulumi.Resource | None = None
+            nat_zone = 0  # the NAT instance's, or the single gateway's
             if nats:
-                gateway = nats[index] if len(nats) > 1 else nats[0]
+                nat_zone = index if len(nats) > 1 else 0
+                gateway = nats[nat_zone]
                 routes = [
                     aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", nat_gateway_id=gateway.id)
                 ]
@@ -225,7 +243,7 @@ class AwsNetwork(pulumi.ComponentResource):
                 f"{name}-private-{suffix}", subnet_id=subnet.id, route_table_id=table.id, opts=child
             )
             # Without a NAT the subnet never reaches the internet: nothing to wait for.
-            egress.append([association, nat] if nat is not None else [])
+            egress.append([association, nat, public_routes[nat_zone]] if nat is not None else [])
         return egress
 
     @staticmethod
