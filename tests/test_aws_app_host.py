@@ -12,7 +12,7 @@ import pytest
 
 from components.aws import placement
 from components.aws.app_host import UBUNTU_AMI_PARAMETER
-from components.settings import ConfigError
+from components.settings import CloudSettings, ConfigError, parse
 from plan import fakes
 from plan.model import Plan, Resource, reveal
 from plan.resource_types import (
@@ -315,3 +315,41 @@ def test_dedicated_database_is_bootstrapped_by_the_host_of_its_service(
         == (dbs["payments-db-instance"].outputs["address"])
     )
     assert plan.outputs["services"]["payments"]["databaseInstance"] == "ticketing-dev-payments-db"
+
+
+def _settings_of(plan: Plan) -> CloudSettings:
+    raw = {
+        key.split(":", 1)[1]: json.loads(value) if value[:1] in "[{" else value
+        for key, value in plan.config.items()
+        if key.startswith("ticketing:")
+    }
+    parsed = parse(raw)
+    assert isinstance(parsed, CloudSettings)
+    return parsed
+
+
+@pytest.mark.parametrize(
+    ("stack", "overrides"),
+    [
+        ("dev", {}),
+        ("staging", {}),
+        ("prod", {}),
+        ("prod", services_with("payments", "prod", host="dedicated", redisMaxMemoryMb=512)),
+    ],
+)
+def test_the_settings_add_up_the_limits_compose_sets(
+    plan_of: Callable[[str], Plan],
+    capture: Callable[..., Plan],
+    stack: str,
+    overrides: dict[str, object],
+) -> None:
+    # The fit check reads components.host.memory; the document the hosts run must agree.
+    plan = capture(stack, overrides) if overrides else plan_of(stack)
+    expected = _settings_of(plan).container_limits()
+    assert set(expected) == {h.name for h in placement.hosts(_settings_of(plan))}
+    for host, limits in expected.items():
+        rendered = {
+            c["container_name"]: int(c["mem_limit"].removesuffix("m"))
+            for c in compose_document(plan, host)["services"].values()
+        }
+        assert rendered == limits, host

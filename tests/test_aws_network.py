@@ -88,7 +88,7 @@ def test_nat_instance_is_a_hardened_graviton_in_the_first_public_subnet(dev_plan
     vm = nat_instance(dev_plan)
     inputs = vm.inputs
     assert inputs["sourceDestCheck"] is False
-    assert inputs["instanceType"] == "t4g.nano"
+    assert inputs["instanceType"] == "t4g.micro"
     [first_public] = [r for r in dev_plan.of_type(SUBNET) if r.name == "core-public-a"]
     assert inputs["subnetId"] == first_public.id
     assert inputs["associatePublicIpAddress"] is False

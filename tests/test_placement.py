@@ -186,7 +186,14 @@ def test_a_fifth_service_ahead_of_the_others_changes_no_existing_identity(
     with_services(monkeypatch, (LOYALTY, *catalog.SERVICES))
     # First in catalog order: where `8081 + index` would have moved every other service.
     assert [s.name for s in placement.hosts(cloud())[0].services][:2] == ["loyalty", "ticketing"]
-    after = capture("dev", {"ticketing:services": dev_services_with(LOYALTY)})
+    # A fifth service's containers need a larger host than dev's committed t3.medium.
+    after = capture(
+        "dev",
+        {
+            "ticketing:services": dev_services_with(LOYALTY),
+            "ticketing:appHost": {"instanceType": "t3.large"},
+        },
+    )
 
     for service in existing:
         assert identities(after, service) == identities(before, service), service

@@ -32,7 +32,7 @@ EC2_TYPE = "aws:ec2/instance:Instance"
 
 GOOD_EC2: dict[str, Any] = {
     "instanceType": "t3.medium",
-    "metadataOptions": {"httpTokens": "required"},
+    "metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 1},
     "rootBlockDevice": {"encrypted": True},
     "associatePublicIpAddress": False,
     "iamInstanceProfile": "app-host",
@@ -66,7 +66,9 @@ def make_plan(*resources: Resource, outputs: dict[str, Any] | None = None) -> Pl
 
 def bad_instance() -> Resource:
     return resource(
-        EC2_TYPE, "app-host", {**GOOD_EC2, "metadataOptions": {"httpTokens": "optional"}}
+        EC2_TYPE,
+        "app-host",
+        {**GOOD_EC2, "metadataOptions": {"httpTokens": "optional", "httpPutResponseHopLimit": 1}},
     )
 
 

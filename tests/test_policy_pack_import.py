@@ -222,7 +222,7 @@ def test_analyzer_serves_every_rule_at_its_level(analyzer: Any) -> None:
 
 
 IMDSV1_HOST = {
-    "metadataOptions": {"httpTokens": "optional"},
+    "metadataOptions": {"httpTokens": "optional", "httpPutResponseHopLimit": 1},
     "rootBlockDevice": {"encrypted": True},
     "iamInstanceProfile": "p",
     "subnetId": "04da6b54-80e4-46f7-96ec-b56ff0331ba9",

@@ -11,7 +11,13 @@ import yaml
 from pydantic import BaseModel
 
 from components import settings
-from components.settings import CloudSettings, ConfigError, VenueStackSettings, parse
+from components.settings import (
+    CloudSettings,
+    ConfigError,
+    VenueStackSettings,
+    instance_memory,
+    parse,
+)
 from seed.catalog import SERVICE_NAMES
 
 PROJECT_SCHEMA: dict[str, dict[str, Any]] = yaml.safe_load(
@@ -305,7 +311,7 @@ def test_valid_dev_config_gets_dev_profile_defaults() -> None:
     assert settings.ingress.static_ips is False
     assert settings.database.multi_az is False
     assert settings.network.nat_mode == "instance"
-    assert settings.network.nat_instance_type == "t4g.nano"
+    assert settings.network.nat_instance_type == "t4g.micro"
     assert settings.public_hosts == {
         "api": "api.example-tickets.com",
         "app": "app.example-tickets.com",
@@ -331,7 +337,7 @@ def test_staging_keeps_one_nat_gateway() -> None:
 
 
 def test_graviton_nat_instance_types_are_accepted() -> None:
-    for instance_type in ("t4g.micro", "c6gn.medium", "m7gd.large", "a1.medium"):
+    for instance_type in ("t4g.micro", "t4g.small", "t4g.medium", "m6g.large"):
         settings = parse(cloud(network__natInstanceType=instance_type))
         assert isinstance(settings, CloudSettings)
         assert settings.network.nat_instance_type == instance_type
@@ -344,7 +350,7 @@ def test_app_host_refuses_every_graviton_family(instance_type: str) -> None:
 
 
 def test_app_host_takes_x86_types() -> None:
-    for instance_type in ("t3.medium", "m6i.large", "c7i.xlarge", "m7a.large", "g4dn.xlarge"):
+    for instance_type in ("t3.large", "t3a.large", "m5.large", "m6i.large", "m6i.xlarge"):
         parsed = parse(cloud(appHost__instanceType=instance_type))
         assert isinstance(parsed, CloudSettings)
         assert parsed.app_host.instance_type == instance_type
@@ -643,3 +649,86 @@ def test_make_plan_exits_2_with_one_line_for_a_subdomain_zone(
         "registrable domain (subdomain zones need the enterprise plan), got "
         '"dev.x.example.com"'
     )
+
+
+# --- what a host's containers may take of its memory ---------------------------------------
+
+
+def test_dev_on_a_t3_medium_overcommits_naming_the_host_the_sum_and_the_memory() -> None:
+    # 4 services x 512 + 3 Redis x 128 + 3 RabbitMQ x 512 + 2 web clients x 128 = 4224 MiB,
+    # more than a t3.medium's 4096 MiB (AWS's instance type pages) even before the reserve.
+    with pytest.raises(ConfigError) as raised:
+        parse(cloud(appHost__instanceType="t3.medium"))
+    assert str(raised.value) == (
+        "ticketing:appHost.instanceType: host shared: its containers' memory limits add up to "
+        "4224 MiB, more than t3.medium's 4096 MiB less 768 MiB for the system (3328 MiB); "
+        'choose a larger type or lower services.<name>.memoryMb, got "t3.medium"'
+    )
+
+
+def test_a_dedicated_host_is_checked_on_its_own() -> None:
+    raw = cloud(appHost__instanceType="t3.small")
+    for name in SERVICE_NAMES:
+        raw["services"][name]["host"] = "dedicated"
+    raw["services"]["payments"]["memoryMb"] = 1024
+    # payments alone: 1024 + Redis 128 + RabbitMQ 512 = 1664 MiB > 2048 - 768; the others fit,
+    # and the shared host keeps only the web clients (256 MiB).
+    with pytest.raises(ConfigError, match=r"host payments: .* add up to 1664 MiB, more than "):
+        parse(raw)
+    raw["services"]["payments"]["memoryMb"] = 512
+    assert isinstance(parse(raw), CloudSettings)
+
+
+def test_every_committed_cloud_stack_fits_its_hosts() -> None:
+    for stack in ("dev", "staging", "prod"):
+        stack_file = Path(__file__).resolve().parent.parent / f"Pulumi.{stack}.yaml"
+        config = yaml.safe_load(stack_file.read_text())["config"]
+        raw = {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith("ticketing:")}
+        parsed = parse(raw)
+        assert isinstance(parsed, CloudSettings)
+        installed = instance_memory.memory_mib(parsed.app_host.instance_type)
+        assert installed is not None
+        for host, limits in parsed.container_limits().items():
+            assert sum(limits.values()) <= installed - 768, (stack, host)
+
+
+def test_an_instance_type_without_a_known_memory_is_refused() -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse(cloud(appHost__instanceType="c7i.xlarge"))
+    assert str(raised.value) == (
+        "ticketing:appHost.instanceType: the memory of c7i.xlarge is not in "
+        "components/settings/instance_memory.py; add it from "
+        'https://docs.aws.amazon.com/ec2/latest/instancetypes/gp.html, got "c7i.xlarge"'
+    )
+
+
+def test_a_nat_instance_needs_a_gib_for_its_first_boot() -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse(cloud(network__natInstanceType="t4g.nano"))
+    assert str(raised.value) == (
+        "ticketing:network.natInstanceType: 512 MiB is too little for Amazon Linux 2023's first "
+        'boot (dnf and the SSM agent need 1024 MiB); use t4g.micro or larger, got "t4g.nano"'
+    )
+    default = parse(cloud())
+    assert isinstance(default, CloudSettings)
+    assert default.network.nat_instance_type == "t4g.micro"
+
+
+def test_the_memory_table_is_what_describe_instance_types_answers() -> None:
+    # moto ships a DescribeInstanceTypes answer recorded from AWS (MemoryInfo.SizeInMiB).
+    import gzip
+    import json
+
+    import moto
+
+    recorded = Path(moto.__file__).parent / "ec2" / "resources" / "instance_types.json.gz"
+    answer = json.loads(gzip.decompress(recorded.read_bytes()))
+    table = instance_memory.MEMORY_MIB
+    assert {t: answer[t]["MemoryInfo"]["SizeInMiB"] for t in table} == dict(table)
+
+
+def test_the_memory_table_covers_every_priced_instance_type() -> None:
+    from plan.cost import load_prices
+
+    priced = set(load_prices().ec2_instance_hour.prices)
+    assert priced == set(instance_memory.MEMORY_MIB)

@@ -21,6 +21,7 @@ from components.venue.sync import (
 from components.venue.tls import EARLY_RENEWAL_HOURS
 from plan.model import Plan, Resource, Secret, reveal
 from seed import naming
+from tests.app_tier_helpers import services_with
 
 PASSWORD = "random:index/randomPassword:RandomPassword"
 
@@ -75,17 +76,7 @@ def test_export_is_secret_and_keyed_by_venue_with_the_public_sync_url(dev_plan: 
 
 
 def test_sync_url_follows_the_ticketing_path_prefix(capture: Callable[..., Plan]) -> None:
-    plan = capture(
-        "dev",
-        {
-            "ticketing:services": {
-                "ticketing": {"image": "ghcr.io/a/ticketing:1.0.0", "pathPrefix": "/tix"},
-                "payments": {"image": "ghcr.io/a/payments:1.0.0"},
-                "identity": {"image": "ghcr.io/a/identity:1.0.0"},
-                "notifications": {"image": "ghcr.io/a/notifications:1.0.0"},
-            }
-        },
-    )
+    plan = capture("dev", services_with("ticketing", pathPrefix="/tix"))
     assert reveal(plan.outputs[OUTPUT])["arena"]["syncUrl"].endswith("/tix/sync")
 
 

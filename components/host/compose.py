@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import yaml
 
-from components.host import rabbitmq
+from components.host import memory, rabbitmq
 from seed import naming
 from seed.catalog import Backing, ClientApp, DomainService
 
@@ -84,7 +84,7 @@ class ServiceSpec:
     log_group: str
     memory_mb: int = 512
     redis_max_memory_mb: int = 64
-    rabbitmq_memory_mb: int = 512
+    rabbitmq_memory_mb: int = memory.RABBITMQ_MEMORY_MB
     probe: HttpProbe = "curl"
     health_check_path: str | None = None
 
@@ -124,7 +124,7 @@ class WebClientSpec:
     log_group: str
     container_port: int = 8080
     health_check_path: str = "/"
-    memory_mb: int = 128
+    memory_mb: int = memory.WEB_CLIENT_MEMORY_MB
     probe: HttpProbe = "curl"
 
     def __post_init__(self) -> None:
@@ -275,8 +275,7 @@ def _redis(host: HostSpec, spec: ServiceSpec) -> dict[str, Any]:
         "networks": [naming.backing_network(spec.name)],
         "healthcheck": _healthcheck(["CMD-SHELL", probe], start="10s"),
         "logging": _awslogs(host, spec.log_group, name),
-        # maxmemory bounds the data set only; allocator and buffers need headroom.
-        "mem_limit": f"{spec.redis_max_memory_mb + 64}m",
+        "mem_limit": f"{memory.redis_limit_mb(spec.redis_max_memory_mb)}m",
         "read_only": True,
         "cap_drop": ["ALL"],
         "security_opt": list(SECURITY_OPT),

@@ -8,6 +8,8 @@ from typing import Annotated, Any, Final, Literal, cast
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
+from components.host import memory
+from components.settings import instance_memory
 from components.settings.cloudflare import CloudflareSettings
 from components.settings.errors import at, require_exact_keys
 from components.settings.fargate import EcsSettings, HostPlacement
@@ -29,7 +31,7 @@ from components.settings.validators import (
     RetentionDays,
     X86InstanceType,
 )
-from seed.catalog import SERVICE_NAMES, WEB_CLIENTS
+from seed.catalog import SERVICE_NAMES, SERVICES, WEB_CLIENTS
 from seed.zone_plans import cheapest_with
 
 DEFAULT_ROLE: Final = "cloud"
@@ -64,8 +66,9 @@ class NetworkSettings(Model):
     cidr: Ipv4Cidr = "10.40.0.0/16"
     az_count: Annotated[int, Field(ge=2, le=3)] = 2
     nat_mode: NatMode = "single"
-    # The NAT instance runs the arm64 Amazon Linux 2023 AMI, so Graviton types only.
-    nat_instance_type: GravitonInstanceType = "t4g.nano"
+    # The NAT instance runs the arm64 Amazon Linux 2023 AMI, so Graviton types only, with
+    # the memory its first boot needs (`instance_memory.NAT_MINIMUM_MIB`).
+    nat_instance_type: GravitonInstanceType = "t4g.micro"
     flow_log_retention_days: RetentionDays = 30
     # Where Docker on the app hosts allocates Compose networks; must not overlap the VPC.
     docker_pool: Ipv4Cidr = "172.28.0.0/16"
@@ -77,6 +80,19 @@ class NetworkSettings(Model):
         if not 16 <= prefix <= 24:
             raise ValueError("VPC prefix must be between /16 and /24")
         return cidr
+
+    @field_validator("nat_instance_type")
+    @classmethod
+    def _nat_boots(cls, instance_type: str) -> str:
+        installed = instance_memory.memory_mib(instance_type)
+        if installed is None:
+            raise ValueError(instance_memory.unknown_type(instance_type))
+        if installed < instance_memory.NAT_MINIMUM_MIB:
+            raise ValueError(
+                f"{installed} MiB is too little for Amazon Linux 2023's first boot (dnf and the "
+                f"SSM agent need {instance_memory.NAT_MINIMUM_MIB} MiB); use t4g.micro or larger"
+            )
+        return instance_type
 
     @model_validator(mode="after")
     def _no_overlap(self) -> NetworkSettings:
@@ -164,8 +180,9 @@ class DatabaseSettings(Model):
 class AppHostSettings(Model):
     """The single Docker Compose VM of the seed's deployment model (and any dedicated host)."""
 
-    # Every app host boots Canonical's amd64 Ubuntu image, so x86 types only.
-    instance_type: X86InstanceType = "t3.medium"
+    # Every app host boots Canonical's amd64 Ubuntu image, so x86 types only; 8 GiB holds
+    # the default containers (4224 MiB) and the system's reserve.
+    instance_type: X86InstanceType = "t3.large"
     root_volume_gb: Annotated[int, Field(ge=20, le=1024)] = 30
 
 
@@ -259,6 +276,7 @@ class CloudSettings(Model):
             days = self.database.backup_retention_days
             raise at(("database", "backupRetentionDays"), "must be at least 7 outside dev", days)
         self._zone_the_zone_plan_can_hold()
+        self._hosts_fit()
         unknown = sorted(set(self.cloudflare.venue_egress) - set(self.venues))
         if unknown:
             message = f"not a venue of this stack (venues: {', '.join(self.venues) or 'none'})"
@@ -270,6 +288,40 @@ class CloudSettings(Model):
                 self.database.max_allocated_storage_gb,
             )
         return self
+
+    def _hosts_fit(self) -> None:
+        """Every host's containers' memory limits fit its instance, less the system's reserve."""
+        size = self.app_host.instance_type
+        installed = instance_memory.memory_mib(size)
+        if installed is None:
+            raise at(("appHost", "instanceType"), instance_memory.unknown_type(size), size)
+        usable = installed - instance_memory.HOST_RESERVE_MIB
+        for host, limits in self.container_limits().items():
+            total = sum(limits.values())
+            if total > usable:
+                message = (
+                    f"host {host}: its containers' memory limits add up to {total} MiB, more than "
+                    f"{size}'s {installed} MiB less {instance_memory.HOST_RESERVE_MIB} MiB for "
+                    f"the system ({usable} MiB); choose a larger type or lower "
+                    "services.<name>.memoryMb"
+                )
+                raise at(("appHost", "instanceType"), message, size)
+
+    def container_limits(self) -> dict[str, dict[str, int]]:
+        """Host name -> container name -> memory limit (MiB): the shared host (web clients and
+        every shared service), then one host per `host: dedicated` service."""
+        sizing = {
+            s.name: memory.ServiceMemory(
+                s, self.services[s.name].memory_mb, self.services[s.name].redis_max_memory_mb
+            )
+            for s in SERVICES
+        }
+        shared = [sizing[n] for n in sizing if self.services[n].host == "shared"]
+        hosts = {"shared": memory.host_limits(shared, WEB_CLIENTS)}
+        for name, sized in sizing.items():
+            if self.services[name].host == "dedicated":
+                hosts[name] = memory.host_limits([sized], ())
+        return hosts
 
     def _zone_the_zone_plan_can_hold(self) -> None:
         """The zone is `domain`; below Enterprise it must be a registrable domain itself
