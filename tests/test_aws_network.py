@@ -252,3 +252,13 @@ def test_first_boot_waits_for_the_public_route_its_nat_leaves_by(dev_plan: Plan)
         if r.inputs.get("subnetId") == nat.inputs["subnetId"]
     ]
     assert public_route.urn in vm.depends_on
+
+
+def test_only_this_accounts_flow_logs_may_assume_the_flow_log_role(dev_plan: Plan) -> None:
+    [role] = [r for r in dev_plan.of_type("aws:iam/role:Role") if r.name == "core-flow-logs"]
+    [statement] = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    assert statement["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": fakes.ACCOUNT_ID},
+        "ArnLike": {"aws:SourceArn": f"arn:aws:ec2:eu-west-1:{fakes.ACCOUNT_ID}:vpc-flow-log/*"},
+    }

@@ -72,3 +72,44 @@ def test_a_service_role_is_none_of_its_business() -> None:
 def test_an_unknown_trust_waits_for_the_update() -> None:
     outcome = run_resource_rule(RULE, iam.IAM_ROLE, {"assumeRolePolicy": UNKNOWN})
     assert outcome.violations == [] and outcome.not_applicable is not None
+
+
+# --- a service's role confined to this account -------------------------------------------
+
+SERVICE_RULE = "service-trust-source-account"
+
+
+def service_role_messages(trust: str) -> list[str]:
+    return run_resource_rule(
+        SERVICE_RULE, iam.IAM_ROLE, {"name": "flow-logs", "assumeRolePolicy": trust}
+    ).messages
+
+
+def test_a_flow_log_role_confined_to_the_account_passes() -> None:
+    from components.aws.instance_identity import service_assume_role_policy
+
+    trust = service_assume_role_policy(
+        "vpc-flow-logs.amazonaws.com",
+        source_account="123456789012",
+        source_arn="arn:aws:ec2:eu-west-1:123456789012:vpc-flow-log/*",
+    )
+    assert service_role_messages(trust) == []
+
+
+def test_a_service_trust_without_source_account_is_refused() -> None:
+    from components.aws.instance_identity import service_assume_role_policy
+
+    for service in iam.SOURCE_ACCOUNT_SERVICES:
+        [message] = service_role_messages(service_assume_role_policy(service))
+        assert message.startswith(f"the trust of {service} does not require aws:SourceAccount")
+    wildcard = service_assume_role_policy("vpc-flow-logs.amazonaws.com", source_account="*")
+    assert service_role_messages(wildcard) != []
+    # EC2 documents no such condition for instance profiles: not this rule's business.
+    assert service_role_messages(service_assume_role_policy("ec2.amazonaws.com")) == []
+
+
+def test_an_unknown_service_trust_is_not_applicable() -> None:
+    outcome = run_resource_rule(
+        SERVICE_RULE, iam.IAM_ROLE, {"name": "flow-logs", "assumeRolePolicy": UNKNOWN}
+    )
+    assert outcome.violations == [] and outcome.not_applicable

@@ -9,9 +9,28 @@ import pulumi
 import pulumi_aws as aws
 
 
-def service_assume_role_policy(service: str) -> str:
-    """The trust policy that lets one AWS service (`ec2.amazonaws.com`) assume a role."""
-    statement = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+def service_assume_role_policy(
+    service: str, *, source_account: str | None = None, source_arn: str | None = None
+) -> str:
+    """The trust policy that lets one AWS service (`ec2.amazonaws.com`) assume a role.
+
+    `source_account` and `source_arn` (a pattern) confine it to requests the service
+    makes for this account's resources, against the confused deputy problem (IAM User
+    Guide, "The confused deputy problem"); pass them for every service that documents
+    `aws:SourceAccount` in its role's trust policy.
+    """
+    statement: dict[str, object] = {
+        "Effect": "Allow",
+        "Principal": {"Service": service},
+        "Action": "sts:AssumeRole",
+    }
+    condition: dict[str, dict[str, str]] = {}
+    if source_account is not None:
+        condition["StringEquals"] = {"aws:SourceAccount": source_account}
+    if source_arn is not None:
+        condition["ArnLike"] = {"aws:SourceArn": source_arn}
+    if condition:
+        statement["Condition"] = condition
     return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
 
 

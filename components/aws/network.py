@@ -283,10 +283,22 @@ class AwsNetwork(pulumi.ComponentResource):
             retention_in_days=args.flow_log_retention_days,
             opts=child,
         )
+        # Only flow logs of this account's VPCs in this region may assume it (VPC User
+        # Guide, "IAM role for publishing flow logs to CloudWatch Logs").
+        invoke = pulumi.InvokeOutputOptions(parent=child.parent)
+        account = aws.get_caller_identity_output(opts=invoke).account_id
+        region = aws.get_region_output(opts=invoke).region
+        trust = pulumi.Output.all(account, region).apply(
+            lambda v: service_assume_role_policy(
+                "vpc-flow-logs.amazonaws.com",
+                source_account=str(v[0]),
+                source_arn=f"arn:aws:ec2:{v[1]}:{v[0]}:vpc-flow-log/*",
+            )
+        )
         role = aws.iam.Role(
             f"{name}-flow-logs",
             description="Lets VPC flow logs write to their log group",
-            assume_role_policy=service_assume_role_policy("vpc-flow-logs.amazonaws.com"),
+            assume_role_policy=trust,
             opts=child,
         )
         aws.iam.RolePolicy(

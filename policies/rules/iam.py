@@ -1,4 +1,6 @@
-"""IAM rules: a role that GitHub Actions' OIDC tokens can assume names who may assume it.
+"""IAM rules: who may assume a role.
+
+A role that GitHub Actions' OIDC tokens can assume names who may assume it.
 
 GitHub's provider issues a token to every workflow run of every repository on
 github.com; what keeps another repository's workflow out of a role is the trust
@@ -6,6 +8,12 @@ policy's condition on the token's `sub` claim, which AWS recommends always
 evaluating (IAM User Guide, "Create a role for OpenID Connect federation"), and on
 `aud`. The subject formats are GitHub's (`repo:<owner>/<repo>:environment:<name>`,
 `repo:<owner>/<repo>:pull_request`, `repo:<owner>/<repo>:ref:<ref>`).
+
+A role an AWS service assumes on this account's behalf, for a service that documents
+`aws:SourceAccount` in its role's trust policy, is confined to this account: without
+the condition the service would assume it for anyone who names its ARN (IAM User
+Guide, "The confused deputy problem"). `SOURCE_ACCOUNT_SERVICES` names those services
+and the page that documents the condition for each.
 """
 
 from __future__ import annotations
@@ -22,6 +30,12 @@ from policies.rules.common import resource_rule as _resource_rule
 IAM_ROLE: Final = "aws:iam/role:Role"
 GITHUB_ISSUER: Final = "token.actions.githubusercontent.com"
 AUDIENCE: Final = "sts.amazonaws.com"
+SOURCE_ACCOUNT_SERVICES: Final = {
+    "vpc-flow-logs.amazonaws.com": "VPC User Guide, IAM role for publishing flow logs to "
+    "CloudWatch Logs",
+    "monitoring.rds.amazonaws.com": "RDS User Guide, Setting up and enabling Enhanced Monitoring",
+}
+_ACCOUNT: Final = re.compile(r"^\d{12}$")
 # A subject of one repository, its owner and name spelled out (no `*` or `?`), then a context.
 _SUBJECT: Final = re.compile(
     r"^repo:(?P<repository>[A-Za-z0-9-]+/[A-Za-z0-9._-]+):(?P<context>.+)$"
@@ -83,6 +97,28 @@ def _github_trust_scoped(args: ResourceValidationArgs, report: Reporter) -> None
                 report(f"sub {subject!r} admits every workflow of {match['repository']}.")
 
 
+def _services(statement: Any) -> list[str]:
+    service = at(statement, "Principal", "Service")
+    return [service] if isinstance(service, str) else [str(s) for s in elements(service)]
+
+
+def _service_trust_scoped(args: ResourceValidationArgs, report: Reporter) -> None:
+    document = _document(args)
+    statements = at(document, "Statement")
+    for statement in [statements] if is_map(statements) else elements(statements):
+        if at(statement, "Effect") != "Allow":
+            continue
+        for service in _services(statement):
+            if service not in SOURCE_ACCOUNT_SERVICES:
+                continue
+            accounts = _values(at(statement, "Condition"), "aws:SourceAccount") or []
+            if not accounts or not all(_ACCOUNT.match(a) or is_unknown(a) for a in accounts):
+                report(
+                    f"the trust of {service} does not require aws:SourceAccount to be this "
+                    f"account ({SOURCE_ACCOUNT_SERVICES[service]})."
+                )
+
+
 POLICIES = [
     _resource_rule(
         "github-oidc-trust-scoped",
@@ -94,5 +130,18 @@ POLICIES = [
         ":pull_request, :ref:refs/heads/main).",
         types=[IAM_ROLE],
         check=_github_trust_scoped,
+    ),
+    _resource_rule(
+        "service-trust-source-account",
+        description="A role an AWS service assumes for this account (VPC flow logs, RDS "
+        "Enhanced Monitoring) requires aws:SourceAccount, so the service never assumes it "
+        "for another account (the confused deputy problem).",
+        category=Category.SECURITY,
+        severity=Severity.HIGH,
+        remediation='Add "Condition": {"StringEquals": {"aws:SourceAccount": "<account id>"}} '
+        "(and ArnLike aws:SourceArn where the service documents it) to the trust statement "
+        "(components.aws.instance_identity.service_assume_role_policy).",
+        types=[IAM_ROLE],
+        check=_service_trust_scoped,
     ),
 ]
