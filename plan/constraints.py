@@ -140,6 +140,7 @@ MODELLED: tuple[Mapped, ...] = (
     Mapped("aws:ec2/instance:Instance", "metadataOptions.httpEndpoint", "ec2", "RunInstances", "MetadataOptions.HttpEndpoint"),
     Mapped("aws:ec2/instance:Instance", "rootBlockDevice.volumeType", "ec2", "RunInstances", "BlockDeviceMappings[].Ebs.VolumeType"),
     Mapped("aws:ec2/natGateway:NatGateway", "connectivityType", "ec2", "CreateNatGateway", "ConnectivityType"),
+    Mapped("aws:ec2/vpcEndpoint:VpcEndpoint", "vpcEndpointType", "ec2", "CreateVpcEndpoint", "VpcEndpointType"),
     Mapped(_SG, "name", "ec2", "CreateSecurityGroup", "GroupName"),
     Mapped("aws:iam/role:Role", "name", "iam", "CreateRole", "RoleName"),
     Mapped("aws:iam/role:Role", "description", "iam", "CreateRole", "Description"),

@@ -1,8 +1,8 @@
 """The monthly cost of a stack, estimated from its captured plan and a dated on-demand price table.
 
 `estimate` is pure: it counts what the plan registers (EC2 hours, EBS, RDS hours and
-storage, load balancers, NAT gateways or a NAT instance, public IPv4 addresses,
-CloudWatch, Secrets Manager, SNS, KMS) and prices each line from
+storage, load balancers, NAT gateways or a NAT instance, gateway endpoints (free),
+public IPv4 addresses, CloudWatch, Secrets Manager, SNS, KMS) and prices each line from
 `plan/prices/<region>.yaml`. Usage that a plan cannot show (log volume, load balancer
 capacity units, NAT gateway traffic, alarm e-mails) comes from `Assumptions`; those
 that a line item rests on are printed with the table. The part of each line that only
@@ -46,6 +46,7 @@ from plan.resource_types import (
     SECRETS_MANAGER_SECRET,
     SNS_TOPIC,
     SUBNET,
+    VPC_ENDPOINT,
 )
 from seed import catalog
 
@@ -97,6 +98,7 @@ class Items(_Strict):
     nlb_lcu_hour: Price
     nat_gateway_hour: Price
     nat_gateway_gb: Price
+    vpc_gateway_endpoint_month: Price
     public_ipv4_hour: Price
     cloudwatch_alarm_month: Price
     cloudwatch_high_resolution_alarm_month: Price
@@ -395,6 +397,7 @@ def estimate(
     balancers = _load_balancers(lines)
     _nat_instances(lines, nat_instances)
     nats = _nat_gateways(lines)
+    _gateway_endpoints(lines)
     _public_addresses(lines, balancers, nats, instances)
     _alarms_and_dashboards(lines)
     _log_ingestion(lines)
@@ -567,6 +570,20 @@ def _nat_gateways(lines: _Lines) -> list[Resource]:
             assumption=lines.assumptions.nat_traffic,
         )
     return nats
+
+
+def _gateway_endpoints(lines: _Lines) -> None:
+    """Gateway endpoints (S3, DynamoDB) are free; listed so the plan shows what S3 traffic skips."""
+    gateway_endpoints = [
+        e for e in lines.plan.of_type(VPC_ENDPOINT) if e.inputs.get("vpcEndpointType") == "Gateway"
+    ]
+    if gateway_endpoints:
+        lines.add(
+            "Networking",
+            "VPC gateway endpoints (S3)",
+            len(gateway_endpoints),
+            lines.prices.items.vpc_gateway_endpoint_month,
+        )
 
 
 def _public_addresses(

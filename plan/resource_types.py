@@ -22,6 +22,7 @@ SECURITY_GROUP: Final = "aws:ec2/securityGroup:SecurityGroup"
 FLOW_LOG: Final = "aws:ec2/flowLog:FlowLog"
 NAT_GATEWAY: Final = "aws:ec2/natGateway:NatGateway"
 EIP: Final = "aws:ec2/eip:Eip"
+VPC_ENDPOINT: Final = "aws:ec2/vpcEndpoint:VpcEndpoint"
 
 # AWS: ingress.
 LOAD_BALANCER: Final = "aws:lb/loadBalancer:LoadBalancer"

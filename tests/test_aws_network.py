@@ -262,3 +262,16 @@ def test_only_this_accounts_flow_logs_may_assume_the_flow_log_role(dev_plan: Pla
         "StringEquals": {"aws:SourceAccount": fakes.ACCOUNT_ID},
         "ArnLike": {"aws:SourceArn": f"arn:aws:ec2:eu-west-1:{fakes.ACCOUNT_ID}:vpc-flow-log/*"},
     }
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_private_subnets_reach_s3_through_a_free_gateway_endpoint(
+    plan_of: Callable[[str], Plan], stack: str
+) -> None:
+    plan = plan_of(stack)
+    [endpoint] = plan.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
+    assert endpoint.inputs["vpcEndpointType"] == "Gateway"
+    assert endpoint.inputs["serviceName"] == "com.amazonaws.eu-west-1.s3"
+    private_tables = {r.id for r in plan.of_type(ROUTE_TABLE) if "private" in r.name}
+    assert set(endpoint.inputs["routeTableIds"]) == private_tables
+    assert endpoint.inputs["vpcId"] == plan.of_type("aws:ec2/vpc:Vpc")[0].id

@@ -455,3 +455,17 @@ def test_a_stack_on_hosts_has_no_fargate_line_and_no_range(dev_plan: Plan, price
     assert not est.scales and not [i for i in est.items if i.category == "Fargate"]
     assert "autoscaling" not in markdown_table(est)
     assert "total_low" not in est.as_dict()
+
+
+def test_a_gateway_endpoint_is_a_free_line_and_an_interface_endpoint_is_not_it(
+    prices: Any,
+) -> None:
+    gateway = resource(
+        "aws:ec2/vpcEndpoint:VpcEndpoint", "s3", vpcEndpointType="Gateway", serviceName="s3"
+    )
+    interface = resource("aws:ec2/vpcEndpoint:VpcEndpoint", "ssm", vpcEndpointType="Interface")
+    est = estimate(plan_of(gateway, interface), prices)
+    endpoints = line(est, "VPC gateway endpoints (S3)")
+    assert (endpoints.quantity, endpoints.unit, endpoints.unit_price) == (1, "endpoint-month", 0)
+    assert endpoints.source == "https://aws.amazon.com/privatelink/pricing/"
+    assert est.total == 0

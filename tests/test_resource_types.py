@@ -19,6 +19,7 @@ SDK_CLASSES: dict[str, type] = {
     "FLOW_LOG": aws.ec2.FlowLog,
     "NAT_GATEWAY": aws.ec2.NatGateway,
     "EIP": aws.ec2.Eip,
+    "VPC_ENDPOINT": aws.ec2.VpcEndpoint,
     "LOAD_BALANCER": aws.lb.LoadBalancer,
     "LISTENER": aws.lb.Listener,
     "TARGET_GROUP": aws.lb.TargetGroup,

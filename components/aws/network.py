@@ -67,7 +67,8 @@ class AwsNetworkOutputs(ComponentOutputs):
 
 
 class AwsNetwork(pulumi.ComponentResource):
-    """VPC, public and private subnets per zone, egress through NAT, flow logs.
+    """VPC, public and private subnets per zone, egress through NAT, an S3 gateway endpoint,
+    flow logs.
 
     Public subnets hold only the NAT (gateways, or dev's NAT instance) and the
     NLB's Elastic IPs; no instance gets a public address at launch (the NAT
@@ -134,10 +135,25 @@ class AwsNetwork(pulumi.ComponentResource):
                 ),
                 opts=child,
             )
-        self.private_egress = self._private_routes(
+        tables, self.private_egress = self._private_routes(
             name, vpc, private, public_routes, nats, nat_instance, child
         )
-        self._flow_logs(name, args, vpc, child)
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        account = aws.get_caller_identity_output(opts=invoke).account_id
+        region = aws.get_region_output(opts=invoke).region
+        # S3 from the private subnets without the NAT: a gateway endpoint costs nothing
+        # ("There is no additional charge for using gateway endpoints", PrivateLink pricing),
+        # a NAT gateway charges for every GB it processes.
+        aws.ec2.VpcEndpoint(
+            f"{name}-s3",
+            vpc_id=vpc.id,
+            service_name=region.apply(lambda r: f"com.amazonaws.{r}.s3"),
+            vpc_endpoint_type="Gateway",
+            route_table_ids=[t.id for t in tables],
+            tags={"Name": f"{name}-s3"},
+            opts=child,
+        )
+        self._flow_logs(name, args, vpc, account, region, child)
 
         self.outputs = AwsNetworkOutputs(
             vpc_id=vpc.id,
@@ -212,8 +228,10 @@ class AwsNetwork(pulumi.ComponentResource):
         nats: Sequence[aws.ec2.NatGateway],
         nat_instance: NatInstance | None,
         child: pulumi.ResourceOptions,
-    ) -> list[list[pulumi.Resource]]:
-        """Each private subnet's route table; returns what each one's egress consists of."""
+    ) -> tuple[list[aws.ec2.RouteTable], list[list[pulumi.Resource]]]:
+        """Each private subnet's route table; returns the tables and what each one's egress
+        consists of."""
+        tables: list[aws.ec2.RouteTable] = []
         egress: list[list[pulumi.Resource]] = []
         for index, (zone, subnet) in enumerate(zip(self.zones, private, strict=True)):
             suffix = zone[-1]
@@ -239,12 +257,13 @@ class AwsNetwork(pulumi.ComponentResource):
             table = aws.ec2.RouteTable(
                 f"{name}-private-{suffix}", vpc_id=vpc.id, routes=routes, opts=child
             )
+            tables.append(table)
             association = aws.ec2.RouteTableAssociation(
                 f"{name}-private-{suffix}", subnet_id=subnet.id, route_table_id=table.id, opts=child
             )
             # Without a NAT the subnet never reaches the internet: nothing to wait for.
             egress.append([association, nat, public_routes[nat_zone]] if nat is not None else [])
-        return egress
+        return tables, egress
 
     @staticmethod
     def _nat_gateways(
@@ -275,7 +294,12 @@ class AwsNetwork(pulumi.ComponentResource):
 
     @staticmethod
     def _flow_logs(
-        name: str, args: AwsNetworkArgs, vpc: aws.ec2.Vpc, child: pulumi.ResourceOptions
+        name: str,
+        args: AwsNetworkArgs,
+        vpc: aws.ec2.Vpc,
+        account: pulumi.Output[str],
+        region: pulumi.Output[str],
+        child: pulumi.ResourceOptions,
     ) -> None:
         """Every accepted and rejected flow to CloudWatch, kept for the configured days."""
         group = aws.cloudwatch.LogGroup(
@@ -285,9 +309,6 @@ class AwsNetwork(pulumi.ComponentResource):
         )
         # Only flow logs of this account's VPCs in this region may assume it (VPC User
         # Guide, "IAM role for publishing flow logs to CloudWatch Logs").
-        invoke = pulumi.InvokeOutputOptions(parent=child.parent)
-        account = aws.get_caller_identity_output(opts=invoke).account_id
-        region = aws.get_region_output(opts=invoke).region
         trust = pulumi.Output.all(account, region).apply(
             lambda v: service_assume_role_policy(
                 "vpc-flow-logs.amazonaws.com",
