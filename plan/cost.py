@@ -188,6 +188,9 @@ class Assumptions(_Strict):
     """GB a month each VPC flow log delivers to CloudWatch Logs."""
     lcu_per_load_balancer: float = Field(default=0.2, ge=0)
     """Average (N)LCUs each load balancer consumes: a quiet platform."""
+    enhanced_monitoring_gb_per_instance: float = Field(default=0.5, ge=0)
+    """GB a month of Enhanced Monitoring OS metrics an RDS instance sends to CloudWatch Logs
+    at a 60 s interval (a shorter interval sends proportionally more)."""
     nat_gb_per_gateway: float = Field(default=5.0, ge=0)
     """GB a month each NAT gateway processes (image pulls, OS updates)."""
     alarm_emails_per_month: float = Field(default=100.0, ge=0)
@@ -208,6 +211,13 @@ class Assumptions(_Strict):
     @property
     def capacity_units(self) -> str:
         return f"{self.lcu_per_load_balancer:g} LCU average per load balancer"
+
+    @property
+    def enhanced_monitoring(self) -> str:
+        return (
+            f"{self.enhanced_monitoring_gb_per_instance:g} GB/month Enhanced Monitoring per "
+            "RDS instance at 60 s"
+        )
 
     @property
     def nat_traffic(self) -> str:
@@ -394,6 +404,7 @@ def estimate(
     _volumes(lines, instances)
     _rds_instances(lines, databases)
     _rds_storage(lines, databases)
+    _rds_enhanced_monitoring(lines, databases)
     balancers = _load_balancers(lines)
     _nat_instances(lines, nat_instances)
     nats = _nat_gateways(lines)
@@ -522,6 +533,26 @@ def _rds_storage(lines: _Lines, databases: list[Resource]) -> None:
             stype,
             "RDS storage type" + _az(multi_az),
             ha_share=0.5 if multi_az else 0.0,
+        )
+
+
+def _rds_enhanced_monitoring(lines: _Lines, databases: list[Resource]) -> None:
+    """Enhanced Monitoring: RDS writes the OS metrics to CloudWatch Logs (RDSOSMetrics),
+    billed as log ingestion; the volume scales with the interval."""
+    a = lines.assumptions
+    monitored = [
+        _num(r.inputs.get("monitoringInterval"))
+        for r in databases
+        if _num(r.inputs.get("monitoringInterval"))
+    ]
+    if monitored:
+        gb = sum(a.enhanced_monitoring_gb_per_instance * 60 / seconds for seconds in monitored)
+        lines.add(
+            "RDS",
+            f"RDS Enhanced Monitoring logs, {_n(len(monitored), 'instance')}",
+            gb,
+            lines.prices.items.cloudwatch_logs_ingestion_gb,
+            assumption=a.enhanced_monitoring,
         )
 
 

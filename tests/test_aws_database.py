@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
+from plan import fakes
 from plan.model import Plan
-from plan.resource_types import LOG_GROUP, RDS_INSTANCE, RDS_PARAMETER_GROUP, SUBNET
+from plan.resource_types import (
+    IAM_ROLE,
+    IAM_ROLE_POLICY_ATTACHMENT,
+    LOG_GROUP,
+    RDS_INSTANCE,
+    RDS_PARAMETER_GROUP,
+    SUBNET,
+)
 from tests.app_tier_helpers import services_with
 
 SG_INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
@@ -113,3 +122,36 @@ def test_dedicated_database_has_the_same_hardening(capture: Callable[..., Plan])
     assert {k: v for k, v in dedicated.inputs.items() if k not in ignore} == {
         k: v for k, v in shared.inputs.items() if k not in ignore
     }
+
+
+def test_enhanced_monitoring_outside_dev_through_a_role_only_rds_may_assume(
+    plan_of: Callable[[str], Plan],
+) -> None:
+    for stack in ("staging", "prod"):
+        plan = plan_of(stack)
+        [db] = plan.of_type(RDS_INSTANCE)
+        assert db.inputs["monitoringInterval"] == 60
+        [role] = [r for r in plan.of_type(IAM_ROLE) if r.name == "db-monitoring"]
+        assert db.inputs["monitoringRoleArn"] == role.outputs["arn"]
+        [statement] = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+        assert statement["Principal"] == {"Service": "monitoring.rds.amazonaws.com"}
+        identifier = db.inputs["identifier"]
+        assert statement["Condition"] == {
+            "StringEquals": {"aws:SourceAccount": fakes.ACCOUNT_ID},
+            "ArnLike": {
+                "aws:SourceArn": f"arn:aws:rds:eu-west-1:{fakes.ACCOUNT_ID}:db:{identifier}"
+            },
+        }
+        [attachment] = [
+            r for r in plan.of_type(IAM_ROLE_POLICY_ATTACHMENT) if r.name == "db-monitoring"
+        ]
+        assert attachment.inputs["policyArn"] == (
+            "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+        )
+        assert attachment.urn in db.depends_on  # RDS checks the role at creation
+
+
+def test_dev_has_no_enhanced_monitoring(dev_plan: Plan) -> None:
+    [db] = dev_plan.of_type(RDS_INSTANCE)
+    assert db.inputs["monitoringInterval"] == 0 and "monitoringRoleArn" not in db.inputs
+    assert not [r for r in dev_plan.of_type(IAM_ROLE) if r.name == "db-monitoring"]

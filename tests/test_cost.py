@@ -469,3 +469,22 @@ def test_a_gateway_endpoint_is_a_free_line_and_an_interface_endpoint_is_not_it(
     assert (endpoints.quantity, endpoints.unit, endpoints.unit_price) == (1, "endpoint-month", 0)
     assert endpoints.source == "https://aws.amazon.com/privatelink/pricing/"
     assert est.total == 0
+
+
+def test_enhanced_monitoring_is_priced_as_log_ingestion_scaled_by_its_interval(
+    prices: Any,
+) -> None:
+    every_minute = resource(
+        "aws:rds/instance:Instance", "a", instanceClass="db.t4g.micro", monitoringInterval=60
+    )
+    every_15s = resource(
+        "aws:rds/instance:Instance", "b", instanceClass="db.t4g.micro", monitoringInterval=15
+    )
+    off = resource("aws:rds/instance:Instance", "c", instanceClass="db.t4g.micro")
+    est = estimate(plan_of(every_minute, every_15s, off), prices)
+    logs = line(est, "RDS Enhanced Monitoring logs, 2 instances")
+    # 0.5 GB/month at 60 s, four times that at 15 s; CloudWatch Logs ingestion $0.57/GB.
+    assert logs.quantity == pytest.approx(0.5 + 2.0)
+    assert logs.unit_price == 0.57
+    assert logs.monthly == pytest.approx(2.5 * 0.57)
+    assert "0.5 GB/month Enhanced Monitoring per RDS instance at 60 s" in est.assumptions

@@ -188,6 +188,24 @@ def test_rds_multi_az() -> None:
     assert dev.violations == []
 
 
+def test_rds_enhanced_monitoring() -> None:
+    rule = "rds-enhanced-monitoring"
+    role = "arn:aws:iam::123456789012:role/db-monitoring"
+    good = rds(monitoringInterval=60, monitoringRoleArn=role)
+    assert run_resource_rule(rule, aws.RDS_INSTANCE, good, stack_config=PROD).clean
+    off = run_resource_rule(rule, aws.RDS_INSTANCE, rds(monitoringInterval=0), stack_config=PROD)
+    assert off.mentions("monitoringInterval is 0 in environment prod")
+    assert run_resource_rule(rule, aws.RDS_INSTANCE, rds(), stack_config=PROD).mentions(
+        "monitoringInterval is not set"
+    )
+    roleless = rds(monitoringInterval=60)
+    assert run_resource_rule(rule, aws.RDS_INSTANCE, roleless, stack_config=PROD).mentions(
+        "without monitoringRoleArn"
+    )
+    dev = run_resource_rule(rule, aws.RDS_INSTANCE, rds(monitoringInterval=0), stack_config=DEV)
+    assert dev.violations == [] and dev.not_applicable
+
+
 def _parameter_group(*parameters: dict[str, Any]) -> dict[str, Any]:
     return {"family": "postgres16", "parameters": list(parameters)}
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_aws as aws
 
+from components.aws.instance_identity import service_assume_role_policy
 from components.settings import DatabaseSettings, RetentionDays
 from seed import naming
 
@@ -14,6 +15,7 @@ POSTGRES_PORT = 5432
 LOG_EXPORTS = ("postgresql", "upgrade")
 SLOW_QUERY_MS = 500
 PERFORMANCE_INSIGHTS_DAYS = 7  # the free retention tier
+MONITORING_PRINCIPAL = "monitoring.rds.amazonaws.com"
 
 
 class Database(pulumi.ComponentResource):
@@ -22,7 +24,9 @@ class Database(pulumi.ComponentResource):
     Encrypted gp3 storage with autoscaling, the master password managed by RDS
     (Secrets Manager), a parameter group forcing TLS and logging slow queries,
     backups, Multi-AZ and deletion protection as configured, Performance
-    Insights, automatic minor upgrades (unless the settings pin a minor version),
+    Insights, Enhanced Monitoring where configured (outside dev: the OS's per
+    process view every 60 s, through a role only RDS may assume for this
+    instance), automatic minor upgrades (unless the settings pin a minor version),
     tags copied to snapshots and logs exported to CloudWatch. Outside dev it takes
     a final snapshot and is `protect`ed, so neither Pulumi nor a console click can
     drop the data.
@@ -120,6 +124,7 @@ class Database(pulumi.ComponentResource):
             )
             for export in LOG_EXPORTS
         ]
+        monitoring = self._monitoring_role(name, identifier, settings, child)
         instance = aws.rds.Instance(
             f"{name}-instance",
             identifier=identifier,
@@ -151,7 +156,14 @@ class Database(pulumi.ComponentResource):
                 PERFORMANCE_INSIGHTS_DAYS if settings.performance_insights else None
             ),
             enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
-            opts=pulumi.ResourceOptions(parent=self, protect=not dev, depends_on=log_groups),
+            monitoring_interval=settings.enhanced_monitoring_seconds,
+            monitoring_role_arn=monitoring[0].arn if monitoring else None,
+            # RDS checks the role when the instance is created: it needs its policy by then.
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                protect=not dev,
+                depends_on=[*log_groups, *([monitoring[1]] if monitoring else [])],
+            ),
         )
 
         self.identifier = instance.identifier
@@ -171,3 +183,41 @@ class Database(pulumi.ComponentResource):
                 "securityGroupId": self.security_group_id,
             }
         )
+
+    def _monitoring_role(
+        self,
+        name: str,
+        identifier: str,
+        settings: DatabaseSettings,
+        child: pulumi.ResourceOptions,
+    ) -> tuple[aws.iam.Role, aws.iam.RolePolicyAttachment] | None:
+        """The Enhanced Monitoring role and its AWS-managed policy; None when monitoring is off.
+
+        Only RDS, for this account's instance of this identifier, may assume it (the trust
+        policy of RDS User Guide, "Setting up and enabling Enhanced Monitoring").
+        """
+        if not settings.enhanced_monitoring_seconds:
+            return None
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        account = aws.get_caller_identity_output(opts=invoke).account_id
+        region = aws.get_region_output(opts=invoke).region
+        trust = pulumi.Output.all(account, region).apply(
+            lambda v: service_assume_role_policy(
+                MONITORING_PRINCIPAL,
+                source_account=str(v[0]),
+                source_arn=f"arn:aws:rds:{v[1]}:{v[0]}:db:{identifier}",
+            )
+        )
+        role = aws.iam.Role(
+            f"{name}-monitoring",
+            description=f"Lets RDS Enhanced Monitoring of {identifier} write its OS metrics",
+            assume_role_policy=trust,
+            opts=child,
+        )
+        attachment = aws.iam.RolePolicyAttachment(
+            f"{name}-monitoring",
+            role=role.name,
+            policy_arn=aws.iam.ManagedPolicy.AMAZON_RDS_ENHANCED_MONITORING_ROLE,
+            opts=child,
+        )
+        return role, attachment

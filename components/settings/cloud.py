@@ -153,6 +153,9 @@ class DatabaseSettings(Model):
     multi_az: bool = False
     deletion_protection: bool = False
     performance_insights: bool = True
+    # RDS's OS metrics (per process CPU and memory, disk, swap) to CloudWatch Logs every
+    # this many seconds; 0 is off. The intervals CreateDBInstance's MonitoringInterval takes.
+    enhanced_monitoring_seconds: Literal[0, 1, 5, 10, 15, 30, 60] = 0
 
     @field_validator("engine_version", mode="before")
     @classmethod

@@ -142,6 +142,21 @@ def _rds_multi_az(args: ResourceValidationArgs, report: Reporter) -> None:
         report(f"multiAz is not true in environment {env}: one AZ outage stops every service.")
 
 
+def _rds_enhanced_monitoring(args: ResourceValidationArgs, report: Reporter) -> None:
+    env = resource_environment(args)
+    if env.is_dev:
+        args.not_applicable(f"environment {env} needs no OS-level metrics")
+        return
+    interval = number(_known(args, at(args.props, "monitoringInterval"), "monitoringInterval"))
+    if not interval:
+        report(
+            f"monitoringInterval is {f'{interval:g}' if interval is not None else 'not set'} in "
+            f"environment {env}: no per-process CPU, memory or swap when the database slows."
+        )
+    elif not at(args.props, "monitoringRoleArn"):
+        report("monitoringInterval is set without monitoringRoleArn: RDS refuses it.")
+
+
 # Per engine family: the parameter that forces TLS and the values that turn it on.
 _SSL_PARAMETERS: Final[Mapping[str, tuple[str, frozenset[str]]]] = {
     "postgres": ("rds.force_ssl", frozenset({"1"})),
@@ -620,6 +635,17 @@ POLICIES = [
         remediation="Set multi_az=True (ticketing:database.multiAz); it doubles the instance cost.",
         types=[RDS_INSTANCE],
         check=_rds_multi_az,
+        config=_ENVIRONMENT_CONFIG,
+    ),
+    resource_rule(
+        "rds-enhanced-monitoring",
+        description="Outside dev, RDS publishes Enhanced Monitoring (OS metrics per process).",
+        category=Category.OPERATIONS,
+        severity=Severity.LOW,
+        remediation="Set monitoring_interval (ticketing:database.enhancedMonitoringSeconds) and "
+        "monitoring_role_arn to a role with AmazonRDSEnhancedMonitoringRole.",
+        types=[RDS_INSTANCE],
+        check=_rds_enhanced_monitoring,
         config=_ENVIRONMENT_CONFIG,
     ),
     resource_rule(
