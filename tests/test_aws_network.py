@@ -98,7 +98,6 @@ def test_nat_instance_is_a_hardened_graviton_in_the_first_public_subnet(dev_plan
     assert root["encrypted"] is True and root["volumeType"] == "gp3"
     assert inputs["creditSpecification"] == {"cpuCredits": "standard"}
     assert inputs["ami"] == fakes.AMI_ID
-    assert "ami" in vm.ignore_changes
     assert inputs["userData"] == render_nat_user_data(DEV_CIDR)
     assert inputs["userDataReplaceOnChange"] is True
 
@@ -275,3 +274,12 @@ def test_private_subnets_reach_s3_through_a_free_gateway_endpoint(
     private_tables = {r.id for r in plan.of_type(ROUTE_TABLE) if "private" in r.name}
     assert set(endpoint.inputs["routeTableIds"]) == private_tables
     assert endpoint.inputs["vpcId"] == plan.of_type("aws:ec2/vpc:Vpc")[0].id
+
+
+def test_a_new_ami_replaces_the_nat_and_its_address_moves_over(dev_plan: Plan) -> None:
+    # The patch path: the AMI behind AWS's parameter carries the security updates an AL2023
+    # instance never receives in place; a change of it must reach the NAT.
+    vm = nat_instance(dev_plan)
+    assert "ami" not in vm.ignore_changes
+    [association] = under(dev_plan, "core-nat", "aws:ec2/eipAssociation:EipAssociation")
+    assert association.delete_before_replace is True

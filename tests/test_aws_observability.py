@@ -104,8 +104,8 @@ def test_system_check_failure_recovers_the_instance(dev_plan: Plan) -> None:
     [vm] = app_hosts(dev_plan)
     [alarm] = [
         a
-        for a in platform_alarms(dev_plan).values()
-        if a["metricName"] == "StatusCheckFailed_System"
+        for name, a in platform_alarms(dev_plan).items()
+        if a["metricName"] == "StatusCheckFailed_System" and "-host-" in name
     ]
     assert alarm["dimensions"] == {"InstanceId": vm.id}
     assert "arn:aws:automate:eu-west-1:ec2:recover" in alarm["alarmActions"]
@@ -121,9 +121,17 @@ def test_free_storage_threshold_follows_allocated_storage(prod_plan: Plan) -> No
 
 def test_each_dedicated_instance_and_host_gets_its_alarms(capture: Callable[..., Plan]) -> None:
     plan = capture("dev", services_with("identity", database="dedicated", host="dedicated"))
-    alarms = platform_alarms(plan).values()
-    rds = {a["dimensions"]["DBInstanceIdentifier"] for a in alarms if a["namespace"] == "AWS/RDS"}
-    ec2 = {a["dimensions"]["InstanceId"] for a in alarms if a["namespace"] == "AWS/EC2"}
+    alarms = platform_alarms(plan)
+    rds = {
+        a["dimensions"]["DBInstanceIdentifier"]
+        for a in alarms.values()
+        if a["namespace"] == "AWS/RDS"
+    }
+    ec2 = {
+        a["dimensions"]["InstanceId"]
+        for name, a in alarms.items()
+        if a["namespace"] == "AWS/EC2" and "-host-" in name
+    }
     assert rds == {r.inputs["identifier"] for r in plan.of_type(RDS_INSTANCE)} and len(rds) == 2
     assert ec2 == {r.id for r in app_hosts(plan)} and len(ec2) == 2
 
@@ -140,3 +148,27 @@ def test_max_connections_follows_instance_memory() -> None:
     assert max_connections("db.t4g.micro") == 112
     assert max_connections("db.m6g.large") == 901
     assert max_connections("db.r6g.16xlarge") == 5000
+
+
+def test_the_nat_instance_recovers_from_hardware_faults_and_reboots_from_its_own(
+    dev_plan: Plan, plan_of: Callable[[str], Plan]
+) -> None:
+    [nat] = [
+        i for i in dev_plan.of_type("aws:ec2/instance:Instance") if i not in app_hosts(dev_plan)
+    ]
+    [topic] = dev_plan.of_type(SNS_TOPIC)
+    alarms = platform_alarms(dev_plan)
+    system = alarms["app-observability-nat-system-check"]
+    instance = alarms["app-observability-nat-instance-check"]
+    for alarm in (system, instance):
+        assert alarm["dimensions"] == {"InstanceId": nat.id}
+        assert alarm["namespace"] == "AWS/EC2" and alarm["statistic"] == "Maximum"
+        assert (alarm["threshold"], alarm["comparisonOperator"]) == (0, "GreaterThanThreshold")
+        assert topic.outputs["arn"] in alarm["alarmActions"]
+        assert alarm["okActions"] == [topic.outputs["arn"]]
+    assert system["metricName"] == "StatusCheckFailed_System"
+    assert "arn:aws:automate:eu-west-1:ec2:recover" in system["alarmActions"]
+    assert instance["metricName"] == "StatusCheckFailed_Instance"
+    assert "arn:aws:automate:eu-west-1:ec2:reboot" in instance["alarmActions"]
+    # Gateways need no instance alarms: staging has no NAT instance to watch.
+    assert not [n for n in platform_alarms(plan_of("staging")) if "-nat-" in n]

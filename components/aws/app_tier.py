@@ -168,6 +168,7 @@ class AppTier(pulumi.ComponentResource):
             alb_arn_suffix=router.alb_arn_suffix,
             databases=databases,
             hosts={h: host.instance_id for h, host in hosts.items()},
+            nat_instance_id=network.outputs.nat_instance_id,
             opts=child,
         )
         if settings.venues:

@@ -22,6 +22,16 @@ ROOT_VOLUME_GB = 8  # the AL2023 AMI's own size; the NAT keeps no data
 FORWARDED_PORTS: dict[int, str] = {443: "HTTPS", 80: "HTTP"}
 
 
+# How the NAT gets its patches: by replacement. AL2023 instances stay on the repository
+# version of their AMI (deterministic upgrades: an instance "doesn't automatically receive
+# additional critical and important security updates", AL2023 User Guide), so
+# dnf-automatic alone installs nothing new; and AL2023's dnf 4.14 has no `reboot` option
+# (dnf 4.15 added it), so a kernel fix would never take effect. The AMI behind AWS's SSM
+# parameter always carries the latest updates; the daily drift check shows a newer one as
+# a change to the NAT, and the next deploy boots it. The NAT keeps no state.
+PATCH_PATH = "replaced from the latest Amazon Linux 2023 AMI at the next deploy"
+
+
 @dataclass(frozen=True)
 class NatInstanceArgs:
     """Where the NAT runs and what it forwards.
@@ -61,8 +71,9 @@ class NatInstance(pulumi.ComponentResource):
     """A NAT instance in a public subnet: egress for private subnets at a few dollars a month.
 
     The pattern fck-nat popularised, on AWS's own Amazon Linux 2023 (arm64, from
-    AWS's public SSM parameter; later AMIs are ignored, a new one would replace
-    the NAT). Source/destination check off, IMDSv2 only, encrypted gp3 root
+    AWS's public SSM parameter). Patched by replacement: a deploy after AWS
+    publishes a new AMI replaces the NAT with one booted from it (see
+    `PATCH_PATH`). Source/destination check off, IMDSv2 only, encrypted gp3 root
     volume, standard CPU credits (a burst never bills extra), no key pair and no
     SSH: Session Manager through an instance profile with only
     AmazonSSMManagedInstanceCore. No public IP at launch; an Elastic IP is
@@ -145,14 +156,17 @@ class NatInstance(pulumi.ComponentResource):
             # User data runs at first boot only: a changed script needs a new NAT.
             user_data_replace_on_change=True,
             tags={"Name": name, "role": "nat"},
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["ami"]),
+            # No ignore_changes on the AMI: a new one is how the NAT gets its patches.
+            opts=child,
         )
         eip = aws.ec2.Eip(f"{name}-eip", domain="vpc", tags={"Name": f"{name}-egress"}, opts=child)
         aws.ec2.EipAssociation(
             f"{name}-eip",
             allocation_id=eip.allocation_id,
             network_interface_id=instance.primary_network_interface_id,
-            opts=child,
+            # A replaced NAT's new association would find the address still associated
+            # (Resource.AlreadyAssociated): the old one goes first.
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
 
         self.outputs = NatInstanceOutputs(

@@ -64,6 +64,8 @@ class AwsNetworkOutputs(ComponentOutputs):
     )
     public_subnet_ids: list[pulumi.Output[str]]
     private_subnet_ids: list[pulumi.Output[str]]
+    nat_instance_id: pulumi.Output[str] | None
+    """The NAT instance (`instance` mode), which the alarms watch; None without one."""
 
 
 class AwsNetwork(pulumi.ComponentResource):
@@ -159,6 +161,7 @@ class AwsNetwork(pulumi.ComponentResource):
             vpc_id=vpc.id,
             public_subnet_ids=[s.id for s in public],
             private_subnet_ids=[s.id for s in private],
+            nat_instance_id=nat_instance.outputs.instance_id if nat_instance else None,
         )
         self.stack_outputs = self.outputs.stack_outputs()
         self.register_outputs(self.outputs.registered())

@@ -140,7 +140,10 @@ class Observability(pulumi.ComponentResource):
     """Alarms on the ALB, every RDS instance and every app host, and one dashboard.
 
     EC2 system status check failures trigger AWS's auto-recover action (the
-    instance moves to healthy hardware, keeping its id, IP and volumes).
+    instance moves to healthy hardware, keeping its id, IP and volumes). The
+    NAT instance (dev's egress) is watched too, and recovers beyond hardware
+    faults: a failed instance status check (a hung kernel, an exhausted
+    memory, a broken network stack) reboots it.
 
     Args:
         name: prefix for every child's name.
@@ -150,6 +153,7 @@ class Observability(pulumi.ComponentResource):
         alb_arn_suffix: the ALB's CloudWatch dimension.
         databases: every RDS instance by placement name (`shared` or a service name).
         hosts: host name -> EC2 instance id.
+        nat_instance_id: the NAT instance (`AwsNetworkOutputs.nat_instance_id`), or None.
         opts: must carry the stack's AWS provider.
     """
 
@@ -165,6 +169,7 @@ class Observability(pulumi.ComponentResource):
         alb_arn_suffix: pulumi.Input[str],
         databases: Mapping[str, Database],
         hosts: Mapping[str, pulumi.Input[str]],
+        nat_instance_id: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("ticketing:aws:Observability", name, None, opts)
@@ -250,6 +255,9 @@ class Observability(pulumi.ComponentResource):
                 periods=3,
             )
 
+        if nat_instance_id is not None:
+            self._nat_alarms(region, nat_instance_id)
+
         body = pulumi.Output.all(
             alb=alb_arn_suffix,
             dbs=pulumi.Output.all(*[d.identifier for d in databases.values()]),
@@ -263,6 +271,34 @@ class Observability(pulumi.ComponentResource):
         )
         self.dashboard_name = dashboard.dashboard_name
         self.register_outputs({"dashboardName": self.dashboard_name})
+
+    def _nat_alarms(self, region: str, instance_id: pulumi.Input[str]) -> None:
+        """A failed system check moves the NAT to healthy hardware; a failed instance check
+        (the guest itself: kernel, memory, network configuration) reboots it. Both notify:
+        while either fails, the private subnets have no egress."""
+        dims = {"InstanceId": instance_id}
+        self._alarm(
+            "nat-system-check",
+            "NAT instance failed the system status check: recovering it (private egress down)",
+            "AWS/EC2",
+            "StatusCheckFailed_System",
+            dims,
+            0,
+            statistic="Maximum",
+            periods=2,
+            extra_actions=[f"arn:aws:automate:{region}:ec2:recover"],
+        )
+        self._alarm(
+            "nat-instance-check",
+            "NAT instance failed the instance status check: rebooting it (private egress down)",
+            "AWS/EC2",
+            "StatusCheckFailed_Instance",
+            dims,
+            0,
+            statistic="Maximum",
+            periods=3,
+            extra_actions=[f"arn:aws:automate:{region}:ec2:reboot"],
+        )
 
     def _alarm(
         self,
