@@ -6,7 +6,8 @@
   rate limits count, rules used per phase of the plan's allowance, Waiting
   Room, notifications, DNSSEC (from the captured resources and Cloudflare's
   published plan data);
-- a managed WAF that is not deployed although the zone's plan includes it.
+- a managed WAF that is not deployed although the zone's plan includes it;
+- the egress: where the NAT gateways (or the NAT instance) are, and why there.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ import json
 from collections.abc import Mapping
 from typing import Any, Final, cast
 
+from components.aws.nat_instance import PATCH_PATH
 from components.settings import CloudflareSettings
 from plan.diagram import topology
-from plan.model import Plan
-from plan.resource_types import DNS_RECORD, RULESET
+from plan.model import Plan, is_nat_instance
+from plan.resource_types import DNS_RECORD, EC2_INSTANCE, NAT_GATEWAY, RULESET, SUBNET
 from seed.zone_plans import MANAGED_RULESET_IDS, ZONE_PLANS, cheapest_with, rule_limit
 
 WAITING_ROOM: Final = "cloudflare:index/waitingRoom:WaitingRoom"
@@ -188,10 +190,57 @@ def venue_notes(plan: Plan) -> list[str]:
     return lines
 
 
+def _zones(names: list[str]) -> str:
+    ordered = sorted(dict.fromkeys(names))
+    return ", ".join(ordered[:-1]) + (" and " if len(ordered) > 1 else "") + ordered[-1]
+
+
+def egress_note(plan: Plan) -> str | None:
+    """`egress: 1 NAT gateway in eu-west-1a: the zone with the app host; ...`: where the
+    private subnets leave the VPC, and why there (from the subnets the NATs and hosts use)."""
+    subnets = plan.of_type(SUBNET)
+    if not subnets:
+        return None
+    zone = {s.id: str(s.inputs.get("availabilityZone", "?")) for s in subnets}
+    private = [zone[s.id] for s in subnets if (s.inputs.get("tags") or {}).get("tier") == "private"]
+    instances = plan.of_type(EC2_INSTANCE)
+    nat_instances = [i for i in instances if is_nat_instance(i)]
+    hosts = [
+        zone.get(str(i.inputs.get("subnetId")), "?") for i in instances if i not in nat_instances
+    ]
+    gateways = [zone.get(str(g.inputs.get("subnetId")), "?") for g in plan.of_type(NAT_GATEWAY)]
+    if nat_instances:
+        nat = nat_instances[0]
+        where = zone.get(str(nat.inputs.get("subnetId")), "?")
+        return (
+            f"egress: NAT instance {nat.inputs.get('instanceType')} in {where} for every private "
+            f"subnet (no high availability; patches: {PATCH_PATH})"
+        )
+    if not gateways:
+        return "egress: none: the private subnets have no route to the internet"
+    count = f"{len(gateways)} NAT gateway" + ("s" if len(gateways) > 1 else "")
+    host_zones = sorted(set(hosts))
+    if sorted(set(gateways)) == host_zones:
+        which = "the zones with app hosts" if len(host_zones) > 1 else "the zone with the app host"
+        note = f"egress: {count} in {_zones(gateways)}: {which}"
+    else:
+        note = f"egress: {count} in {_zones(gateways)}, shared by every zone"
+    away = sorted(set(private) - set(gateways))
+    hostless = [z for z in away if z not in host_zones]
+    hosted = [z for z in away if z in host_zones]
+    first = sorted(gateways)[0]
+    if hostless:
+        hold, route = ("hold", "route") if len(hostless) > 1 else ("holds", "routes")
+        note += f"; {_zones(hostless)} {hold} no app host and {route} through {first}'s gateway"
+    if hosted:
+        note += f"; the app hosts in {_zones(hosted)} reach {first}'s gateway across zones"
+    return note
+
+
 def notes(plan: Plan) -> list[str]:
-    """Every note that applies to `plan`, in the order traffic flows: edge, then ingress,
+    """Every note that applies to `plan`, in the order traffic flows: edge, ingress, egress,
     then the venue; then the program's warnings."""
-    found = [edge_note(plan), managed_waf_note(plan), ingress_note(plan)]
+    found = [edge_note(plan), managed_waf_note(plan), ingress_note(plan), egress_note(plan)]
     return [
         *(n for n in found if n is not None),
         *venue_notes(plan),

@@ -58,14 +58,36 @@ def nat_instance(plan: Plan) -> Resource:
     return vm
 
 
-def test_prod_egresses_through_a_nat_gateway_per_zone(prod_plan: Plan) -> None:
-    nats = prod_plan.of_type(NAT_GATEWAY)
-    assert len(nats) == 3
+def test_per_az_puts_a_nat_gateway_only_where_an_app_host_runs(prod_plan: Plan) -> None:
+    # prod's one shared host runs in the first zone: a gateway elsewhere would serve no host.
+    [nat] = prod_plan.of_type(NAT_GATEWAY)
     assert not any(is_nat_instance(r) for r in prod_plan.of_type(EC2_INSTANCE))
-    # each private route table egresses through a different NAT gateway
-    routes = private_routes(prod_plan)
-    assert len({r[0]["natGatewayId"] for r in routes}) == 3
-    assert {r[0]["natGatewayId"] for r in routes} == {n.id for n in nats}
+    assert private_routes(prod_plan) == [[{"cidrBlock": "0.0.0.0/0", "natGatewayId": nat.id}]] * 3
+
+
+def test_per_az_gives_each_zone_with_an_app_host_its_own_gateway(
+    capture: Callable[..., Plan],
+) -> None:
+    services = {
+        "ticketing": {"image": "ghcr.io/example-tickets/ticketing-api:1.8.2"},
+        "payments": {"image": "ghcr.io/example-tickets/payments-api:2.3.0", "host": "dedicated"},
+        "identity": {"image": "ghcr.io/example-tickets/identity-api:1.12.4"},
+        "notifications": {"image": "ghcr.io/example-tickets/notifications-api:0.9.7"},
+    }
+    plan = capture("prod", {"ticketing:services": services})
+    nats = {n.name: n.id for n in plan.of_type(NAT_GATEWAY)}
+    assert sorted(nats) == ["core-nat-a", "core-nat-b"]  # the shared host's zone, payments'
+    # Zone c has no host: its private subnets leave through the first zone's gateway.
+    routes = {
+        r.name: r.inputs["routes"][0]["natGatewayId"]
+        for r in plan.of_type(ROUTE_TABLE)
+        if "private" in r.name
+    }
+    assert routes == {
+        "core-private-a": nats["core-nat-a"],
+        "core-private-b": nats["core-nat-b"],
+        "core-private-c": nats["core-nat-a"],
+    }
 
 
 def test_single_mode_shares_one_nat_gateway(capture: Callable[..., Plan]) -> None:

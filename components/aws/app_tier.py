@@ -141,12 +141,13 @@ class AppTier(pulumi.ComponentResource):
             )
             for c in catalog.WEB_CLIENTS
         }
+        zones = placement.host_zones(settings)
         hosts = {
             layout.name: AppHost(
                 layout,
                 settings=settings,
-                subnet_id=private[index % len(private)],
-                egress=network.private_egress[index % len(private)],
+                subnet_id=private[zones[index]],
+                egress=network.private_egress[zones[index]],
                 security_group_id=firewall.security_group_id,
                 services=[stacks[s.name] for s in layout.services],
                 web_clients=[sites[c.name] for c in layout.web_clients],

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
 
+from components.aws import placement
 from components.aws.instance_identity import service_assume_role_policy
 from components.aws.nat_instance import NatInstance, NatInstanceArgs
 from components.aws.subnets import layout_subnets
@@ -24,8 +25,10 @@ class AwsNetworkArgs:
     Attributes:
         cidr: the VPC's address space (`network.cidr`).
         zones: the availability zones it spans: the region's first `network.azCount`.
-        nat_mode: no egress, one NAT gateway, one per zone, or a NAT instance.
+        nat_mode: no egress, one NAT gateway, one per zone with app hosts, or a NAT instance.
         nat_instance_type: the NAT instance's Graviton type (`instance` mode only).
+        host_zones: the zones (indexes into `zones`) the app hosts run in
+            (`placement.host_zones`): `per-az` gives each of them a NAT gateway.
         flow_log_retention_days: how long the flow logs are kept.
     """
 
@@ -34,6 +37,7 @@ class AwsNetworkArgs:
     nat_mode: NatMode
     nat_instance_type: str
     flow_log_retention_days: RetentionDays
+    host_zones: tuple[int, ...] = (0,)
 
     @classmethod
     def of(cls, settings: CloudSettings, zones: Sequence[str]) -> AwsNetworkArgs:
@@ -50,6 +54,7 @@ class AwsNetworkArgs:
             nat_mode=network.nat_mode,
             nat_instance_type=network.nat_instance_type,
             flow_log_retention_days=network.flow_log_retention_days,
+            host_zones=tuple(sorted(set(placement.host_zones(settings)))),
         )
 
 
@@ -228,7 +233,7 @@ class AwsNetwork(pulumi.ComponentResource):
         vpc: aws.ec2.Vpc,
         private: Sequence[aws.ec2.Subnet],
         public_routes: Sequence[aws.ec2.RouteTableAssociation],
-        nats: Sequence[aws.ec2.NatGateway],
+        nats: Mapping[int, aws.ec2.NatGateway],
         nat_instance: NatInstance | None,
         child: pulumi.ResourceOptions,
     ) -> tuple[list[aws.ec2.RouteTable], list[list[pulumi.Resource]]]:
@@ -240,9 +245,10 @@ class AwsNetwork(pulumi.ComponentResource):
             suffix = zone[-1]
             routes: list[aws.ec2.RouteTableRouteArgs] = []
             nat: pulumi.Resource | None = None
-            nat_zone = 0  # the NAT instance's, or the single gateway's
+            nat_zone = 0  # the NAT instance's
             if nats:
-                nat_zone = index if len(nats) > 1 else 0
+                # A zone without a gateway (and so without an app host) uses the first one.
+                nat_zone = index if index in nats else min(nats)
                 gateway = nats[nat_zone]
                 routes = [
                     aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", nat_gateway_id=gateway.id)
@@ -274,24 +280,30 @@ class AwsNetwork(pulumi.ComponentResource):
         args: AwsNetworkArgs,
         public: list[tuple[str, aws.ec2.Subnet]],
         child: pulumi.ResourceOptions,
-    ) -> list[aws.ec2.NatGateway]:
-        """No NAT, one shared NAT (cheaper), or one per zone (a zone outage keeps egress).
+    ) -> dict[int, aws.ec2.NatGateway]:
+        """Zone index -> its NAT gateway: none, one shared (cheaper), or one in each zone
+        with an app host (`per-az`): a zone outage then leaves the other hosts their egress,
+        and a zone without a host (RDS's standby needs no egress) pays for no gateway.
 
         `instance` mode has no gateway: `NatInstance` takes its place.
         """
-        count = {"none": 0, "instance": 0, "single": 1, "per-az": len(public)}[args.nat_mode]
-        nats: list[aws.ec2.NatGateway] = []
-        for zone, subnet in public[:count]:
+        zones = {
+            "none": (),
+            "instance": (),
+            "single": (0,),
+            "per-az": args.host_zones or (0,),
+        }[args.nat_mode]
+        nats: dict[int, aws.ec2.NatGateway] = {}
+        for index in zones:
+            zone, subnet = public[index]
             suffix = zone[-1]
             eip = aws.ec2.Eip(f"{name}-nat-{suffix}", domain="vpc", opts=child)
-            nats.append(
-                aws.ec2.NatGateway(
-                    f"{name}-nat-{suffix}",
-                    allocation_id=eip.allocation_id,
-                    subnet_id=subnet.id,
-                    connectivity_type="public",
-                    opts=child,
-                )
+            nats[index] = aws.ec2.NatGateway(
+                f"{name}-nat-{suffix}",
+                allocation_id=eip.allocation_id,
+                subnet_id=subnet.id,
+                connectivity_type="public",
+                opts=child,
             )
         return nats
 

@@ -130,6 +130,12 @@ def hosts(settings: CloudSettings) -> tuple[HostLayout, ...]:
     return (shared, *dedicated)
 
 
+def host_zones(settings: CloudSettings) -> tuple[int, ...]:
+    """The zone (index into the VPC's zones) each host of `hosts` runs in, in that order:
+    the shared host in the first, dedicated hosts round the zones after it."""
+    return tuple(index % settings.network.az_count for index in range(len(hosts(settings))))
+
+
 def databases(settings: CloudSettings) -> dict[str, tuple[DomainService, ...]]:
     """RDS instance name -> the services whose database it holds (shared only if used)."""
     placed: dict[str, tuple[DomainService, ...]] = {}
