@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from components.aws import access_logs
 from components.edge.origin import ORIGIN_HEADER
 from plan import engine, fakes
 from plan.model import Plan, Resource, Secret
@@ -316,3 +318,133 @@ def test_add_route_refuses_what_would_break_the_listener(
     extra = "ingress.add_route('bad', " + ", ".join(f"{k}={v}" for k, v in args.items()) + ")"
     with pytest.raises(Exception, match=message):
         capture_with_route(tmp_path, "dev", extra)
+
+
+# --- idle timeouts and access logs ---------------------------------------------------------
+
+# Cloudflare's "Proxy Idle Timeout" to the origin (Cloudflare's connection-limits reference).
+CLOUDFLARE_PROXY_IDLE_SECONDS = 900
+BUCKET = "aws:s3/bucket:Bucket"
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_the_origin_keeps_idle_connections_longer_than_cloudflare(
+    plan_of: Callable[[str], Plan], stack: str
+) -> None:
+    plan = plan_of(stack)
+    alb = load_balancer(plan, "application")
+    # ALB idle timeout: 1-4000 s (ModifyLoadBalancerAttributes, idle_timeout.timeout_seconds).
+    assert CLOUDFLARE_PROXY_IDLE_SECONDS < alb.inputs["idleTimeout"] <= 4000
+    tcp = [r for r in plan.of_type(LISTENER) if r.inputs["protocol"] == "TCP"]
+    assert len(tcp) == (0 if stack == "dev" else 2)
+    for listener in tcp:
+        # NLB TCP listeners: 60-6000 s (ModifyListenerAttributes, tcp.idle_timeout.seconds).
+        assert CLOUDFLARE_PROXY_IDLE_SECONDS < listener.inputs["tcpIdleTimeoutSeconds"] <= 6000
+
+
+def access_log_parts(plan: Plan) -> dict[str, Resource]:
+    (component,) = plan.of_type("ticketing:aws:AccessLogBucket")
+    return {r.type.split(":")[-1]: r for r in plan.children(component.urn)}
+
+
+@pytest.mark.parametrize(("stack", "days"), [("staging", 30), ("prod", 90)])
+def test_the_alb_writes_access_logs_to_a_private_encrypted_expiring_bucket(
+    plan_of: Callable[[str], Plan], stack: str, days: int
+) -> None:
+    plan = plan_of(stack)
+    parts = access_log_parts(plan)
+    bucket = parts["Bucket"]
+    alb = load_balancer(plan, "application")
+    assert alb.inputs["accessLogs"] == {
+        "bucket": bucket.id,
+        "prefix": "alb",
+        "enabled": True,
+    }
+    # ELB checks its write permission when logging is enabled: the ALB waits for the policy.
+    assert parts["BucketPolicy"].urn in alb.depends_on
+    block = parts["BucketPublicAccessBlock"].inputs
+    assert all(
+        block[k] is True
+        for k in (
+            "blockPublicAcls",
+            "blockPublicPolicy",
+            "ignorePublicAcls",
+            "restrictPublicBuckets",
+        )
+    )
+    (rule,) = parts["BucketServerSideEncryptionConfiguration"].inputs["rules"]
+    # SSE-S3: ALB access logs cannot be delivered to a bucket encrypted with a customer key.
+    assert rule["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "AES256"}
+    (expiry,) = parts["BucketLifecycleConfiguration"].inputs["rules"]
+    assert (expiry["status"], expiry["expiration"]["days"]) == ("Enabled", days)
+    assert parts["BucketOwnershipControls"].inputs["rule"] == {
+        "objectOwnership": "BucketOwnerEnforced"
+    }
+
+
+def test_only_the_regions_elb_account_may_write_and_only_over_tls(prod_plan: Plan) -> None:
+    policy = json.loads(access_log_parts(prod_plan)["BucketPolicy"].inputs["policy"])
+    write, tls = policy["Statement"]
+    # eu-west-1 opened before August 2022: its ELB account writes the logs.
+    assert write["Principal"] == {"AWS": "arn:aws:iam::156460612806:root"}
+    assert (write["Effect"], write["Action"]) == ("Allow", "s3:PutObject")
+    assert write["Resource"].endswith(f"/alb/AWSLogs/{fakes.ACCOUNT_ID}/*")
+    assert (tls["Effect"], tls["Condition"]) == (
+        "Deny",
+        {"Bool": {"aws:SecureTransport": "false"}},
+    )
+
+
+def test_a_region_opened_since_august_2022_grants_the_log_delivery_service() -> None:
+    assert access_logs.log_writer("eu-central-2") == {
+        "Service": "logdelivery.elasticloadbalancing.amazonaws.com"
+    }
+
+
+def test_dev_writes_no_access_logs(dev_plan: Plan) -> None:
+    assert "accessLogs" not in load_balancer(dev_plan, "application").inputs
+    assert dev_plan.of_type("ticketing:aws:AccessLogBucket") == []
+
+
+def test_an_s3_api_accepts_the_bucket_as_rendered(prod_plan: Plan) -> None:
+    """moto's S3 (AWS's API, emulated) takes the policy, encryption and lifecycle documents."""
+    import boto3
+    from moto import mock_aws
+
+    parts = access_log_parts(prod_plan)
+    (rule,) = parts["BucketLifecycleConfiguration"].inputs["rules"]
+    NAME = "ticketing-prod-access-logs"  # noqa: N806
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="eu-west-1")
+        s3.create_bucket(Bucket=NAME, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        s3.put_bucket_policy(
+            Bucket=NAME,
+            Policy=access_logs.bucket_policy(f"arn:aws:s3:::{NAME}", fakes.ACCOUNT_ID, "eu-west-1"),
+        )
+        s3.put_bucket_encryption(
+            Bucket=NAME,
+            ServerSideEncryptionConfiguration={
+                "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+            },
+        )
+        s3.put_bucket_lifecycle_configuration(
+            Bucket=NAME,
+            LifecycleConfiguration={
+                "Rules": [
+                    {
+                        "ID": rule["id"],
+                        "Status": rule["status"],
+                        "Filter": {"Prefix": rule["filter"]["prefix"]},
+                        # The engine carries numbers as floats; the API takes integers.
+                        "Expiration": {"Days": int(rule["expiration"]["days"])},
+                        "AbortIncompleteMultipartUpload": {
+                            "DaysAfterInitiation": int(
+                                rule["abortIncompleteMultipartUpload"]["daysAfterInitiation"]
+                            )
+                        },
+                    }
+                ]
+            },
+        )
+        stored = s3.get_bucket_lifecycle_configuration(Bucket=NAME)["Rules"]
+        assert stored[0]["Expiration"] == {"Days": 90}

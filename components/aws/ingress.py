@@ -20,6 +20,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
+from components.aws.access_logs import AccessLogBucket, AccessLogBucketArgs
 from components.aws.network import AwsNetwork
 from components.edge.origin import ORIGIN_HEADER, Origin
 from components.edge.origin_pull import OriginPullPki
@@ -30,6 +31,11 @@ HTTPS_PORT = 443
 HTTP_PORT = 80
 LISTENER_PORTS = (HTTPS_PORT, HTTP_PORT)
 # A security group holds 60 inbound rules per address family.
+# Cloudflare keeps an idle connection to the origin open for up to 900 s ("Proxy Idle
+# Timeout", https://developers.cloudflare.com/fundamentals/reference/connection-limits/);
+# the ALB (default 60 s) and the NLB's TCP flows (default 350 s) must outlast it, or
+# Cloudflare reuses a connection the origin just closed and answers 520.
+ORIGIN_IDLE_TIMEOUT_SECONDS = 960
 MAX_RULES_PER_FAMILY = 60
 # An ALB rule evaluates at most 5 condition values; the host takes 1 and the lock 2 (both
 # rotation slots' secrets).
@@ -179,6 +185,11 @@ class Ingress(pulumi.ComponentResource):
         else:
             self._admit_edge(f"{name}-alb", alb_sg, edge_cidrs, child)
 
+        logs = (
+            AccessLogBucket(f"{name}-access-logs", AccessLogBucketArgs.of(settings), opts=child)
+            if settings.ingress.access_log_days
+            else None
+        )
         alb = aws.lb.LoadBalancer(
             f"{name}-alb",
             load_balancer_type="application",
@@ -190,8 +201,17 @@ class Ingress(pulumi.ComponentResource):
             ip_address_type="ipv4",
             drop_invalid_header_fields=True,
             enable_deletion_protection=protect_lb,
+            idle_timeout=ORIGIN_IDLE_TIMEOUT_SECONDS,
+            access_logs=aws.lb.LoadBalancerAccessLogsArgs(
+                bucket=logs.outputs.bucket, prefix=logs.outputs.prefix, enabled=True
+            )
+            if logs
+            else None,
             tags={"Name": f"{name}-alb"},
-            opts=child,
+            # ELB checks that it may write to the bucket when access logs are enabled.
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(depends_on=[logs.policy] if logs else [])
+            ),
         )
         https = aws.lb.Listener(
             f"{name}-https",
@@ -394,6 +414,7 @@ class Ingress(pulumi.ComponentResource):
                 load_balancer_arn=nlb.arn,
                 port=port,
                 protocol="TCP",
+                tcp_idle_timeout_seconds=ORIGIN_IDLE_TIMEOUT_SECONDS,
                 default_actions=[
                     aws.lb.ListenerDefaultActionArgs(type="forward", target_group_arn=group.arn)
                 ],

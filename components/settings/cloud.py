@@ -135,6 +135,8 @@ class IngressSettings(Model):
     tls_policy: Annotated[str, AfterValidator(_tls13_policy)] = (
         "ELBSecurityPolicy-TLS13-1-2-2021-06"
     )
+    # Days the ALB's access logs are kept in their S3 bucket; 0 writes none.
+    access_log_days: Annotated[int, Field(ge=0, le=3650)] = 0
 
 
 class DatabaseSettings(Model):

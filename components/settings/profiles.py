@@ -20,7 +20,7 @@ PROFILES: dict[str, dict[str, Any]] = {
     },
     "staging": {
         "network": {"natMode": "single"},
-        "ingress": {"staticIps": True},
+        "ingress": {"staticIps": True, "accessLogDays": 30},
         "database": {
             "backupRetentionDays": 7,
             "multiAz": True,
@@ -32,7 +32,7 @@ PROFILES: dict[str, dict[str, Any]] = {
     },
     "prod": {
         "network": {"natMode": "per-az", "azCount": 3},
-        "ingress": {"staticIps": True},
+        "ingress": {"staticIps": True, "accessLogDays": 90},
         "database": {
             "instanceClass": "db.t4g.medium",
             "allocatedStorageGb": 50,
