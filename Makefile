@@ -10,7 +10,13 @@ LOCK_ARGS ?=
 COMPILE   := pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
              --no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
 
-.PHONY: plan test lint typecheck pytest docs bench urns pack lock clean
+.PHONY: help plan test lint typecheck pytest docs bench pack lock urns clean
+.DEFAULT_GOAL := help
+
+## help: list the targets with what each does (the default: a bare `make`)
+help:
+	@sed -n 's/^## \([a-z][a-z-]*\): \(.*\)$$/\1\t\2/p' $(firstword $(MAKEFILE_LIST)) | \
+		awk -F'\t' '{ printf "  make %-10s %s\n", $$1, $$2 }'
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -24,13 +30,16 @@ plan: $(STAMP)
 ## test: ruff (lint + format), pyright, then the whole pytest suite
 test: lint typecheck pytest
 
+## lint: ruff check and ruff format --check over the whole tree
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+## typecheck: pyright over the whole tree, strict on components/ and policies/
 typecheck: $(STAMP)
 	$(VENV)/bin/pyright
 
+## pytest: the whole pytest suite (mock engine, policy pack, real engines)
 pytest: $(STAMP)
 	$(VENV)/bin/pytest
 
@@ -59,5 +68,6 @@ lock: $(STAMP)
 urns: $(STAMP)
 	@$(PY) -m plan.urns
 
+## clean: remove the virtualenv, build/ and the tools' caches
 clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache
