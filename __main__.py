@@ -11,7 +11,7 @@ from components.aws.network import AwsNetwork, AwsNetworkArgs
 from components.aws.provider import availability_zones, aws_provider
 from components.aws.venue_sync import VenueSyncCredentials, VenueSyncCredentialsArgs
 from components.delivery.ci_identity import CiIdentity, CiIdentityArgs
-from components.edge.cloudflare_edge import CloudflareEdge, edge_ranges
+from components.edge.cloudflare_edge import CloudflareEdge, CloudflareEdgeArgs, edge_ranges
 from components.edge.provider import cloudflare_provider
 from components.outputs import PROGRAM
 from components.venue import preflight
@@ -32,7 +32,7 @@ if isinstance(stack, settings.CloudSettings):
     ingress = Ingress(
         "ingress", stack, network, tls.outputs.certificate_arn, edge_ranges(), opts=on_aws
     )
-    edge = CloudflareEdge("edge", stack, ingress.origin, opts=on_cloudflare)
+    edge = CloudflareEdge("edge", CloudflareEdgeArgs.of(stack, ingress.origin), opts=on_cloudflare)
     venues = VenueSyncCredentials("venue-sync", VenueSyncCredentialsArgs.of(stack), opts=on_aws)
     app = AppTier("app", stack, network, ingress, venues, opts=on_aws)  # RDS, hosts, alarms
     boundaries = [network, tls, ingress, edge, app, venues]

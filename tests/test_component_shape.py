@@ -35,7 +35,6 @@ STACK_SETTINGS = {"CloudSettings", "VenueStackSettings", "BootstrapSettings", "V
 PENDING = {
     "Ingress",
     "OriginPullPki",
-    "CloudflareEdge",
     "AppTier",
     "AppHost",
     "AppHostFirewall",

@@ -10,14 +10,15 @@ language parser (wirefilter) in the tests.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 import pulumi_cloudflare as cloudflare
 
 from components.edge.origin import Origin
-from components.outputs import StackOutput, describe
-from components.settings import CloudSettings, RateLimit
+from components.outputs import ComponentOutputs, exported
+from components.settings import CloudflareSettings, CloudSettings, RateLimit
 from seed import catalog, cloudflare_ranges
 from seed.zone_plans import MANAGED_RULESET_IDS
 
@@ -84,9 +85,9 @@ def venue_skip_expression(api_host: str, paths: Sequence[str], egress: Sequence[
     return f"({host_is(api_host)} and ip.src in {addresses} and ({path_starts(paths)}))"
 
 
-def path_prefixes(settings: CloudSettings, service: catalog.DomainService) -> list[str]:
-    """The service's rate-limited paths under its configured prefix (`services.<n>.pathPrefix`)."""
-    prefix = settings.services[service.name].path_prefix or service.path_prefix
+def path_prefixes(prefix: str, service: catalog.DomainService) -> list[str]:
+    """The service's rate-limited paths under its configured `prefix`
+    (`services.<n>.pathPrefix`, or the catalog's)."""
     return [prefix + path[len(service.path_prefix) :] for path in service.rate_limited_paths]
 
 
@@ -128,34 +129,84 @@ def record_import_id(zone_id: str, record_id: str) -> str:
     return f"{zone_id}/{record_id}"
 
 
-# Exported as a dict until CloudflareEdge declares its Outputs; then each moves into `exported`.
-STACK_OUTPUTS = describe(
-    __name__,
-    {
-        "zoneId": StackOutput(
+@dataclass(frozen=True)
+class CloudflareEdgeArgs:
+    """What the edge is built from.
+
+    Attributes:
+        edge: the `cloudflare` section (zone, zone plan, WAF, rate limits, cache, ...).
+        hosts: hostname key (`api`, `app`, `admin`) -> FQDN.
+        environment: names the Waiting Room and the notifications.
+        alarm_emails: who Cloudflare's notifications e-mail.
+        path_prefixes: service -> its path on the API hostname (`services.<n>.pathPrefix`,
+            or the catalog's).
+        origin: where the proxied records point and the origin-lock header to set
+            (`Ingress.origin`).
+    """
+
+    edge: CloudflareSettings
+    hosts: Mapping[str, str]
+    environment: str
+    alarm_emails: tuple[str, ...]
+    path_prefixes: Mapping[str, str]
+    origin: Origin
+
+    @classmethod
+    def of(cls, settings: CloudSettings, origin: Origin) -> CloudflareEdgeArgs:
+        return cls(
+            edge=settings.cloudflare,
+            hosts=settings.public_hosts,
+            environment=settings.environment,
+            alarm_emails=tuple(settings.observability.alarm_emails),
+            path_prefixes={
+                s.name: settings.services[s.name].path_prefix or s.path_prefix
+                for s in catalog.SERVICES
+            },
+            origin=origin,
+        )
+
+    @property
+    def api_host(self) -> str:
+        return self.hosts["api"]
+
+    def rate_limited_paths(self, service: str) -> list[str]:
+        return path_prefixes(self.path_prefixes[service], catalog.service(service))
+
+
+@dataclass(frozen=True)
+class CloudflareEdgeOutputs(ComponentOutputs):
+    """What the edge offers: its zone, hostnames and managed WAF rulesets."""
+
+    zone_id: pulumi.Output[str] = field(
+        metadata=exported(
             "The Cloudflare zone that holds the stack's records and rulesets "
             "(`cloudflare.zoneId`).",
             people="open the zone in Cloudflare's dashboard or API, e.g. for `pulumi import` "
             "of its existing rulesets",
-        ),
-        "publicHostnames": StackOutput(
+        )
+    )
+    public_hostnames: dict[str, str] = field(
+        metadata=exported(
             "The public hostnames by role (`api`, `app`, `admin`), each a proxied record.",
             people="the URLs of the API and of the web clients",
             plan="a venue stack's diagram draws the Bastion's sync line to the `api` "
             "hostname, read through its stack reference",
-        ),
-        "managedWaf": StackOutput(
+        )
+    )
+    managed_waf: bool = field(
+        metadata=exported(
             "Whether the zone runs Cloudflare's paid managed WAF rulesets (Cloudflare Managed, "
             "OWASP), which its zone plan (`cloudflare.plan`) decides.",
             people="whether the edge has the paid managed WAF",
-        ),
-        "managedRulesets": StackOutput(
+        )
+    )
+    managed_rulesets: list[str] = field(
+        metadata=exported(
             "The managed WAF rulesets the edge deploys, by Cloudflare's names: the paid ones "
             "where the zone plan has them, else the Free Managed Ruleset.",
             people="which managed rulesets to look for in the zone's WAF",
-        ),
-    },
-)
+        )
+    )
 
 
 class CloudflareEdge(pulumi.ComponentResource):
@@ -165,37 +216,32 @@ class CloudflareEdge(pulumi.ComponentResource):
 
     Args:
         name: prefix for every child's name.
-        settings: the cloud stack's settings (zone, zone plan, hostnames, edge rules, services).
-        origin: where the proxied records point and the origin-lock header to set
-            (`Ingress.origin`).
+        args: the zone's settings, hostnames, service paths and the origin
+            (`CloudflareEdgeArgs.of`).
         opts: must carry the stack's Cloudflare provider.
     """
 
-    zone_id: pulumi.Output[str]
-    hostnames: dict[str, str]
-    managed_waf: bool
+    outputs: CloudflareEdgeOutputs
+    stack_outputs: dict[str, pulumi.Input[object]]
 
     def __init__(
-        self,
-        name: str,
-        settings: CloudSettings,
-        origin: Origin,
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: CloudflareEdgeArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("ticketing:cloudflare:CloudflareEdge", name, None, opts)
         self._name = name
-        self._edge = settings.cloudflare
-        self._zone = settings.cloudflare.zone_id
+        self._args = args
+        self._edge = args.edge
+        self._zone = args.edge.zone_id
         self._child = pulumi.ResourceOptions(parent=self)
-        hosts = settings.public_hosts
+        hosts, origin = args.hosts, args.origin
         web_hosts = [hosts[c.hostname] for c in catalog.WEB_CLIENTS if c.hostname]
 
-        self._zone_settings(settings.cloudflare.hsts_max_age)
+        self._zone_settings(args.edge.hsts_max_age)
         self._records(hosts, origin)
         self._managed_waf()
-        self._firewall(settings, list(hosts.values()), hosts["admin"])
+        self._firewall(list(hosts.values()), hosts["admin"])
         self._ddos()
-        self._rate_limits(settings)
+        self._rate_limits()
         self._cache(web_hosts, hosts["api"])
         self._ruleset(
             "config-rules",
@@ -217,23 +263,17 @@ class CloudflareEdge(pulumi.ComponentResource):
         cloudflare.ZoneDnssec(
             f"{name}-dnssec", zone_id=self._zone, status="active", opts=self._child
         )
-        self._waiting_room(settings)
-        self._notifications(settings)
+        self._waiting_room()
+        self._notifications()
 
-        self.zone_id = pulumi.Output.from_input(self._zone)
-        self.hostnames = dict(hosts)
-        self.managed_waf = settings.cloudflare.managed_waf
-        self.stack_outputs = STACK_OUTPUTS.values(
-            {
-                "zoneId": self.zone_id,
-                "publicHostnames": self.hostnames,
-                "managedWaf": self.managed_waf,
-                "managedRulesets": list(settings.cloudflare.managed_rulesets),
-            }
+        self.outputs = CloudflareEdgeOutputs(
+            zone_id=pulumi.Output.from_input(self._zone),
+            public_hostnames=dict(hosts),
+            managed_waf=args.edge.managed_waf,
+            managed_rulesets=list(args.edge.managed_rulesets),
         )
-        self.register_outputs(
-            {"zoneId": self.zone_id, "hostnames": self.hostnames, "managedWaf": self.managed_waf}
-        )
+        self.stack_outputs = self.outputs.stack_outputs()
+        self.register_outputs(self.outputs.registered())
 
     def _zone_settings(self, hsts_max_age: int) -> None:
         values: dict[str, Any] = {
@@ -314,7 +354,7 @@ class CloudflareEdge(pulumi.ComponentResource):
             "waf-managed", "http_request_firewall_managed", "Cloudflare's managed WAF", rules
         )
 
-    def _firewall(self, settings: CloudSettings, hosts: Sequence[str], admin_host: str) -> None:
+    def _firewall(self, hosts: Sequence[str], admin_host: str) -> None:
         allow = self._edge.admin_allow
         rules = [
             cloudflare.RulesetRuleArgs(
@@ -339,7 +379,7 @@ class CloudflareEdge(pulumi.ComponentResource):
                     ref="venue-egress-skips-rate-limits",
                     action="skip",
                     expression=venue_skip_expression(
-                        settings.api_host, self._rate_limited_paths(settings), egress
+                        self._args.api_host, self._rate_limited_paths(), egress
                     ),
                     description="Venue egress addresses: " + ", ".join(self._edge.venue_egress),
                     action_parameters=cloudflare.RulesetRuleActionParametersArgs(
@@ -376,26 +416,25 @@ class CloudflareEdge(pulumi.ComponentResource):
             ],
         )
 
-    @staticmethod
-    def _rate_limited_paths(settings: CloudSettings) -> list[str]:
+    def _rate_limited_paths(self) -> list[str]:
         return [
             path
             for name in ("identity", "payments")
-            for path in path_prefixes(settings, catalog.service(name))
+            for path in self._args.rate_limited_paths(name)
         ]
 
-    def _rate_limits(self, settings: CloudSettings) -> None:
+    def _rate_limits(self) -> None:
         limits: dict[str, RateLimit] = {
             "identity": self._edge.rate_limits.identity,
             "payments": self._edge.rate_limits.payments,
         }
         allowed = self._edge.rate_limit_entitlement
-        host = settings.api_host if allowed.host_field else None
+        host = self._args.api_host if allowed.host_field else None
         groups: list[tuple[str, str, list[str], RateLimit]] = [
             (
                 name,
                 catalog.service(name).title,
-                path_prefixes(settings, catalog.service(name)),
+                self._args.rate_limited_paths(name),
                 limit,
             )
             for name, limit in limits.items()
@@ -521,20 +560,18 @@ class CloudflareEdge(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[certificate]),
         )
 
-    def _waiting_room(self, settings: CloudSettings) -> None:
+    def _waiting_room(self) -> None:
         """The on-sale queue in front of the ticketing API (settings refuse it below Business)."""
         room = self._edge.waiting_room
         if not room.enabled:
             return
-        ticketing = (
-            settings.services["ticketing"].path_prefix or catalog.service("ticketing").path_prefix
-        )
+        ticketing = self._args.path_prefixes["ticketing"]
         cloudflare.WaitingRoom(
             f"{self._name}-waiting-room",
             zone_id=self._zone,
-            name=f"{settings.environment}_ticketing_on_sale",
+            name=f"{self._args.environment}_ticketing_on_sale",
             description="On-sale queue for the ticketing API",
-            host=settings.api_host,
+            host=self._args.api_host,
             path=ticketing,
             total_active_users=room.total_active_users,
             new_users_per_minute=room.new_users_per_minute,
@@ -544,9 +581,9 @@ class CloudflareEdge(pulumi.ComponentResource):
             opts=self._child,
         )
 
-    def _notifications(self, settings: CloudSettings) -> None:
+    def _notifications(self) -> None:
         """DDoS and origin alerts the zone plan includes, e-mailed to the alarm addresses."""
-        account, emails = self._edge.account_id, settings.observability.alarm_emails
+        account, emails = self._edge.account_id, self._args.alarm_emails
         if account is None or not emails:
             return
         mechanisms = cloudflare.NotificationPolicyMechanismsArgs(
@@ -567,7 +604,7 @@ class CloudflareEdge(pulumi.ComponentResource):
                 f"{self._name}-alert-{alert.replace('_', '-')}",
                 account_id=account,
                 alert_type=alert,
-                name=f"{settings.environment}: {titles[alert]}",
+                name=f"{self._args.environment}: {titles[alert]}",
                 enabled=True,
                 mechanisms=mechanisms,
                 filters=filters,

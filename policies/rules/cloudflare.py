@@ -184,7 +184,7 @@ def rate_limited_paths(service: DomainService) -> list[str]:
 
     A stack may move a service (`ticketing:services.<name>.pathPrefix`); the edge
     then limits the same paths under the new prefix (as
-    `components.cloudflare_edge.path_prefixes` does).
+    `components.edge.cloudflare_edge.path_prefixes` does).
     """
     prefix = text(at(stack_setting("services"), service.name, "pathPrefix")) or service.path_prefix
     return [prefix + path[len(service.path_prefix) :] for path in service.rate_limited_paths]
