@@ -183,10 +183,10 @@ def test_association_waits_for_the_hosts_documents_and_permissions(dev_plan: Pla
         "/ticketing/dev/hosts/shared/bootstrap-sql/shared",
     }
     access = dev_plan.named("shared-host-access")
-    ssm_core = dev_plan.named("shared-host-ssm-core")
+    agent = dev_plan.named("shared-host-ssm-agent")
     [vm] = app_hosts(dev_plan)
     # The instance is listed as well as referenced through the targets' instance id.
-    wanted = {vm.urn, access.urn, ssm_core.urn, *(p.urn for p in documents)}
+    wanted = {vm.urn, access.urn, agent.urn, *(p.urn for p in documents)}
     assert wanted <= set(association.depends_on)
     assert vm.urn in association.property_dependencies["targets"]
 
@@ -216,10 +216,11 @@ def test_instance_profile_reads_only_its_own_paths(dev_plan: Plan) -> None:
     assert all(":parameter/ticketing/dev/" in r for r in resources)
     assert any(r.endswith("/ticketing/dev/hosts/shared/*") for r in resources)
     assert statements["ReadDatabaseMasterSecrets"]["Action"][0] == "secretsmanager:GetSecretValue"
-    [attachment] = under(
-        dev_plan, "shared-host", "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
-    )
-    assert attachment.inputs["policyArn"].endswith("AmazonSSMManagedInstanceCore")
+    assert under(dev_plan, "shared-host", "aws:iam/rolePolicyAttachment:RolePolicyAttachment") == []
+    agent = json.loads(dev_plan.named("shared-host-ssm-agent").inputs["policy"])
+    agent_actions = {a for s in agent["Statement"] for a in s["Action"]}
+    assert "ssm:ListInstanceAssociations" in agent_actions  # State Manager applies the host
+    assert not {a for a in agent_actions if a.startswith("ssm:GetParameter")}
 
 
 def waits_for(plan: Plan, resource: Resource, component: str) -> bool:

@@ -154,9 +154,13 @@ def test_nat_instance_profile_grants_session_manager_only(dev_plan: Plan) -> Non
     vm = nat_instance(dev_plan)
     [profile] = under(dev_plan, "core-nat", "aws:iam/instanceProfile:InstanceProfile")
     assert vm.inputs["iamInstanceProfile"] == profile.outputs["name"]
-    [attachment] = under(dev_plan, "core-nat", "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
-    assert attachment.inputs["policyArn"].endswith("/AmazonSSMManagedInstanceCore")
-    assert under(dev_plan, "core-nat", "aws:iam/rolePolicy:RolePolicy") == []
+    assert under(dev_plan, "core-nat", "aws:iam/rolePolicyAttachment:RolePolicyAttachment") == []
+    [agent] = under(dev_plan, "core-nat", "aws:iam/rolePolicy:RolePolicy")
+    document = json.loads(agent.inputs["policy"])
+    actions = [a for s in document["Statement"] for a in s["Action"]]
+    # Session Manager and command delivery; not one parameter, key or association.
+    assert "ssm:UpdateInstanceInformation" in actions
+    assert not [a for a in actions if a.startswith(("ssm:Get", "kms:", "ssm:ListInstance"))]
 
 
 def test_policy_pack_finds_nothing_on_the_nat_instance(dev_plan: Plan) -> None:

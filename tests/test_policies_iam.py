@@ -113,3 +113,41 @@ def test_an_unknown_service_trust_is_not_applicable() -> None:
         SERVICE_RULE, iam.IAM_ROLE, {"name": "flow-logs", "assumeRolePolicy": UNKNOWN}
     )
     assert outcome.violations == [] and outcome.not_applicable
+
+
+CORE = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+NO_CORE = "no-ssm-managed-instance-core"
+
+
+def test_the_ssm_managed_instance_core_policy_is_refused_wherever_attached() -> None:
+    message = (
+        "attaches AmazonSSMManagedInstanceCore, which allows ssm:GetParameter(s) on "
+        "every parameter of the account: any instance could read every SecureString."
+    )
+    attachment = {"role": "shared-host-role", "policyArn": CORE}
+    assert run_resource_rule(NO_CORE, iam.ROLE_POLICY_ATTACHMENT, attachment).messages == [message]
+    gov = {"role": "r", "policyArn": CORE.replace("arn:aws:", "arn:aws-us-gov:")}
+    assert run_resource_rule(NO_CORE, iam.ROLE_POLICY_ATTACHMENT, gov).messages == [message]
+    legacy = {"roles": ["r"], "policyArn": CORE}
+    assert run_resource_rule(NO_CORE, iam.POLICY_ATTACHMENT, legacy).messages == [message]
+    inline = {"assumeRolePolicy": "{}", "managedPolicyArns": [CORE]}
+    assert run_resource_rule(NO_CORE, iam.IAM_ROLE, inline).messages == [message]
+
+
+def test_other_managed_policies_and_unknown_arns_pass() -> None:
+    read_only = {"role": "ci-preview", "policyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}
+    assert run_resource_rule(NO_CORE, iam.ROLE_POLICY_ATTACHMENT, read_only).messages == []
+    assert run_resource_rule(NO_CORE, iam.IAM_ROLE, {"assumeRolePolicy": "{}"}).messages == []
+    unknown = run_resource_rule(NO_CORE, iam.ROLE_POLICY_ATTACHMENT, {"policyArn": UNKNOWN})
+    assert unknown.messages == [] and unknown.not_applicable
+
+
+def test_no_committed_stack_attaches_the_managed_policy(plan_of: Any) -> None:
+    from tests.conftest import committed_stacks
+
+    for stack in committed_stacks():
+        arns = [
+            str(r.inputs.get("policyArn"))
+            for r in plan_of(stack).of_type(iam.ROLE_POLICY_ATTACHMENT)
+        ]
+        assert not [a for a in arns if a.endswith("AmazonSSMManagedInstanceCore")], stack

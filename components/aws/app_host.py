@@ -241,8 +241,10 @@ class AppHost(pulumi.ComponentResource):
             for leaf, value in documents.items()
         ]
 
-        # --- identity: SSM core, its own logs, parameters and master secrets only ------
-        identity = session_manager_identity(name, f"App host {layout.name} ({env})", child)
+        # --- identity: the SSM agent, its own logs, parameters and master secrets only -
+        identity = session_manager_identity(
+            name, f"App host {layout.name} ({env})", child, runs_associations=True
+        )
         role = identity.role
         # Output-form invokes: a plain invoke would stall the program until it resolves.
         invoke = pulumi.InvokeOutputOptions(parent=self)
@@ -368,7 +370,7 @@ class AppHost(pulumi.ComponentResource):
             # Its first run must find the documents and the role's permissions in place.
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[instance, *host_parameters, access, identity.ssm_core, *venue_inputs],
+                depends_on=[instance, *host_parameters, access, identity.agent, *venue_inputs],
             ),
         )
 

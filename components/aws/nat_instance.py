@@ -75,11 +75,12 @@ class NatInstance(pulumi.ComponentResource):
     publishes a new AMI replaces the NAT with one booted from it (see
     `PATCH_PATH`). Source/destination check off, IMDSv2 only, encrypted gp3 root
     volume, standard CPU credits (a burst never bills extra), no key pair and no
-    SSH: Session Manager through an instance profile with only
-    AmazonSSMManagedInstanceCore. No public IP at launch; an Elastic IP is
-    associated with its primary interface, so egress leaves from one stable
-    address. Its group admits HTTPS and HTTP from the VPC only. One instance in
-    one zone: no high availability, which is why prod refuses it.
+    SSH: Session Manager through an instance profile whose role holds the SSM
+    agent's policy only (`ssm_agent_policy`): no parameter, no key. No public IP
+    at launch; an Elastic IP is associated with its primary interface, so egress
+    leaves from one stable address. Its group admits HTTPS and HTTP from the VPC
+    only. One instance in one zone: no high availability, which is why prod
+    refuses it.
 
     Args:
         name: prefix for every child's name.

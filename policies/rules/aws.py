@@ -705,8 +705,8 @@ POLICIES = [
         description="EC2 instances run with an instance profile (SSM access, scoped credentials).",
         category=Category.SECURITY,
         severity=Severity.MEDIUM,
-        remediation="Attach an aws.iam.InstanceProfile whose role has "
-        "AmazonSSMManagedInstanceCore; shell access is Session Manager.",
+        remediation="Attach an aws.iam.InstanceProfile whose role holds the SSM agent's "
+        "inline policy (components.aws.instance_identity); shell access is Session Manager.",
         types=[EC2_INSTANCE],
         check=_ec2_instance_profile,
     ),

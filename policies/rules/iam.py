@@ -28,6 +28,11 @@ from policies.rules.common import Category, Reporter, at, elements, is_map, is_u
 from policies.rules.common import resource_rule as _resource_rule
 
 IAM_ROLE: Final = "aws:iam/role:Role"
+ROLE_POLICY_ATTACHMENT: Final = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+POLICY_ATTACHMENT: Final = "aws:iam/policyAttachment:PolicyAttachment"
+# Allows ssm:GetParameter(s) on "*": every parameter of the account, by name. Any
+# partition (`arn:aws:`, `arn:aws-cn:`, `arn:aws-us-gov:`) names it the same way.
+SSM_MANAGED_INSTANCE_CORE: Final = ":iam::aws:policy/AmazonSSMManagedInstanceCore"
 GITHUB_ISSUER: Final = "token.actions.githubusercontent.com"
 AUDIENCE: Final = "sts.amazonaws.com"
 SOURCE_ACCOUNT_SERVICES: Final = {
@@ -119,6 +124,22 @@ def _service_trust_scoped(args: ResourceValidationArgs, report: Reporter) -> Non
                 )
 
 
+def _no_ssm_managed_instance_core(args: ResourceValidationArgs, report: Reporter) -> None:
+    if args.resource_type == IAM_ROLE:
+        arns = at(args.props, "managedPolicyArns")
+        listed = [] if arns is None or is_unknown(arns) else [str(a) for a in elements(arns)]
+    else:
+        arn = at(args.props, "policyArn")
+        if is_unknown(arn):
+            args.not_applicable("policyArn can't be known during preview")
+        listed = [str(arn)]
+    if any(a.startswith("arn:") and a.endswith(SSM_MANAGED_INSTANCE_CORE) for a in listed):
+        report(
+            "attaches AmazonSSMManagedInstanceCore, which allows ssm:GetParameter(s) on "
+            "every parameter of the account: any instance could read every SecureString."
+        )
+
+
 POLICIES = [
     _resource_rule(
         "github-oidc-trust-scoped",
@@ -143,5 +164,16 @@ POLICIES = [
         "(components.aws.instance_identity.service_assume_role_policy).",
         types=[IAM_ROLE],
         check=_service_trust_scoped,
+    ),
+    _resource_rule(
+        "no-ssm-managed-instance-core",
+        description="No role carries AmazonSSMManagedInstanceCore: an instance reads only its "
+        "own SSM parameters.",
+        category=Category.SECURITY,
+        severity=Severity.HIGH,
+        remediation="Give the instance role components.aws.instance_identity's inline SSM agent "
+        "policy, and ssm:GetParameter(s) on its own paths only.",
+        types=[IAM_ROLE, ROLE_POLICY_ATTACHMENT, POLICY_ATTACHMENT],
+        check=_no_ssm_managed_instance_core,
     ),
 ]
