@@ -4,6 +4,11 @@
 caches the result; tests that change config use `capture(stack, overrides)`,
 which always runs afresh. Every capture resets the Pulumi runtime first
 (`reset_options`, then `set_mocks`), so state never leaks between tests.
+
+Tests that run a real engine carry the `real_engine` marker: every test that uses
+the `docker_daemon` fixture (directly or through another fixture) gets it here;
+those on PostgreSQL or the AWS API emulator declare it themselves. So
+`pytest -m "not real_engine"` is the quick loop over the program's own logic.
 """
 
 from __future__ import annotations
@@ -35,10 +40,24 @@ TICKETING_ON_ECS: dict[str, Any] = {
 }
 
 
+# Fixtures that start a real engine; a test whose fixtures include one is a real-engine test.
+ENGINE_FIXTURES = frozenset({"docker_daemon"})
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "real_engine: runs a real engine (dockerd, PostgreSQL, the AWS API emulator)",
+    )
     # Every capture builds thousands of SDK objects that live to the end of the
     # session; collecting less often makes the suite about a quarter faster.
     gc.set_threshold(50_000, 20, 20)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if ENGINE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.real_engine)
 
 
 @cache

@@ -406,6 +406,7 @@ def test_dev_writes_no_access_logs(dev_plan: Plan) -> None:
     assert dev_plan.of_type("ticketing:aws:AccessLogBucket") == []
 
 
+@pytest.mark.real_engine
 def test_an_s3_api_accepts_the_bucket_as_rendered(prod_plan: Plan) -> None:
     """moto's S3 (AWS's API, emulated) takes the policy, encryption and lifecycle documents."""
     import boto3

@@ -26,6 +26,8 @@ from components.host import bootstrap_sql
 from components.host.bootstrap_sql import DatabaseGrant
 from seed import catalog
 
+pytestmark = pytest.mark.real_engine
+
 
 def _bundled_bin() -> Path:
     # The package's binaries only: importing it runs module-level code (lock files, warnings),

@@ -195,6 +195,7 @@ def test_trust_policies_fit_iams_default_length_quota(bootstrap: Plan) -> None:
         assert len(role.inputs["assumeRolePolicy"]) <= 2048
 
 
+@pytest.mark.real_engine
 def test_every_document_is_accepted_by_a_real_iam_validator(bootstrap: Plan) -> None:
     with mock_aws():
         iam = boto3.client("iam", region_name="us-east-1")
