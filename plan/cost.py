@@ -32,6 +32,7 @@ from plan.fargate import EFS_FILE_SYSTEM, FargateService, fargate_services
 from plan.model import Plan, Resource, is_nat_instance, reveal
 from plan.resource_types import (
     AWS_PROVIDER,
+    BUCKET_LIFECYCLE,
     DASHBOARD,
     EBS_VOLUME,
     EC2_INSTANCE,
@@ -108,6 +109,7 @@ class Items(_Strict):
     secrets_manager_secret_month: Price
     sns_email_notification: Price
     kms_key_month: Price
+    s3_standard_gb_month: Price
 
 
 class FargatePrices(_Strict):
@@ -199,6 +201,9 @@ class Assumptions(_Strict):
     """Root volume of an instance whose plan sets no size (the AMI's default)."""
     efs_gb_per_file_system: float = Field(default=1.0, ge=0)
     """GB a month each EFS file system (a broker's data on Fargate) stores."""
+    log_bucket_gb_per_day: float = Field(default=0.05, ge=0)
+    """GB a day written to each log bucket (the ALB's gzipped access logs, a quiet
+    platform); it holds that times its expiry in days."""
 
     @property
     def log_ingestion(self) -> str:
@@ -230,6 +235,10 @@ class Assumptions(_Strict):
     @property
     def root_volume(self) -> str:
         return f"{self.default_root_volume_gb:g} GB root volume where an instance sets no size"
+
+    @property
+    def log_bucket_volume(self) -> str:
+        return f"{self.log_bucket_gb_per_day:g} GB/day written to each log bucket"
 
     @property
     def efs_storage(self) -> str:
@@ -412,6 +421,7 @@ def estimate(
     _public_addresses(lines, balancers, nats, instances)
     _alarms_and_dashboards(lines)
     _log_ingestion(lines)
+    _log_buckets(lines)
     _secrets_and_notifications(lines, databases)
     lines.items += _fargate_items(plan, prices, lines.assumptions)
     on_fargate = any(i.category == "Fargate" for i in lines.items)
@@ -666,6 +676,35 @@ def _log_ingestion(lines: _Lines) -> None:
             it.cloudwatch_vended_logs_ingestion_gb,
             assumption=a.flow_log_volume,
         )
+
+
+def _log_buckets(lines: _Lines) -> None:
+    """S3 storage of the buckets whose objects expire (the ALB's access logs): each holds
+    what is written in a day times the days its lifecycle rule keeps it."""
+    a = lines.assumptions
+    kept_days = [
+        days
+        for lifecycle in lines.plan.of_type(BUCKET_LIFECYCLE)
+        if (days := _expiry_days(lifecycle)) is not None
+    ]
+    if kept_days:
+        lines.add(
+            "Storage",
+            f"S3 log storage, {_n(len(kept_days), 'bucket')}",
+            sum(kept_days) * a.log_bucket_gb_per_day,
+            lines.prices.items.s3_standard_gb_month,
+            assumption=a.log_bucket_volume,
+        )
+
+
+def _expiry_days(lifecycle: Resource) -> float | None:
+    """The longest expiry (days) among a lifecycle configuration's enabled rules."""
+    days = [
+        float(rule["expiration"]["days"])
+        for rule in lifecycle.inputs.get("rules") or []
+        if rule.get("status") == "Enabled" and (rule.get("expiration") or {}).get("days")
+    ]
+    return max(days) if days else None
 
 
 def _secrets_and_notifications(lines: _Lines, databases: list[Resource]) -> None:

@@ -26,6 +26,7 @@ VPC_ENDPOINT: Final = "aws:ec2/vpcEndpoint:VpcEndpoint"
 
 # AWS: ingress.
 LOAD_BALANCER: Final = "aws:lb/loadBalancer:LoadBalancer"
+BUCKET_LIFECYCLE: Final = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
 LISTENER: Final = "aws:lb/listener:Listener"
 TARGET_GROUP: Final = "aws:lb/targetGroup:TargetGroup"
 CERTIFICATE: Final = "aws:acm/certificate:Certificate"

@@ -366,6 +366,41 @@ def test_customer_managed_kms_keys_cost_a_dollar_a_month_each(prices: Any) -> No
     assert est.assumptions == ()
 
 
+def test_a_log_bucket_holds_a_days_logs_times_its_expiry(prices: Any) -> None:
+    def lifecycle(name: str, days: int, status: str = "Enabled") -> Resource:
+        rule = {"id": "expire", "status": status, "expiration": {"days": days}}
+        return resource(
+            "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", name, rules=[rule]
+        )
+
+    est = estimate(
+        plan_of(lifecycle("a", 30), lifecycle("b", 90), lifecycle("c", 7, "Disabled")), prices
+    )
+    storage = line(est, "S3 log storage, 2 buckets")
+    # 0.05 GB/day kept 30 and 90 days: 6 GB-month; S3 Standard $0.023/GB-month in eu-west-1.
+    assert (storage.quantity, storage.unit, storage.unit_price) == (
+        pytest.approx(6.0),
+        "GB-month",
+        0.023,
+    )
+    assert storage.monthly == pytest.approx(6.0 * 0.023)
+    assert storage.source == "https://aws.amazon.com/s3/pricing/"
+    assert est.assumptions == ("0.05 GB/day written to each log bucket",)
+
+
+def test_committed_staging_and_prod_price_their_access_logs(plan_of: Any, prices: Any) -> None:
+    # staging keeps 30 days, prod 90 (ingress.accessLogDays); dev writes none.
+    for stack, gb in (("staging", 1.5), ("prod", 4.5)):
+        assert line(
+            estimate(plan_of(stack), prices), "S3 log storage, 1 bucket"
+        ).quantity == pytest.approx(gb)
+    assert not [
+        i
+        for i in estimate(plan_of("dev"), prices).items
+        if i.category == "Storage" and "S3" in i.description
+    ]
+
+
 def test_the_committed_dev_stack_stays_within_its_budget(dev_plan: Plan, prices: Any) -> None:
     est = estimate(dev_plan, prices)
     assert est.total <= 100  # dollars a month, the target for dev
