@@ -7,7 +7,8 @@
   Room, notifications, DNSSEC (from the captured resources and Cloudflare's
   published plan data);
 - a managed WAF that is not deployed although the zone's plan includes it;
-- the egress: where the NAT gateways (or the NAT instance) are, and why there.
+- the egress: where the NAT gateways (or the NAT instance) are, and why there;
+- the alarms: who they e-mail, and that each address must confirm its subscription.
 """
 
 from __future__ import annotations
@@ -20,7 +21,14 @@ from components.aws.nat_instance import PATCH_PATH
 from components.settings import CloudflareSettings
 from plan.diagram import topology
 from plan.model import Plan, is_nat_instance
-from plan.resource_types import DNS_RECORD, EC2_INSTANCE, NAT_GATEWAY, RULESET, SUBNET
+from plan.resource_types import (
+    DNS_RECORD,
+    EC2_INSTANCE,
+    METRIC_ALARM,
+    NAT_GATEWAY,
+    RULESET,
+    SUBNET,
+)
 from seed.zone_plans import MANAGED_RULESET_IDS, ZONE_PLANS, cheapest_with, rule_limit
 
 WAITING_ROOM: Final = "cloudflare:index/waitingRoom:WaitingRoom"
@@ -237,10 +245,43 @@ def egress_note(plan: Plan) -> str | None:
     return note
 
 
+TOPIC_SUBSCRIPTION: Final = "aws:sns/topicSubscription:TopicSubscription"
+
+
+def alarms_note(plan: Plan) -> str | None:
+    """`alarms: 23 alarms e-mail a@example.com; ...`: SNS sends each e-mail address a
+    confirmation link and delivers nothing to it until someone follows the link (the
+    provider cannot confirm an e-mail subscription, nor delete one still pending)."""
+    alarms = plan.of_type(METRIC_ALARM)
+    emails = sorted(
+        {
+            str(s.inputs.get("endpoint"))
+            for s in plan.of_type(TOPIC_SUBSCRIPTION)
+            if s.inputs.get("protocol") in ("email", "email-json")
+        }
+    )
+    if not alarms:
+        return None
+    count = f"{len(alarms)} alarm" + ("s" if len(alarms) > 1 else "")
+    if not emails:
+        return f"alarms: {count}, no e-mail address to notify (observability.alarmEmails is empty)"
+    each = "the address" if len(emails) == 1 else "each address"
+    return (
+        f"alarms: {count} e-mail {', '.join(emails)}; {each} must confirm the "
+        "subscription from the e-mail AWS sends after `pulumi up`, or no alarm reaches it"
+    )
+
+
 def notes(plan: Plan) -> list[str]:
     """Every note that applies to `plan`, in the order traffic flows: edge, ingress, egress,
-    then the venue; then the program's warnings."""
-    found = [edge_note(plan), managed_waf_note(plan), ingress_note(plan), egress_note(plan)]
+    then who the alarms reach, then the venue; then the program's warnings."""
+    found = [
+        edge_note(plan),
+        managed_waf_note(plan),
+        ingress_note(plan),
+        egress_note(plan),
+        alarms_note(plan),
+    ]
     return [
         *(n for n in found if n is not None),
         *venue_notes(plan),

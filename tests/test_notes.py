@@ -124,3 +124,60 @@ def test_no_ingress_note_when_the_plan_registers_no_alb() -> None:
         outputs={},
     )
     assert notes.ingress_note(Plan("ticketing", "t", [record])) is None
+
+
+def _resource(type_: str, name: str, **inputs: Any) -> Resource:
+    return Resource(
+        urn=f"urn:pulumi:t::ticketing::{type_}::{name}",
+        type=type_,
+        name=name,
+        custom=True,
+        parent=None,
+        provider=None,
+        inputs=inputs,
+        outputs={},
+    )
+
+
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
+
+
+def test_the_committed_dev_stack_says_its_alarm_address_must_confirm(
+    plan_of: Callable[[str], Plan],
+) -> None:
+    (line,) = [n for n in notes.notes(plan_of("dev")) if n.startswith("alarms:")]
+    alarms = len(plan_of("dev").of_type(ALARM))
+    assert line == (
+        f"alarms: {alarms} alarms e-mail platform-dev@tickets.example.com; the address must "
+        "confirm the subscription from the e-mail AWS sends after `pulumi up`, or no alarm "
+        "reaches it"
+    )
+    assert line in printed(plan_of("dev"))
+
+
+def test_every_e_mail_address_is_named_once_and_other_protocols_are_not() -> None:
+    plan = Plan(
+        "ticketing",
+        "t",
+        [
+            _resource(ALARM, "cpu"),
+            _resource(SUBSCRIPTION, "a", protocol="email", endpoint="b@example.com"),
+            _resource(SUBSCRIPTION, "b", protocol="email", endpoint="a@example.com"),
+            _resource(SUBSCRIPTION, "c", protocol="email", endpoint="a@example.com"),
+            _resource(SUBSCRIPTION, "d", protocol="sqs", endpoint="arn:aws:sqs:x"),
+        ],
+        {},
+        {},
+    )
+    line = notes.alarms_note(plan)
+    assert line is not None
+    assert line.startswith("alarms: 1 alarm e-mail a@example.com, b@example.com; each address ")
+
+
+def test_alarms_without_an_address_say_so_and_no_alarms_say_nothing() -> None:
+    lonely = Plan("ticketing", "t", [_resource(ALARM, "cpu")], {}, {})
+    assert notes.alarms_note(lonely) == (
+        "alarms: 1 alarm, no e-mail address to notify (observability.alarmEmails is empty)"
+    )
+    assert notes.alarms_note(Plan("ticketing", "t", [], {}, {})) is None
