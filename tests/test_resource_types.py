@@ -21,6 +21,7 @@ SDK_CLASSES: dict[str, type] = {
     "EIP": aws.ec2.Eip,
     "VPC_ENDPOINT": aws.ec2.VpcEndpoint,
     "LOAD_BALANCER": aws.lb.LoadBalancer,
+    "BUCKET_LIFECYCLE": aws.s3.BucketLifecycleConfiguration,
     "LISTENER": aws.lb.Listener,
     "TARGET_GROUP": aws.lb.TargetGroup,
     "CERTIFICATE": aws.acm.Certificate,
