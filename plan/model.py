@@ -46,6 +46,7 @@ class Resource:
     protect: bool = False
     retain_on_delete: bool = False
     delete_before_replace: bool = False
+    replace_on_changes: tuple[str, ...] = ()
     ignore_changes: tuple[str, ...] = ()
     depends_on: tuple[str, ...] = ()
     dependencies: tuple[str, ...] = ()

@@ -144,6 +144,7 @@ def document(plan: Plan, extra: dict[str, Any] | None = None) -> dict[str, Any]:
                     "protect": r.protect,
                     "retainOnDelete": r.retain_on_delete,
                     "deleteBeforeReplace": r.delete_before_replace,
+                    "replaceOnChanges": list(r.replace_on_changes),
                     "ignoreChanges": list(r.ignore_changes),
                     "dependsOn": list(r.depends_on),
                     "additionalSecretOutputs": list(r.additional_secret_outputs),

@@ -191,6 +191,20 @@ def test_association_waits_for_the_hosts_documents_and_permissions(dev_plan: Pla
     assert vm.urn in association.property_dependencies["targets"]
 
 
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_every_deploy_is_a_new_association_that_pulumi_up_waits_for(
+    plan_of: Callable[[str], Plan], stack: str
+) -> None:
+    """The provider (terraform-provider-aws internal/service/ssm/association.go) waits for
+    `wait_for_success_timeout_seconds` in Create only, and its waiter fails on the status
+    Failed; Update returns at once. So a deploy (a new association name) must replace the
+    association, the old one first, and every association must wait."""
+    for association in plan_of(stack).of_type(ASSOCIATION):
+        assert association.replace_on_changes == ("associationName",)
+        assert association.delete_before_replace
+        assert association.inputs["waitForSuccessTimeoutSeconds"] == 1800
+
+
 def test_no_ssh_and_only_the_alb_reaches_the_host_ports(dev_plan: Plan) -> None:
     group = dev_plan.named("app-hosts-sg")
     alb_group_id = next(r.id for r in dev_plan.of_type(SECURITY_GROUP) if r.name == "ingress-alb")

@@ -30,7 +30,9 @@ UBUNTU_AMI_PARAMETER = (
     "/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id"
 )
 STANDARD_PARAMETER_BYTES = 4096
-BOOTSTRAP_WAIT_SECONDS = 1800  # a first boot installs Docker and the tools, then applies
+# How long `pulumi up` waits for a deploy's run: a first boot installs Docker and the
+# tools before it applies; later runs pull images and wait for health checks.
+APPLY_WAIT_SECONDS = 1800
 APPLY_SCHEDULE = "rate(30 minutes)"  # also repairs drift (a stopped container, a lost env file)
 # IMDSv2 answers only processes one hop away: the host itself. The awslogs log driver runs
 # inside dockerd, a host process, so it gets the role's credentials; a container on a bridge
@@ -344,8 +346,12 @@ class AppHost(pulumi.ComponentResource):
             parameters[target.document_parameter("MasterSecretArn")] = database.master_secret_arn
         # SSM runs an association when it is created and whenever it is updated; its
         # schedule alone never notices new parameter values. So the name carries a digest
-        # of everything the host applies (documents, script, each secret's version): any
-        # change is an UpdateAssociation, which runs it at once.
+        # of everything the host applies (documents, script, each secret's version), and a
+        # new name replaces the association: the provider waits for a run to succeed only
+        # when it creates one (`wait_for_success_timeout_seconds`; an update returns at
+        # once), so each deploy is a create that `pulumi up` waits for and that fails it
+        # when the apply fails on the host. The old association goes first, so two never
+        # apply to the host at once.
         revisions = [s.revision for s in (*services, *bootstrapped)] + [
             v.outputs.revision for v in venue_inputs
         ]
@@ -363,14 +369,13 @@ class AppHost(pulumi.ComponentResource):
             compliance_severity="HIGH",
             max_concurrency="1",
             max_errors="0",
-            # ECS tasks cannot bootstrap their own databases: the first deploy waits for it.
-            wait_for_success_timeout_seconds=BOOTSTRAP_WAIT_SECONDS
-            if spec.bootstrap_only
-            else None,
+            wait_for_success_timeout_seconds=APPLY_WAIT_SECONDS,
             # Its first run must find the documents and the role's permissions in place.
             opts=pulumi.ResourceOptions(
                 parent=self,
                 depends_on=[instance, *host_parameters, access, identity.agent, *venue_inputs],
+                replace_on_changes=["associationName"],
+                delete_before_replace=True,
             ),
         )
 
