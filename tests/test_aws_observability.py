@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
-from components.aws.observability import alarm_key_policy, alarm_topic_policy, max_connections
+import pytest
+
+from components.aws.observability import (
+    alarm_key_policy,
+    alarm_topic_policy,
+    deploy_failure_pattern,
+    max_connections,
+)
 from plan import fakes
 from plan.model import Plan
 from plan.resource_types import DASHBOARD, KMS_KEY, METRIC_ALARM, RDS_INSTANCE, SNS_TOPIC
 from tests.app_tier_helpers import app_hosts, services_with, under
 
+EVENT_RULE = "aws:cloudwatch/eventRule:EventRule"
+EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
 CLOUDWATCH = {"Service": "cloudwatch.amazonaws.com"}
+EVENTS = {"Service": "events.amazonaws.com"}
 
 
 def platform_alarms(plan: Plan) -> dict[str, dict[str, Any]]:
@@ -44,33 +55,46 @@ def statements(document: str) -> dict[str, dict[str, Any]]:
     return {s["Sid"]: s for s in json.loads(document)["Statement"]}
 
 
-def test_cloudwatch_may_use_the_topic_key_and_the_account_administers_it(dev_plan: Plan) -> None:
+def test_cloudwatch_and_eventbridge_may_use_the_topic_key_and_the_account_administers_it(
+    dev_plan: Plan,
+) -> None:
     [key] = dev_plan.of_type(KMS_KEY)
     granted = statements(key.inputs["policy"])
-    assert len(granted) == 2 and all(s["Effect"] == "Allow" for s in granted.values())
-    [cloudwatch] = [s for s in granted.values() if s["Principal"] == CLOUDWATCH]
-    assert sorted(cloudwatch["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
-    [account] = [s for s in granted.values() if s["Principal"] != CLOUDWATCH]
+    assert len(granted) == 3 and all(s["Effect"] == "Allow" for s in granted.values())
+    for service in (CLOUDWATCH, EVENTS):
+        [encrypts] = [s for s in granted.values() if s["Principal"] == service]
+        assert sorted(encrypts["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    [account] = [s for s in granted.values() if s["Principal"] not in (CLOUDWATCH, EVENTS)]
     assert account["Principal"] == {"AWS": f"arn:aws:iam::{fakes.ACCOUNT_ID}:root"}
     assert account["Action"] == "kms:*"
 
 
-def test_only_this_accounts_alarms_may_publish_to_the_topic(dev_plan: Plan) -> None:
+def test_only_this_accounts_alarms_and_environments_rules_may_publish(dev_plan: Plan) -> None:
     [topic] = dev_plan.of_type(SNS_TOPIC)
     [policy] = dev_plan.of_type("aws:sns/topicPolicy:TopicPolicy")
     assert policy.inputs["arn"] == topic.outputs["arn"]
-    [statement] = statements(policy.inputs["policy"]).values()
-    assert statement["Effect"] == "Allow" and statement["Principal"] == CLOUDWATCH
-    assert (statement["Action"], statement["Resource"]) == ("sns:Publish", topic.outputs["arn"])
-    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": fakes.ACCOUNT_ID}}
+    alarms, events = statements(policy.inputs["policy"]).values()
+    for statement in (alarms, events):
+        assert statement["Effect"] == "Allow"
+        assert (statement["Action"], statement["Resource"]) == ("sns:Publish", topic.outputs["arn"])
+    assert alarms["Principal"] == CLOUDWATCH
+    assert alarms["Condition"] == {"StringEquals": {"aws:SourceAccount": fakes.ACCOUNT_ID}}
+    assert events["Principal"] == EVENTS
+    rules = f"arn:aws:events:*:{fakes.ACCOUNT_ID}:rule/ticketing-dev-*"
+    assert events["Condition"] == {"ArnLike": {"aws:SourceArn": rules}}
+    # The deploy-failure rule's real ARN (the fake cloud's ARNs are not EventBridge's shape).
+    [rule] = dev_plan.of_type(EVENT_RULE)
+    arn = f"arn:aws:events:eu-west-1:{fakes.ACCOUNT_ID}:rule/{rule.inputs['name']}"
+    assert fnmatch.fnmatchcase(arn, rules)
 
 
 def test_topic_and_key_policies_name_the_account_they_are_given() -> None:
     key = statements(alarm_key_policy("210987654321"))
     assert {"AWS": "arn:aws:iam::210987654321:root"} in [s["Principal"] for s in key.values()]
-    [topic] = statements(alarm_topic_policy("arn:aws:sns:eu-west-1:2:t", "2")).values()
-    assert topic["Resource"] == "arn:aws:sns:eu-west-1:2:t"
+    topic, events = statements(alarm_topic_policy("arn:aws:sns:eu-west-1:2:t", "2", "p-x")).values()
+    assert topic["Resource"] == events["Resource"] == "arn:aws:sns:eu-west-1:2:t"
     assert topic["Condition"]["StringEquals"]["aws:SourceAccount"] == "2"
+    assert events["Condition"]["ArnLike"]["aws:SourceArn"] == "arn:aws:events:*:2:rule/p-x-*"
 
 
 def test_every_alarm_notifies_the_topic(dev_plan: Plan) -> None:
@@ -172,3 +196,70 @@ def test_the_nat_instance_recovers_from_hardware_faults_and_reboots_from_its_own
     assert "arn:aws:automate:eu-west-1:ec2:reboot" in instance["alarmActions"]
     # Gateways need no instance alarms: staging has no NAT instance to watch.
     assert not [n for n in platform_alarms(plan_of("staging")) if "-nat-" in n]
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_a_failed_run_on_any_app_host_notifies_the_alarm_topic(
+    plan_of: Callable[[str], Plan], stack: str
+) -> None:
+    plan = plan_of(stack)
+    [rule] = plan.of_type(EVENT_RULE)
+    [target] = plan.of_type(EVENT_TARGET)
+    [topic] = plan.of_type(SNS_TOPIC)
+    assert rule.inputs["name"] == f"ticketing-{stack}-deploy-failed"
+    assert (target.inputs["rule"], target.inputs["arn"]) == (
+        rule.outputs["name"],
+        topic.outputs["arn"],
+    )
+    pattern = json.loads(rule.inputs["eventPattern"])
+    assert pattern["detail"]["instance-id"] == sorted(vm.id for vm in app_hosts(plan))
+
+
+# The instance event SSM sends, as AWS's "EventBridge event examples for Systems Manager"
+# shows it (State Manager: EC2 State Manager Instance Association State Change).
+def association_event(instance: str, status: str) -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+        "detail-type": "EC2 State Manager Instance Association State Change",
+        "source": "aws.ssm",
+        "account": "123456789012",
+        "time": "2026-12-03T15:23:48Z",
+        "region": "eu-west-1",
+        "resources": [f"arn:aws:ec2:eu-west-1:123456789012:instance/{instance}"],
+        "detail": {
+            "association-id": "34fcb7e0-9a14-4984-9989-0e04e3f60bd8",
+            "instance-id": instance,
+            "document-name": "shared-host-apply-0123456789abcdef0",
+            "document-version": "1",
+            "status": status,
+            "detailed-status": "",
+            "error-code": "1",
+            "execution-summary": "1 out of 1 plugin processed, 0 success, 1 failed",
+        },
+    }
+
+
+@pytest.mark.real_engine
+def test_eventbridge_takes_the_pattern_and_matches_a_failed_run_only() -> None:
+    """moto's EventBridge accepts the rendered pattern (PutRule validates it) and its
+    pattern matcher selects the failed and timed-out runs of these hosts, nothing else."""
+    import boto3
+    from moto import mock_aws
+    from moto.events.models import EventPattern
+
+    pattern = deploy_failure_pattern(["i-0bb", "i-0aa"])
+    with mock_aws():
+        events = boto3.client("events", region_name="eu-west-1")
+        events.put_rule(Name="ticketing-dev-deploy-failed", EventPattern=pattern)
+        stored = events.describe_rule(Name="ticketing-dev-deploy-failed")["EventPattern"]
+    matcher = EventPattern.load(stored)
+
+    def matches(event: dict[str, Any]) -> bool:
+        return matcher.matches_event(cast(Any, event))  # moto types its events as a TypedDict
+
+    assert matches(association_event("i-0aa", "Failed"))
+    assert matches(association_event("i-0bb", "TimedOut"))
+    assert not matches(association_event("i-0aa", "Success"))
+    assert not matches(association_event("i-0aa", "Pending"))
+    assert not matches(association_event("i-0cc", "Failed"))  # another stack's host

@@ -17,6 +17,11 @@ FREE_STORAGE_FRACTION = 0.1
 CONNECTIONS_FRACTION = 0.8
 ALB_5XX_PER_5_MINUTES = 10
 CLOUDWATCH_PRINCIPAL = "cloudwatch.amazonaws.com"
+EVENTS_PRINCIPAL = "events.amazonaws.com"
+# What SSM sends EventBridge when one instance's run of an association ends (AWS Systems
+# Manager User Guide, "Amazon EventBridge event examples for Systems Manager").
+ASSOCIATION_EVENT = "EC2 State Manager Instance Association State Change"
+FAILED_RUN_STATUSES = ("Failed", "TimedOut")
 KEY_DELETION_WINDOW_DAYS = 30
 # RDS instance memory (GiB) by size; PostgreSQL's max_connections derives from it.
 _MEMORY_GIB = {"micro": 1, "small": 2, "medium": 4, "large": 8, "xlarge": 16}
@@ -38,8 +43,9 @@ class AlarmTopic(pulumi.ComponentResource):
     The topic is encrypted with a customer-managed KMS key of its own: the
     AWS-managed `alias/aws/sns` key's policy cannot admit CloudWatch, so
     alarms could not publish to a topic encrypted with it. The key policy
-    lets CloudWatch encrypt for the topic, and the topic policy lets this
-    account's alarms publish.
+    lets CloudWatch and EventBridge encrypt for the topic, and the topic
+    policy lets this account's alarms and this environment's EventBridge
+    rules (a failed deploy) publish.
 
     Args:
         name: prefix for every child's name.
@@ -85,7 +91,7 @@ class AlarmTopic(pulumi.ComponentResource):
             f"{name}-topic-policy",
             arn=topic.arn,
             policy=pulumi.Output.all(topic.arn, account).apply(
-                lambda v: alarm_topic_policy(str(v[0]), str(v[1]))
+                lambda v: alarm_topic_policy(str(v[0]), str(v[1]), prefix)
             ),
             opts=child,
         )
@@ -119,28 +125,61 @@ def alarm_key_policy(account: str) -> str:
             "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
             "Resource": "*",
         },
+        {
+            "Sid": "EventBridgeEncryptsEvents",
+            "Effect": "Allow",
+            "Principal": {"Service": EVENTS_PRINCIPAL},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+            "Resource": "*",
+        },
     ]
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
 
 
-def alarm_topic_policy(topic_arn: str, account: str) -> str:
-    """The topic's policy: CloudWatch may publish to it for this account's alarms only."""
-    statement: dict[str, Any] = {
-        "Sid": "CloudWatchPublishesAlarms",
-        "Effect": "Allow",
-        "Principal": {"Service": CLOUDWATCH_PRINCIPAL},
-        "Action": "sns:Publish",
-        "Resource": topic_arn,
-        "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+def alarm_topic_policy(topic_arn: str, account: str, prefix: str) -> str:
+    """The topic's policy: CloudWatch may publish to it for this account's alarms only, and
+    EventBridge for this account's rules named for this environment (`<prefix>-*`)."""
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "CloudWatchPublishesAlarms",
+            "Effect": "Allow",
+            "Principal": {"Service": CLOUDWATCH_PRINCIPAL},
+            "Action": "sns:Publish",
+            "Resource": topic_arn,
+            "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+        },
+        {
+            "Sid": "EventBridgePublishesEvents",
+            "Effect": "Allow",
+            "Principal": {"Service": EVENTS_PRINCIPAL},
+            "Action": "sns:Publish",
+            "Resource": topic_arn,
+            "Condition": {
+                "ArnLike": {"aws:SourceArn": f"arn:aws:events:*:{account}:rule/{prefix}-*"}
+            },
+        },
+    ]
+    return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
+
+
+def deploy_failure_pattern(instance_ids: Sequence[str]) -> str:
+    """The EventBridge pattern for a failed run of any association on these instances."""
+    pattern = {
+        "source": ["aws.ssm"],
+        "detail-type": [ASSOCIATION_EVENT],
+        "detail": {"instance-id": sorted(instance_ids), "status": list(FAILED_RUN_STATUSES)},
     }
-    return json.dumps({"Version": "2012-10-17", "Statement": [statement]}, sort_keys=True)
+    return json.dumps(pattern, sort_keys=True)
 
 
 class Observability(pulumi.ComponentResource):
     """Alarms on the ALB, every RDS instance and every app host, and one dashboard.
 
     EC2 system status check failures trigger AWS's auto-recover action (the
-    instance moves to healthy hardware, keeping its id, IP and volumes). The
+    instance moves to healthy hardware, keeping its id, IP and volumes). A
+    failed run of an app host's association (a deploy, or the scheduled
+    re-apply) reaches the topic through an EventBridge rule: SSM publishes no
+    metric for it. The
     NAT instance (dev's egress) is watched too, and recovers beyond hardware
     faults: a failed instance status check (a hung kernel, an exhausted
     memory, a broken network stack) reboots it.
@@ -255,6 +294,8 @@ class Observability(pulumi.ComponentResource):
                 periods=3,
             )
 
+        if hosts:
+            self._deploy_failures(hosts)
         if nat_instance_id is not None:
             self._nat_alarms(region, nat_instance_id)
 
@@ -271,6 +312,24 @@ class Observability(pulumi.ComponentResource):
         )
         self.dashboard_name = dashboard.dashboard_name
         self.register_outputs({"dashboardName": self.dashboard_name})
+
+    def _deploy_failures(self, hosts: Mapping[str, pulumi.Input[str]]) -> None:
+        """Every failed or timed-out run of an association on an app host notifies the topic."""
+        rule = aws.cloudwatch.EventRule(
+            f"{self._name}-deploy-failed",
+            name=f"{self._prefix}-deploy-failed",
+            description="An app host's apply (a deploy or the scheduled re-apply) failed",
+            event_pattern=pulumi.Output.all(*hosts.values()).apply(
+                lambda ids: deploy_failure_pattern([str(i) for i in ids])
+            ),
+            opts=self._child,
+        )
+        aws.cloudwatch.EventTarget(
+            f"{self._name}-deploy-failed",
+            rule=rule.name,
+            arn=self._topic,
+            opts=self._child,
+        )
 
     def _nat_alarms(self, region: str, instance_id: pulumi.Input[str]) -> None:
         """A failed system check moves the NAT to healthy hardware; a failed instance check
