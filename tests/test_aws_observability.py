@@ -111,9 +111,11 @@ def test_alb_rds_and_host_metrics_are_watched(dev_plan: Plan) -> None:
         ("AWS/RDS", "CPUUtilization"),
         ("AWS/RDS", "FreeStorageSpace"),
         ("AWS/RDS", "DatabaseConnections"),
+        ("AWS/RDS", "FreeableMemory"),
         ("AWS/EC2", "StatusCheckFailed_System"),
         ("AWS/EC2", "StatusCheckFailed_Instance"),
         ("AWS/EC2", "CPUUtilization"),
+        ("AWS/EC2", "CPUSurplusCreditBalance"),  # dev's t3.medium is burstable
     }
 
 
@@ -263,3 +265,38 @@ def test_eventbridge_takes_the_pattern_and_matches_a_failed_run_only() -> None:
     assert not matches(association_event("i-0aa", "Success"))
     assert not matches(association_event("i-0aa", "Pending"))
     assert not matches(association_event("i-0cc", "Failed"))  # another stack's host
+
+
+def test_only_a_burstable_host_is_watched_for_surplus_credits(
+    plan_of: Callable[[str], Plan],
+) -> None:
+    """EC2 publishes CPUSurplusCreditBalance for T instances in unlimited mode (T3's
+    default) every 5 minutes: more than zero for 15 minutes is load above the baseline."""
+    [surplus] = [
+        a
+        for a in platform_alarms(plan_of("dev")).values()
+        if a["metricName"] == "CPUSurplusCreditBalance"
+    ]
+    assert (surplus["threshold"], surplus["comparisonOperator"]) == (0, "GreaterThanThreshold")
+    assert (surplus["period"], surplus["evaluationPeriods"], surplus["statistic"]) == (
+        300,
+        3,
+        "Maximum",
+    )
+    assert surplus["treatMissingData"] == "notBreaching"
+    assert "t3.medium" in surplus["alarmDescription"]
+    prod = platform_alarms(plan_of("prod")).values()  # m6i.large: no credits
+    assert not [a for a in prod if a["metricName"] == "CPUSurplusCreditBalance"]
+
+
+def test_freeable_memory_alarms_below_a_tenth_of_the_class_memory(
+    plan_of: Callable[[str], Plan],
+) -> None:
+    for stack, gib in (("dev", 1), ("prod", 8)):  # db.t4g.micro, db.m6g.large
+        [memory] = [
+            a
+            for a in platform_alarms(plan_of(stack)).values()
+            if a["metricName"] == "FreeableMemory"
+        ]
+        assert memory["threshold"] == gib * 1024**3 * 0.1
+        assert memory["comparisonOperator"] == "LessThanThreshold"

@@ -169,6 +169,7 @@ class AppTier(pulumi.ComponentResource):
             alb_arn_suffix=router.alb_arn_suffix,
             databases=databases,
             hosts={h: host.instance_id for h, host in hosts.items()},
+            host_instance_type=settings.app_host.instance_type,
             nat_instance_id=network.outputs.nat_instance_id,
             opts=child,
         )

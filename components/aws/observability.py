@@ -14,6 +14,7 @@ from seed import naming
 
 CPU_PERCENT = 80.0
 FREE_STORAGE_FRACTION = 0.1
+FREEABLE_MEMORY_FRACTION = 0.1
 CONNECTIONS_FRACTION = 0.8
 ALB_5XX_PER_5_MINUTES = 10
 CLOUDWATCH_PRINCIPAL = "cloudwatch.amazonaws.com"
@@ -27,14 +28,24 @@ KEY_DELETION_WINDOW_DAYS = 30
 _MEMORY_GIB = {"micro": 1, "small": 2, "medium": 4, "large": 8, "xlarge": 16}
 
 
-def max_connections(instance_class: str) -> int:
-    """RDS PostgreSQL's default max_connections, LEAST(memory / 9531392, 5000), for a class."""
+def instance_memory_gib(instance_class: str) -> int:
+    """The memory (GiB) of an RDS instance class, by its size."""
     size = instance_class.rsplit(".", 1)[-1]
     gib = _MEMORY_GIB.get(size)
     if gib is None:
         multiple = int(size.removesuffix("xlarge") or 1) if size.endswith("xlarge") else 1
         gib = 16 * multiple
-    return min(gib * 1024**3 // 9_531_392, 5000)
+    return gib
+
+
+def max_connections(instance_class: str) -> int:
+    """RDS PostgreSQL's default max_connections, LEAST(memory / 9531392, 5000), for a class."""
+    return min(instance_memory_gib(instance_class) * 1024**3 // 9_531_392, 5000)
+
+
+def is_burstable(instance_type: str) -> bool:
+    """A T-family (burstable) EC2 type or RDS class: t3.medium, t4g.micro, db.t4g.small."""
+    return instance_type.removeprefix("db.").startswith("t")
 
 
 class AlarmTopic(pulumi.ComponentResource):
@@ -192,6 +203,8 @@ class Observability(pulumi.ComponentResource):
         alb_arn_suffix: the ALB's CloudWatch dimension.
         databases: every RDS instance by placement name (`shared` or a service name).
         hosts: host name -> EC2 instance id.
+        host_instance_type: the app hosts' EC2 type (a burstable one is watched for
+            surplus CPU credits).
         nat_instance_id: the NAT instance (`AwsNetworkOutputs.nat_instance_id`), or None.
         opts: must carry the stack's AWS provider.
     """
@@ -208,6 +221,7 @@ class Observability(pulumi.ComponentResource):
         alb_arn_suffix: pulumi.Input[str],
         databases: Mapping[str, Database],
         hosts: Mapping[str, pulumi.Input[str]],
+        host_instance_type: str,
         nat_instance_id: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -252,6 +266,17 @@ class Observability(pulumi.ComponentResource):
                 comparison="LessThanThreshold",
             )
             self._alarm(
+                f"{db}-rds-freeable-memory",
+                f"RDS {db} freeable memory below {FREEABLE_MEMORY_FRACTION:.0%} of the class's",
+                "AWS/RDS",
+                "FreeableMemory",
+                dims,
+                instance_memory_gib(instance_class) * 1024**3 * FREEABLE_MEMORY_FRACTION,
+                period=300,
+                periods=3,
+                comparison="LessThanThreshold",
+            )
+            self._alarm(
                 f"{db}-rds-connections",
                 f"RDS {db} connections near max_connections",
                 "AWS/RDS",
@@ -293,6 +318,23 @@ class Observability(pulumi.ComponentResource):
                 CPU_PERCENT,
                 periods=3,
             )
+            if is_burstable(host_instance_type):
+                # T3 and T3a launch in unlimited mode: past its earned credits the host runs
+                # on surplus ones, billed unless idle time pays them back. EC2 publishes the
+                # balance every 5 minutes; no datapoint is a calm period.
+                self._alarm(
+                    f"{host}-host-cpu-surplus",
+                    f"App host {host} ({host_instance_type}) runs on surplus CPU credits: "
+                    "sustained load above its baseline, billed beyond the hourly price",
+                    "AWS/EC2",
+                    "CPUSurplusCreditBalance",
+                    dims,
+                    0,
+                    statistic="Maximum",
+                    period=300,
+                    periods=3,
+                    missing_data="notBreaching",
+                )
 
         if hosts:
             self._deploy_failures(hosts)
