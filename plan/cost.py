@@ -32,6 +32,9 @@ from plan.fargate import EFS_FILE_SYSTEM, FargateService, fargate_services
 from plan.model import Plan, Resource, is_nat_instance, reveal
 from plan.resource_types import (
     AWS_PROVIDER,
+    BACKUP_PLAN,
+    BACKUP_SELECTION,
+    BACKUP_VAULT,
     BUCKET_LIFECYCLE,
     DASHBOARD,
     EBS_VOLUME,
@@ -110,6 +113,8 @@ class Items(_Strict):
     sns_email_notification: Price
     kms_key_month: Price
     s3_standard_gb_month: Price
+    backup_rds_gb_month: Price
+    inter_region_transfer_gb: Price
 
 
 class FargatePrices(_Strict):
@@ -201,6 +206,12 @@ class Assumptions(_Strict):
     """Root volume of an instance whose plan sets no size (the AMI's default)."""
     efs_gb_per_file_system: float = Field(default=1.0, ge=0)
     """GB a month each EFS file system (a broker's data on Fargate) stores."""
+    backup_stored_fraction: float = Field(default=1.0, ge=0)
+    """What a database's recovery points hold in each vault, as a fraction of its allocated
+    storage (the first snapshot is full, later ones add only changed blocks)."""
+    backup_copied_fraction: float = Field(default=0.6, ge=0)
+    """What a month of daily copies sends to the second region, as a fraction of the
+    allocated storage (2% of blocks changed a day)."""
     log_bucket_gb_per_day: float = Field(default=0.05, ge=0)
     """GB a day written to each log bucket (the ALB's gzipped access logs, a quiet
     platform); it holds that times its expiry in days."""
@@ -235,6 +246,18 @@ class Assumptions(_Strict):
     @property
     def root_volume(self) -> str:
         return f"{self.default_root_volume_gb:g} GB root volume where an instance sets no size"
+
+    @property
+    def backup_storage(self) -> str:
+        return (
+            f"recovery points hold {self.backup_stored_fraction:g}x a database's storage per vault"
+        )
+
+    @property
+    def backup_copies(self) -> str:
+        return (
+            f"copies send {self.backup_copied_fraction:g}x its storage a month to the second region"
+        )
 
     @property
     def log_bucket_volume(self) -> str:
@@ -414,6 +437,7 @@ def estimate(
     _rds_instances(lines, databases)
     _rds_storage(lines, databases)
     _rds_enhanced_monitoring(lines, databases)
+    _database_backups(lines, databases)
     balancers = _load_balancers(lines)
     _nat_instances(lines, nat_instances)
     nats = _nat_gateways(lines)
@@ -543,6 +567,43 @@ def _rds_storage(lines: _Lines, databases: list[Resource]) -> None:
             stype,
             "RDS storage type" + _az(multi_az),
             ha_share=0.5 if multi_az else 0.0,
+        )
+
+
+def _database_backups(lines: _Lines, databases: list[Resource]) -> None:
+    """AWS Backup: the selected databases' recovery points in each vault, and what the daily
+    copy to a second region transfers."""
+    plan, a, it = lines.plan, lines.assumptions, lines.prices.items
+    selected = {
+        str(arn) for s in plan.of_type(BACKUP_SELECTION) for arn in s.inputs.get("resources") or []
+    }
+    gb = sum(
+        _num(r.inputs.get("allocatedStorage"))
+        for r in databases
+        if r.outputs.get("arn") in selected
+    )
+    if not gb:
+        return
+    vaults = len(plan.of_type(BACKUP_VAULT))
+    lines.add(
+        "Storage",
+        f"AWS Backup RDS recovery points, {_n(vaults, 'vault')}",
+        gb * vaults * a.backup_stored_fraction,
+        it.backup_rds_gb_month,
+        assumption=a.backup_storage,
+    )
+    copies = any(
+        rule.get("copyActions")
+        for p in plan.of_type(BACKUP_PLAN)
+        for rule in p.inputs.get("rules") or []
+    )
+    if copies:
+        lines.add(
+            "Networking",
+            "AWS Backup copies to a second region",
+            gb * a.backup_copied_fraction,
+            it.inter_region_transfer_gb,
+            assumption=a.backup_copies,
         )
 
 

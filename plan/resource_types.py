@@ -37,6 +37,9 @@ EC2_INSTANCE: Final = "aws:ec2/instance:Instance"
 EBS_VOLUME: Final = "aws:ebs/volume:Volume"
 RDS_INSTANCE: Final = "aws:rds/instance:Instance"
 RDS_PARAMETER_GROUP: Final = "aws:rds/parameterGroup:ParameterGroup"
+BACKUP_VAULT: Final = "aws:backup/vault:Vault"
+BACKUP_PLAN: Final = "aws:backup/plan:Plan"
+BACKUP_SELECTION: Final = "aws:backup/selection:Selection"
 
 # AWS: observability and secrets.
 METRIC_ALARM: Final = "aws:cloudwatch/metricAlarm:MetricAlarm"

@@ -12,7 +12,7 @@ from typing import Final
 
 from pulumi_policy import ResourceValidationPolicy, StackValidationPolicy
 
-from policies.rules import architecture, aws, cloudflare, docker, ecs, iam
+from policies.rules import architecture, aws, backup, cloudflare, docker, ecs, iam
 
 PACK_NAME: Final = "ticketing-guardrails"
 DESCRIPTION: Final = (
@@ -22,6 +22,7 @@ DESCRIPTION: Final = (
 
 POLICIES: Final[list[ResourceValidationPolicy | StackValidationPolicy]] = [
     *aws.POLICIES,
+    *backup.POLICIES,
     *ecs.POLICIES,
     *iam.POLICIES,
     *cloudflare.POLICIES,

@@ -401,6 +401,39 @@ def test_committed_staging_and_prod_price_their_access_logs(plan_of: Any, prices
     ]
 
 
+def test_backups_store_each_selected_database_per_vault_and_copies_pay_transfer(
+    prices: Any,
+) -> None:
+    def database(name: str, gb: int) -> Resource:
+        db = resource(
+            "aws:rds/instance:Instance", name, instanceClass="db.t4g.micro", allocatedStorage=gb
+        )
+        return Resource(**{**db.__dict__, "outputs": {"arn": f"arn:aws:rds:eu-west-1:1:db:{name}"}})
+
+    selected, other = database("shared", 100), database("elsewhere", 50)
+    selection = resource("aws:backup/selection:Selection", "s", resources=[selected.outputs["arn"]])
+    vaults = [resource("aws:backup/vault:Vault", "v"), resource("aws:backup/vault:Vault", "copy")]
+    copying = resource(
+        "aws:backup/plan:Plan", "p", rules=[{"copyActions": [{"destinationVaultArn": "x"}]}]
+    )
+    est = estimate(plan_of(selected, other, selection, *vaults, copying), prices)
+    points = line(est, "AWS Backup RDS recovery points, 2 vaults")
+    # 100 GB selected (not the other 50) in each of 2 vaults at $0.095/GB-month.
+    assert (points.quantity, points.unit, points.unit_price) == (200, "GB-month", 0.095)
+    assert points.source == "https://aws.amazon.com/backup/pricing/"
+    transfer = line(est, "AWS Backup copies to a second region")
+    # 0.6 x 100 GB a month at $0.02/GB out of Ireland.
+    assert (transfer.quantity, transfer.unit_price) == (pytest.approx(60), 0.02)
+    assert transfer.monthly == pytest.approx(1.2)
+
+    single = estimate(
+        plan_of(selected, selection, vaults[0], resource("aws:backup/plan:Plan", "p", rules=[{}])),
+        prices,
+    )
+    assert line(single, "AWS Backup RDS recovery points, 1 vault").quantity == 100
+    assert not [i for i in single.items if i.description.startswith("AWS Backup copies")]
+
+
 def test_the_committed_dev_stack_stays_within_its_budget(dev_plan: Plan, prices: Any) -> None:
     est = estimate(dev_plan, prices)
     assert est.total <= 100  # dollars a month, the target for dev

@@ -129,7 +129,7 @@ BAD = [
         cloud(netwrok={"cidr": "10.0.0.0/16"}),
         "ticketing:netwrok: unknown key, expected one of role, environment, region, domain, "
         "hostnames, cloudflare, network, ingress, database, appHost, backingImages, services, "
-        'webClients, observability, venues, got {"cidr": "10.0.0.0/16"}',
+        'webClients, observability, backup, venues, got {"cidr": "10.0.0.0/16"}',
         id="unknown-key",
     ),
     pytest.param(
@@ -320,7 +320,8 @@ def test_valid_dev_config_gets_dev_profile_defaults() -> None:
 
 
 def test_prod_profile_turns_on_high_availability() -> None:
-    settings = parse(cloud(environment="prod"))
+    # A prod stack names the region its backups are copied to: it has no default.
+    settings = parse(cloud(environment="prod", backup__copyRegion="eu-central-1"))
     assert isinstance(settings, CloudSettings)
     assert settings.database.multi_az is True
     assert settings.database.deletion_protection is True
@@ -357,7 +358,9 @@ def test_app_host_takes_x86_types() -> None:
 
 
 def test_stack_file_value_wins_over_profile() -> None:
-    settings = parse(cloud(environment="prod", network__azCount=2))
+    settings = parse(
+        cloud(environment="prod", network__azCount=2, backup__copyRegion="eu-central-1")
+    )
     assert isinstance(settings, CloudSettings)
     assert settings.network.az_count == 2
 

@@ -8,6 +8,7 @@ import pulumi
 
 from components.aws import placement
 from components.aws.app_host import AppHost, AppHostFirewall
+from components.aws.backup import DatabaseBackups, DatabaseBackupsArgs
 from components.aws.database import Database
 from components.aws.fargate import (
     FargateCluster,
@@ -123,6 +124,12 @@ class AppTier(pulumi.ComponentResource):
             )
             for target in placement.databases(settings)
         }
+        if settings.backup.retention_days:
+            DatabaseBackups(
+                f"{name}-backups",
+                DatabaseBackupsArgs.of(settings, [d.arn for d in databases.values()]),
+                opts=child,
+            )
         stacks = {
             s.name: ServiceBackingStack(
                 s,

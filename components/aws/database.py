@@ -43,6 +43,7 @@ class Database(pulumi.ComponentResource):
         opts: must carry the stack's AWS provider.
     """
 
+    arn: pulumi.Output[str]
     identifier: pulumi.Output[str]
     address: pulumi.Output[str]
     port: pulumi.Output[int]
@@ -166,6 +167,7 @@ class Database(pulumi.ComponentResource):
             ),
         )
 
+        self.arn = instance.arn
         self.identifier = instance.identifier
         self.address = instance.address
         self.port = instance.port
@@ -176,6 +178,7 @@ class Database(pulumi.ComponentResource):
         self.security_group_id = group.id
         self.register_outputs(
             {
+                "arn": self.arn,
                 "identifier": self.identifier,
                 "address": self.address,
                 "endpoint": self.endpoint,

@@ -218,6 +218,20 @@ class ObservabilitySettings(Model):
     log_retention_days: RetentionDays = 14
 
 
+class BackupSettings(Model):
+    """AWS Backup of the databases: a recovery point every day, kept `retention_days` (0:
+    none, RDS's automated backups only); with `copy_region`, each one copied to a vault in
+    that region, kept `copy_retention_days` (the stack's default: `retention_days`)."""
+
+    retention_days: Annotated[int, Field(ge=0, le=3650)] = 7
+    copy_region: Region | None = None
+    copy_retention_days: Annotated[int, Field(ge=1, le=3650)] | None = None
+
+    @property
+    def kept_copy_days(self) -> int:
+        return self.copy_retention_days or self.retention_days
+
+
 class CloudSettings(Model):
     """A cloud stack: Cloudflare edge, AWS core and one backing stack per domain service."""
 
@@ -235,6 +249,7 @@ class CloudSettings(Model):
     services: dict[str, ServiceSettings]
     web_clients: dict[str, WebClientSettings]
     observability: ObservabilitySettings = ObservabilitySettings()
+    backup: BackupSettings = BackupSettings()
     venues: list[Label] = []
 
     @model_validator(mode="before")
@@ -280,6 +295,13 @@ class CloudSettings(Model):
         if self.environment != "dev" and self.database.backup_retention_days < 7:
             days = self.database.backup_retention_days
             raise at(("database", "backupRetentionDays"), "must be at least 7 outside dev", days)
+        if self.backup.copy_region == self.region:
+            message = f"must differ from the stack's region ({self.region}): a copy survives it"
+            raise at(("backup", "copyRegion"), message, self.backup.copy_region)
+        if self.environment != "dev" and not self.backup.retention_days:
+            raise at(("backup", "retentionDays"), "must be at least 1 outside dev", 0)
+        if self.environment == "prod" and self.backup.copy_region is None:
+            raise at(("backup", "copyRegion"), "prod copies its backups to a second region", None)
         self._zone_the_zone_plan_can_hold()
         self._hosts_fit()
         unknown = sorted(set(self.cloudflare.venue_egress) - set(self.venues))

@@ -16,6 +16,7 @@ PROFILES: dict[str, dict[str, Any]] = {
             "enhancedMonitoringSeconds": 0,
         },
         "observability": {"logRetentionDays": 14},
+        "backup": {"retentionDays": 0},
         "cloudflare": {"hstsMaxAge": 300},
     },
     "staging": {
@@ -28,6 +29,7 @@ PROFILES: dict[str, dict[str, Any]] = {
             "enhancedMonitoringSeconds": 60,
         },
         "observability": {"logRetentionDays": 30},
+        "backup": {"retentionDays": 14},
         "cloudflare": {"hstsMaxAge": 86_400},
     },
     "prod": {
@@ -44,6 +46,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         },
         "appHost": {"instanceType": "m6i.large", "rootVolumeGb": 50},
         "observability": {"logRetentionDays": 90},
+        "backup": {"retentionDays": 35},
         "cloudflare": {"hstsMaxAge": 31_536_000, "ddosSensitivity": "default"},
     },
 }
