@@ -205,6 +205,32 @@ def test_every_deploy_is_a_new_association_that_pulumi_up_waits_for(
         assert association.inputs["waitForSuccessTimeoutSeconds"] == 1800
 
 
+@pytest.mark.parametrize(("stack", "gb"), [("dev", 10), ("staging", 20), ("prod", 100)])
+def test_dockers_data_root_is_an_encrypted_volume_that_outlives_the_instance(
+    plan_of: Callable[[str], Plan], stack: str, gb: int
+) -> None:
+    plan = plan_of(stack)
+    [vm] = app_hosts(plan)
+    [volume] = plan.of_type("aws:ebs/volume:Volume")
+    [attachment] = plan.of_type("aws:ec2/volumeAttachment:VolumeAttachment")
+    [subnet] = [s for s in plan.of_type("aws:ec2/subnet:Subnet") if s.id == vm.inputs["subnetId"]]
+    assert volume.inputs["availabilityZone"] == subnet.inputs["availabilityZone"]
+    assert (volume.inputs["type"], volume.inputs["size"], volume.inputs["encrypted"]) == (
+        "gp3",
+        gb,
+        True,
+    )
+    # Outside dev the queues must survive a destroy that forgot them.
+    assert volume.protect == volume.retain_on_delete == (stack != "dev")
+    assert (attachment.inputs["volumeId"], attachment.inputs["instanceId"]) == (volume.id, vm.id)
+    assert attachment.inputs["deviceName"] == "/dev/sdf"
+    assert attachment.inputs["stopInstanceBeforeDetaching"] is True
+    # First boot waits for this volume by its id and mounts it before Docker is installed.
+    nitro = "nvme-Amazon_Elastic_Block_Store_" + volume.id.replace("-", "")
+    assert nitro in vm.inputs["userData"]
+    assert volume.urn in vm.property_dependencies["userData"]
+
+
 def test_no_ssh_and_only_the_alb_reaches_the_host_ports(dev_plan: Plan) -> None:
     group = dev_plan.named("app-hosts-sg")
     alb_group_id = next(r.id for r in dev_plan.of_type(SECURITY_GROUP) if r.name == "ingress-alb")

@@ -68,12 +68,19 @@ def test_dev_keeps_rds_automated_backups_only(plan_of: Callable[[str], Plan]) ->
     assert only(dev, RDS_INSTANCE).inputs["backupRetentionPeriod"] == 1
 
 
-def test_every_database_is_selected_a_dedicated_one_too(capture: Callable[..., Plan]) -> None:
-    plan = capture("staging", services_with("payments", "staging", database="dedicated"))
+def test_every_database_and_data_volume_is_selected_dedicated_ones_too(
+    capture: Callable[..., Plan],
+) -> None:
+    plan = capture(
+        "staging", services_with("payments", "staging", database="dedicated", host="dedicated")
+    )
     databases = plan.of_type(RDS_INSTANCE)
-    assert len(databases) == 2
+    volumes = plan.of_type("aws:ebs/volume:Volume")
+    assert len(databases) == len(volumes) == 2
     selection = only(plan, SELECTION)
-    assert sorted(selection.inputs["resources"]) == sorted(d.outputs["arn"] for d in databases)
+    assert sorted(selection.inputs["resources"]) == sorted(
+        r.outputs["arn"] for r in (*databases, *volumes)
+    )
     assert selection.inputs["planId"] == only(plan, PLAN).id
 
 

@@ -110,8 +110,11 @@ def test_the_rendered_nat_user_data_passes_shellcheck(cidr: str) -> None:
 
 
 def test_the_app_hosts_cloud_init_shell_passes_shellcheck_as_sh() -> None:
-    [install] = runcmd_shell(app_user_data.render_user_data("172.28.0.0/16"))
-    assert shellcheck(install, dialect="sh") == ""
+    user_data = app_user_data.render_user_data("172.28.0.0/16", "vol-0123456789abcdef0")
+    mount, install = runcmd_shell(user_data)
+    assert "mkfs.ext4" in mount and "apt-get" in install
+    for entry in (mount, install):
+        assert shellcheck(entry, dialect="sh") == ""
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

@@ -20,11 +20,12 @@ from components.settings import BackingImages
 
 SCHEMA = json.loads((Path(__file__).parent / "schemas" / "cloud-config-v1.json").read_text())
 POOL = "172.28.0.0/16"
+VOLUME = "vol-0123456789abcdef0"
 
 
 @pytest.fixture(scope="module")
 def text() -> str:
-    return user_data.render_user_data(POOL)
+    return user_data.render_user_data(POOL, VOLUME)
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +85,7 @@ def test_uses_only_keys_cloud_init_knows_and_none_deprecated(config: dict[str, A
 
 
 def test_is_deterministic() -> None:
-    assert user_data.render_user_data(POOL) == user_data.render_user_data(POOL)
+    assert user_data.render_user_data(POOL, VOLUME) == user_data.render_user_data(POOL, VOLUME)
 
 
 # --- what it installs and configures ---------------------------------------------------
@@ -92,7 +93,7 @@ def test_is_deterministic() -> None:
 
 def test_installs_docker_and_compose_only_with_a_retrying_install(config: dict[str, Any]) -> None:
     assert set(config) == {"write_files", "runcmd"}  # no packages, snap or apt module
-    [install] = [c for c in config["runcmd"] if isinstance(c, str)]
+    [_mount, install] = [c for c in config["runcmd"] if isinstance(c, str)]
     assert install == host_packages.retrying_apt_install(host_packages.DOCKER)
     assert "install -y docker.io docker-compose-v2;" in install
 
@@ -124,8 +125,20 @@ esac
 FAKE_TOOL = '#!/bin/sh\necho "${0##*/} $*" >>"$FAKE_LOG"\n'
 
 
+def test_the_data_volume_is_docker_s_data_root_before_docker_is_installed(
+    config: dict[str, Any],
+) -> None:
+    # Its own test mounts a real block device (tests/test_data_volume.py).
+    mount = config["runcmd"][0]
+    assert mount == user_data.mount_data_volume(user_data.data_volume_devices(VOLUME))
+    assert "/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol0123456789abcdef0" in mount
+    assert f'mount "$device" {user_data.DOCKER_DATA_ROOT}' in mount
+
+
 def run_runcmd(config: dict[str, Any], tmp_path: Path, failures: int) -> tuple[int, list[str]]:
-    """Run the runcmd script with fakes only on PATH; apt's first `failures` installs fail."""
+    """Run the runcmd script after its first step, the data volume's mount (which needs a
+    block device), with fakes only on PATH; apt's first `failures` installs fail."""
+    config = {**config, "runcmd": config["runcmd"][1:]}
     fakes = tmp_path / "bin"
     fakes.mkdir()
     (fakes / "apt-get").write_text(FAKE_APT)
@@ -195,7 +208,7 @@ def test_docker_daemon_carves_networks_from_the_pool_and_rotates_logs(
 
 
 def test_pool_comes_from_the_input() -> None:
-    config = yaml.safe_load(user_data.render_user_data("10.250.0.0/20"))
+    config = yaml.safe_load(user_data.render_user_data("10.250.0.0/20", VOLUME))
     daemon = json.loads(written(config, "/etc/docker/daemon.json"))
     assert daemon["default-address-pools"][0]["base"] == "10.250.0.0/20"
 
@@ -203,7 +216,7 @@ def test_pool_comes_from_the_input() -> None:
 @pytest.mark.parametrize("pool", ["172.28.0.0/25", "172.28.0.1/16", "not-a-cidr", "fd00::/64"])
 def test_unusable_pools_are_refused(pool: str) -> None:
     with pytest.raises(ValueError):
-        user_data.render_user_data(pool)
+        user_data.render_user_data(pool, VOLUME)
 
 
 def test_compose_unit_brings_the_project_up_and_down(config: dict[str, Any]) -> None:

@@ -30,6 +30,8 @@ UBUNTU_AMI_PARAMETER = (
     "/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id"
 )
 STANDARD_PARAMETER_BYTES = 4096
+# The data volume's attachment name; the host finds it by volume id (Nitro) or as xvdf.
+DATA_DEVICE_NAME = "/dev/sdf"
 # How long `pulumi up` waits for a deploy's run: a first boot installs Docker and the
 # tools before it applies; later runs pull images and wait for health checks.
 APPLY_WAIT_SECONDS = 1800
@@ -153,7 +155,10 @@ class AppHost(pulumi.ComponentResource):
     Ubuntu 24.04 from Canonical's public SSM parameter (later AMIs are
     ignored: a new AMI would replace the VM), a private subnet, no public IP,
     IMDSv2 with hop limit 1 (see `IMDS_HOP_LIMIT`), an encrypted gp3 root
-    volume, detailed monitoring, no key pair. The VM is
+    volume, detailed monitoring, no key pair. Docker's data root (the named
+    volumes: RabbitMQ's queues) is an encrypted EBS volume of its own, attached
+    once the VM runs and mounted by user data before Docker is installed, so a
+    replaced VM finds the queues where its predecessor left them. The VM is
     created after its subnet's route and NAT exist; a NAT may still take a few
     minutes to forward, so user data, which only installs Docker and Compose
     and a systemd unit, retries the install for longer than that. The compose
@@ -167,6 +172,7 @@ class AppHost(pulumi.ComponentResource):
         layout: which services and web clients the host runs.
         settings: the stack's settings.
         subnet_id: the private subnet it runs in.
+        zone: that subnet's availability zone (the data volume's).
         egress: that subnet's way to the internet (`AwsNetwork.private_egress`); the VM
             is created only after these resources exist, because first boot installs
             packages.
@@ -183,6 +189,7 @@ class AppHost(pulumi.ComponentResource):
 
     instance_id: pulumi.Output[str]
     private_ip: pulumi.Output[str]
+    data_volume_arn: pulumi.Output[str]
     session_command: pulumi.Output[str]
     compose_parameter_name: str
 
@@ -192,6 +199,7 @@ class AppHost(pulumi.ComponentResource):
         *,
         settings: CloudSettings,
         subnet_id: pulumi.Input[str],
+        zone: str,
         egress: Sequence[pulumi.Resource],
         security_group_id: pulumi.Input[str],
         services: Sequence[ServiceBackingStack],
@@ -275,7 +283,20 @@ class AppHost(pulumi.ComponentResource):
         )
         access = aws.iam.RolePolicy(f"{name}-access", role=role.id, policy=policy, opts=child)
 
-        # --- the VM ---------------------------------------------------------------------
+        # --- the VM and its data volume ------------------------------------------------
+        # Outside dev the volume is protected and kept should the stack let go of it: it
+        # holds the queues. The instance waits for it at first boot (user data).
+        data = aws.ebs.Volume(
+            f"{name}-data",
+            availability_zone=zone,
+            size=settings.app_host.data_volume_gb,
+            type="gp3",
+            encrypted=True,
+            tags={"Name": f"{naming.PROJECT}-{env}-{layout.name}-data"},
+            opts=pulumi.ResourceOptions(
+                parent=self, protect=not settings.is_dev, retain_on_delete=not settings.is_dev
+            ),
+        )
         ami = aws.ssm.get_parameter_output(name=UBUNTU_AMI_PARAMETER, opts=invoke).insecure_value
         instance = aws.ec2.Instance(
             f"{name}-vm",
@@ -297,7 +318,9 @@ class AppHost(pulumi.ComponentResource):
                 encrypted=True,
                 delete_on_termination=True,
             ),
-            user_data=render_user_data(settings.network.docker_pool),
+            user_data=data.id.apply(
+                lambda volume_id: render_user_data(settings.network.docker_pool, volume_id)
+            ),
             disable_api_termination=not settings.is_dev,
             tags={"Name": f"{naming.PROJECT}-{env}-{layout.name}"},
             # cloud-init installs Docker once, at first boot: the route out must exist by then.
@@ -307,6 +330,16 @@ class AppHost(pulumi.ComponentResource):
                 parent=self, ignore_changes=["ami", "user_data"], depends_on=list(egress)
             ),
         )
+        aws.ec2.VolumeAttachment(
+            f"{name}-data",
+            device_name=DATA_DEVICE_NAME,
+            volume_id=data.id,
+            instance_id=instance.id,
+            # Docker stops with the instance before the volume goes: no torn writes.
+            stop_instance_before_detaching=True,
+            opts=child,
+        )
+        self.data_volume_arn = data.arn
         for owner, target_group_arn, port in [
             *[
                 (s.compose_spec.name, s.target_group_arn, s.compose_spec.host_port)

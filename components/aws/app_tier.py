@@ -8,7 +8,7 @@ import pulumi
 
 from components.aws import placement
 from components.aws.app_host import AppHost, AppHostFirewall
-from components.aws.backup import DatabaseBackups, DatabaseBackupsArgs
+from components.aws.backup import DataBackups, DataBackupsArgs
 from components.aws.database import Database
 from components.aws.fargate import (
     FargateCluster,
@@ -124,12 +124,6 @@ class AppTier(pulumi.ComponentResource):
             )
             for target in placement.databases(settings)
         }
-        if settings.backup.retention_days:
-            DatabaseBackups(
-                f"{name}-backups",
-                DatabaseBackupsArgs.of(settings, [d.arn for d in databases.values()]),
-                opts=child,
-            )
         stacks = {
             s.name: ServiceBackingStack(
                 s,
@@ -154,6 +148,7 @@ class AppTier(pulumi.ComponentResource):
                 layout,
                 settings=settings,
                 subnet_id=private[zones[index]],
+                zone=network.zones[zones[index]],
                 egress=network.private_egress[zones[index]],
                 security_group_id=firewall.security_group_id,
                 services=[stacks[s.name] for s in layout.services],
@@ -167,6 +162,16 @@ class AppTier(pulumi.ComponentResource):
             )
             for index, layout in enumerate(placement.hosts(settings))
         }
+        if settings.backup.retention_days:
+            DataBackups(
+                f"{name}-backups",
+                DataBackupsArgs.of(
+                    settings,
+                    [d.arn for d in databases.values()]
+                    + [h.data_volume_arn for h in hosts.values()],
+                ),
+                opts=child,
+            )
         self._fargate(name, settings, network, router, stacks, databases, alarms, hosts, venue_sync)
         Observability(
             f"{name}-observability",

@@ -1,4 +1,5 @@
-"""`DatabaseBackups`: AWS Backup's daily recovery points of the stack's RDS instances.
+"""`DataBackups`: AWS Backup's daily recovery points of the stack's RDS instances and of
+the app hosts' data volumes (Docker's data root: RabbitMQ's queues).
 
 RDS's own automated backups (`database.backupRetentionDays`, at most 35 days) live
 and die with the instance's region and account settings; AWS Backup keeps recovery
@@ -10,7 +11,8 @@ a lost region still leaves a database to restore.
   key, and with `copy_region` one there (`ticketing-<env>-copy`);
 - one plan: a daily rule at 03:00 UTC that must start within an hour and finish
   within eight, keeping points `retention_days` and copies `copy_retention_days`;
-- one selection naming each RDS instance by ARN, taken with a role that only AWS
+- one selection naming each RDS instance and data volume by ARN, taken with a role
+  that only AWS
   Backup may assume, for this account, holding AWS's managed backup and restore
   policies.
 
@@ -44,40 +46,40 @@ COMPLETE_WITHIN_MINUTES = 480
 
 
 @dataclass(frozen=True)
-class DatabaseBackupsArgs:
-    """What the backups of one stack's databases need.
+class DataBackupsArgs:
+    """What the backups of one stack's databases and data volumes need.
 
     Attributes:
         environment: dev, staging or prod (vault, plan and role names).
         retention_days: days each recovery point is kept (`backup.retentionDays`).
         copy_region: the region each point is copied to, or None (`backup.copyRegion`).
         copy_retention_days: days each copy is kept (`backup.copyRetentionDays`).
-        database_arns: the RDS instances to back up.
+        resource_arns: the RDS instances and EBS volumes to back up.
     """
 
     environment: str
     retention_days: int
     copy_region: str | None
     copy_retention_days: int
-    database_arns: tuple[pulumi.Input[str], ...]
+    resource_arns: tuple[pulumi.Input[str], ...]
 
     @classmethod
     def of(
-        cls, settings: CloudSettings, database_arns: Sequence[pulumi.Input[str]]
-    ) -> DatabaseBackupsArgs:
-        """The stack's `backup` settings, for these databases."""
+        cls, settings: CloudSettings, resource_arns: Sequence[pulumi.Input[str]]
+    ) -> DataBackupsArgs:
+        """The stack's `backup` settings, for these resources."""
         backup = settings.backup
         return cls(
             environment=settings.environment,
             retention_days=backup.retention_days,
             copy_region=backup.copy_region,
             copy_retention_days=backup.kept_copy_days,
-            database_arns=tuple(database_arns),
+            resource_arns=tuple(resource_arns),
         )
 
 
 @dataclass(frozen=True)
-class DatabaseBackupsOutputs(ComponentOutputs):
+class DataBackupsOutputs(ComponentOutputs):
     """`vault_name`: where the recovery points are; `plan_id`: the backup plan; `role_arn`:
     the role a restore job runs with."""
 
@@ -86,16 +88,16 @@ class DatabaseBackupsOutputs(ComponentOutputs):
     role_arn: pulumi.Output[str]
 
 
-class DatabaseBackups(pulumi.ComponentResource):
+class DataBackups(pulumi.ComponentResource):
     """A vault (and a copy vault in a second region), a daily plan, and the selection of
-    the stack's RDS instances. See the module docstring."""
+    the stack's RDS instances and data volumes. See the module docstring."""
 
-    outputs: DatabaseBackupsOutputs
+    outputs: DataBackupsOutputs
 
     def __init__(
-        self, name: str, args: DatabaseBackupsArgs, opts: pulumi.ResourceOptions | None = None
+        self, name: str, args: DataBackupsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("ticketing:aws:DatabaseBackups", name, None, opts)
+        super().__init__("ticketing:aws:DataBackups", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         prefix = f"{naming.PROJECT}-{args.environment}"
         vault = aws.backup.Vault(f"{name}-vault", name=prefix, opts=child)
@@ -137,7 +139,7 @@ class DatabaseBackups(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{name}-role",
             name=f"{prefix}-backup",
-            description=f"{prefix}: AWS Backup takes the databases' recovery points",
+            description=f"{prefix}: AWS Backup snapshots the databases and data volumes",
             assume_role_policy=account.apply(backup_trust_policy),
             opts=child,
         )
@@ -148,17 +150,15 @@ class DatabaseBackups(pulumi.ComponentResource):
             f"{name}-role-restores", role=role.name, policy_arn=RESTORE_SERVICE_POLICY, opts=child
         )
         aws.backup.Selection(
-            f"{name}-databases",
-            name=f"{prefix}-databases",
+            f"{name}-data",
+            name=f"{prefix}-data",
             plan_id=plan.id,
             iam_role_arn=role.arn,
-            resources=list(args.database_arns),
+            resources=list(args.resource_arns),
             # AWS Backup checks the role when the selection is created.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[attachment]),
         )
-        self.outputs = DatabaseBackupsOutputs(
-            vault_name=vault.name, plan_id=plan.id, role_arn=role.arn
-        )
+        self.outputs = DataBackupsOutputs(vault_name=vault.name, plan_id=plan.id, role_arn=role.arn)
         self.register_outputs(self.outputs.registered())
 
 

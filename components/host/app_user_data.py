@@ -1,8 +1,9 @@
 """The app host's cloud-init user data: bootstrap Docker only. No Pulumi.
 
 Deploys never replace the VM, so user data carries nothing that changes with a
-deploy: no image tag, no secret, no compose document. It installs Docker and
-Compose from Ubuntu 24.04's own archive (retrying while the NAT route settles),
+deploy: no image tag, no secret, no compose document. It mounts the host's data
+volume as Docker's data root (`mount_data_volume`), installs Docker and Compose
+from Ubuntu 24.04's own archive (retrying while the NAT route settles),
 configures the Docker daemon and a systemd unit that brings the compose project
 up at boot once the apply document has written it. Everything else, the tools
 the apply document itself runs included, arrives through SSM.
@@ -17,10 +18,44 @@ from typing import Any
 import yaml
 
 from components.host import packages as host_packages
+from components.host import shell
 from components.host.compose import COMPOSE_FILE, ENV_DIR, HOST_ROOT
 
 COMPOSE_UNIT = "ticketing-compose.service"
 NETWORK_SIZE = 24
+DOCKER_DATA_ROOT = "/var/lib/docker"
+DATA_LABEL = "ticketing-data"
+# The volume is attached once the instance runs: wait for it longer than EC2 takes.
+DATA_VOLUME_WAIT_SECONDS = 600
+# Where the host sees the volume attached as /dev/sdf: Nitro instances expose EBS as NVMe
+# and name it by volume id (without the hyphen) under /dev/disk/by-id; Xen ones as xvdf.
+XEN_DEVICE = "/dev/xvdf"
+
+
+def data_volume_devices(volume_id: str) -> tuple[str, ...]:
+    """The device paths the data volume `volume_id` (vol-0123...) may appear under."""
+    return (
+        f"/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_{volume_id.replace('-', '')}",
+        XEN_DEVICE,
+    )
+
+
+def mount_data_volume(
+    devices: tuple[str, ...],
+    mount_point: str = DOCKER_DATA_ROOT,
+    fstab: str = "/etc/fstab",
+    wait_seconds: int = DATA_VOLUME_WAIT_SECONDS,
+) -> str:
+    """POSIX shell that waits for the data volume, formats it if blank, and mounts it at
+    `mount_point` now and at every boot (`scripts/mount_data_volume.sh`)."""
+    return shell.render(
+        "mount_data_volume.sh",
+        DEVICES=" ".join(devices),
+        WAIT_SECONDS=wait_seconds,
+        LABEL=DATA_LABEL,
+        MOUNT_POINT=mount_point,
+        FSTAB=fstab,
+    )
 
 
 def docker_daemon_config(docker_pool: str) -> dict[str, Any]:
@@ -64,12 +99,15 @@ def compose_unit(compose_file: str = COMPOSE_FILE) -> str:
     )
 
 
-def render_user_data(docker_pool: str, compose_file: str = COMPOSE_FILE) -> str:
+def render_user_data(
+    docker_pool: str, data_volume_id: str, compose_file: str = COMPOSE_FILE
+) -> str:
     """The `#cloud-config` document for an app host.
 
     Args:
         docker_pool: the CIDR Docker carves Compose networks from (`network.dockerPool`);
             it must not overlap the VPC, or containers could not reach RDS.
+        data_volume_id: the host's data volume, mounted as Docker's data root.
         compose_file: where the apply document writes the compose document.
     """
     config: dict[str, Any] = {
@@ -87,8 +125,10 @@ def render_user_data(docker_pool: str, compose_file: str = COMPOSE_FILE) -> str:
                 "content": compose_unit(compose_file),
             },
         ],
-        # Install last but one: should it never succeed, the apply document heals the rest.
+        # The data root first, or Docker would start on the root volume. Install last but
+        # one: should it never succeed, the apply document heals the rest.
         "runcmd": [
+            mount_data_volume(data_volume_devices(data_volume_id)),
             ["install", "-d", "-m", "0755", HOST_ROOT],
             ["install", "-d", "-m", "0700", ENV_DIR],
             ["systemctl", "daemon-reload"],

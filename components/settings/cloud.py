@@ -188,7 +188,11 @@ class AppHostSettings(Model):
     # Every app host boots Canonical's amd64 Ubuntu image, so x86 types only; 8 GiB holds
     # the default containers (4224 MiB) and the system's reserve.
     instance_type: X86InstanceType = "t3.large"
-    root_volume_gb: Annotated[int, Field(ge=20, le=1024)] = 30
+    # The OS, the agent and the tools: Docker keeps its data on the data volume.
+    root_volume_gb: Annotated[int, Field(ge=20, le=1024)] = 20
+    # Docker's data root (images, containers, RabbitMQ's and Redis's named volumes): an EBS
+    # volume of its own, kept when the instance is replaced.
+    data_volume_gb: Annotated[int, Field(ge=10, le=16_384)] = 20
 
 
 class BackingImages(Model):

@@ -9,6 +9,7 @@ PROFILES: dict[str, dict[str, Any]] = {
     "dev": {
         "network": {"natMode": "instance"},
         "ingress": {"staticIps": False},
+        "appHost": {"dataVolumeGb": 10},
         "database": {
             "backupRetentionDays": 1,
             "multiAz": False,
@@ -44,7 +45,7 @@ PROFILES: dict[str, dict[str, Any]] = {
             "deletionProtection": True,
             "enhancedMonitoringSeconds": 60,
         },
-        "appHost": {"instanceType": "m6i.large", "rootVolumeGb": 50},
+        "appHost": {"instanceType": "m6i.large", "rootVolumeGb": 50, "dataVolumeGb": 100},
         "observability": {"logRetentionDays": 90},
         "backup": {"retentionDays": 35},
         "cloudflare": {"hstsMaxAge": 31_536_000, "ddosSensitivity": "default"},
