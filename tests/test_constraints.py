@@ -13,20 +13,12 @@ from components.settings.fargate import FARGATE_SIZES_SOURCE
 from plan import constraints
 from plan.__main__ import main
 from plan.model import Plan, Resource, Secret
+from tests import factories
 from tests.conftest import committed_stacks
 
 
 def resource(type_: str, logical: str, **inputs: Any) -> Resource:
-    return Resource(
-        urn=f"urn:pulumi:test::ticketing::{type_}::{logical}",
-        type=type_,
-        name=logical,
-        custom=True,
-        parent=None,
-        provider=None,
-        inputs=inputs,
-        outputs={},
-    )
+    return factories.resource(type_, logical, stack="test", **inputs)
 
 
 @pytest.mark.parametrize("stack", committed_stacks())

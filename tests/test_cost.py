@@ -25,21 +25,9 @@ from plan.cost import (
     price_file,
 )
 from plan.model import Plan, Resource
+from tests.factories import resource
 
 HOURS = 730
-
-
-def resource(type_: str, name: str, /, **inputs: Any) -> Resource:
-    return Resource(
-        urn=f"urn:pulumi:dev::ticketing::{type_}::{name}",
-        type=type_,
-        name=name,
-        custom=True,
-        parent=None,
-        provider=None,
-        inputs=inputs,
-        outputs={},
-    )
 
 
 def plan_of(*resources: Resource, stack: str = "dev") -> Plan:

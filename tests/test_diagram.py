@@ -25,21 +25,14 @@ from plan.diagram import (
 from plan.model import Plan, Resource, Secret
 from plan.resource_types import DNS_RECORD
 from seed import naming
+from tests import factories
 
 STACK_URN = "urn:pulumi:prod::ticketing::pulumi:pulumi:Stack::ticketing-prod"
 
 
 def resource(type_: str, name: str, /, **inputs: Any) -> Resource:
-    return Resource(
-        urn=f"urn:pulumi:prod::ticketing::{type_}::{name}",
-        type=type_,
-        name=name,
-        custom=True,
-        parent=STACK_URN,
-        provider=None,
-        inputs=inputs,
-        outputs={},
-    )
+    """A prod resource at the top of the stack, as the diagram reads them."""
+    return factories.resource(type_, name, stack="prod", parent=STACK_URN, **inputs)
 
 
 def prod_like() -> Plan:

@@ -9,14 +9,14 @@ from __future__ import annotations
 import re
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from plan import docs
 from plan.diagram import build_graph, embedded_digest, source_digest
-from plan.model import Plan, Resource
+from plan.model import Plan
 from seed import catalog
+from tests.factories import resource
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "docs" / "seed-deployment.md"
@@ -32,19 +32,6 @@ def doc_table(markdown: str, heading: str) -> list[list[str]]:
     block = section[section.index("|") :].split("\n\n", 1)[0]
     cells = [[c.strip() for c in ln.strip().strip("|").split("|")] for ln in block.splitlines()]
     return cells[2:]
-
-
-def resource(type_: str, name: str, /, **inputs: Any) -> Resource:
-    return Resource(
-        urn=f"urn:pulumi:dev::ticketing::{type_}::{name}",
-        type=type_,
-        name=name,
-        custom=True,
-        parent=None,
-        provider=None,
-        inputs=inputs,
-        outputs={},
-    )
 
 
 def test_backing_services_reproduce_the_seed() -> None:

@@ -9,6 +9,7 @@ from rich.console import Console
 
 from plan import notes, report
 from plan.model import Plan, Resource
+from tests.factories import resource
 
 DEV_EDGE = (
     'edge: zone plan "free" gets: WAF Cloudflare Free Managed Ruleset (log); rate limits '
@@ -76,16 +77,7 @@ def test_a_cloud_stack_has_no_venue_notes(plan_of: Callable[[str], Plan]) -> Non
 
 
 def ruleset(phase: str) -> Resource:
-    return Resource(
-        urn=f"urn:pulumi:t::ticketing::cloudflare:index/ruleset:Ruleset::{phase}",
-        type="cloudflare:index/ruleset:Ruleset",
-        name=phase,
-        custom=True,
-        parent=None,
-        provider=None,
-        inputs={"phase": phase},
-        outputs={},
-    )
+    return resource("cloudflare:index/ruleset:Ruleset", phase, stack="t", phase=phase)
 
 
 def edge(
@@ -126,19 +118,6 @@ def test_no_ingress_note_when_the_plan_registers_no_alb() -> None:
     assert notes.ingress_note(Plan("ticketing", "t", [record])) is None
 
 
-def _resource(type_: str, name: str, **inputs: Any) -> Resource:
-    return Resource(
-        urn=f"urn:pulumi:t::ticketing::{type_}::{name}",
-        type=type_,
-        name=name,
-        custom=True,
-        parent=None,
-        provider=None,
-        inputs=inputs,
-        outputs={},
-    )
-
-
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
 
@@ -161,11 +140,11 @@ def test_every_e_mail_address_is_named_once_and_other_protocols_are_not() -> Non
         "ticketing",
         "t",
         [
-            _resource(ALARM, "cpu"),
-            _resource(SUBSCRIPTION, "a", protocol="email", endpoint="b@example.com"),
-            _resource(SUBSCRIPTION, "b", protocol="email", endpoint="a@example.com"),
-            _resource(SUBSCRIPTION, "c", protocol="email", endpoint="a@example.com"),
-            _resource(SUBSCRIPTION, "d", protocol="sqs", endpoint="arn:aws:sqs:x"),
+            resource(ALARM, "cpu"),
+            resource(SUBSCRIPTION, "a", protocol="email", endpoint="b@example.com"),
+            resource(SUBSCRIPTION, "b", protocol="email", endpoint="a@example.com"),
+            resource(SUBSCRIPTION, "c", protocol="email", endpoint="a@example.com"),
+            resource(SUBSCRIPTION, "d", protocol="sqs", endpoint="arn:aws:sqs:x"),
         ],
         {},
         {},
@@ -176,7 +155,7 @@ def test_every_e_mail_address_is_named_once_and_other_protocols_are_not() -> Non
 
 
 def test_alarms_without_an_address_say_so_and_no_alarms_say_nothing() -> None:
-    lonely = Plan("ticketing", "t", [_resource(ALARM, "cpu")], {}, {})
+    lonely = Plan("ticketing", "t", [resource(ALARM, "cpu")], {}, {})
     assert notes.alarms_note(lonely) == (
         "alarms: 1 alarm, no e-mail address to notify (observability.alarmEmails is empty)"
     )
