@@ -351,14 +351,15 @@ def test_rabbitmq_keeps_data_on_its_named_volume(doc: dict[str, Any]) -> None:
 def test_rabbitmq_loads_its_own_definitions_read_only(doc: dict[str, Any]) -> None:
     rabbit = containers(doc)["notifications-rabbitmq"]
     binds = {v["target"]: v for v in rabbit["volumes"] if v["type"] == "bind"}
-    assert binds["/etc/rabbitmq/definitions.json"] == {
+    # The directory: a rotated definitions file replaces the old one by rename.
+    assert binds["/etc/rabbitmq/ticketing"] == {
         "type": "bind",
-        "source": "/opt/ticketing/rabbitmq/notifications/definitions.json",
-        "target": "/etc/rabbitmq/definitions.json",
+        "source": "/opt/ticketing/rabbitmq/notifications",
+        "target": "/etc/rabbitmq/ticketing",
         "read_only": True,
     }
-    config = binds["/etc/rabbitmq/conf.d/20-definitions.conf"]
-    assert config["source"] == "/opt/ticketing/rabbitmq/definitions.conf"
+    config = binds["/etc/rabbitmq/conf.d/20-ticketing.conf"]
+    assert config["source"] == "/opt/ticketing/rabbitmq/notifications/rabbitmq.conf"
     assert config["read_only"] is True
 
 

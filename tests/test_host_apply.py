@@ -504,9 +504,10 @@ def test_writes_rabbitmq_definitions_and_boot_config(applied: Run) -> None:
         path = compose.rabbitmq_definitions_file(name)
         assert json.loads(applied.file(path).read_text()) == {"users": [{"name": name}]}
         assert applied.mode(path) == 0o644
+        boot = applied.file(compose.rabbitmq_config_file(name)).read_text()
+        assert boot == rabbitmq.boot_config(rabbitmq.HOST_DEFINITIONS_PATH, 512)
+        assert "vm_memory_high_watermark.absolute = 214748364\n" in boot  # 0.4 x 512 MiB
     assert not applied.file(compose.rabbitmq_definitions_file("identity")).exists()
-    boot = applied.file(compose.RABBITMQ_BOOT_CONFIG_FILE).read_text()
-    assert boot == rabbitmq.BOOT_CONFIG
 
 
 def test_writes_the_unpacked_compose_document(applied: Run) -> None:
@@ -566,7 +567,7 @@ def test_a_running_rabbitmq_reimports_its_definitions(tmp_path: Path) -> None:
         "payments-rabbitmq",
         "notifications-rabbitmq",
     ]
-    assert all(c[-1] == rabbitmq.DEFINITIONS_PATH for c in imports)
+    assert all(c[-1] == rabbitmq.HOST_DEFINITIONS_PATH for c in imports)
 
 
 def test_a_dedicated_database_is_bootstrapped_with_its_own_master(tmp_path: Path) -> None:

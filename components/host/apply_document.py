@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from components.host import bootstrap_sql, compose, rabbitmq, shell
+from components.host import bootstrap_sql, compose, memory, rabbitmq, shell
 from components.host import packages as host_packages
 from components.host.bootstrap_sql import DatabaseGrant
 from seed import naming
@@ -192,19 +192,10 @@ def render_script(spec: ApplySpec) -> list[str]:
         HOST_PATH=naming.ssm_host_path("{{ Environment }}", "{{ HostName }}"),
         COMPOSE_PARAMETER=COMPOSE_PARAMETER,
         COMPOSE_FILE=compose.COMPOSE_FILE,
-        RABBITMQ_BOOT_CONFIG=_rabbitmq_boot_config() if rabbits else [],
         SERVICES=[line for s in spec.services for line in _service_files(s, spec.venues)]
         + [line for s in spec.bootstrap_only for line in _database_password_only(s)],
         DATABASES=[line for target in spec.databases for line in _bootstrap(target)],
         RABBITMQ_RELOADS=_rabbitmq_reloads(rabbits) if rabbits else [],
-    )
-
-
-def _rabbitmq_boot_config() -> list[str]:
-    return shell.render_lines(
-        "apply_rabbitmq_boot_config.sh",
-        FILE=compose.RABBITMQ_BOOT_CONFIG_FILE,
-        CONTENT=_quote(rabbitmq.BOOT_CONFIG.rstrip()),
     )
 
 
@@ -216,7 +207,7 @@ def _rabbitmq_reloads(rabbits: list[DomainService]) -> list[str]:
             "apply_rabbitmq_reload.sh",
             COMPOSE_FILE=compose.COMPOSE_FILE,
             CONTAINER=naming.rabbitmq_container(service.name),
-            DEFINITIONS_PATH=rabbitmq.DEFINITIONS_PATH,
+            DEFINITIONS_PATH=rabbitmq.HOST_DEFINITIONS_PATH,
         )
     ]
     return shell.render_lines("apply_rabbitmq_reloads.sh", RELOADS=reloads)
@@ -247,13 +238,15 @@ def _service_files(service: DomainService, venues: tuple[str, ...]) -> list[str]
         )
     definitions: list[str] = []
     if service.uses(Backing.RABBITMQ):
-        path = compose.rabbitmq_definitions_file(service.name)
+        config = rabbitmq.boot_config(rabbitmq.HOST_DEFINITIONS_PATH, memory.RABBITMQ_MEMORY_MB)
         definitions = shell.render_lines(
             "apply_service_rabbitmq.sh",
-            DIR=path.rsplit("/", 1)[0],
+            DIR=compose.rabbitmq_dir(service.name),
             VAR=var,
             KEY=naming.RABBITMQ_DEFINITIONS,
-            DEFINITIONS_FILE=path,
+            DEFINITIONS_FILE=compose.rabbitmq_definitions_file(service.name),
+            CONFIG_FILE=compose.rabbitmq_config_file(service.name),
+            CONFIG=_quote(config.rstrip()),
         )
     return shell.render_lines(
         "apply_service.sh",

@@ -31,7 +31,8 @@ HOST_ROOT = "/opt/ticketing"
 COMPOSE_FILE = f"{HOST_ROOT}/compose.yaml"
 ENV_DIR = f"{HOST_ROOT}/env"
 RABBITMQ_DIR = f"{HOST_ROOT}/rabbitmq"
-RABBITMQ_BOOT_CONFIG_FILE = f"{RABBITMQ_DIR}/definitions.conf"
+# Where a node's boot config sits in the container (beside the image's own conf.d files).
+RABBITMQ_CONF_TARGET = "/etc/rabbitmq/conf.d/20-ticketing.conf"
 
 REDIS_PORT = 6379
 AMQP_PORT = 5672
@@ -51,9 +52,19 @@ def redis_env_file(service: str) -> str:
     return f"{ENV_DIR}/{naming.redis_container(service)}.env"
 
 
+def rabbitmq_dir(service: str) -> str:
+    """The service's RabbitMQ directory on the host, mounted read-only into its node."""
+    return f"{RABBITMQ_DIR}/{service}"
+
+
 def rabbitmq_definitions_file(service: str) -> str:
     """The service's RabbitMQ definitions (its user, password hash and vhost) on the host."""
-    return f"{RABBITMQ_DIR}/{service}/definitions.json"
+    return f"{rabbitmq_dir(service)}/definitions.json"
+
+
+def rabbitmq_config_file(service: str) -> str:
+    """The service's RabbitMQ boot config on the host (`rabbitmq.boot_config`)."""
+    return f"{rabbitmq_dir(service)}/rabbitmq.conf"
 
 
 def rabbitmq_volume(service: str) -> str:
@@ -293,16 +304,18 @@ def _rabbitmq(host: HostSpec, spec: ServiceSpec) -> dict[str, Any]:
         "networks": [naming.backing_network(spec.name)],
         "volumes": [
             {"type": "volume", "source": rabbitmq_volume(spec.name), "target": "/var/lib/rabbitmq"},
+            # The directory, not the file: a new definitions file (a rotated password)
+            # replaces the old one by rename, which only a directory mount shows.
             {
                 "type": "bind",
-                "source": rabbitmq_definitions_file(spec.name),
-                "target": rabbitmq.DEFINITIONS_PATH,
+                "source": rabbitmq_dir(spec.name),
+                "target": rabbitmq.HOST_DEFINITIONS_DIR,
                 "read_only": True,
             },
             {
                 "type": "bind",
-                "source": RABBITMQ_BOOT_CONFIG_FILE,
-                "target": "/etc/rabbitmq/conf.d/20-definitions.conf",
+                "source": rabbitmq_config_file(spec.name),
+                "target": RABBITMQ_CONF_TARGET,
                 "read_only": True,
             },
         ],

@@ -17,13 +17,38 @@ from typing import Any
 HASHING_ALGORITHM = "rabbit_password_hashing_sha256"
 SALT_BYTES = 4
 
-# Mounted read-only into /etc/rabbitmq/conf.d; the definitions file is mounted beside it.
+# Where a Fargate task writes its definitions at start (components/aws/task_definitions.py).
 DEFINITIONS_PATH = "/etc/rabbitmq/definitions.json"
-BOOT_CONFIG = (
-    "# Import this node's user, vhost and permissions on every boot (rotation included).\n"
-    "definitions.import_backend = local_filesystem\n"
-    f"definitions.local.path = {DEFINITIONS_PATH}\n"
-)
+# On an app host the service's directory is mounted here read-only, not the file: the
+# apply document replaces the file by rename, and a file mount would keep showing the
+# container the old one (its inode), so a rotated password would never reach the broker.
+HOST_DEFINITIONS_DIR = "/etc/rabbitmq/ticketing"
+HOST_DEFINITIONS_PATH = f"{HOST_DEFINITIONS_DIR}/definitions.json"
+# The memory alarm (publishers blocked) at this fraction of the container's limit: left to
+# itself RabbitMQ takes a fraction of the host's memory, which a container limit far below
+# it turns into an OOM kill instead of back-pressure. 0.4 leaves the Erlang VM room to
+# collect garbage under the hard limit.
+MEMORY_ALARM_FRACTION = 0.4
+
+
+def boot_config(definitions_path: str, memory_limit_mb: int | None = None) -> str:
+    """The node's `conf.d` file: import `definitions_path` at every boot (rotation included)
+    and, with `memory_limit_mb`, raise the memory alarm at an absolute share of it."""
+    lines = [
+        "# Import this node's user, vhost and permissions on every boot (rotation included).",
+        "definitions.import_backend = local_filesystem",
+        f"definitions.local.path = {definitions_path}",
+    ]
+    if memory_limit_mb is not None:
+        alarm = int(memory_limit_mb * 1024 * 1024 * MEMORY_ALARM_FRACTION)
+        lines += [
+            f"# Publishers wait at {MEMORY_ALARM_FRACTION:g} of the {memory_limit_mb} MiB limit.",
+            f"vm_memory_high_watermark.absolute = {alarm}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+BOOT_CONFIG = boot_config(DEFINITIONS_PATH)
 
 
 def new_salt() -> bytes:

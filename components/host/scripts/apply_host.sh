@@ -62,8 +62,6 @@ install -d -m 0700 __ENV_DIR__
 HOST=$(by_path '__HOST_PATH__')
 DOC=$(pick "$HOST" __COMPOSE_PARAMETER__ | base64 -d | gunzip)
 put 0644 __COMPOSE_FILE__ "$DOC"
-## apply_rabbitmq_boot_config.sh, where a service on the host uses RabbitMQ.
-__RABBITMQ_BOOT_CONFIG__
 ## apply_service.sh per service (apply_service_database_password.sh per service it only
 ## bootstraps), then apply_database.sh per PostgreSQL instance.
 __SERVICES__
