@@ -5,7 +5,8 @@ the catalog lists for it (Redis and/or RabbitMQ; PostgreSQL is RDS). Those
 backing containers sit on a Compose network shared with that one service and
 nothing else (`internal`, no host ports), so payments cannot reach ticketing's
 Redis. Service containers and the static web clients also join the ingress
-network and publish one host port each, which the ALB's target groups target.
+network and publish one host port each, which the ALB's target groups target; that
+network carries no traffic between its containers (`INGRESS`).
 
 No secret is in this document: each container reads an env file that the host
 apply document writes from SSM SecureString parameters (see `HOST_ROOT`).
@@ -40,6 +41,14 @@ RESTART = "unless-stopped"
 SECURITY_OPT = ("no-new-privileges:true",)
 
 HttpProbe = Literal["curl", "wget"]
+
+# Containers on ingress publish a port each for the ALB and never talk to each other
+# across it (that would bypass the ALB and the edge): Docker's bridge driver drops
+# traffic between its containers when enable_icc is false.
+INGRESS: dict[str, Any] = {
+    "driver": "bridge",
+    "driver_opts": {"com.docker.network.bridge.enable_icc": "false"},
+}
 
 
 def env_file(service: str) -> str:
@@ -187,7 +196,7 @@ class HostSpec:
 def render_compose(host: HostSpec) -> dict[str, Any]:
     """The Compose document (as data) that runs `host`'s services and web clients."""
     services: dict[str, Any] = {}
-    networks: dict[str, Any] = {naming.INGRESS_NETWORK: {"driver": "bridge"}}
+    networks: dict[str, Any] = {naming.INGRESS_NETWORK: INGRESS}
     volumes: dict[str, Any] = {}
     for spec in host.services:
         service = spec.service
