@@ -53,11 +53,10 @@ DISCOVERY = "aws:servicediscovery/service:Service"
 NAMESPACE = "aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace"
 HEALTHY_WITHIN_SECONDS = 420
 
-# redis-cli 7.0's -u sends AUTH with an empty user name for `redis://:<password>@host`, the
-# form the program stores (and client libraries read as password only), so the stand-in
-# takes the URL apart itself.
+# redis-ping URL: what a service does with its REDIS_URL, redis://default:<password>@...
+# (redis-cli -u would print a warning about a password on its command line).
 REDIS_PING = """#!/bin/sh
-# redis-ping URL: PING the Redis at redis://:<password>@<host>:<port>/<db>.
+# redis-ping URL: PING the Redis at redis://<user>:<password>@<host>:<port>/<db>.
 rest=${1#redis://}
 auth=${rest%%@*}
 where=${rest#*@}
@@ -452,7 +451,7 @@ def test_secrets_reach_the_environment_as_the_program_stored_them(healthy: Runni
     names = {line.split("=", 1)[0] for line in env.splitlines() if "=" in line}
     assert {"DATABASE_URL", "REDIS_URL", "AMQP_URL", "VENUE_SYNC_CREDENTIAL_ARENA"} <= names
     redis_url = running.secrets[("ticketing", "api")]["REDIS_URL"]
-    assert redis_url.startswith("redis://:")
+    assert redis_url.startswith("redis://default:")
     assert redis_url.endswith("@ticketing-redis.dev.ticketing.internal:6379/0")
     broker = running.exec(("ticketing", "rabbitmq"), "env").stdout
     assert "RABBITMQ_NODENAME=rabbit@localhost" in broker
@@ -530,7 +529,7 @@ def test_no_service_reaches_anothers_stores(healthy: Running) -> None:
         running.names[("payments", "redis")],
     ).stdout.strip()  # fmt: skip
     own = running.secrets[ticketing]["REDIS_URL"]
-    password = own.split("//:", 1)[1].split("@", 1)[0]
+    password = own.split("//default:", 1)[1].split("@", 1)[0]
     direct = running.exec(
         ticketing,
         f"REDISCLI_AUTH={shlex.quote(password)} timeout 5 redis-cli -h {address} ping 2>&1",

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
+import socket
+import subprocess
+import time
 from collections.abc import Callable
+from pathlib import Path
+
+import pytest
 
 from plan.model import Plan, Secret, has_secret, reveal
 from plan.resource_types import LOG_GROUP, METRIC_ALARM, SSM_PARAMETER, TARGET_GROUP
@@ -70,7 +77,8 @@ def test_database_url_requires_tls_and_names_the_services_own_database(dev_plan:
 def test_redis_and_amqp_urls_point_at_the_services_own_containers(dev_plan: Plan) -> None:
     redis = parameter(dev_plan, "/ticketing/dev/services/identity/redis-url").inputs["value"]
     amqp = parameter(dev_plan, "/ticketing/dev/services/ticketing/amqp-url").inputs["value"]
-    assert redis.value.startswith("redis://:") and redis.value.endswith("@identity-redis:6379/0")
+    assert redis.value.startswith("redis://default:")
+    assert redis.value.endswith("@identity-redis:6379/0")
     assert amqp.value.startswith("amqp://ticketing:")
     assert amqp.value.endswith("@ticketing-rabbitmq:5672/ticketing")
 
@@ -138,3 +146,61 @@ def test_outputs_name_parameters_and_never_hold_a_secret(dev_plan: Plan) -> None
         "/ticketing/dev/services/payments/database-url"
     )
     assert set(services) == set(SEED)
+
+
+@pytest.mark.real_engine
+def test_redis_cli_takes_the_rendered_url_and_refuses_an_empty_user(
+    dev_plan: Plan, tmp_path: Path
+) -> None:
+    """Debian's redis-server 7 with the password the plan generated (`--requirepass`, as the
+    compose document starts it) and redis-cli given the URL the plan stores, with its host
+    pointed at this server: PONG. The `redis://:<password>@` form is refused (redis-cli
+    sends AUTH with an empty user name)."""
+    server, cli = shutil.which("redis-server"), shutil.which("redis-cli")
+    if not (server and cli):
+        pytest.skip("redis-server and redis-cli are not installed (.ci/run installs them)")
+    url = parameter(dev_plan, "/ticketing/dev/services/identity/redis-url").inputs["value"].value
+    password = (
+        parameter(dev_plan, "/ticketing/dev/services/identity/redis-password").inputs["value"].value
+    )
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [
+            server,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--requirepass",
+            password,
+            "--save",
+            "",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        local = url.replace("@identity-redis:6379/", f"@127.0.0.1:{port}/")
+
+        def ping(target: str) -> str:
+            for _ in range(50):
+                result = subprocess.run(
+                    [cli, "-u", target, "ping"], capture_output=True, text=True, check=False
+                )
+                if "Connection refused" not in result.stdout + result.stderr:
+                    # stderr also carries redis-cli's warning about a password on its command line
+                    return result.stdout.strip()
+                time.sleep(0.1)
+            return "no server"
+
+        assert ping(local) == "PONG"
+        empty_user = local.replace("redis://default:", "redis://:")
+        refused = ping(empty_user)
+        assert refused.startswith("AUTH failed") or "NOAUTH" in refused, refused
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

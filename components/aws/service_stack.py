@@ -12,7 +12,7 @@ from components.aws import placement
 from components.aws.database import Database
 from components.aws.routing import Router, host_target_group
 from components.host import rabbitmq
-from components.host.compose import AMQP_PORT, REDIS_PORT, ServiceSpec
+from components.host.compose import AMQP_PORT, REDIS_PORT, REDIS_USER, ServiceSpec
 from components.settings import CloudSettings
 from seed import naming
 from seed.catalog import Backing, DomainService
@@ -203,7 +203,11 @@ class ServiceBackingStack(pulumi.ComponentResource):
     def _redis(self) -> None:
         password = self._password("redis")
         host = placement.redis_host(self._settings, self._name)
-        url = pulumi.Output.format("redis://:{0}@{1}:{2}/0", password, host, REDIS_PORT)
+        # Redis 6+ names the password-only user `default`; `redis://:<password>@` leaves the
+        # user empty, which redis-cli sends as AUTH "" <password> and Redis refuses.
+        url = pulumi.Output.format(
+            "redis://{0}:{1}@{2}:{3}/0", REDIS_USER, password, host, REDIS_PORT
+        )
         self._secure(naming.REDIS_PASSWORD, password)
         self._secure(naming.REDIS_URL, url)
 

@@ -36,6 +36,8 @@ RABBITMQ_DIR = f"{HOST_ROOT}/rabbitmq"
 RABBITMQ_CONF_TARGET = "/etc/rabbitmq/conf.d/20-ticketing.conf"
 
 REDIS_PORT = 6379
+# The user a `requirepass` password belongs to (Redis 6 and later: ACL user `default`).
+REDIS_USER = "default"
 AMQP_PORT = 5672
 RESTART = "unless-stopped"
 SECURITY_OPT = ("no-new-privileges:true",)
