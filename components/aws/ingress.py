@@ -23,7 +23,7 @@ import pulumi_random as random
 from components.aws.access_logs import AccessLogBucket, AccessLogBucketArgs
 from components.aws.network import AwsNetwork
 from components.edge.origin import ORIGIN_HEADER, Origin
-from components.edge.origin_pull import OriginPullPki
+from components.edge.origin_pull import OriginPullPki, OriginPullPkiArgs
 from components.outputs import StackOutput, describe
 from components.settings import CloudSettings
 
@@ -134,7 +134,7 @@ class Ingress(pulumi.ComponentResource):
         # The ALB accepts both slots, so switching what the edge sends never sees a 403.
         self._accepted_secrets = [pulumi.Output.secret(s.result) for s in slots.values()]
         pki = (
-            OriginPullPki(f"{name}-origin-pull", settings.environment, opts=child)
+            OriginPullPki(f"{name}-origin-pull", OriginPullPkiArgs.of(settings), opts=child)
             if settings.ingress.origin_mtls == "verify"
             else None
         )
@@ -267,8 +267,8 @@ class Ingress(pulumi.ComponentResource):
             dns_name=public_dns,
             header=ORIGIN_HEADER,
             secret=self._origin_secret,
-            client_cert_pem=pki.client_cert_pem if pki else None,
-            client_key_pem=pki.client_key_pem if pki else None,
+            client_cert_pem=pki.outputs.client_cert_pem if pki else None,
+            client_key_pem=pki.outputs.client_key_pem if pki else None,
         )
         self.stack_outputs = STACK_OUTPUTS.values(
             {"staticIps": self.static_ips, "albDnsName": self.alb_dns_name}
@@ -318,7 +318,7 @@ class Ingress(pulumi.ComponentResource):
             f"{name}-trust-store-ca",
             bucket=bucket.id,
             key="origin-pull-ca.pem",
-            content=pki.ca_cert_pem,
+            content=pki.outputs.ca_cert_pem,
             content_type="application/x-pem-file",
             opts=child,
         )

@@ -10,36 +10,51 @@ The origin-lock header stays as a second factor.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 import pulumi_tls as tls
+
+from components.outputs import ComponentOutputs
+from components.settings import CloudSettings
 
 CA_VALIDITY_HOURS = 10 * 365 * 24
 CLIENT_VALIDITY_HOURS = 365 * 24
 EARLY_RENEWAL_HOURS = 30 * 24  # a new client certificate a month before it expires
 
 
-class OriginPullPki(pulumi.ComponentResource):
-    """The origin-pull CA and the client certificate Cloudflare presents.
+@dataclass(frozen=True)
+class OriginPullPkiArgs:
+    """What the origin-pull certificates need: the environment, in their subjects."""
 
-    Args:
-        name: prefix of every child's name.
-        environment: the stack's environment, in the certificates' subjects.
-        opts: resource options (parent).
+    environment: str
 
-    Attributes:
-        ca_cert_pem: the CA the ALB trust store holds.
-        client_cert_pem / client_key_pem: what the zone uploads (the key a secret).
-    """
+    @classmethod
+    def of(cls, settings: CloudSettings) -> OriginPullPkiArgs:
+        return cls(settings.environment)
+
+
+@dataclass(frozen=True)
+class OriginPullPkiOutputs(ComponentOutputs):
+    """`ca_cert_pem`: the CA the ALB trust store holds; `client_cert_pem` and
+    `client_key_pem` (a secret): what the zone uploads."""
 
     ca_cert_pem: pulumi.Output[str]
     client_cert_pem: pulumi.Output[str]
     client_key_pem: pulumi.Output[str]
 
+
+class OriginPullPki(pulumi.ComponentResource):
+    """The origin-pull CA and the client certificate Cloudflare presents."""
+
+    outputs: OriginPullPkiOutputs
+
     def __init__(
-        self, name: str, environment: str, opts: pulumi.ResourceOptions | None = None
+        self, name: str, args: OriginPullPkiArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("ticketing:cloudflare:OriginPullPki", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        environment = args.environment
         organization = f"Ticketing {environment} edge"
         ca_key = tls.PrivateKey(f"{name}-ca-key", algorithm="RSA", rsa_bits=2048, opts=child)
         ca = tls.SelfSignedCert(
@@ -74,7 +89,9 @@ class OriginPullPki(pulumi.ComponentResource):
             early_renewal_hours=EARLY_RENEWAL_HOURS,
             opts=child,
         )
-        self.ca_cert_pem = ca.cert_pem
-        self.client_cert_pem = client.cert_pem
-        self.client_key_pem = pulumi.Output.secret(client_key.private_key_pem)
-        self.register_outputs({"caCertPem": self.ca_cert_pem})
+        self.outputs = OriginPullPkiOutputs(
+            ca_cert_pem=ca.cert_pem,
+            client_cert_pem=client.cert_pem,
+            client_key_pem=pulumi.Output.secret(client_key.private_key_pem),
+        )
+        self.register_outputs(self.outputs.registered())
