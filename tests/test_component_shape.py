@@ -36,7 +36,6 @@ PENDING = {
     "Ingress",
     "AppTier",
     "AppHost",
-    "AppHostFirewall",
     "AlarmTopic",
     "Observability",
     "Database",

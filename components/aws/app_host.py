@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
@@ -21,6 +22,7 @@ from components.host import compose
 from components.host.app_user_data import render_user_data
 from components.host.apply_document import ApplySpec, DatabaseTarget
 from components.host.bootstrap_sql import render_bootstrap_sql
+from components.outputs import ComponentOutputs
 from components.settings import CloudSettings
 from components.venue.sync import METRIC_NAMESPACE
 from seed import naming
@@ -44,6 +46,37 @@ APPLY_SCHEDULE = "rate(30 minutes)"  # also repairs drift (a stopped container, 
 IMDS_HOP_LIMIT = 1
 
 
+@dataclass(frozen=True)
+class AppHostFirewallArgs:
+    """What the app hosts' security group admits.
+
+    Attributes:
+        vpc_id: the VPC.
+        alb_security_group_id: the ALB's group, the only source admitted.
+        ports: (owner, host port) of every service and web client that publishes one.
+    """
+
+    vpc_id: pulumi.Input[str]
+    alb_security_group_id: pulumi.Input[str]
+    ports: tuple[tuple[str, int], ...]
+
+    @classmethod
+    def of(
+        cls, vpc_id: pulumi.Input[str], alb_security_group_id: pulumi.Input[str]
+    ) -> AppHostFirewallArgs:
+        """Every catalog service's and web client's host port (`placement.host_ports`),
+        admitted from this ALB group."""
+        ports = tuple(sorted(placement.host_ports().items(), key=lambda item: item[1]))
+        return cls(vpc_id, alb_security_group_id, ports)
+
+
+@dataclass(frozen=True)
+class AppHostFirewallOutputs(ComponentOutputs):
+    """`security_group_id`: the group every app host (and its databases' rules) uses."""
+
+    security_group_id: pulumi.Output[str]
+
+
 class AppHostFirewall(pulumi.ComponentResource):
     """The security group every app host shares, and the ALB's way to it.
 
@@ -51,40 +84,27 @@ class AppHostFirewall(pulumi.ComponentResource):
     only to HTTPS (SSM, CloudWatch, registries through NAT) and HTTP (Ubuntu's
     signed package mirrors). Each database adds its own 5432 egress rule.
     No port 22: shell access is SSM Session Manager.
-
-    Args:
-        name: prefix for every child's name.
-        vpc_id: the VPC.
-        alb_security_group_id: the ALB's group, the only source admitted.
-        ports: owner (service or web client) -> host port it publishes.
-        opts: must carry the stack's AWS provider.
     """
 
-    security_group_id: pulumi.Output[str]
+    outputs: AppHostFirewallOutputs
 
     def __init__(
-        self,
-        name: str,
-        *,
-        vpc_id: pulumi.Input[str],
-        alb_security_group_id: pulumi.Input[str],
-        ports: Mapping[str, int],
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: AppHostFirewallArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("ticketing:aws:AppHostFirewall", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         group = aws.ec2.SecurityGroup(
             f"{name}-sg",
-            vpc_id=vpc_id,
+            vpc_id=args.vpc_id,
             description="App hosts: container host ports from the ALB only, no SSH",
             tags={"Name": f"{name}-sg"},
             opts=child,
         )
-        for owner, port in sorted(ports.items(), key=lambda item: item[1]):
+        for owner, port in args.ports:
             aws.vpc.SecurityGroupIngressRule(
                 f"{name}-from-alb-{owner}",
                 security_group_id=group.id,
-                referenced_security_group_id=alb_security_group_id,
+                referenced_security_group_id=args.alb_security_group_id,
                 ip_protocol="tcp",
                 from_port=port,
                 to_port=port,
@@ -93,7 +113,7 @@ class AppHostFirewall(pulumi.ComponentResource):
             )
             aws.vpc.SecurityGroupEgressRule(
                 f"{name}-alb-to-{owner}",
-                security_group_id=alb_security_group_id,
+                security_group_id=args.alb_security_group_id,
                 referenced_security_group_id=group.id,
                 ip_protocol="tcp",
                 from_port=port,
@@ -115,8 +135,8 @@ class AppHostFirewall(pulumi.ComponentResource):
                 description=why,
                 opts=child,
             )
-        self.security_group_id = group.id
-        self.register_outputs({"securityGroupId": self.security_group_id})
+        self.outputs = AppHostFirewallOutputs(security_group_id=group.id)
+        self.register_outputs(self.outputs.registered())
 
 
 def apply_spec(

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import pulumi
 
 from components.aws import placement
-from components.aws.app_host import AppHost, AppHostFirewall
+from components.aws.app_host import AppHost, AppHostFirewall, AppHostFirewallArgs
 from components.aws.backup import DataBackups, DataBackupsArgs
 from components.aws.database import Database
 from components.aws.fargate import (
@@ -106,9 +106,7 @@ class AppTier(pulumi.ComponentResource):
         )
         firewall = AppHostFirewall(
             f"{name}-hosts",
-            vpc_id=network.outputs.vpc_id,
-            alb_security_group_id=router.alb_security_group_id,
-            ports=placement.host_ports(),
+            AppHostFirewallArgs.of(network.outputs.vpc_id, router.alb_security_group_id),
             opts=child,
         )
         databases = {
@@ -118,7 +116,7 @@ class AppTier(pulumi.ComponentResource):
                 environment=env,
                 vpc_id=network.outputs.vpc_id,
                 subnet_ids=private,
-                client_security_group_id=firewall.security_group_id,
+                client_security_group_id=firewall.outputs.security_group_id,
                 log_retention_days=settings.observability.log_retention_days,
                 opts=child,
             )
@@ -150,7 +148,7 @@ class AppTier(pulumi.ComponentResource):
                 subnet_id=private[zones[index]],
                 zone=network.zones[zones[index]],
                 egress=network.private_egress[zones[index]],
-                security_group_id=firewall.security_group_id,
+                security_group_id=firewall.outputs.security_group_id,
                 services=[stacks[s.name] for s in layout.services],
                 web_clients=[sites[c.name] for c in layout.web_clients],
                 databases=databases,
