@@ -40,7 +40,6 @@ PENDING = {
     "Observability",
     "Database",
     "ServiceBackingStack",
-    "WebClientSite",
 }
 
 

@@ -285,7 +285,9 @@ class AppHost(pulumi.ComponentResource):
             naming.ssm_service_parameter(env, s.name, naming.DATABASE_PASSWORD)
             for s in spec.bootstrap_only
         ]
-        log_arns = [s.log_group_arn for s in services] + [w.log_group_arn for w in web_clients]
+        log_arns = [s.log_group_arn for s in services] + [
+            w.outputs.log_group_arn for w in web_clients
+        ]
         policy = pulumi.Output.all(
             account=account,
             logs=pulumi.Output.all(*log_arns),
@@ -366,7 +368,7 @@ class AppHost(pulumi.ComponentResource):
                 for s in services
             ],
             *[
-                (w.compose_spec.name, w.target_group_arn, w.compose_spec.host_port)
+                (w.compose_spec.name, w.outputs.target_group_arn, w.compose_spec.host_port)
                 for w in web_clients
             ],
         ]:

@@ -25,7 +25,7 @@ from components.aws.venue_sync import (
     VenueHealthAlarmsArgs,
     VenueSyncCredentials,
 )
-from components.aws.web_client import WebClientSite
+from components.aws.web_client import WebClientSite, WebClientSiteArgs
 from components.outputs import StackOutput, describe
 from components.settings import CloudSettings
 from seed import catalog, naming
@@ -136,7 +136,9 @@ class AppTier(pulumi.ComponentResource):
         }
         sites = {
             c.name: WebClientSite(
-                c, settings=settings, router=router, vpc_id=network.outputs.vpc_id, opts=child
+                c.name,
+                WebClientSiteArgs.of(settings, c, router, network.outputs.vpc_id),
+                opts=child,
             )
             for c in catalog.WEB_CLIENTS
         }
