@@ -738,3 +738,12 @@ def test_aws_provider_tags_must_name_the_real_environment_and_stack() -> None:
 
 def test_rules_ignore_other_resource_types() -> None:
     assert run_resource_rule("rds-not-public", aws.EC2_INSTANCE, {"publiclyAccessible": True}).clean
+
+
+def test_an_ebs_volume_must_be_encrypted() -> None:
+    assert run_resource_rule("ebs-volume-encrypted", aws.EBS_VOLUME, {"encrypted": True}).clean
+    for props in ({"encrypted": False}, {}):
+        outcome = run_resource_rule("ebs-volume-encrypted", aws.EBS_VOLUME, props)
+        assert outcome.messages == [
+            "encrypted is not true: the volume and its snapshots would be readable at rest."
+        ]

@@ -44,6 +44,7 @@ from seed import cloudflare_ranges, naming
 RDS_INSTANCE: Final = "aws:rds/instance:Instance"
 RDS_PARAMETER_GROUP: Final = "aws:rds/parameterGroup:ParameterGroup"
 EC2_INSTANCE: Final = "aws:ec2/instance:Instance"
+EBS_VOLUME: Final = "aws:ebs/volume:Volume"
 SECURITY_GROUP: Final = "aws:ec2/securityGroup:SecurityGroup"
 # The VPC's default group: same inline rules, but AWS fixes its description.
 DEFAULT_SECURITY_GROUP: Final = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
@@ -240,6 +241,11 @@ def _ec2_encrypted_volumes(args: ResourceValidationArgs, report: Reporter) -> No
         encrypted = at(device, "encrypted")
         if not is_unknown(encrypted) and encrypted is not True:
             report(f"ebsBlockDevices[{i}].encrypted is not true.")
+
+
+def _ebs_volume_encrypted(args: ResourceValidationArgs, report: Reporter) -> None:
+    if _known(args, at(args.props, "encrypted"), "encrypted") is not True:
+        report("encrypted is not true: the volume and its snapshots would be readable at rest.")
 
 
 def _ec2_no_public_ip(args: ResourceValidationArgs, report: Reporter) -> None:
@@ -689,6 +695,16 @@ POLICIES = [
         "ebs_block_devices entry).",
         types=[EC2_INSTANCE],
         check=_ec2_encrypted_volumes,
+    ),
+    resource_rule(
+        "ebs-volume-encrypted",
+        description="Every EBS volume of its own (an app host's data volume) is encrypted.",
+        category=Category.SECURITY,
+        severity=Severity.HIGH,
+        remediation="Set encrypted=True on the aws.ebs.Volume; an existing volume is encrypted "
+        "by restoring a snapshot copy into a new, encrypted one.",
+        types=[EBS_VOLUME],
+        check=_ebs_volume_encrypted,
     ),
     resource_rule(
         "ec2-no-public-ip",
