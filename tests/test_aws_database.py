@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+import botocore.session
+
+from components.aws import database
 from plan import fakes
 from plan.model import Plan
 from plan.resource_types import (
@@ -61,12 +64,26 @@ def test_a_major_version_from_yaml_may_be_a_number(capture: Callable[..., Plan])
 
 
 def test_parameter_group_forces_tls_and_logs_slow_queries(dev_plan: Plan) -> None:
+    """Apply methods per botocore's rds model (ModifyDBParameterGroup, Parameters):
+    `immediate` is for dynamic parameters only, `pending-reboot` for dynamic and static."""
     [group] = dev_plan.of_type(RDS_PARAMETER_GROUP)
-    params = {p["name"]: p["value"] for p in group.inputs["parameters"]}
-    assert params["rds.force_ssl"] == "1"
-    assert int(params["log_min_duration_statement"]) > 0
+    params = {p["name"]: (p["value"], p.get("applyMethod")) for p in group.inputs["parameters"]}
+    assert params["rds.force_ssl"] == ("1", "pending-reboot")
+    assert params["max_connections"] == ("112", "pending-reboot")  # db.t4g.micro, static
+    assert int(params["log_min_duration_statement"][0]) > 0
+    assert params["log_parameter_max_length"] == ("0", "immediate")
+    assert params["log_parameter_max_length_on_error"] == ("0", "immediate")
     [db] = dev_plan.of_type(RDS_INSTANCE)
     assert db.inputs["parameterGroupName"] == group.outputs["name"]
+
+
+def test_apply_methods_are_botocores_values() -> None:
+    """botocore ships the RDS API model: ApplyMethod is the enum immediate | pending-reboot."""
+    model = botocore.session.get_session().get_service_model("rds")
+    allowed = set(model.shape_for("ApplyMethod").enum)
+    assert allowed == {"immediate", "pending-reboot"}
+    for _, _, method in (database.FORCE_SSL, *database.LOG_PARAMETERS):
+        assert method in allowed
 
 
 def test_only_the_app_hosts_group_reaches_postgres(dev_plan: Plan) -> None:

@@ -13,11 +13,18 @@ from components.aws.observability import (
     alarm_key_policy,
     alarm_topic_policy,
     deploy_failure_pattern,
-    max_connections,
 )
+from components.settings import rds_classes
 from plan import fakes
 from plan.model import Plan
-from plan.resource_types import DASHBOARD, KMS_KEY, METRIC_ALARM, RDS_INSTANCE, SNS_TOPIC
+from plan.resource_types import (
+    DASHBOARD,
+    KMS_KEY,
+    METRIC_ALARM,
+    RDS_INSTANCE,
+    RDS_PARAMETER_GROUP,
+    SNS_TOPIC,
+)
 from tests.app_tier_helpers import app_hosts, services_with, under
 
 EVENT_RULE = "aws:cloudwatch/eventRule:EventRule"
@@ -170,10 +177,40 @@ def test_dashboard_shows_alb_rds_and_host_metrics(dev_plan: Plan) -> None:
     assert {"DatabaseConnections", "StatusCheckFailed", "TargetResponseTime"} <= metrics
 
 
-def test_max_connections_follows_instance_memory() -> None:
-    assert max_connections("db.t4g.micro") == 112
-    assert max_connections("db.m6g.large") == 901
-    assert max_connections("db.r6g.16xlarge") == 5000
+def test_connection_limits_follow_the_documented_formula_over_the_class_memory() -> None:
+    """AWS's default, LEAST({DBInstanceClassMemory/9531392},5000) (RDS User Guide, "Maximum
+    number of database connections"; AWS Prescriptive Guidance, "max_connections"), over each
+    class's published memory (RDS User Guide, "Hardware specifications for DB instance
+    classes")."""
+    assert dict(rds_classes.CONNECTION_LIMITS) == {
+        "db.t4g.micro": 112,
+        "db.t4g.small": 225,
+        "db.t4g.medium": 450,
+        "db.t4g.large": 901,
+        "db.t4g.xlarge": 1802,
+        "db.m6g.large": 901,
+        "db.m6g.xlarge": 1802,
+    }
+    assert rds_classes.connection_limit(512) == 5000  # the cap
+
+
+def test_connections_alarm_fires_below_the_limit_the_parameter_group_sets(
+    plan_of: Callable[[str], Plan],
+) -> None:
+    for stack, limit in (("dev", 112), ("prod", 901)):  # db.t4g.micro, db.m6g.large
+        plan = plan_of(stack)
+        [group] = plan.of_type(RDS_PARAMETER_GROUP)
+        params = {p["name"]: p["value"] for p in group.inputs["parameters"]}
+        assert int(params["max_connections"]) == limit
+        [alarm] = [
+            a for a in platform_alarms(plan).values() if a["metricName"] == "DatabaseConnections"
+        ]
+        assert alarm["threshold"] == int(limit * 0.8) < limit
+        assert (alarm["statistic"], alarm["comparisonOperator"]) == (
+            "Maximum",
+            "GreaterThanThreshold",
+        )
+        assert str(limit) in alarm["alarmDescription"]
 
 
 def test_the_nat_instance_recovers_from_hardware_faults_and_reboots_from_its_own(

@@ -289,6 +289,14 @@ BAD = [
         id="engine-version-as-yaml-number",
     ),
     pytest.param(
+        cloud(database__instanceClass="db.r6g.large"),
+        "ticketing:database.instanceClass: the memory of db.r6g.large is not in "
+        "components/settings/rds_classes.py; add it from https://docs.aws.amazon.com/AmazonRDS/"
+        "latest/UserGuide/Concepts.DBInstanceClass.Summary.html (and its price to plan/prices), "
+        'got "db.r6g.large"',
+        id="db-class-without-a-connection-limit",
+    ),
+    pytest.param(
         cloud(role="edge"),
         'ticketing:role: expected one of cloud, venue, bootstrap, got "edge"',
         id="unknown-role",

@@ -8,7 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.instance_identity import service_assume_role_policy
-from components.settings import DatabaseSettings, RetentionDays
+from components.settings import DatabaseSettings, RetentionDays, rds_classes
 from seed import naming
 
 POSTGRES_PORT = 5432
@@ -18,11 +18,41 @@ PERFORMANCE_INSIGHTS_DAYS = 7  # the free retention tier
 MONITORING_PRINCIPAL = "monitoring.rds.amazonaws.com"
 
 
+# The parameter group's settings: name -> (value, apply method). `pending-reboot` is valid
+# for static and dynamic parameters alike, `immediate` for dynamic ones only (botocore's
+# rds model, ModifyDBParameterGroup's Parameters); a static one set `immediate` fails.
+# max_connections is static; rds.force_ssl takes effect at the next reboot, never mid-day.
+# Bind values are personal data (names, e-mails, card tokens): a slow statement's log line
+# and an error's context carry none of them (PostgreSQL's log_parameter_max_length and
+# log_parameter_max_length_on_error, 0 = none; the suite runs them on a real server).
+FORCE_SSL = ("rds.force_ssl", "1", "pending-reboot")
+LOG_PARAMETERS = (
+    ("log_min_duration_statement", str(SLOW_QUERY_MS), "immediate"),
+    ("log_parameter_max_length", "0", "immediate"),
+    ("log_parameter_max_length_on_error", "0", "immediate"),
+)
+
+
+def parameter_group_parameters(instance_class: str) -> list[aws.rds.ParameterGroupParameterArgs]:
+    """The parameter group's parameters for an instance of `instance_class`."""
+    connections = (
+        "max_connections",
+        str(rds_classes.max_connections(instance_class)),
+        "pending-reboot",
+    )
+    return [
+        aws.rds.ParameterGroupParameterArgs(name=n, value=v, apply_method=m)
+        for n, v, m in (FORCE_SSL, connections, *LOG_PARAMETERS)
+    ]
+
+
 class Database(pulumi.ComponentResource):
     """RDS PostgreSQL in the private subnets, reachable on 5432 from the app hosts only.
 
     Encrypted gp3 storage with autoscaling, the master password managed by RDS
-    (Secrets Manager), a parameter group forcing TLS and logging slow queries,
+    (Secrets Manager), a parameter group forcing TLS, logging slow queries without
+    their bind values and setting max_connections from `rds_classes` (the number
+    the connections alarm is a fraction of),
     backups, Multi-AZ and deletion protection as configured, Performance
     Insights, Enhanced Monitoring where configured (outside dev: the OS's per
     process view every 60 s, through a role only RDS may assume for this
@@ -106,13 +136,8 @@ class Database(pulumi.ComponentResource):
         parameters = aws.rds.ParameterGroup(
             f"{name}-params",
             family=settings.family,
-            description=f"{identifier}: TLS only, slow queries logged",
-            parameters=[
-                aws.rds.ParameterGroupParameterArgs(name="rds.force_ssl", value="1"),
-                aws.rds.ParameterGroupParameterArgs(
-                    name="log_min_duration_statement", value=str(SLOW_QUERY_MS)
-                ),
-            ],
+            description=f"{identifier}: TLS only, slow queries logged without bind values",
+            parameters=parameter_group_parameters(settings.instance_class),
             opts=child,
         )
         # Created before the instance so RDS writes into groups that expire.

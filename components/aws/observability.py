@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.database import Database
+from components.settings import rds_classes
 from seed import naming
 
 CPU_PERCENT = 80.0
@@ -24,23 +25,6 @@ EVENTS_PRINCIPAL = "events.amazonaws.com"
 ASSOCIATION_EVENT = "EC2 State Manager Instance Association State Change"
 FAILED_RUN_STATUSES = ("Failed", "TimedOut")
 KEY_DELETION_WINDOW_DAYS = 30
-# RDS instance memory (GiB) by size; PostgreSQL's max_connections derives from it.
-_MEMORY_GIB = {"micro": 1, "small": 2, "medium": 4, "large": 8, "xlarge": 16}
-
-
-def instance_memory_gib(instance_class: str) -> int:
-    """The memory (GiB) of an RDS instance class, by its size."""
-    size = instance_class.rsplit(".", 1)[-1]
-    gib = _MEMORY_GIB.get(size)
-    if gib is None:
-        multiple = int(size.removesuffix("xlarge") or 1) if size.endswith("xlarge") else 1
-        gib = 16 * multiple
-    return gib
-
-
-def max_connections(instance_class: str) -> int:
-    """RDS PostgreSQL's default max_connections, LEAST(memory / 9531392, 5000), for a class."""
-    return min(instance_memory_gib(instance_class) * 1024**3 // 9_531_392, 5000)
 
 
 def is_burstable(instance_type: str) -> bool:
@@ -271,18 +255,19 @@ class Observability(pulumi.ComponentResource):
                 "AWS/RDS",
                 "FreeableMemory",
                 dims,
-                instance_memory_gib(instance_class) * 1024**3 * FREEABLE_MEMORY_FRACTION,
+                rds_classes.memory_gib(instance_class) * 1024**3 * FREEABLE_MEMORY_FRACTION,
                 period=300,
                 periods=3,
                 comparison="LessThanThreshold",
             )
             self._alarm(
                 f"{db}-rds-connections",
-                f"RDS {db} connections near max_connections",
+                f"RDS {db} connections above {CONNECTIONS_FRACTION:.0%} of max_connections"
+                f" ({rds_classes.max_connections(instance_class)})",
                 "AWS/RDS",
                 "DatabaseConnections",
                 dims,
-                int(max_connections(instance_class) * CONNECTIONS_FRACTION),
+                int(rds_classes.max_connections(instance_class) * CONNECTIONS_FRACTION),
                 statistic="Maximum",
                 periods=3,
             )

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Final, Literal, cast
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from components.host import memory
-from components.settings import instance_memory
+from components.settings import instance_memory, rds_classes
 from components.settings.cloudflare import CloudflareSettings
 from components.settings.errors import at, require_exact_keys
 from components.settings.fargate import EcsSettings, HostPlacement
@@ -158,6 +158,13 @@ class DatabaseSettings(Model):
     # RDS's OS metrics (per process CPU and memory, disk, swap) to CloudWatch Logs every
     # this many seconds; 0 is off. The intervals CreateDBInstance's MonitoringInterval takes.
     enhanced_monitoring_seconds: Literal[0, 1, 5, 10, 15, 30, 60] = 0
+
+    @field_validator("instance_class")
+    @classmethod
+    def _class_in_the_table(cls, value: str) -> str:
+        if value not in rds_classes.MEMORY_GIB:
+            raise ValueError(rds_classes.unknown_class(value))
+        return value
 
     @field_validator("engine_version", mode="before")
     @classmethod
