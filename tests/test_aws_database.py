@@ -6,8 +6,10 @@ import json
 from collections.abc import Callable
 
 import botocore.session
+import pytest
 
 from components.aws import database
+from components.settings import rds_windows
 from plan import fakes
 from plan.model import Plan
 from plan.resource_types import (
@@ -110,6 +112,65 @@ def test_prod_is_protected_multi_az_and_keeps_a_final_snapshot(prod_plan: Plan) 
     assert db.inputs["deletionProtection"] is True and db.inputs["multiAz"] is True
     assert db.inputs["skipFinalSnapshot"] is False and db.inputs["finalSnapshotIdentifier"]
     assert db.inputs["backupRetentionPeriod"] == 30.0  # Pulumi.prod.yaml
+
+
+def test_outside_dev_automated_backups_outlive_the_instance(
+    plan_of: Callable[[str], Plan],
+) -> None:
+    """The provider's delete_automated_backups defaults to true, as DeleteDBInstance's
+    DeleteAutomatedBackups does (botocore's rds model): the backups would go with it."""
+    for stack, deleted in (("dev", True), ("staging", False), ("prod", False)):
+        [db] = plan_of(stack).of_type(RDS_INSTANCE)
+        assert db.inputs["deleteAutomatedBackups"] is deleted, stack
+    model = botocore.session.get_session().get_service_model("rds")
+    doc = model.shape_for("DeleteDBInstanceMessage").members["DeleteAutomatedBackups"]
+    assert "default is to remove automated backups" in doc.documentation
+
+
+def test_backup_and_maintenance_windows_per_environment_never_overlap(
+    plan_of: Callable[[str], Plan],
+) -> None:
+    windows = {}
+    for stack in ("dev", "staging", "prod"):
+        [db] = plan_of(stack).of_type(RDS_INSTANCE)
+        windows[stack] = (db.inputs["backupWindow"], db.inputs["maintenanceWindow"])
+        assert not rds_windows.overlaps(*windows[stack]), stack
+    assert windows == {
+        "dev": ("01:00-01:30", "tue:03:00-tue:03:30"),
+        "staging": ("01:30-02:00", "wed:03:00-wed:04:00"),
+        "prod": ("02:00-03:00", "thu:04:00-thu:05:00"),
+    }
+
+
+def test_windows_follow_botocores_documented_constraints() -> None:
+    """CreateDBInstance's PreferredBackupWindow / PreferredMaintenanceWindow in botocore's rds
+    model: hh24:mi-hh24:mi, ddd:hh24:mi-ddd:hh24:mi, UTC, at least 30 minutes, no conflict."""
+    model = botocore.session.get_session().get_service_model("rds")
+    members = model.shape_for("CreateDBInstanceMessage").members
+    backup = members["PreferredBackupWindow"].documentation
+    maintenance = members["PreferredMaintenanceWindow"].documentation
+    assert "hh24:mi-hh24:mi" in backup and "ddd:hh24:mi-ddd:hh24:mi" in maintenance
+    for doc in (backup, maintenance):
+        assert "Must be at least 30 minutes" in doc and "Must not conflict" in doc
+    assert "mon | tue | wed | thu | fri | sat | sun" in maintenance
+
+
+@pytest.mark.parametrize(
+    ("backup", "maintenance", "overlap"),
+    [
+        ("01:00-01:30", "tue:01:29-tue:02:00", True),
+        ("01:00-01:30", "tue:01:30-tue:02:00", False),  # end minute excluded
+        ("01:00-01:30", "tue:00:30-tue:01:00", False),
+        ("23:45-00:15", "wed:00:00-wed:00:30", True),  # backups past midnight
+        ("23:45-00:15", "sat:00:15-sat:01:00", False),
+        ("03:00-04:00", "sun:23:30-mon:03:30", True),  # maintenance across the week's end
+        ("03:00-04:00", "sun:23:30-mon:03:00", False),
+    ],
+)
+def test_window_overlap_is_checked_on_every_day_across_midnight(
+    backup: str, maintenance: str, overlap: bool
+) -> None:
+    assert rds_windows.overlaps(backup, maintenance) is overlap
 
 
 def test_staging_keeps_at_least_a_week_of_backups(plan_of: Callable[[str], Plan]) -> None:

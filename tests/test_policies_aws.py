@@ -32,6 +32,7 @@ RDS: dict[str, Any] = {
     "skipFinalSnapshot": False,
     "finalSnapshotIdentifier": "ticketing-final",
     "multiAz": True,
+    "deleteAutomatedBackups": False,
     "parameterGroupName": "ticketing-postgres16",
     "manageMasterUserPassword": True,
 }
@@ -186,6 +187,24 @@ def test_rds_multi_az() -> None:
     assert bad.mentions("multiAz is not true")
     dev = run_resource_rule("rds-multi-az", aws.RDS_INSTANCE, rds(multiAz=False), stack_config=DEV)
     assert dev.violations == []
+
+
+def test_rds_keep_automated_backups() -> None:
+    rule = "rds-keep-automated-backups"
+    assert run_resource_rule(rule, aws.RDS_INSTANCE, rds(), stack_config=PROD).clean
+    deletes = rds(deleteAutomatedBackups=True)
+    assert run_resource_rule(rule, aws.RDS_INSTANCE, deletes, stack_config=PROD).mentions(
+        "deleteAutomatedBackups is true in environment prod"
+    )
+    unset = {k: v for k, v in RDS.items() if k != "deleteAutomatedBackups"}
+    assert run_resource_rule(rule, aws.RDS_INSTANCE, unset, stack_config=PROD).mentions(
+        "not set (the provider's default is true)"
+    )
+    dev = run_resource_rule(rule, aws.RDS_INSTANCE, deletes, stack_config=DEV)
+    assert dev.violations == [] and dev.not_applicable
+    unknown = rds(deleteAutomatedBackups=UNKNOWN)
+    outcome = run_resource_rule(rule, aws.RDS_INSTANCE, unknown, stack_config=PROD)
+    assert outcome.violations == [] and outcome.not_applicable
 
 
 def test_rds_enhanced_monitoring() -> None:

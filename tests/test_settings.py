@@ -297,6 +297,30 @@ BAD = [
         id="db-class-without-a-connection-limit",
     ),
     pytest.param(
+        cloud(database__maintenanceWindow="tue:01:15-tue:02:00"),
+        "ticketing:database.maintenanceWindow: overlaps backupWindow 01:00-01:30 (UTC, daily); "
+        'RDS needs the maintenance window outside the backup window, got "tue:01:15-tue:02:00"',
+        id="maintenance-overlaps-backups",
+    ),
+    pytest.param(
+        cloud(database__backupWindow="1:00-1:30"),
+        "ticketing:database.backupWindow: not a daily window hh24:mi-hh24:mi in UTC like "
+        '01:00-01:30, got "1:00-1:30"',
+        id="backup-window-format",
+    ),
+    pytest.param(
+        cloud(database__backupWindow="01:00-01:20"),
+        "ticketing:database.backupWindow: a window of 20 minutes; RDS needs at least 30, "
+        'got "01:00-01:20"',
+        id="backup-window-too-short",
+    ),
+    pytest.param(
+        cloud(database__maintenanceWindow="Tue:03:00-Tue:03:30"),
+        "ticketing:database.maintenanceWindow: not a weekly window ddd:hh24:mi-ddd:hh24:mi in "
+        'UTC with days mon..sun, like tue:03:00-tue:03:30, got "Tue:03:00-Tue:03:30"',
+        id="maintenance-window-format",
+    ),
+    pytest.param(
         cloud(role="edge"),
         'ticketing:role: expected one of cloud, venue, bootstrap, got "edge"',
         id="unknown-role",

@@ -170,6 +170,11 @@ class Database(pulumi.ComponentResource):
             port=POSTGRES_PORT,
             multi_az=settings.multi_az,
             backup_retention_period=settings.backup_retention_days,
+            backup_window=settings.backup_window,
+            maintenance_window=settings.maintenance_window,
+            # Outside dev the automated backups outlive the instance (point-in-time restore
+            # of a deleted database); RDS's default removes them with it.
+            delete_automated_backups=dev,
             copy_tags_to_snapshot=True,
             deletion_protection=settings.deletion_protection,
             skip_final_snapshot=dev,

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Final, Literal, cast
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from components.host import memory
-from components.settings import instance_memory, rds_classes
+from components.settings import instance_memory, rds_classes, rds_windows
 from components.settings.cloudflare import CloudflareSettings
 from components.settings.errors import at, require_exact_keys
 from components.settings.fargate import EcsSettings, HostPlacement
@@ -139,6 +139,16 @@ class IngressSettings(Model):
     access_log_days: Annotated[int, Field(ge=0, le=3650)] = 0
 
 
+def _backup_window(value: str) -> str:
+    rds_windows.backup_span(value)
+    return value
+
+
+def _maintenance_window(value: str) -> str:
+    rds_windows.maintenance_span(value)
+    return value
+
+
 class DatabaseSettings(Model):
     """The shared RDS PostgreSQL instance (and any dedicated ones, same hardening).
 
@@ -158,6 +168,20 @@ class DatabaseSettings(Model):
     # RDS's OS metrics (per process CPU and memory, disk, swap) to CloudWatch Logs every
     # this many seconds; 0 is off. The intervals CreateDBInstance's MonitoringInterval takes.
     enhanced_monitoring_seconds: Literal[0, 1, 5, 10, 15, 30, 60] = 0
+    # UTC; RDS backs up daily in the first and applies maintenance weekly in the second,
+    # and refuses windows that overlap (`rds_windows`). Per environment in `profiles`.
+    backup_window: Annotated[str, AfterValidator(_backup_window)] = "01:00-01:30"
+    maintenance_window: Annotated[str, AfterValidator(_maintenance_window)] = "tue:03:00-tue:03:30"
+
+    @model_validator(mode="after")
+    def _windows_apart(self) -> DatabaseSettings:
+        if rds_windows.overlaps(self.backup_window, self.maintenance_window):
+            message = (
+                f"overlaps backupWindow {self.backup_window} (UTC, daily); RDS needs the "
+                "maintenance window outside the backup window"
+            )
+            raise at(("maintenanceWindow",), message, self.maintenance_window)
+        return self
 
     @field_validator("instance_class")
     @classmethod

@@ -134,6 +134,20 @@ def _rds_deletion_protection(args: ResourceValidationArgs, report: Reporter) -> 
         report(f"skipFinalSnapshot is true in environment {env}: deleting it loses the data.")
 
 
+def _rds_keep_automated_backups(args: ResourceValidationArgs, report: Reporter) -> None:
+    env = resource_environment(args)
+    if env.is_dev:
+        args.not_applicable(f"environment {env} may delete its backups with the instance")
+        return
+    keep = _known(args, at(args.props, "deleteAutomatedBackups"), "deleteAutomatedBackups")
+    if keep is not False:
+        state = "not set (the provider's default is true)" if keep is None else "true"
+        report(
+            f"deleteAutomatedBackups is {state} in environment {env}: deleting the instance "
+            "would delete its automated backups and every point in time they restore."
+        )
+
+
 def _rds_multi_az(args: ResourceValidationArgs, report: Reporter) -> None:
     env = resource_environment(args)
     if env.is_dev:
@@ -631,6 +645,17 @@ POLICIES = [
         "(ticketing:database.deletionProtection).",
         types=[RDS_INSTANCE],
         check=_rds_deletion_protection,
+        config=_ENVIRONMENT_CONFIG,
+    ),
+    resource_rule(
+        "rds-keep-automated-backups",
+        description="Outside dev, RDS keeps its automated backups when the instance is deleted.",
+        category=Category.ARCHITECTURE,
+        severity=Severity.HIGH,
+        remediation="Set delete_automated_backups=False; they expire after the retention "
+        "period (ticketing:database.backupRetentionDays).",
+        types=[RDS_INSTANCE],
+        check=_rds_keep_automated_backups,
         config=_ENVIRONMENT_CONFIG,
     ),
     resource_rule(
