@@ -287,6 +287,37 @@ def test_passwords_can_be_given_as_psql_variables(bootstrapped: Server) -> None:
     bootstrapped.connect(grant.role, PASSWORDS[grant.role], grant.database).close()
 
 
+def test_a_removed_services_role_can_no_longer_log_in_and_its_data_stays(
+    bootstrapped: Server,
+) -> None:
+    """Run on the real server: the next bootstrap without the service takes the role's LOGIN
+    away and ends its open session (PostgreSQL checks rolcanlogin at each connection only);
+    its database and rows stay, and putting the service back restores the login."""
+    removed, kept = GRANTS[-1], GRANTS[:-1]
+    with bootstrapped.connect(removed.role, PASSWORDS[removed.role], removed.database) as c:
+        c.execute("CREATE TABLE IF NOT EXISTS orders (id int PRIMARY KEY, email text)")
+        c.execute("INSERT INTO orders VALUES (1, 'a@example.com') ON CONFLICT DO NOTHING")
+    session = bootstrapped.connect(removed.role, PASSWORDS[removed.role], removed.database)
+    try:
+        result = run_bootstrap(bootstrapped, grants=kept)
+        assert result.returncode == 0, result.stderr
+        with pytest.raises(psycopg.OperationalError):
+            session.execute("SELECT 1")
+        message = refusal(bootstrapped, removed.role, PASSWORDS[removed.role], removed.database)
+        assert f'role "{removed.role}" is not permitted to log in' in message
+        rows = bootstrapped.superuser_sql("SELECT count(*) FROM orders", database=removed.database)
+        assert rows == "1"
+        for grant in kept:
+            bootstrapped.connect(grant.role, PASSWORDS[grant.role], grant.database).close()
+        again = run_bootstrap(bootstrapped, grants=kept)  # idempotent while it stays removed
+        assert again.returncode == 0, again.stderr
+    finally:
+        session.close()
+        assert run_bootstrap(bootstrapped).returncode == 0
+    with bootstrapped.connect(removed.role, PASSWORDS[removed.role], removed.database) as c:
+        assert c.execute("SELECT email FROM orders").fetchall() == [("a@example.com",)]
+
+
 @pytest.mark.parametrize("password", [None, ""])
 def test_a_missing_password_stops_before_any_change(
     bootstrapped: Server, password: str | None

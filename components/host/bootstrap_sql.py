@@ -22,6 +22,10 @@ from dataclasses import dataclass
 from seed.catalog import DomainService
 
 MAINTENANCE_DATABASE = "postgres"
+# Every service role the bootstrap creates is a member of this NOLOGIN role, so a later
+# run finds the roles of services that were removed since: it takes their LOGIN away
+# and ends their sessions, and leaves their databases (the data) as they are.
+SERVICE_GROUP = "ticketing_services"
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _ENV = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 
@@ -81,8 +85,10 @@ def render_bootstrap_sql(grants: Sequence[DatabaseGrant]) -> str:
     ]
     for grant in grants:
         lines += _password(grant)
+    lines += _service_group()
     for grant in grants:
         lines += _role_and_database(grant)
+    lines += _retire_removed(grants)
     for grant in grants:
         lines += _schema(grant)
     return "\n".join(lines).rstrip("\n") + "\n"
@@ -122,6 +128,39 @@ def _password(grant: DatabaseGrant) -> list[str]:
     ]
 
 
+def _service_group() -> list[str]:
+    group = _literal(SERVICE_GROUP)
+    return [
+        f"-- {SERVICE_GROUP}: no privileges, no login; it only marks the service roles.",
+        f"SELECT format('CREATE ROLE %I NOLOGIN', {group})",
+        f"WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = {group}) \\gexec",
+        "",
+    ]
+
+
+def _retire_removed(grants: Sequence[DatabaseGrant]) -> list[str]:
+    group = _literal(SERVICE_GROUP)
+    current = ", ".join(_literal(g.role) for g in grants)
+    removed = (
+        "SELECT r.rolname FROM pg_catalog.pg_roles r"
+        " JOIN pg_catalog.pg_auth_members m ON m.member = r.oid"
+        f" WHERE m.roleid = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = {group})"
+        f" AND r.rolname NOT IN ({current})"
+        # PostgreSQL 16+ makes the group's creator (this script's user) an admin member.
+        " AND NOT m.admin_option AND r.rolname <> current_user"
+    )
+    return [
+        "-- Roles of services no longer deployed: no new logins, sessions ended, data kept.",
+        f"SELECT format('ALTER ROLE %I NOLOGIN', rolname) FROM ({removed}) AS removed",
+        "WHERE (SELECT rolcanlogin FROM pg_catalog.pg_roles p WHERE p.rolname = removed.rolname)",
+        "\\gexec",
+        "SELECT pg_catalog.pg_terminate_backend(a.pid) AS ended FROM pg_catalog.pg_stat_activity a",
+        f"WHERE a.usename IN ({removed})",
+        "AND pg_catalog.pg_has_role(current_user, a.usename, 'MEMBER');",
+        "",
+    ]
+
+
 def _role_and_database(grant: DatabaseGrant) -> list[str]:
     role, db = _literal(grant.role), _literal(grant.database)
     return [
@@ -130,6 +169,8 @@ def _role_and_database(grant: DatabaseGrant) -> list[str]:
         f"WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = {role}) \\gexec",
         "SELECT format('ALTER ROLE %I WITH LOGIN NOCREATEDB NOCREATEROLE PASSWORD %L',",
         f"              {role}, :'{grant.password_variable}') \\gexec",
+        f"SELECT format('GRANT %I TO %I', {_literal(SERVICE_GROUP)}, {role})",
+        f"WHERE NOT pg_catalog.pg_has_role({role}, {_literal(SERVICE_GROUP)}, 'MEMBER') \\gexec",
         # PostgreSQL 16+: creating a database for another owner needs membership in that role.
         f"SELECT format('GRANT %I TO CURRENT_USER', {role})",
         "WHERE NOT pg_catalog.pg_has_role(current_user,"
