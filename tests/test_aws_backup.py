@@ -41,7 +41,7 @@ def test_a_daily_recovery_point_is_kept_for_the_environments_days(
     assert vault.inputs["name"] == f"ticketing-{stack}"
     rule = daily_rule(plan)
     assert rule["targetVaultName"] == vault.outputs["name"]
-    assert rule["schedule"] == "cron(0 3 * * ? *)"
+    assert rule["schedule"] == "cron(0 5 * * ? *)"  # backup.startTime 05:00 UTC
     assert (rule["startWindow"], rule["completionWindow"]) == (60, 480)
     assert rule["lifecycle"] == {"deleteAfter": days}
 
@@ -190,3 +190,35 @@ def test_the_backup_api_takes_the_vaults_plan_and_role_as_rendered(prod_plan: Pl
         iam.create_role(
             RoleName=role.inputs["name"], AssumeRolePolicyDocument=role.inputs["assumeRolePolicy"]
         )
+
+
+@pytest.mark.parametrize(
+    ("changes", "key", "window"),
+    [
+        ({"backup__startTime": "01:15"}, "backupWindow", "01:30-02:00"),
+        ({"backup__startTime": "02:45"}, "maintenanceWindow", "wed:03:00-wed:04:00"),
+        (
+            {"backup__startTime": "23:30", "database__maintenanceWindow": "sun:23:00-mon:00:15"},
+            "maintenanceWindow",
+            "sun:23:00-mon:00:15",
+        ),
+    ],
+    ids=["rds-backup-window", "maintenance-later-that-hour", "maintenance-across-midnight"],
+)
+def test_the_jobs_start_hour_stays_clear_of_the_database_windows(
+    changes: dict[str, Any], key: str, window: str
+) -> None:
+    """AWS Backup's start hour never meets staging's RDS backup window (01:30-02:00) or
+    maintenance window (wed 03:00-04:00), nor one that runs past midnight; one line names
+    the key, the hour and the window."""
+    raw = cloud(environment="staging", backup__retentionDays=14, **changes)
+    start = changes["backup__startTime"]
+    with pytest.raises(ConfigError) as info:
+        parse(raw)
+    assert str(info.value).startswith(f"ticketing:backup.startTime: its start hour {start}-")
+    assert f"overlaps database.{key} {window}; choose an hour clear of both" in str(info.value)
+
+
+def test_a_start_hour_clear_of_both_windows_is_taken(capture: Callable[..., Plan]) -> None:
+    plan = capture("staging", {"ticketing:backup": {"retentionDays": 14, "startTime": "06:30"}})
+    assert daily_rule(plan)["schedule"] == "cron(30 6 * * ? *)"

@@ -9,8 +9,10 @@ a lost region still leaves a database to restore.
 
 - one vault in the stack's region (`ticketing-<env>`), encrypted with AWS Backup's
   key, and with `copy_region` one there (`ticketing-<env>-copy`);
-- one plan: a daily rule at 03:00 UTC that must start within an hour and finish
-  within eight, keeping points `retention_days` and copies `copy_retention_days`;
+- one plan: a daily rule at `backup.startTime` (05:00 UTC unless set; the settings keep
+  its hour clear of RDS's backup and maintenance windows) that must start within the
+  hour and finish within eight, keeping points `retention_days` and copies
+  `copy_retention_days`;
 - one selection naming each RDS instance and data volume by ARN, taken with a role
   that only AWS
   Backup may assume, for this account, holding AWS's managed backup and restore
@@ -31,6 +33,7 @@ import pulumi_aws as aws
 
 from components.outputs import ComponentOutputs
 from components.settings import CloudSettings
+from components.settings.cloud import BACKUP_START_WINDOW_MINUTES
 from seed import naming
 
 BACKUP_PRINCIPAL = "backup.amazonaws.com"
@@ -40,8 +43,7 @@ BACKUP_SERVICE_POLICY = "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRo
 RESTORE_SERVICE_POLICY = (
     "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores"
 )
-DAILY_AT_3_UTC = "cron(0 3 * * ? *)"
-START_WITHIN_MINUTES = 60
+START_WITHIN_MINUTES = BACKUP_START_WINDOW_MINUTES
 COMPLETE_WITHIN_MINUTES = 480
 
 
@@ -52,6 +54,7 @@ class DataBackupsArgs:
     Attributes:
         environment: dev, staging or prod (vault, plan and role names).
         retention_days: days each recovery point is kept (`backup.retentionDays`).
+        schedule: the daily rule's cron expression, from `backup.startTime` (UTC).
         copy_region: the region each point is copied to, or None (`backup.copyRegion`).
         copy_retention_days: days each copy is kept (`backup.copyRetentionDays`).
         resource_arns: the RDS instances and EBS volumes to back up.
@@ -59,6 +62,7 @@ class DataBackupsArgs:
 
     environment: str
     retention_days: int
+    schedule: str
     copy_region: str | None
     copy_retention_days: int
     resource_arns: tuple[pulumi.Input[str], ...]
@@ -69,9 +73,11 @@ class DataBackupsArgs:
     ) -> DataBackupsArgs:
         """The stack's `backup` settings, for these resources."""
         backup = settings.backup
+        hours, minutes = (int(part) for part in backup.start_time.split(":"))
         return cls(
             environment=settings.environment,
             retention_days=backup.retention_days,
+            schedule=f"cron({minutes} {hours} * * ? *)",
             copy_region=backup.copy_region,
             copy_retention_days=backup.kept_copy_days,
             resource_arns=tuple(resource_arns),
@@ -124,7 +130,7 @@ class DataBackups(pulumi.ComponentResource):
                 aws.backup.PlanRuleArgs(
                     rule_name="daily",
                     target_vault_name=vault.name,
-                    schedule=DAILY_AT_3_UTC,
+                    schedule=args.schedule,
                     start_window=START_WITHIN_MINUTES,
                     completion_window=COMPLETE_WITHIN_MINUTES,
                     lifecycle=aws.backup.PlanRuleLifecycleArgs(delete_after=args.retention_days),

@@ -253,6 +253,10 @@ class ObservabilitySettings(Model):
     log_retention_days: RetentionDays = 14
 
 
+# How long AWS Backup's daily job may take to start (its rule's start window).
+BACKUP_START_WINDOW_MINUTES: Final = 60
+
+
 class BackupSettings(Model):
     """AWS Backup of the databases: a recovery point every day, kept `retention_days` (0:
     none, RDS's automated backups only); with `copy_region`, each one copied to a vault in
@@ -261,6 +265,16 @@ class BackupSettings(Model):
     retention_days: Annotated[int, Field(ge=0, le=3650)] = 7
     copy_region: Region | None = None
     copy_retention_days: Annotated[int, Field(ge=1, le=3650)] | None = None
+    # When the daily job may start (UTC); it starts within the hour, which must stay clear
+    # of the databases' own backup and maintenance windows.
+    start_time: Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")] = "05:00"
+
+    @property
+    def start_window(self) -> str:
+        """The hour the job may start in, as a daily window (`05:00-06:00`)."""
+        hours, minutes = (int(part) for part in self.start_time.split(":"))
+        end = (hours * 60 + minutes + BACKUP_START_WINDOW_MINUTES) % (24 * 60)
+        return f"{self.start_time}-{end // 60:02d}:{end % 60:02d}"
 
     @property
     def kept_copy_days(self) -> int:
@@ -333,6 +347,8 @@ class CloudSettings(Model):
         if self.backup.copy_region == self.region:
             message = f"must differ from the stack's region ({self.region}): a copy survives it"
             raise at(("backup", "copyRegion"), message, self.backup.copy_region)
+        if self.backup.retention_days:
+            self._backups_clear_of_the_database_windows()
         if self.environment != "dev" and not self.backup.retention_days:
             raise at(("backup", "retentionDays"), "must be at least 1 outside dev", 0)
         if self.environment == "prod" and self.backup.copy_region is None:
@@ -350,6 +366,24 @@ class CloudSettings(Model):
                 self.database.max_allocated_storage_gb,
             )
         return self
+
+    def _backups_clear_of_the_database_windows(self) -> None:
+        """AWS Backup's start hour never meets RDS's own backup or maintenance window."""
+        job, db = self.backup.start_window, self.database
+        for key, window, meets in (
+            ("backupWindow", db.backup_window, rds_windows.daily_overlap(job, db.backup_window)),
+            (
+                "maintenanceWindow",
+                db.maintenance_window,
+                rds_windows.overlaps(job, db.maintenance_window),
+            ),
+        ):
+            if meets:
+                message = (
+                    f"its start hour {job} (UTC) overlaps database.{key} {window}; "
+                    "choose an hour clear of both"
+                )
+                raise at(("backup", "startTime"), message, self.backup.start_time)
 
     def _hosts_fit(self) -> None:
         """Every host's containers' memory limits fit its instance, less the system's reserve."""

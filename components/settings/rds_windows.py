@@ -71,3 +71,8 @@ def overlaps(backup_window: str, maintenance_window: str) -> bool:
         _overlap((day * MINUTES_PER_DAY + daily[0], daily[1]), weekly, MINUTES_PER_WEEK)
         for day in range(7)
     )
+
+
+def daily_overlap(first: str, second: str) -> bool:
+    """Whether two daily windows (`hh24:mi-hh24:mi`, UTC) share a minute."""
+    return _overlap(backup_span(first), backup_span(second), MINUTES_PER_DAY)
