@@ -1,0 +1,520 @@
+"""The app host rehearsed for real: the dev plan's apply script, run as the host runs it.
+
+The script is the dev plan's SSM Command document's own `runCommand` (read from the
+captured `aws:ssm/document` resource, not rendered again), its `{{ Name }}` parameters
+filled in from the captured association as SSM fills them in, written to a file and
+executed. It runs in the suite's dockerd's mount namespace (`DockerDaemon.host_run`:
+`/opt` is a copy-on-write overlay) against:
+
+- the real dockerd and real Docker Compose v2 (`tests/engines/docker.py`), with stand-in
+  images from Debian packages under the exact references the compose document names;
+- SSM Parameter Store and Secrets Manager served by moto in server mode on 127.0.0.1,
+  holding every parameter the plan stores, read by the real AWS CLI (awscli from
+  requirements-dev) through `AWS_ENDPOINT_URL`;
+- a real PostgreSQL standing in for RDS: Debian's PostgreSQL server with TLS on (the script
+  connects with `PGSSLMODE=require`; the embedded server the other tests use is built
+  without SSL), its master role shaped as RDS's (`tests/test_bootstrap_sql.py`).
+
+What differs from EC2, and why: the compose document in SSM has each container's log
+driver set to json-file (CloudWatch Logs is not reachable here); `systemctl` is a stub
+that succeeds (dockerd is the suite's, not a systemd unit); the database host and the
+master secret's ARN in the association's parameters are the local server's and moto's.
+
+The service stand-in serves its health path only while its own Redis answers PING and its
+own RabbitMQ accepts it, with the URLs from its env file, so "healthy" includes each
+service reaching its stores.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import psycopg
+import pytest
+import yaml
+
+from components.host import apply_document, rabbitmq
+from plan.model import Plan, reveal
+from seed import naming
+from tests.engines.docker import DockerDaemon, StandIn, in_ci
+from tests.test_fargate_containers import REDIS_PING, redis_stand_in
+from tests.test_host_ingress import web_stand_in
+from tests.test_host_rabbitmq import rabbitmq_stand_in
+
+pytestmark = pytest.mark.real_engine
+
+PROJECT = naming.PROJECT
+# Debian's PostgreSQL server (the `postgresql` package), its newest installed major.
+PG_BINS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))
+MASTER, MASTER_PASSWORD = "master", "master-pw-rehearsal"
+VENV_BIN = Path(__file__).resolve().parents[1] / "venv" / "bin"
+SYSTEMCTL_STUB = "#!/bin/sh\n# dockerd is the suite's own, not a systemd unit.\nexit 0\n"
+
+# Healthy only while the service's own Redis and RabbitMQ (those its env file names)
+# answer with its credentials.
+SERVICE_STAND_IN = """#!/bin/sh
+mkdir -p /tmp/www
+while :; do
+  ok=1
+  if [ -n "${REDIS_URL:-}" ]; then
+    redis-ping "$REDIS_URL" 2>/dev/null | grep -q PONG || ok=0
+  fi
+  if [ -n "${AMQP_URL:-}" ]; then
+    amqp-declare-queue --url="$AMQP_URL" -q healthz >/dev/null 2>&1 || ok=0
+  fi
+  if [ "$ok" = 1 ]; then echo ok > /tmp/www/healthz; else rm -f /tmp/www/healthz; fi
+  sleep 2
+done &
+exec httpd -f -p 8080 -h /tmp/www
+"""
+
+
+def service_stand_in(ref: str) -> StandIn:
+    return StandIn(
+        ref,
+        packages=("redis-tools", "amqp-tools", "curl"),
+        files={
+            "/usr/local/bin/service-stand-in": SERVICE_STAND_IN,
+            "/usr/local/bin/redis-ping": REDIS_PING,
+        },
+        executables=("/usr/local/bin/service-stand-in", "/usr/local/bin/redis-ping"),
+        changes=('CMD ["/usr/local/bin/service-stand-in"]',),
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# --- what the plan renders -----------------------------------------------------------------
+
+
+def one(plan: Plan, type_: str) -> Any:
+    [resource] = plan.of_type(type_)
+    return resource
+
+
+def document_script(plan: Plan) -> tuple[str, dict[str, Any]]:
+    """The SSM document's script and its parameter declarations, as the plan stores them."""
+    document = json.loads(reveal(one(plan, "aws:ssm/document:Document").inputs["content"]))
+    [step] = document["mainSteps"]
+    return "\n".join(step["inputs"]["runCommand"]) + "\n", document["parameters"]
+
+
+def fill_in(script: str, declared: Mapping[str, Any], values: Mapping[str, str]) -> str:
+    """`{{ Name }}` replaced as SSM does: the value given, else the declared default; each
+    value must match the parameter's allowedPattern (SSM refuses the run otherwise)."""
+    filled: dict[str, str] = {}
+    for name, spec in declared.items():
+        value = values.get(name, spec.get("default"))
+        assert value is not None, f"no value for document parameter {name}"
+        assert re.match(spec["allowedPattern"], value), (name, value)
+        filled[name] = value
+    out = re.sub(r"\{\{\s*(\w+)\s*\}\}", lambda m: filled[m.group(1)], script)
+    assert "{{" not in out
+    return out
+
+
+def stored_parameters(plan: Plan) -> dict[str, tuple[str, str, str]]:
+    """Every SSM parameter the plan stores: name -> (type, value, tier)."""
+    found: dict[str, tuple[str, str, str]] = {}
+    for r in plan.of_type("aws:ssm/parameter:Parameter"):
+        value = reveal(r.inputs.get("value", r.inputs.get("insecureValue")))
+        type_, tier = r.inputs.get("type", "String"), r.inputs.get("tier", "Standard")
+        found[reveal(r.inputs["name"])] = (type_, str(value), tier)
+    return found
+
+
+def json_file_logging(packed: str, image_changes: Mapping[str, str] | None = None) -> str:
+    document = yaml.safe_load(apply_document.unpack_parameter(packed))
+    for name, service in document["services"].items():
+        service["logging"] = {"driver": "json-file"}
+        if image_changes and name in image_changes:
+            service["image"] = image_changes[name]
+    return apply_document.pack_parameter(yaml.safe_dump(document, sort_keys=False))
+
+
+# --- the engines ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Postgres:
+    port: int
+    workdir: Path
+
+    def connect(self, role: str, password: str, database: str) -> psycopg.Connection[Any]:
+        return psycopg.connect(
+            host="127.0.0.1",
+            port=self.port,
+            dbname=database,
+            user=role,
+            password=password,
+            sslmode="require",
+            connect_timeout=5,
+            autocommit=True,
+        )
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[Postgres]:
+    if not PG_BINS:
+        why = "no PostgreSQL server in /usr/lib/postgresql (apt-get install postgresql, .ci/run)"
+        pytest.fail(why) if in_ci() else pytest.skip(why)
+    pg_bin = PG_BINS[-1]
+    user = "postgres" if os.geteuid() == 0 else None
+    try:
+        entry = pwd.getpwnam(user) if user else None
+    except KeyError:
+        user, entry = "nobody", pwd.getpwnam("nobody")
+    workdir = Path(tempfile.mkdtemp(prefix="ticketing-rds-"))
+    key, cert = workdir / "server.key", workdir / "server.crt"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"),
+            *("-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    key.chmod(0o600)
+    if entry:
+        for path in (workdir, key, cert):
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+    port, data = free_port(), workdir / "data"
+
+    def pg(*args: str) -> None:
+        subprocess.run(args, user=user, check=True, capture_output=True, text=True)
+
+    pg(str(pg_bin / "initdb"), "-D", str(data), "-U", "postgres", "--auth-local=trust")
+    (data / "pg_hba.conf").write_text(
+        "local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256\n"
+    )
+    options = (
+        f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={workdir}"
+        f" -c ssl=on -c ssl_cert_file={cert} -c ssl_key_file={key}"
+    )
+    pg(
+        str(pg_bin / "pg_ctl"),
+        "-D",
+        str(data),
+        "-l",
+        str(workdir / "log"),
+        "-w",
+        "-o",
+        options,
+        "start",
+    )
+    try:
+        subprocess.run(
+            [
+                *("psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", str(workdir), "-p", str(port)),
+                *("-U", "postgres", "-c"),
+                "CREATE ROLE rds_superuser NOLOGIN;"
+                f"CREATE ROLE {MASTER} LOGIN CREATEROLE CREATEDB PASSWORD '{MASTER_PASSWORD}';"
+                f"GRANT rds_superuser TO {MASTER};",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        yield Postgres(port, workdir)
+    finally:
+        subprocess.run(
+            [str(pg_bin / "pg_ctl"), "-D", str(data), "-w", "-m", "fast", "stop"],
+            user=user,
+            check=False,
+            capture_output=True,
+        )
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def aws_endpoint() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+class Host:
+    """The dev app host: its SSM (moto), its script, and what it runs (dockerd)."""
+
+    def __init__(
+        self, daemon: DockerDaemon, plan: Plan, endpoint: str, db: Postgres, workdir: Path
+    ) -> None:
+        self.daemon, self.plan, self.db = daemon, plan, db
+        self.region = reveal(one(plan, "aws:ssm/association:Association").inputs["parameters"])[
+            "Region"
+        ]
+        self.aws_env = {
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+        }
+        session = boto3.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=self.region
+        )
+        self.ssm = session.client("ssm", endpoint_url=endpoint)
+        secrets = session.client("secretsmanager", endpoint_url=endpoint)
+        self.parameters = stored_parameters(plan)
+        for name, (type_, value, tier) in self.parameters.items():
+            if name.endswith("/compose"):
+                value = json_file_logging(value)
+            self.put(name, value, type_, tier)
+        master = secrets.create_secret(
+            Name="rds!db-rehearsal",
+            SecretString=json.dumps({"username": MASTER, "password": MASTER_PASSWORD}),
+        )
+        script, declared = document_script(plan)
+        values = dict(reveal(one(plan, "aws:ssm/association:Association").inputs["parameters"]))
+        [host_key] = [k for k in values if k.endswith("DatabaseHost")]
+        target = host_key.removesuffix("DatabaseHost")
+        values.update(
+            {
+                host_key: "127.0.0.1",
+                f"{target}DatabasePort": str(db.port),
+                f"{target}MasterSecretArn": master["ARN"],
+            }
+        )
+        self.script = workdir / "_script.sh"
+        self.script.write_text(fill_in(script, declared, values))
+        self.script.chmod(0o755)
+        self.bin = workdir / "bin"
+        self.bin.mkdir()
+        (self.bin / "systemctl").write_text(SYSTEMCTL_STUB)
+        (self.bin / "systemctl").chmod(0o755)
+        (self.bin / "aws").symlink_to(VENV_BIN / "aws")
+        self.applies: list[float] = []
+
+    def put(
+        self, name: str, value: str, type_: str = "SecureString", tier: str = "Standard"
+    ) -> None:
+        self.ssm.put_parameter(Name=name, Value=value, Type=type_, Tier=tier, Overwrite=True)
+
+    def get(self, name: str) -> str:
+        return self.ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
+
+    def apply(self) -> None:
+        env = {
+            **self.daemon.env,
+            **self.aws_env,
+            "PATH": f"{self.bin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "HOME": "/root",
+        }
+        started = time.monotonic()
+        result = self.daemon.host_run([str(self.script)], env=env)
+        self.applies.append(time.monotonic() - started)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+    def docker(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return self.daemon.docker(*args, check=check)
+
+    def containers(self) -> dict[str, dict[str, Any]]:
+        """The project's containers by name: id, created, status, health."""
+        ids = self.docker(
+            "ps", "-aq", "--filter", f"label=com.docker.compose.project={PROJECT}"
+        ).stdout.split()
+        inspected = json.loads(self.docker("inspect", *ids).stdout) if ids else []
+        return {
+            c["Name"].lstrip("/"): {
+                "id": c["Id"],
+                "created": c["Created"],
+                "status": c["State"]["Status"],
+                "health": c["State"].get("Health", {}).get("Status"),
+            }
+            for c in inspected
+        }
+
+    def exec(self, container: str, script: str) -> subprocess.CompletedProcess[str]:
+        return self.docker("exec", container, "sh", "-c", script, check=False)
+
+    def service_path(self, service: str, key: str) -> str:
+        return f"{naming.ssm_service_path('dev', service)}/{key}"
+
+
+def compose_services(host: Host) -> dict[str, Any]:
+    packed = host.get(f"{naming.ssm_host_path('dev', 'shared')}/compose")
+    return yaml.safe_load(apply_document.unpack_parameter(packed))["services"]
+
+
+@pytest.fixture(scope="module")
+def host(
+    docker_daemon: DockerDaemon,
+    dev_plan: Plan,
+    aws_endpoint: str,
+    postgres: Postgres,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Host]:
+    h = Host(docker_daemon, dev_plan, aws_endpoint, postgres, tmp_path_factory.mktemp("host"))
+    images: dict[str, StandIn] = {}
+    for name, service in compose_services(h).items():
+        ref = service["image"]
+        if name.endswith("-redis"):
+            images[ref] = redis_stand_in(ref)
+        elif name.endswith("-rabbitmq"):
+            images[ref] = rabbitmq_stand_in(ref)
+        elif "-backing" in " ".join(service["networks"]):
+            images[ref] = service_stand_in(ref)
+        else:
+            images[ref] = web_stand_in(ref)
+    docker_daemon.load(*images.values())
+    h.apply()
+    try:
+        yield h
+    finally:
+        down = docker_daemon.host_run(
+            ["docker", "compose", "-p", PROJECT, "down", "-v", "--remove-orphans"],
+            env={**docker_daemon.env, "PATH": "/usr/bin:/bin"},
+        )
+        assert down.returncode == 0, down.stderr
+        print(f"\nrehearsal applies took {', '.join(f'{s:.0f}s' for s in h.applies)}")
+
+
+def services_using(host: Host, store: str) -> list[str]:
+    return sorted(
+        n.removesuffix(f"-{store}") for n in compose_services(host) if n.endswith(f"-{store}")
+    )
+
+
+def test_every_container_becomes_healthy(host: Host) -> None:
+    running = host.containers()
+    assert set(running) == set(compose_services(host))
+    unhealthy = {
+        n: (c["status"], c["health"]) for n, c in running.items() if c["health"] != "healthy"
+    }
+    assert not unhealthy
+
+
+def test_the_bootstrap_gives_each_role_its_database_with_the_password_from_ssm(host: Host) -> None:
+    for service in services_using_database(host):
+        password = host.get(host.service_path(service, naming.DATABASE_PASSWORD))
+        database = host.get(host.service_path(service, "database-name"))
+        url = host.get(host.service_path(service, naming.DATABASE_URL))
+        role = url.removeprefix("postgresql://").split(":")[0]
+        with host.db.connect(role, password, database) as conn:
+            assert conn.execute("select current_user, current_database()").fetchone() == (
+                role,
+                database,
+            )
+
+
+def services_using_database(host: Host) -> list[str]:
+    return sorted(
+        n.split("/")[-2]
+        for n in host.parameters
+        if n.endswith(f"/{naming.DATABASE_PASSWORD}") and "/services/" in n
+    )
+
+
+def test_each_service_reaches_its_own_stores_with_the_credentials_from_ssm(host: Host) -> None:
+    for service in services_using(host, "redis"):
+        url = host.get(host.service_path(service, naming.REDIS_URL))
+        assert host.exec(service, 'printf %s "$REDIS_URL"').stdout == url
+        assert host.exec(service, 'redis-ping "$REDIS_URL"').stdout.strip() == "PONG", service
+    for service in services_using(host, "rabbitmq"):
+        url = host.get(host.service_path(service, naming.AMQP_URL))
+        assert host.exec(service, 'printf %s "$AMQP_URL"').stdout == url
+        declared = host.exec(service, 'amqp-declare-queue --url="$AMQP_URL" -q probe')
+        assert declared.returncode == 0, (service, declared.stderr)
+
+
+def test_each_store_refuses_every_other_services_credentials(host: Host) -> None:
+    redis, rabbits = services_using(host, "redis"), services_using(host, "rabbitmq")
+    for owner in redis:
+        for other in redis:
+            password = host.get(host.service_path(other, naming.REDIS_PASSWORD))
+            answer = host.exec(f"{owner}-redis", f"REDISCLI_AUTH='{password}' redis-cli ping")
+            assert (answer.stdout.strip() == "PONG") == (owner == other), (owner, other, answer)
+            if owner != other:
+                # Nor can the other service reach it at all: not on its network.
+                url = host.get(host.service_path(other, naming.REDIS_URL))
+                theirs = url.replace(f"@{other}-redis:", f"@{owner}-redis:")
+                assert host.exec(other, f"redis-ping '{theirs}'").returncode != 0
+    for owner in rabbits:
+        for other in rabbits:
+            password = host.get(host.service_path(other, naming.RABBITMQ_PASSWORD))
+            answer = host.exec(
+                f"{owner}-rabbitmq", f"rabbitmqctl authenticate_user '{other}' '{password}'"
+            )
+            assert (answer.returncode == 0) == (owner == other), (owner, other, answer.stdout)
+
+
+def test_services_cannot_reach_each_other_across_ingress(host: Host) -> None:
+    if not host.daemon.iptables:
+        pytest.skip("dockerd runs without iptables here: enable_icc is not enforced")
+    inspected = json.loads(host.docker("network", "inspect", f"{PROJECT}_ingress").stdout)[0]
+    address = {c["Name"]: c["IPv4Address"].split("/")[0] for c in inspected["Containers"].values()}
+    fetch = 'curl -fsS -m 3 -o /dev/null "http://{}:8080{}"'
+    assert host.exec("ticketing", fetch.format("127.0.0.1", "/healthz")).returncode == 0
+    assert host.exec("client-web", fetch.format("127.0.0.1", "/")).returncode == 0
+    for source, target, path in (
+        ("payments", "ticketing", "/healthz"),
+        ("ticketing", "client-web", "/"),
+    ):
+        assert host.exec(source, fetch.format(address[target], path)).returncode != 0, source
+
+
+def test_a_second_apply_with_nothing_changed_changes_nothing(host: Host) -> None:
+    before = host.containers()
+    host.apply()
+    assert host.containers() == before
+
+
+def test_an_image_tag_change_recreates_only_that_services_container(host: Host) -> None:
+    service = "identity"
+    compose_name = f"{naming.ssm_host_path('dev', 'shared')}/compose"
+    old = compose_services(host)[service]["image"]
+    new = old.rsplit(":", 1)[0] + ":0.0.1-rehearsal"
+    host.daemon.load(service_stand_in(new))
+    before = host.containers()
+    _, packed, tier = host.parameters[compose_name]
+    host.put(compose_name, json_file_logging(packed, {service: new}), "String", tier)
+    host.apply()
+    after = host.containers()
+    changed = sorted(n for n in after if after[n]["id"] != before.get(n, {}).get("id"))
+    assert changed == [service]
+    assert after[service]["health"] == "healthy"
+    assert json.loads(host.docker("inspect", service).stdout)[0]["Config"]["Image"] == new
+
+
+def test_a_rotated_rabbitmq_password_leaves_the_service_connected(host: Host) -> None:
+    service = "payments"
+    old_password = host.get(host.service_path(service, naming.RABBITMQ_PASSWORD))
+    new_password = "rotated0rehearsal0password0000"
+    old_url = host.get(host.service_path(service, naming.AMQP_URL))
+    definitions = rabbitmq.render_definitions(service, new_password, service, bytes(4))
+    host.put(host.service_path(service, naming.RABBITMQ_PASSWORD), new_password)
+    host.put(
+        host.service_path(service, naming.RABBITMQ_DEFINITIONS),
+        json.dumps(definitions, sort_keys=True),
+    )
+    host.put(
+        host.service_path(service, naming.AMQP_URL), old_url.replace(old_password, new_password)
+    )
+    host.apply()
+    assert new_password in host.exec(service, 'printf %s "$AMQP_URL"').stdout
+    declared = host.exec(service, 'amqp-declare-queue --url="$AMQP_URL" -q probe')
+    assert declared.returncode == 0, declared.stderr
+    assert host.containers()[service]["health"] == "healthy"
+    broker = f"{service}-rabbitmq"
+    refused = host.exec(broker, f"rabbitmqctl authenticate_user {service} '{old_password}'")
+    assert refused.returncode != 0
