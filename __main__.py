@@ -6,7 +6,7 @@ import pulumi
 from components import settings
 from components.aws.app_tier import AppTier
 from components.aws.certificate import EdgeCertificate, EdgeCertificateArgs
-from components.aws.ingress import Ingress
+from components.aws.ingress import Ingress, IngressArgs
 from components.aws.network import AwsNetwork, AwsNetworkArgs
 from components.aws.provider import availability_zones, aws_provider
 from components.aws.venue_sync import VenueSyncCredentials, VenueSyncCredentialsArgs
@@ -30,7 +30,9 @@ if isinstance(stack, settings.CloudSettings):
     # Built in dependency order: the edge points at the ingress, which serves the certificate.
     tls = EdgeCertificate("tls", EdgeCertificateArgs.of(stack), opts=on_both)
     ingress = Ingress(
-        "ingress", stack, network, tls.outputs.certificate_arn, edge_ranges(), opts=on_aws
+        "ingress",
+        IngressArgs.of(stack, network, tls.outputs.certificate_arn, edge_ranges()),
+        opts=on_aws,
     )
     edge = CloudflareEdge("edge", CloudflareEdgeArgs.of(stack, ingress.origin), opts=on_cloudflare)
     venues = VenueSyncCredentials("venue-sync", VenueSyncCredentialsArgs.of(stack), opts=on_aws)

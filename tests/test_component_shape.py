@@ -33,7 +33,6 @@ ROOT = Path(__file__).resolve().parents[1]
 STACK_SETTINGS = {"CloudSettings", "VenueStackSettings", "BootstrapSettings", "VenueSettings"}
 # Still on their old argument shapes; each leaves this set as it is converted.
 PENDING = {
-    "Ingress",
     "AppTier",
     "AppHost",
     "AlarmTopic",

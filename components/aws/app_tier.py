@@ -106,7 +106,7 @@ class AppTier(pulumi.ComponentResource):
         )
         firewall = AppHostFirewall(
             f"{name}-hosts",
-            AppHostFirewallArgs.of(network.outputs.vpc_id, router.alb_security_group_id),
+            AppHostFirewallArgs.of(network.outputs.vpc_id, router.outputs.alb_security_group_id),
             opts=child,
         )
         databases = {
@@ -178,7 +178,7 @@ class AppTier(pulumi.ComponentResource):
             environment=env,
             region=settings.region,
             topic_arn=alarms.arn,
-            alb_arn_suffix=router.alb_arn_suffix,
+            alb_arn_suffix=router.outputs.alb_arn_suffix,
             databases=databases,
             hosts={h: host.instance_id for h, host in hosts.items()},
             host_instance_type=settings.app_host.instance_type,
@@ -255,8 +255,8 @@ class AppTier(pulumi.ComponentResource):
                     cluster=cluster.outputs,
                     vpc_id=network.outputs.vpc_id,
                     subnet_ids=network.outputs.private_subnet_ids,
-                    alb_security_group_id=router.alb_security_group_id,
-                    alb_arn_suffix=router.alb_arn_suffix,
+                    alb_security_group_id=router.outputs.alb_security_group_id,
+                    alb_arn_suffix=router.outputs.alb_arn_suffix,
                     target_group_arn=stack.routed_target_group_arn,
                     target_group_arn_suffix=stack.target_group_arn_suffix,
                     database_security_group_id=database.security_group_id if database else None,

@@ -14,7 +14,8 @@ of its own and no existing rule is renumbered.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -24,7 +25,7 @@ from components.aws.access_logs import AccessLogBucket, AccessLogBucketArgs
 from components.aws.network import AwsNetwork
 from components.edge.origin import ORIGIN_HEADER, Origin
 from components.edge.origin_pull import OriginPullPki, OriginPullPkiArgs
-from components.outputs import StackOutput, describe
+from components.outputs import ComponentOutputs, exported
 from components.settings import CloudSettings
 
 HTTPS_PORT = 443
@@ -46,24 +47,104 @@ def _rule_suffix(cidr: str) -> str:
     return cidr.replace(".", "-").replace(":", "-").replace("/", "-")
 
 
-# Exported as a dict until Ingress declares IngressOutputs; then each moves into `exported`.
-STACK_OUTPUTS = describe(
-    __name__,
-    {
-        "staticIps": StackOutput(
-            "The Elastic IPs of the NLB in front of the ALB, one per availability zone, which "
-            "the Cloudflare records point at (`ingress.staticIps`); empty where the records "
-            "point at the ALB (dev).",
-            people="the origin's addresses, which stay the same when the ALB is replaced",
-        ),
-        "albDnsName": StackOutput(
+@dataclass(frozen=True)
+class IngressArgs:
+    """What the way in is built from.
+
+    Attributes:
+        hosts: the stack's public hostnames (`settings.public_hosts`), the only ones routed.
+        vpc_id: the VPC.
+        zones: the network's zones, one Elastic IP each with static IPs.
+        public_subnet_ids: hold the NLB (or the ALB without it).
+        private_subnet_ids: hold the internal ALB behind the NLB.
+        certificate_arn: the VALIDATED certificate's ARN
+            (`aws.acm.CertificateValidation.certificate_arn`), so the listener
+            waits for validation.
+        edge_cidrs: Cloudflare's published IPv4 ranges, the only public sources admitted.
+        static_ips: an NLB on Elastic IPs in front of an internal ALB (`ingress.staticIps`).
+        protect: deletion protection on the load balancers (outside dev).
+        tls_policy: the HTTPS listener's security policy (`ingress.tlsPolicy`).
+        secret_generations: the origin secret's rotation slots a and b -> generation.
+        secret_sent: the slot the edge sends (`ingress.originSecret.send`).
+        origin_pull: the origin-pull PKI when `ingress.originMtls` is `verify`, else None.
+        access_logs: the ALB's access-log bucket when `ingress.accessLogDays` > 0, else None.
+    """
+
+    hosts: Mapping[str, str]
+    vpc_id: pulumi.Input[str]
+    zones: tuple[str, ...]
+    public_subnet_ids: Sequence[pulumi.Input[str]]
+    private_subnet_ids: Sequence[pulumi.Input[str]]
+    certificate_arn: pulumi.Input[str]
+    edge_cidrs: tuple[str, ...]
+    static_ips: bool
+    protect: bool
+    tls_policy: str
+    secret_generations: tuple[tuple[str, int], ...]
+    secret_sent: str
+    origin_pull: OriginPullPkiArgs | None
+    access_logs: AccessLogBucketArgs | None
+
+    @classmethod
+    def of(
+        cls,
+        settings: CloudSettings,
+        network: AwsNetwork,
+        certificate_arn: pulumi.Input[str],
+        edge_cidrs: Sequence[str],
+    ) -> IngressArgs:
+        """`network`: the VPC; `edge_cidrs`: Cloudflare's IPv4 ranges (`edge_ranges()`)."""
+        if not edge_cidrs:
+            raise ValueError("Cloudflare published no IPv4 ranges; refusing an unreachable origin")
+        if len(edge_cidrs) * len(LISTENER_PORTS) > MAX_RULES_PER_FAMILY:
+            raise ValueError(
+                f"{len(edge_cidrs)} Cloudflare ranges x {len(LISTENER_PORTS)} ports exceed "
+                f"the {MAX_RULES_PER_FAMILY} inbound rules a security group holds"
+            )
+        ingress = settings.ingress
+        rotation = ingress.origin_secret
+        return cls(
+            hosts=dict(settings.public_hosts),
+            vpc_id=network.outputs.vpc_id,
+            zones=tuple(network.zones),
+            public_subnet_ids=network.outputs.public_subnet_ids,
+            private_subnet_ids=network.outputs.private_subnet_ids,
+            certificate_arn=certificate_arn,
+            edge_cidrs=tuple(edge_cidrs),
+            static_ips=ingress.static_ips,
+            protect=not settings.is_dev,
+            tls_policy=ingress.tls_policy,
+            secret_generations=(("a", rotation.generation_a), ("b", rotation.generation_b)),
+            secret_sent=rotation.send,
+            origin_pull=OriginPullPkiArgs.of(settings) if ingress.origin_mtls == "verify" else None,
+            access_logs=AccessLogBucketArgs.of(settings) if ingress.access_log_days else None,
+        )
+
+
+@dataclass(frozen=True)
+class IngressOutputs(ComponentOutputs):
+    """What the ALB offers the routes' owners (`components.aws.routing.Router`) and the
+    alarms, and the addresses the edge points at."""
+
+    alb_security_group_id: pulumi.Output[str]
+    https_listener_arn: pulumi.Output[str]
+    alb_arn_suffix: pulumi.Output[str]
+    alb_dns_name: pulumi.Output[str] = field(
+        metadata=exported(
             "The ALB's DNS name: behind the NLB, or what the Cloudflare records point at when "
             "the stack has no static IPs.",
             people="find the ALB and its listeners (`aws elbv2 describe-load-balancers`); "
             "a request without the origin-lock header gets 403",
-        ),
-    },
-)
+        )
+    )
+    static_ips: list[pulumi.Output[str]] = field(
+        metadata=exported(
+            "The Elastic IPs of the NLB in front of the ALB, one per availability zone, which "
+            "the Cloudflare records point at (`ingress.staticIps`); empty where the records "
+            "point at the ALB (dev).",
+            people="the origin's addresses, which stay the same when the ALB is replaced",
+        )
+    )
 
 
 class Ingress(pulumi.ComponentResource):
@@ -75,50 +156,68 @@ class Ingress(pulumi.ComponentResource):
 
     Args:
         name: prefix for every child's name.
-        settings: the cloud stack's settings (ingress, hostnames, environment).
-        network: the VPC; public subnets hold the NLB (or the ALB without it).
-        certificate_arn: the VALIDATED certificate's ARN
-            (`aws.acm.CertificateValidation.certificate_arn`), so the listener
-            waits for validation.
-        edge_cidrs: Cloudflare's published IPv4 ranges, the only public sources admitted.
+        args: hostnames, network, certificate, edge ranges and ingress settings
+            (`IngressArgs.of`).
         opts: must carry the stack's AWS provider.
     """
 
-    vpc_id: pulumi.Output[str]
-    alb_security_group_id: pulumi.Output[str]
-    https_listener_arn: pulumi.Output[str]
-    alb_arn_suffix: pulumi.Output[str]
-    alb_dns_name: pulumi.Output[str]
-    nlb_arn_suffix: pulumi.Output[str] | None
-    static_ips: list[pulumi.Output[str]]
-    hosts: dict[str, str]
+    outputs: IngressOutputs
+    stack_outputs: dict[str, pulumi.Input[object]]
+    hosts: Mapping[str, str]
     origin: Origin
 
     def __init__(
-        self,
-        name: str,
-        settings: CloudSettings,
-        network: AwsNetwork,
-        certificate_arn: pulumi.Input[str],
-        edge_cidrs: Sequence[str],
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: IngressArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("ticketing:aws:Ingress", name, None, opts)
-        if not edge_cidrs:
-            raise ValueError("Cloudflare published no IPv4 ranges; refusing an unreachable origin")
-        if len(edge_cidrs) * len(LISTENER_PORTS) > MAX_RULES_PER_FAMILY:
-            raise ValueError(
-                f"{len(edge_cidrs)} Cloudflare ranges x {len(LISTENER_PORTS)} ports exceed "
-                f"the {MAX_RULES_PER_FAMILY} inbound rules a security group holds"
-            )
         self._priorities: dict[int, str] = {}
-        self._origin_mtls = settings.ingress.origin_mtls == "verify"
-        self.hosts = dict(settings.public_hosts)
-        static = settings.ingress.static_ips
-        protect_lb = not settings.is_dev
+        self._origin_mtls = args.origin_pull is not None
+        self.hosts = args.hosts
         child = pulumi.ResourceOptions(parent=self)
 
-        rotation = settings.ingress.origin_secret
+        sent, accepted = self._origin_secrets(name, args, child)
+        # The ALB accepts both slots, so switching what the edge sends never sees a 403.
+        self._accepted_secrets = accepted
+        pki = (
+            OriginPullPki(f"{name}-origin-pull", args.origin_pull, opts=child)
+            if args.origin_pull is not None
+            else None
+        )
+        alb_sg, nlb_sg = self._security_groups(name, args, child)
+        alb = self._alb(name, args, alb_sg, child)
+        https, http = self._listeners(name, args, alb, pki, child)
+
+        static_ips: list[pulumi.Output[str]] = []
+        public_dns = alb.dns_name
+        if nlb_sg is not None:
+            nlb = self._static_ips(
+                name, args, nlb_sg, alb, {HTTPS_PORT: https, HTTP_PORT: http}, static_ips
+            )
+            public_dns = nlb.dns_name
+
+        self.origin = Origin(
+            static_ips=static_ips,
+            dns_name=public_dns,
+            header=ORIGIN_HEADER,
+            secret=sent,
+            client_cert_pem=pki.outputs.client_cert_pem if pki else None,
+            client_key_pem=pki.outputs.client_key_pem if pki else None,
+        )
+        self.outputs = IngressOutputs(
+            alb_security_group_id=alb_sg.id,
+            https_listener_arn=https.arn,
+            alb_arn_suffix=alb.arn_suffix,
+            alb_dns_name=alb.dns_name,
+            static_ips=static_ips,
+        )
+        self.stack_outputs = self.outputs.stack_outputs()
+        self.register_outputs(self.outputs.registered())
+
+    @staticmethod
+    def _origin_secrets(
+        name: str, args: IngressArgs, child: pulumi.ResourceOptions
+    ) -> tuple[pulumi.Output[str], list[pulumi.Output[str]]]:
+        """The origin-lock secret's two rotation slots: (the one the edge sends, both)."""
         slots = {
             slot: random.RandomPassword(
                 f"{name}-origin-secret" + ("" if slot == "a" else f"-{slot}"),
@@ -128,79 +227,84 @@ class Ingress(pulumi.ComponentResource):
                 keepers=None if generation == 1 else {"generation": str(generation)},
                 opts=child,
             )
-            for slot, generation in (("a", rotation.generation_a), ("b", rotation.generation_b))
+            for slot, generation in args.secret_generations
         }
-        self._origin_secret = pulumi.Output.secret(slots[rotation.send].result)
-        # The ALB accepts both slots, so switching what the edge sends never sees a 403.
-        self._accepted_secrets = [pulumi.Output.secret(s.result) for s in slots.values()]
-        pki = (
-            OriginPullPki(f"{name}-origin-pull", OriginPullPkiArgs.of(settings), opts=child)
-            if settings.ingress.origin_mtls == "verify"
-            else None
-        )
+        sent = pulumi.Output.secret(slots[args.secret_sent].result)
+        return sent, [pulumi.Output.secret(s.result) for s in slots.values()]
 
+    def _security_groups(
+        self, name: str, args: IngressArgs, child: pulumi.ResourceOptions
+    ) -> tuple[aws.ec2.SecurityGroup, aws.ec2.SecurityGroup | None]:
+        """The ALB's group and, with static IPs, the NLB's: Cloudflare's ranges reach the
+        public one, and behind the NLB the ALB admits only the NLB's group."""
         alb_sg = aws.ec2.SecurityGroup(
             f"{name}-alb",
-            vpc_id=network.outputs.vpc_id,
+            vpc_id=args.vpc_id,
             description=(
                 "ALB: HTTPS/HTTP from the ingress NLB only"
-                if static
+                if args.static_ips
                 else "ALB: HTTPS and HTTP from the published Cloudflare ranges only"
             ),
             tags={"Name": f"{name}-alb"},
             opts=child,
         )
-
-        nlb_sg: aws.ec2.SecurityGroup | None = None
-        if static:
-            nlb_sg = aws.ec2.SecurityGroup(
-                f"{name}-nlb",
-                vpc_id=network.outputs.vpc_id,
-                description="NLB: TCP 443 and 80 from the published Cloudflare ranges only",
-                tags={"Name": f"{name}-nlb"},
+        if not args.static_ips:
+            self._admit_edge(f"{name}-alb", alb_sg, args.edge_cidrs, child)
+            return alb_sg, None
+        nlb_sg = aws.ec2.SecurityGroup(
+            f"{name}-nlb",
+            vpc_id=args.vpc_id,
+            description="NLB: TCP 443 and 80 from the published Cloudflare ranges only",
+            tags={"Name": f"{name}-nlb"},
+            opts=child,
+        )
+        self._admit_edge(f"{name}-nlb", nlb_sg, args.edge_cidrs, child)
+        for port in LISTENER_PORTS:
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-alb-from-nlb-{port}",
+                security_group_id=alb_sg.id,
+                referenced_security_group_id=nlb_sg.id,
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                description=f"TCP {port} from the ingress NLB",
                 opts=child,
             )
-            self._admit_edge(f"{name}-nlb", nlb_sg, edge_cidrs, child)
-            for port in LISTENER_PORTS:
-                aws.vpc.SecurityGroupIngressRule(
-                    f"{name}-alb-from-nlb-{port}",
-                    security_group_id=alb_sg.id,
-                    referenced_security_group_id=nlb_sg.id,
-                    ip_protocol="tcp",
-                    from_port=port,
-                    to_port=port,
-                    description=f"TCP {port} from the ingress NLB",
-                    opts=child,
-                )
-                aws.vpc.SecurityGroupEgressRule(
-                    f"{name}-nlb-to-alb-{port}",
-                    security_group_id=nlb_sg.id,
-                    referenced_security_group_id=alb_sg.id,
-                    ip_protocol="tcp",
-                    from_port=port,
-                    to_port=port,
-                    description=f"TCP {port} (traffic and health checks) to the ALB",
-                    opts=child,
-                )
-        else:
-            self._admit_edge(f"{name}-alb", alb_sg, edge_cidrs, child)
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-nlb-to-alb-{port}",
+                security_group_id=nlb_sg.id,
+                referenced_security_group_id=alb_sg.id,
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                description=f"TCP {port} (traffic and health checks) to the ALB",
+                opts=child,
+            )
+        return alb_sg, nlb_sg
 
+    @staticmethod
+    def _alb(
+        name: str,
+        args: IngressArgs,
+        alb_sg: aws.ec2.SecurityGroup,
+        child: pulumi.ResourceOptions,
+    ) -> aws.lb.LoadBalancer:
+        """The ALB: internal in the private subnets behind the NLB, else internet-facing;
+        its access logs in their own bucket when the stack keeps them."""
         logs = (
-            AccessLogBucket(f"{name}-access-logs", AccessLogBucketArgs.of(settings), opts=child)
-            if settings.ingress.access_log_days
+            AccessLogBucket(f"{name}-access-logs", args.access_logs, opts=child)
+            if args.access_logs is not None
             else None
         )
-        alb = aws.lb.LoadBalancer(
+        return aws.lb.LoadBalancer(
             f"{name}-alb",
             load_balancer_type="application",
-            internal=static,
-            subnets=network.outputs.private_subnet_ids
-            if static
-            else network.outputs.public_subnet_ids,
+            internal=args.static_ips,
+            subnets=args.private_subnet_ids if args.static_ips else args.public_subnet_ids,
             security_groups=[alb_sg.id],
             ip_address_type="ipv4",
             drop_invalid_header_fields=True,
-            enable_deletion_protection=protect_lb,
+            enable_deletion_protection=args.protect,
             idle_timeout=ORIGIN_IDLE_TIMEOUT_SECONDS,
             access_logs=aws.lb.LoadBalancerAccessLogsArgs(
                 bucket=logs.outputs.bucket, prefix=logs.outputs.prefix, enabled=True
@@ -213,13 +317,23 @@ class Ingress(pulumi.ComponentResource):
                 child, pulumi.ResourceOptions(depends_on=[logs.policy] if logs else [])
             ),
         )
+
+    def _listeners(
+        self,
+        name: str,
+        args: IngressArgs,
+        alb: aws.lb.LoadBalancer,
+        pki: OriginPullPki | None,
+        child: pulumi.ResourceOptions,
+    ) -> tuple[aws.lb.Listener, aws.lb.Listener]:
+        """HTTPS answering 403 unless a route matches; HTTP only redirecting to HTTPS."""
         https = aws.lb.Listener(
             f"{name}-https",
             load_balancer_arn=alb.arn,
             port=HTTPS_PORT,
             protocol="HTTPS",
-            ssl_policy=settings.ingress.tls_policy,
-            certificate_arn=certificate_arn,
+            ssl_policy=args.tls_policy,
+            certificate_arn=args.certificate_arn,
             mutual_authentication=self._verify_origin_pulls(name, pki, child),
             default_actions=[
                 aws.lb.ListenerDefaultActionArgs(
@@ -246,42 +360,7 @@ class Ingress(pulumi.ComponentResource):
             ],
             opts=child,
         )
-
-        self.static_ips = []
-        self.nlb_arn_suffix = None
-        public_dns = alb.dns_name
-        if static and nlb_sg is not None:
-            nlb = self._static_ips(
-                name, network, nlb_sg, alb, {HTTPS_PORT: https, HTTP_PORT: http}, protect_lb
-            )
-            self.nlb_arn_suffix = nlb.arn_suffix
-            public_dns = nlb.dns_name
-
-        self.vpc_id = network.outputs.vpc_id
-        self.alb_security_group_id = alb_sg.id
-        self.https_listener_arn = https.arn
-        self.alb_arn_suffix = alb.arn_suffix
-        self.alb_dns_name = alb.dns_name
-        self.origin = Origin(
-            static_ips=self.static_ips,
-            dns_name=public_dns,
-            header=ORIGIN_HEADER,
-            secret=self._origin_secret,
-            client_cert_pem=pki.outputs.client_cert_pem if pki else None,
-            client_key_pem=pki.outputs.client_key_pem if pki else None,
-        )
-        self.stack_outputs = STACK_OUTPUTS.values(
-            {"staticIps": self.static_ips, "albDnsName": self.alb_dns_name}
-        )
-        self.register_outputs(
-            {
-                "albSecurityGroupId": self.alb_security_group_id,
-                "httpsListenerArn": self.https_listener_arn,
-                "albArnSuffix": self.alb_arn_suffix,
-                "albDnsName": self.alb_dns_name,
-                "staticIps": self.static_ips,
-            }
-        )
+        return https, http
 
     def _health_check(self, port: int) -> aws.lb.TargetGroupHealthCheckArgs:
         """Without the origin header the ALB answers 403 (HTTPS) or 301 (HTTP): it is up,
@@ -355,23 +434,23 @@ class Ingress(pulumi.ComponentResource):
     def _static_ips(
         self,
         name: str,
-        network: AwsNetwork,
+        args: IngressArgs,
         nlb_sg: aws.ec2.SecurityGroup,
         alb: aws.lb.LoadBalancer,
         alb_listeners: dict[int, aws.lb.Listener],
-        protect_lb: bool,
+        static_ips: list[pulumi.Output[str]],
     ) -> aws.lb.LoadBalancer:
         """An NLB on one Elastic IP per zone whose targets are the ALB's listeners."""
         child = pulumi.ResourceOptions(parent=self)
         mappings: list[aws.lb.LoadBalancerSubnetMappingArgs] = []
-        for zone, subnet_id in zip(network.zones, network.outputs.public_subnet_ids, strict=True):
+        for zone, subnet_id in zip(args.zones, args.public_subnet_ids, strict=True):
             eip = aws.ec2.Eip(
                 f"{name}-{zone[-1]}",
                 domain="vpc",
                 tags={"Name": f"{name}-{zone}"},
                 opts=child,
             )
-            self.static_ips.append(eip.public_ip)
+            static_ips.append(eip.public_ip)
             mappings.append(
                 aws.lb.LoadBalancerSubnetMappingArgs(
                     subnet_id=subnet_id, allocation_id=eip.allocation_id
@@ -386,7 +465,7 @@ class Ingress(pulumi.ComponentResource):
             security_groups=[nlb_sg.id],
             ip_address_type="ipv4",
             enable_cross_zone_load_balancing=True,
-            enable_deletion_protection=protect_lb,
+            enable_deletion_protection=args.protect,
             tags={"Name": f"{name}-nlb"},
             opts=child,
         )
@@ -397,7 +476,7 @@ class Ingress(pulumi.ComponentResource):
                 target_type="alb",
                 protocol="TCP",
                 port=port,
-                vpc_id=network.outputs.vpc_id,
+                vpc_id=args.vpc_id,
                 health_check=self._health_check(port),
                 opts=child,
             )
@@ -481,7 +560,7 @@ class Ingress(pulumi.ComponentResource):
             )
         return aws.lb.ListenerRule(
             name,
-            listener_arn=self.https_listener_arn,
+            listener_arn=self.outputs.https_listener_arn,
             priority=priority,
             actions=[
                 aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=target_group_arn)

@@ -1,6 +1,6 @@
 """What a target-group owner needs from the ingress: the ALB's routing interface.
 
-`components.aws_ingress.Ingress` provides it; tests provide a small stand-in.
+`components.aws.ingress.Ingress` provides it; tests provide a small stand-in.
 """
 
 from __future__ import annotations
@@ -12,11 +12,8 @@ import pulumi
 import pulumi_aws as aws
 
 
-class Router(Protocol):
-    """The internal ALB: its group, its HTTPS listener and how to add a routing rule.
-
-    `add_route` always adds the origin-lock header and host conditions.
-    """
+class RouterOutputs(Protocol):
+    """The ALB's outputs a target-group owner reads (`IngressOutputs` has them)."""
 
     @property
     def alb_security_group_id(self) -> pulumi.Output[str]: ...
@@ -26,6 +23,16 @@ class Router(Protocol):
 
     @property
     def alb_arn_suffix(self) -> pulumi.Output[str]: ...
+
+
+class Router(Protocol):
+    """The internal ALB: its group, its HTTPS listener and how to add a routing rule.
+
+    `add_route` always adds the origin-lock header and host conditions.
+    """
+
+    @property
+    def outputs(self) -> RouterOutputs: ...
 
     def add_route(
         self,

@@ -115,7 +115,7 @@ class ServiceBackingStack(pulumi.ComponentResource):
             priority=placement.service_priority(name),
             opts=self._child,
         )
-        self._alarms(router.alb_arn_suffix, target_group.arn_suffix, alarm_topic_arn)
+        self._alarms(router.outputs.alb_arn_suffix, target_group.arn_suffix, alarm_topic_arn)
 
         self.compose_spec = ServiceSpec(
             service=service,
