@@ -35,7 +35,6 @@ STACK_SETTINGS = {"CloudSettings", "VenueStackSettings", "BootstrapSettings", "V
 PENDING = {
     "AppTier",
     "AppHost",
-    "AlarmTopic",
     "Observability",
     "Database",
     "ServiceBackingStack",

@@ -17,7 +17,7 @@ from components.aws.fargate import (
     FargateServiceArgs,
 )
 from components.aws.network import AwsNetwork
-from components.aws.observability import AlarmTopic, Observability
+from components.aws.observability import AlarmTopic, AlarmTopicArgs, Observability
 from components.aws.routing import Router
 from components.aws.service_stack import ServiceBackingStack
 from components.aws.venue_sync import (
@@ -98,12 +98,7 @@ class AppTier(pulumi.ComponentResource):
         env = settings.environment
         private = network.outputs.private_subnet_ids
 
-        alarms = AlarmTopic(
-            f"{name}-alarms",
-            environment=env,
-            emails=settings.observability.alarm_emails,
-            opts=child,
-        )
+        alarms = AlarmTopic(f"{name}-alarms", AlarmTopicArgs.of(settings), opts=child)
         firewall = AppHostFirewall(
             f"{name}-hosts",
             AppHostFirewallArgs.of(network.outputs.vpc_id, router.outputs.alb_security_group_id),
@@ -129,7 +124,7 @@ class AppTier(pulumi.ComponentResource):
                 database=databases[placement.database_of(settings, s.name)],
                 router=router,
                 vpc_id=network.outputs.vpc_id,
-                alarm_topic_arn=alarms.arn,
+                alarm_topic_arn=alarms.outputs.arn,
                 opts=child,
             )
             for s in catalog.SERVICES
@@ -177,7 +172,7 @@ class AppTier(pulumi.ComponentResource):
             f"{name}-observability",
             environment=env,
             region=settings.region,
-            topic_arn=alarms.arn,
+            topic_arn=alarms.outputs.arn,
             alb_arn_suffix=router.outputs.alb_arn_suffix,
             databases=databases,
             hosts={h: host.instance_id for h, host in hosts.items()},
@@ -188,7 +183,7 @@ class AppTier(pulumi.ComponentResource):
         if settings.venues:
             VenueHealthAlarms(
                 f"{name}-venue-health",
-                VenueHealthAlarmsArgs.of(settings, alarms.arn),
+                VenueHealthAlarmsArgs.of(settings, alarms.outputs.arn),
                 opts=child,
             )
 
@@ -260,7 +255,7 @@ class AppTier(pulumi.ComponentResource):
                     target_group_arn=stack.routed_target_group_arn,
                     target_group_arn_suffix=stack.target_group_arn_suffix,
                     database_security_group_id=database.security_group_id if database else None,
-                    alarm_topic_arn=alarms.arn,
+                    alarm_topic_arn=alarms.outputs.arn,
                     secrets_revision=pulumi.Output.all(*revisions).apply(
                         lambda r: ";".join(str(x) for x in r)
                     ),

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from components.aws.database import Database
-from components.settings import rds_classes
+from components.outputs import ComponentOutputs
+from components.settings import CloudSettings, rds_classes
 from seed import naming
 
 CPU_PERCENT = 80.0
@@ -32,6 +34,31 @@ def is_burstable(instance_type: str) -> bool:
     return instance_type.removeprefix("db.").startswith("t")
 
 
+@dataclass(frozen=True)
+class AlarmTopicArgs:
+    """Whose alarms the topic carries and who reads them.
+
+    Attributes:
+        environment: dev, staging or prod (the key's alias and description).
+        emails: who is subscribed (`observability.alarmEmails`; each confirms by email once).
+    """
+
+    environment: str
+    emails: tuple[str, ...]
+
+    @classmethod
+    def of(cls, settings: CloudSettings) -> AlarmTopicArgs:
+        return cls(settings.environment, tuple(settings.observability.alarm_emails))
+
+
+@dataclass(frozen=True)
+class AlarmTopicOutputs(ComponentOutputs):
+    """`arn`: the topic every alarm notifies; `key_arn`: the key it is encrypted with."""
+
+    arn: pulumi.Output[str]
+    key_arn: pulumi.Output[str]
+
+
 class AlarmTopic(pulumi.ComponentResource):
     """The encrypted SNS topic every alarm notifies, with the configured email subscriptions.
 
@@ -44,25 +71,18 @@ class AlarmTopic(pulumi.ComponentResource):
 
     Args:
         name: prefix for every child's name.
-        environment: dev, staging or prod (the key's alias and description).
-        emails: who is subscribed (each confirms by email once).
+        args: the environment and the subscribed addresses (`AlarmTopicArgs.of`).
         opts: must carry the stack's AWS provider.
     """
 
-    arn: pulumi.Output[str]
-    key_arn: pulumi.Output[str]
+    outputs: AlarmTopicOutputs
 
     def __init__(
-        self,
-        name: str,
-        *,
-        environment: str,
-        emails: Sequence[str],
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: AlarmTopicArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("ticketing:aws:AlarmTopic", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        prefix = f"{naming.PROJECT}-{environment}"
+        prefix = f"{naming.PROJECT}-{args.environment}"
         # Output-form invoke: a plain invoke would stall the program until it resolves.
         account = aws.get_caller_identity_output(
             opts=pulumi.InvokeOutputOptions(parent=self)
@@ -90,7 +110,7 @@ class AlarmTopic(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        for index, email in enumerate(emails):
+        for index, email in enumerate(args.emails):
             aws.sns.TopicSubscription(
                 f"{name}-email-{index}",
                 topic=topic.arn,
@@ -98,9 +118,8 @@ class AlarmTopic(pulumi.ComponentResource):
                 endpoint=email,
                 opts=child,
             )
-        self.arn = topic.arn
-        self.key_arn = key.arn
-        self.register_outputs({"arn": self.arn, "keyArn": self.key_arn})
+        self.outputs = AlarmTopicOutputs(arn=topic.arn, key_arn=key.arn)
+        self.register_outputs(self.outputs.registered())
 
 
 def alarm_key_policy(account: str) -> str:
