@@ -129,20 +129,20 @@ class IngressOutputs(ComponentOutputs):
     alb_security_group_id: pulumi.Output[str]
     https_listener_arn: pulumi.Output[str]
     alb_arn_suffix: pulumi.Output[str]
-    alb_dns_name: pulumi.Output[str] = field(
-        metadata=exported(
-            "The ALB's DNS name: behind the NLB, or what the Cloudflare records point at when "
-            "the stack has no static IPs.",
-            people="find the ALB and its listeners (`aws elbv2 describe-load-balancers`); "
-            "a request without the origin-lock header gets 403",
-        )
-    )
     static_ips: list[pulumi.Output[str]] = field(
         metadata=exported(
             "The Elastic IPs of the NLB in front of the ALB, one per availability zone, which "
             "the Cloudflare records point at (`ingress.staticIps`); empty where the records "
             "point at the ALB (dev).",
             people="the origin's addresses, which stay the same when the ALB is replaced",
+        )
+    )
+    alb_dns_name: pulumi.Output[str] = field(
+        metadata=exported(
+            "The ALB's DNS name: behind the NLB, or what the Cloudflare records point at when "
+            "the stack has no static IPs.",
+            people="find the ALB and its listeners (`aws elbv2 describe-load-balancers`); "
+            "a request without the origin-lock header gets 403",
         )
     )
 
