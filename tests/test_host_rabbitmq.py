@@ -105,6 +105,16 @@ class Host:
         assert not check or result.returncode == 0, result.stderr + result.stdout
         return result.stdout
 
+    def up(self) -> None:
+        """Compose up, then wait for the broker's boot to finish: its health check (a ping)
+        passes once the node answers, possibly before the definitions are imported."""
+        self.compose("up", "-d", "--wait", "--wait-timeout", "180")
+        result = self.daemon.host_run(
+            ["docker", "exec", self.container, "rabbitmqctl", "await_startup", "--timeout", "120"],
+            env={**self.daemon.env, "PATH": "/usr/bin:/bin"},
+        )
+        assert result.returncode == 0, result.stderr + result.stdout
+
     def authenticates(self, password: str) -> bool:
         result = self.daemon.host_run(
             [
@@ -170,7 +180,7 @@ def host(
     h.put(compose.rabbitmq_definitions_file(SERVICE), definitions("first-password"))
     config = rabbitmq.boot_config(rabbitmq.HOST_DEFINITIONS_PATH, memory.RABBITMQ_MEMORY_MB)
     h.put(compose.rabbitmq_config_file(SERVICE), config.rstrip())
-    h.compose("up", "-d", "--wait", "--wait-timeout", "180")
+    h.up()
     try:
         yield h
     finally:
@@ -226,7 +236,7 @@ def test_a_file_mount_would_keep_the_old_password(
         f"{directory}/rabbitmq.conf", rabbitmq.boot_config(rabbitmq.HOST_DEFINITIONS_PATH).rstrip()
     )
     try:
-        h.compose("up", "-d", "--wait", "--wait-timeout", "180")
+        h.up()
         h.put(f"{directory}/definitions.json", definitions("second-password"))
         h.reload()
         assert h.authenticates("first-password")
