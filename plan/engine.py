@@ -219,6 +219,7 @@ def capture(
     *,
     project_dir: Path = PROJECT_DIR,
     overrides: Mapping[str, Any] | None = None,
+    stack_file: Mapping[str, Any] | None = None,
     stack_outputs: StackOutputs | None = None,
     plan_of: Callable[[str], Plan] | None = None,
     backend: Backend | None = None,
@@ -226,6 +227,8 @@ def capture(
 ) -> Plan:
     """Run `__main__.py` for `stack` under mocks and return everything it registered,
     with the stack config it ran with (`Plan.config`).
+
+    `stack_file` stands in for `Pulumi.<stack>.yaml` (a stack a test builds itself).
 
     A venue stack's StackReference is answered from its cloud stack's plan,
     `plan_of(cloud stack)` (default: a fresh capture), unless `stack_outputs`
@@ -240,7 +243,12 @@ def capture(
     registered), `stack_config.StackConfigError` for a bad stack file, and
     `ProgramError` for anything else the program does wrong.
     """
-    config = stack_config.load(project_dir, stack, dict(overrides or {}))
+    config = stack_config.load(
+        project_dir,
+        stack,
+        dict(overrides or {}),
+        stack_file=None if stack_file is None else dict(stack_file),
+    )
     backend = backend or Backend.of()
     if stack_outputs is None:
         cloud = references.cloud_stack_of(config, project_dir, backend)

@@ -55,18 +55,28 @@ def stacks(project_dir: Path) -> list[str]:
     return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in project_dir.glob("Pulumi.*.yaml"))
 
 
-def load(project_dir: Path, stack: str, overrides: dict[str, Any] | None = None) -> StackConfig:
+def load(
+    project_dir: Path,
+    stack: str,
+    overrides: dict[str, Any] | None = None,
+    *,
+    stack_file: dict[str, Any] | None = None,
+) -> StackConfig:
     """The config of `stack` as the engine would pass it; `overrides` win (tests use them).
+
+    `stack_file` is the stack file's content in place of `Pulumi.<stack>.yaml`: a test
+    that builds its own stack (tests/factories.py) reads no committed file.
 
     Raises StackConfigError, one line, where the CLI would refuse the stack.
     """
     project_file = _read_yaml(project_dir / "Pulumi.yaml")
     project = str(project_file["name"])
     stack_path = project_dir / f"Pulumi.{stack}.yaml"
-    if not stack_path.exists():
-        known = ", ".join(stacks(project_dir)) or "none"
-        raise StackConfigError(f"no stack file {stack_path.name} (committed stacks: {known})")
-    stack_file = _read_yaml(stack_path)
+    if stack_file is None:
+        if not stack_path.exists():
+            known = ", ".join(stacks(project_dir)) or "none"
+            raise StackConfigError(f"no stack file {stack_path.name} (committed stacks: {known})")
+        stack_file = _read_yaml(stack_path)
 
     provider = stack_file.get("secretsprovider")
     if provider is not None and not SECRETS_PROVIDERS.match(str(provider)):

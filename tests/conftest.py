@@ -2,8 +2,11 @@
 
 `plan_of(stack)` runs the real program under the mock engine (plan.engine) and
 caches the result; tests that change config use `capture(stack, overrides)`,
-which always runs afresh. Every capture resets the Pulumi runtime first
-(`reset_options`, then `set_mocks`), so state never leaks between tests.
+which always runs afresh. A test of one component builds its own stack instead
+(`built(environment, **sections)`, a `tests.factories.cloud_stack` captured once per
+distinct config), so an edit of a committed stack file leaves it alone. Every
+capture resets the Pulumi runtime first (`reset_options`, then `set_mocks`), so
+state never leaks between tests.
 
 Tests that run a real engine carry the `real_engine` marker: every test that uses
 the `docker_daemon` fixture (directly or through another fixture) gets it here;
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import gc
+import json
 from collections.abc import Callable, Iterator, Mapping
 from functools import cache
 from typing import Any
@@ -24,6 +28,7 @@ import yaml
 
 from plan import engine, stack_config
 from plan.model import Plan
+from tests import factories
 from tests.engines import docker
 
 CLOUD_STACKS = ("dev", "staging", "prod")
@@ -106,6 +111,23 @@ def dev_plan() -> Plan:
 @pytest.fixture(scope="session")
 def prod_plan() -> Plan:
     return _cached("prod")
+
+
+@cache
+def _built(key: str) -> Plan:
+    environment, sections = json.loads(key)
+    return engine.capture(environment, stack_file=factories.cloud_stack(environment, **sections))
+
+
+@pytest.fixture(scope="session")
+def built() -> Callable[..., Plan]:
+    """The plan of a stack the test builds (`tests.factories.cloud_stack(environment,
+    **sections)`), captured once per distinct config; no committed stack file is read."""
+
+    def run(environment: str = "dev", **sections: Any) -> Plan:
+        return _built(json.dumps([environment, sections], sort_keys=True))
+
+    return run
 
 
 @pytest.fixture

@@ -35,3 +35,42 @@ def resource(
         inputs=inputs,
         outputs=dict(outputs or {}),
     )
+
+
+# The Cloudflare plan each environment's zone is on (components/settings/cloudflare.py says
+# which features each plan has); a test's stack picks the same.
+ZONE_PLANS = {"dev": "free", "staging": "pro", "prod": "business"}
+
+
+def cloud_stack(environment: str = "dev", **sections: Any) -> dict[str, Any]:
+    """A cloud stack file of the test's own: every required key, nothing from a committed stack.
+
+    `sections` are set over it by config key without the `ticketing:` prefix, so
+    `cloud_stack("prod", network={"cidr": "10.90.0.0/16", "azCount": 3})` is a prod
+    stack whose network is exactly that. Values a test asserts on belong in `sections`:
+    the base below only makes the stack valid (an edit of `Pulumi.prod.yaml` changes
+    none of it).
+    """
+    config: dict[str, Any] = {
+        "environment": environment,
+        "domain": f"tickets-{environment}.example",
+        "cloudflare": {
+            "zoneId": "0123456789abcdef0123456789abcdef",
+            "accountId": "fedcba9876543210fedcba9876543210",
+            "plan": ZONE_PLANS[environment],
+        },
+        "network": {"cidr": "10.90.0.0/16", "azCount": 2},
+        "services": {
+            service: {"image": f"registry.example.org/{service}:1.0.0"}
+            for service in ("ticketing", "payments", "identity", "notifications")
+        },
+        "webClients": {
+            client: {"image": f"registry.example.org/{client}:1.0.0"}
+            for client in ("client-web", "admin-portal")
+        },
+        "observability": {"alarmEmails": ["oncall@example.org"]},
+    }
+    if environment == "prod":
+        config["backup"] = {"copyRegion": "eu-central-1"}
+    config.update(sections)
+    return {"config": {f"ticketing:{key}": value for key, value in config.items()}}

@@ -1,4 +1,10 @@
-"""Ingress under the mock engine: static IPs, security groups, the ALB, listeners, routes."""
+"""Ingress under the mock engine: static IPs, security groups, the ALB, listeners, routes.
+
+The stacks asserted on are built here (`built`, tests/factories.py) with each
+environment's defaults: dev without static IPs, staging and prod behind the NLB. Only
+the tests named for the committed stacks read those files, on purpose (every group of
+the whole program).
+"""
 
 from __future__ import annotations
 
@@ -23,10 +29,22 @@ from plan.resource_types import (
     SUBNET,
     TARGET_GROUP,
 )
+from tests.factories import cloud_stack
 
 INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EGRESS_RULE = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
+
+
+@pytest.fixture(scope="module")
+def dev_plan(built: Callable[..., Plan]) -> Plan:
+    return built("dev")
+
+
+@pytest.fixture(scope="module")
+def prod_plan(built: Callable[..., Plan]) -> Plan:
+    """A prod stack over three zones: the NLB gets three static IPs."""
+    return built("prod", network={"cidr": "10.90.0.0/16", "azCount": 3})
 
 
 def load_balancer(plan: Plan, kind: str) -> Resource:
@@ -135,7 +153,9 @@ def test_without_static_ips_the_alb_admits_cloudflare_ranges(dev_plan: Plan) -> 
 
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
-def test_no_group_admits_the_whole_internet(plan_of: Callable[[str], Plan], stack: str) -> None:
+def test_no_group_of_a_committed_stack_admits_the_whole_internet(
+    plan_of: Callable[[str], Plan], stack: str
+) -> None:
     plan = plan_of(stack)
     sources = [
         r.inputs.get("cidrIpv4") or r.inputs.get("cidrIpv6") for r in plan.of_type(INGRESS_RULE)
@@ -156,7 +176,9 @@ def test_no_group_admits_the_whole_internet(plan_of: Callable[[str], Plan], stac
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_every_group_and_rule_has_a_description(plan_of: Callable[[str], Plan], stack: str) -> None:
+def test_every_group_and_rule_of_a_committed_stack_has_a_description(
+    plan_of: Callable[[str], Plan], stack: str
+) -> None:
     plan = plan_of(stack)
     described = (
         plan.of_type(SECURITY_GROUP) + plan.of_type(INGRESS_RULE) + plan.of_type(EGRESS_RULE)
@@ -183,16 +205,14 @@ def test_without_static_ips_the_alb_faces_the_internet_from_public_subnets(dev_p
     assert dev_plan.outputs["staticIps"] == []
 
 
-def test_alb_drops_invalid_headers(plan_of: Callable[[str], Plan]) -> None:
-    for stack in ("dev", "prod"):
-        assert (
-            load_balancer(plan_of(stack), "application").inputs["dropInvalidHeaderFields"] is True
-        )
+def test_alb_drops_invalid_headers(dev_plan: Plan, prod_plan: Plan) -> None:
+    for plan in (dev_plan, prod_plan):
+        assert load_balancer(plan, "application").inputs["dropInvalidHeaderFields"] is True
 
 
-def test_deletion_protection_outside_dev_only(plan_of: Callable[[str], Plan]) -> None:
-    dev_lbs = ingress_children(plan_of("dev"), LOAD_BALANCER)
-    prod_lbs = ingress_children(plan_of("prod"), LOAD_BALANCER)
+def test_deletion_protection_outside_dev_only(dev_plan: Plan, prod_plan: Plan) -> None:
+    dev_lbs = ingress_children(dev_plan, LOAD_BALANCER)
+    prod_lbs = ingress_children(prod_plan, LOAD_BALANCER)
     assert [r.inputs["enableDeletionProtection"] for r in dev_lbs] == [False]
     assert [r.inputs["enableDeletionProtection"] for r in prod_lbs] == [True, True]
 
@@ -243,13 +263,12 @@ ingress.add_route(
 
 
 def capture_with_route(tmp_path: Path, stack: str, extra: str = "") -> Plan:
-    for name in ("Pulumi.yaml", f"Pulumi.{stack}.yaml"):
-        (tmp_path / name).symlink_to(engine.PROJECT_DIR / name)
+    (tmp_path / "Pulumi.yaml").symlink_to(engine.PROJECT_DIR / "Pulumi.yaml")
     main = str(engine.PROJECT_DIR / "__main__.py")
     (tmp_path / "__main__.py").write_text(
         ROUTE_PROGRAM.format(main=main, extra=textwrap.dedent(extra))
     )
-    return engine.capture(stack, project_dir=tmp_path)
+    return engine.capture(stack, project_dir=tmp_path, stack_file=cloud_stack(stack))
 
 
 @pytest.fixture(scope="module")
@@ -329,9 +348,9 @@ BUCKET = "aws:s3/bucket:Bucket"
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
 def test_the_origin_keeps_idle_connections_longer_than_cloudflare(
-    plan_of: Callable[[str], Plan], stack: str
+    built: Callable[..., Plan], stack: str
 ) -> None:
-    plan = plan_of(stack)
+    plan = built(stack)
     alb = load_balancer(plan, "application")
     # ALB idle timeout: 1-4000 s (ModifyLoadBalancerAttributes, idle_timeout.timeout_seconds).
     assert CLOUDFLARE_PROXY_IDLE_SECONDS < alb.inputs["idleTimeout"] <= 4000
@@ -349,9 +368,9 @@ def access_log_parts(plan: Plan) -> dict[str, Resource]:
 
 @pytest.mark.parametrize(("stack", "days"), [("staging", 30), ("prod", 90)])
 def test_the_alb_writes_access_logs_to_a_private_encrypted_expiring_bucket(
-    plan_of: Callable[[str], Plan], stack: str, days: int
+    built: Callable[..., Plan], stack: str, days: int
 ) -> None:
-    plan = plan_of(stack)
+    plan = built(stack)
     parts = access_log_parts(plan)
     bucket = parts["Bucket"]
     alb = load_balancer(plan, "application")

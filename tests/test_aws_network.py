@@ -1,4 +1,9 @@
-"""AwsNetwork under the mock engine, asserted on captured (engine-shaped) inputs."""
+"""AwsNetwork under the mock engine, asserted on captured (engine-shaped) inputs.
+
+Each test builds the stack it asserts on (`built`, tests/factories.py) with the network
+settings it names, so an edit of a committed stack file changes none of them; the one
+test over the committed stacks says so in its name.
+"""
 
 from __future__ import annotations
 
@@ -26,7 +31,22 @@ from tests.app_tier_helpers import under
 ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
-DEV_CIDR = "10.40.0.0/16"
+CIDR = "10.90.0.0/16"
+# The network of each kind of test stack: dev's NAT instance, prod's gateway per zone.
+NAT_INSTANCE = {"cidr": CIDR, "azCount": 2, "natMode": "instance"}
+PER_AZ = {"cidr": "10.91.0.0/16", "azCount": 3, "natMode": "per-az"}
+
+
+@pytest.fixture(scope="module")
+def dev_plan(built: Callable[..., Plan]) -> Plan:
+    """A dev stack egressing through a NAT instance."""
+    return built("dev", network=NAT_INSTANCE)
+
+
+@pytest.fixture(scope="module")
+def prod_plan(built: Callable[..., Plan]) -> Plan:
+    """A prod stack over three zones with a NAT gateway per zone that has an app host."""
+    return built("prod", network=PER_AZ)
 
 
 def subnets(plan: Plan, tier: str) -> list[str]:
@@ -35,10 +55,10 @@ def subnets(plan: Plan, tier: str) -> list[str]:
     )
 
 
-def test_subnets_follow_the_subnet_layout(plan_of: Callable[[str], Plan]) -> None:
-    for stack, cidr, zones in (("dev", "10.40.0.0/16", 2), ("prod", "10.42.0.0/16", 3)):
-        plan = plan_of(stack)
-        layout = layout_subnets(cidr, zones)
+def test_subnets_follow_the_subnet_layout(dev_plan: Plan, prod_plan: Plan) -> None:
+    for plan, network in ((dev_plan, NAT_INSTANCE), (prod_plan, PER_AZ)):
+        zones = network["azCount"]
+        layout = layout_subnets(network["cidr"], zones)
         assert subnets(plan, "public") == sorted(layout.public)
         assert subnets(plan, "private") == sorted(layout.private)
         zones_used = {r.inputs["availabilityZone"] for r in plan.of_type(SUBNET)}
@@ -66,15 +86,14 @@ def test_per_az_puts_a_nat_gateway_only_where_an_app_host_runs(prod_plan: Plan) 
 
 
 def test_per_az_gives_each_zone_with_an_app_host_its_own_gateway(
-    capture: Callable[..., Plan],
+    built: Callable[..., Plan],
 ) -> None:
     services = {
-        "ticketing": {"image": "ghcr.io/example-tickets/ticketing-api:1.8.2"},
-        "payments": {"image": "ghcr.io/example-tickets/payments-api:2.3.0", "host": "dedicated"},
-        "identity": {"image": "ghcr.io/example-tickets/identity-api:1.12.4"},
-        "notifications": {"image": "ghcr.io/example-tickets/notifications-api:0.9.7"},
+        name: {"image": f"registry.example.org/{name}:1.0.0"}
+        for name in ("ticketing", "payments", "identity", "notifications")
     }
-    plan = capture("prod", {"ticketing:services": services})
+    services["payments"]["host"] = "dedicated"
+    plan = built("prod", network=PER_AZ, services=services)
     nats = {n.name: n.id for n in plan.of_type(NAT_GATEWAY)}
     assert sorted(nats) == ["core-nat-a", "core-nat-b"]  # the shared host's zone, payments'
     # Zone c has no host: its private subnets leave through the first zone's gateway.
@@ -90,8 +109,8 @@ def test_per_az_gives_each_zone_with_an_app_host_its_own_gateway(
     }
 
 
-def test_single_mode_shares_one_nat_gateway(capture: Callable[..., Plan]) -> None:
-    plan = capture("dev", {"ticketing:network": {"cidr": DEV_CIDR, "natMode": "single"}})
+def test_single_mode_shares_one_nat_gateway(built: Callable[..., Plan]) -> None:
+    plan = built("dev", network={"cidr": CIDR, "azCount": 2, "natMode": "single"})
     [nat] = plan.of_type(NAT_GATEWAY)
     assert not any(is_nat_instance(r) for r in plan.of_type(EC2_INSTANCE))
     assert private_routes(plan) == [[{"cidrBlock": "0.0.0.0/0", "natGatewayId": nat.id}]] * 2
@@ -120,7 +139,7 @@ def test_nat_instance_is_a_hardened_graviton_in_the_first_public_subnet(dev_plan
     assert root["encrypted"] is True and root["volumeType"] == "gp3"
     assert inputs["creditSpecification"] == {"cpuCredits": "standard"}
     assert inputs["ami"] == fakes.AMI_ID
-    assert inputs["userData"] == render_nat_user_data(DEV_CIDR)
+    assert inputs["userData"] == render_nat_user_data(CIDR)
     assert inputs["userDataReplaceOnChange"] is True
 
 
@@ -139,7 +158,7 @@ def test_nat_instance_admits_only_the_vpc_and_never_ssh(dev_plan: Plan) -> None:
     assert vm.inputs["vpcSecurityGroupIds"] == [group.id]
     assert group.inputs["description"]
     ingress = under(dev_plan, "core-nat", INGRESS)
-    assert ingress and all(r.inputs["cidrIpv4"] == DEV_CIDR for r in ingress)
+    assert ingress and all(r.inputs["cidrIpv4"] == CIDR for r in ingress)
     assert all(r.inputs["securityGroupId"] == group.id for r in ingress)
     assert sorted((r.inputs["ipProtocol"], r.inputs["fromPort"]) for r in ingress) == [
         ("tcp", 80.0),
@@ -171,8 +190,8 @@ def test_policy_pack_finds_nothing_on_the_nat_instance(dev_plan: Plan) -> None:
     assert [v.rule for v in verdicts.violations if v.urn in nat_urns] == []
 
 
-def test_no_nat_mode_leaves_private_subnets_without_egress(capture: Callable[..., Plan]) -> None:
-    plan = capture("dev", {"ticketing:network": {"cidr": "10.40.0.0/16", "natMode": "none"}})
+def test_no_nat_mode_leaves_private_subnets_without_egress(built: Callable[..., Plan]) -> None:
+    plan = built("dev", network={"cidr": CIDR, "azCount": 2, "natMode": "none"})
     assert plan.of_type(NAT_GATEWAY) == []
     private_tables = [
         r for r in plan.of_type("aws:ec2/routeTable:RouteTable") if "private" in r.name
@@ -247,9 +266,10 @@ def uses_public_subnet(resource: Resource, public_ids: set[str]) -> bool:
 
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
-def test_nothing_in_a_public_subnet_is_created_before_the_internet_gateway(
+def test_nothing_in_a_public_subnet_of_a_committed_stack_is_created_before_the_internet_gateway(
     plan_of: Callable[[str], Plan], stack: str
 ) -> None:
+    # Over the committed stacks on purpose: every public-subnet user of the whole program.
     # AWS refuses an internet-facing load balancer ("InvalidSubnet ... has no internet
     # gateway"), a NAT gateway and an Elastic IP association ("Gateway.NotAttached") in a
     # VPC whose gateway is not attached yet; the provider attaches it when it creates it.
@@ -289,11 +309,11 @@ def test_only_this_accounts_flow_logs_may_assume_the_flow_log_role(dev_plan: Pla
     }
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("network", [NAT_INSTANCE, PER_AZ], ids=["nat-instance", "per-az"])
 def test_private_subnets_reach_s3_through_a_free_gateway_endpoint(
-    plan_of: Callable[[str], Plan], stack: str
+    built: Callable[..., Plan], network: dict[str, object]
 ) -> None:
-    plan = plan_of(stack)
+    plan = built("dev", network=network)
     [endpoint] = plan.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
     assert endpoint.inputs["vpcEndpointType"] == "Gateway"
     assert endpoint.inputs["serviceName"] == "com.amazonaws.eu-west-1.s3"

@@ -86,6 +86,20 @@ def test_defaults_fill_in_and_stack_values_win(tmp_path: Path) -> None:
     }
 
 
+def test_a_stack_file_given_in_place_of_the_committed_one_is_checked_the_same(
+    tmp_path: Path,
+) -> None:
+    path = project(tmp_path, "config:\n  probe:environment: prod\n  probe:size: 9\n")
+    given = {"config": {"probe:environment": "dev"}}
+    config = stack_config.load(path, "test", stack_file=given)
+    assert config.values["probe:environment"] == "dev"
+    assert config.values["probe:size"] == "3"  # the default, not the file's 9
+    # a stack with no file at all, and the CLI's schema check still applies
+    assert stack_config.load(path, "other", stack_file=given).stack == "other"
+    with pytest.raises(stack_config.StackConfigError, match=r"^probe:environment: .*got nothing"):
+        stack_config.load(path, "other", stack_file={"config": {"probe:size": 1}})
+
+
 def test_a_key_without_default_must_be_set(tmp_path: Path) -> None:
     assert refusal(tmp_path, "config:\n  probe:size: 5\n") == (
         "probe:environment: Pulumi.yaml declares it without a default, so stack test must set "
