@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 
 from components.aws import placement
 from components.aws.app_host import UBUNTU_AMI_PARAMETER
+from components.host.apply_document import unpack_parameter
 from components.settings import CloudSettings, ConfigError, parse
 from plan import fakes
 from plan.model import Plan, Resource, reveal
@@ -23,6 +25,7 @@ from plan.resource_types import (
     SSM_PARAMETER,
     SUBNET,
 )
+from seed.catalog import SERVICES
 from tests.app_tier_helpers import (
     app_hosts,
     compose_document,
@@ -335,6 +338,25 @@ def test_dedicated_host_runs_the_service_and_its_backing_only(capture: Callable[
     [attachment] = under(plan, "notifications-host", ATTACHMENT)
     assert attachment.inputs["targetId"] == vms["notifications-host-vm"].id
     assert plan.outputs["appHostInstanceIds"]["notifications"] == vms["notifications-host-vm"].id
+
+
+def test_hosts_sharing_an_instance_retire_none_of_each_others_roles(
+    capture: Callable[..., Plan],
+) -> None:
+    # payments runs on its own host, its database stays on the shared instance: both hosts
+    # bootstrap that instance, each its own services' grants, and each names all four roles
+    # as residents (tests/test_bootstrap_sql.py runs the pair on a real server).
+    plan = capture("dev", services_with("payments", host="dedicated"))
+    everyone = ", ".join(f"'{s.role}'" for s in SERVICES)
+    for host, grants in (
+        ("shared", ["ticketing", "identity", "notifications"]),
+        ("payments", ["payments"]),
+    ):
+        packed = parameter_value(plan, f"/ticketing/dev/hosts/{host}/bootstrap-sql/shared")
+        sql = unpack_parameter(packed)
+        assert f"NOT IN ({everyone})" in sql, host
+        created = re.findall(r"CREATE DATABASE %I OWNER %I', '(\w+)'", sql)
+        assert created == [s.database for s in SERVICES if s.name in grants], host
 
 
 def test_dedicated_database_is_bootstrapped_by_the_host_of_its_service(

@@ -150,10 +150,11 @@ def run_bootstrap(
     passwords: Mapping[str, str] = PASSWORDS,
     grants: Sequence[DatabaseGrant] = GRANTS,
     variables: Mapping[str, str] | None = None,
+    resident_roles: Sequence[str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run the rendered script the way the host does: psql_command, PG* and password env."""
     script = server.workdir / "bootstrap.sql"
-    script.write_text(bootstrap_sql.render_bootstrap_sql(grants))
+    script.write_text(bootstrap_sql.render_bootstrap_sql(grants, resident_roles=resident_roles))
     command = list(bootstrap_sql.psql_command(str(script)))
     command[0] = str(POSTGRES_BIN_PATH / "psql")
     env = {
@@ -316,6 +317,42 @@ def test_a_removed_services_role_can_no_longer_log_in_and_its_data_stays(
         assert run_bootstrap(bootstrapped).returncode == 0
     with bootstrapped.connect(removed.role, PASSWORDS[removed.role], removed.database) as c:
         assert c.execute("SELECT email FROM orders").fetchall() == [("a@example.com",)]
+
+
+def test_two_hosts_bootstrapping_one_instance_leave_each_others_roles_alone(
+    bootstrapped: Server,
+) -> None:
+    """A service on a dedicated host whose database stays on the shared instance: its host
+    bootstraps its grant there, the shared host the others'. Run on the real server, each
+    run names every resident role, so after both (in either order) every role still logs
+    in; without the residents each run retires the other host's roles (the control)."""
+    dedicated, shared = GRANTS[1:2], (GRANTS[0], *GRANTS[2:])
+    residents = [g.role for g in GRANTS]
+
+    def everyone_logs_in() -> bool:
+        try:
+            for grant in GRANTS:
+                bootstrapped.connect(grant.role, PASSWORDS[grant.role], grant.database).close()
+        except psycopg.OperationalError:
+            return False
+        return True
+
+    try:
+        for grants in (dedicated, shared, dedicated):
+            result = run_bootstrap(bootstrapped, grants=grants, resident_roles=residents)
+            assert result.returncode == 0, result.stderr
+            assert everyone_logs_in()
+        assert run_bootstrap(bootstrapped, grants=shared).returncode == 0  # residents unsaid
+        message = refusal(bootstrapped, GRANTS[1].role, PASSWORDS[GRANTS[1].role], "postgres")
+        assert f'role "{GRANTS[1].role}" is not permitted to log in' in message
+    finally:
+        assert run_bootstrap(bootstrapped).returncode == 0
+    assert everyone_logs_in()
+
+
+def test_residents_must_include_every_grant() -> None:
+    with pytest.raises(ValueError, match=r"resident roles must include every grant's role"):
+        bootstrap_sql.render_bootstrap_sql(GRANTS, resident_roles=[GRANTS[0].role])
 
 
 @pytest.mark.parametrize("password", [None, ""])

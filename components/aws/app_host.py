@@ -21,7 +21,6 @@ from components.host import apply_document as host_apply
 from components.host import compose
 from components.host.app_user_data import render_user_data
 from components.host.apply_document import ApplySpec, DatabaseTarget
-from components.host.bootstrap_sql import render_bootstrap_sql
 from components.outputs import ComponentOutputs
 from components.settings import CloudSettings
 from components.venue.sync import METRIC_NAMESPACE
@@ -154,13 +153,11 @@ def apply_spec(
     elsewhere = placement.bootstrapped_elsewhere(settings, layout)
     targets: list[DatabaseTarget] = []
     for target in databases:
-        here = tuple(
-            s
-            for s in (*layout.services, *elsewhere)
-            if s.name in {d.name for d in placement.databases(settings).get(target, ())}
-        )
+        residents = placement.databases(settings).get(target, ())
+        here = tuple(s for s in (*layout.services, *elsewhere) if s in residents)
         if here:
-            targets.append(DatabaseTarget(target, tuple(sorted(here, key=_catalog_order))))
+            ordered = tuple(sorted(here, key=_catalog_order))
+            targets.append(DatabaseTarget(target, ordered, residents))
     syncs = any(s.name == naming.VENUE_SYNC_SERVICE for s in layout.services)
     return ApplySpec(layout.services, tuple(targets), tuple(venues) if syncs else (), elsewhere)
 
@@ -252,10 +249,7 @@ class AppHost(pulumi.ComponentResource):
             host_apply.COMPOSE_PARAMETER: host_apply.pack_parameter(
                 compose.to_yaml(compose.render_compose(host_spec))
             ),
-            **{
-                t.parameter: host_apply.pack_parameter(render_bootstrap_sql(t.grants))
-                for t in spec.databases
-            },
+            **{t.parameter: host_apply.pack_parameter(t.bootstrap_sql) for t in spec.databases},
         }
         self.compose_parameter_name = f"{host_path}/{host_apply.COMPOSE_PARAMETER}"
         host_parameters = [

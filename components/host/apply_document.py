@@ -54,21 +54,36 @@ class DatabaseTarget:
 
     Args:
         name: `shared` for the shared RDS instance, or the service name of a dedicated one.
-        services: the services whose database lives there (each gets a `DatabaseGrant`).
+        services: the services whose database this host bootstraps there (each gets a
+            `DatabaseGrant`).
+        residents: every service whose database lives there, whichever host bootstraps
+            it (default: `services`); the bootstrap retires only roles outside them.
     """
 
     name: str
     services: tuple[DomainService, ...]
+    residents: tuple[DomainService, ...] = ()
 
     def __post_init__(self) -> None:
         if not _TARGET.match(self.name):
             raise ValueError(f"database target {self.name!r}: lowercase letters, digits, hyphens")
         if not self.services:
             raise ValueError(f"database target {self.name!r} has no services")
+        if self.residents and not set(self.services) <= set(self.residents):
+            raise ValueError(f"database target {self.name!r}: its services must be residents")
 
     @property
     def grants(self) -> tuple[DatabaseGrant, ...]:
         return tuple(DatabaseGrant.for_service(s) for s in self.services)
+
+    @property
+    def resident_roles(self) -> tuple[str, ...]:
+        return tuple(s.role for s in (self.residents or self.services))
+
+    @property
+    def bootstrap_sql(self) -> str:
+        """The bootstrap SQL this host runs on the instance."""
+        return bootstrap_sql.render_bootstrap_sql(self.grants, resident_roles=self.resident_roles)
 
     @property
     def parameter(self) -> str:

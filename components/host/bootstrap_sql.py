@@ -69,10 +69,21 @@ class DatabaseGrant:
         )
 
 
-def render_bootstrap_sql(grants: Sequence[DatabaseGrant]) -> str:
-    """The idempotent psql script that creates and isolates every grant's role and database."""
+def render_bootstrap_sql(
+    grants: Sequence[DatabaseGrant], *, resident_roles: Sequence[str] | None = None
+) -> str:
+    """The idempotent psql script that creates and isolates every grant's role and database.
+
+    `resident_roles` are the roles of every service whose database lives on the instance,
+    whichever host bootstraps it (default: the grants' own): a service on a dedicated host
+    whose database is on the shared instance is bootstrapped by its own host, and neither
+    host's run may retire the other's roles. Only a service role outside them is retired.
+    """
     if not grants:
         raise ValueError("no database grants to bootstrap")
+    residents = [g.role for g in grants] if resident_roles is None else list(resident_roles)
+    if missing := sorted({g.role for g in grants} - set(residents)):
+        raise ValueError(f"resident roles must include every grant's role, missing {missing}")
     for attr in ("role", "database", "password_variable", "password_env"):
         values = [getattr(g, attr) for g in grants]
         if len(set(values)) != len(values):
@@ -88,7 +99,7 @@ def render_bootstrap_sql(grants: Sequence[DatabaseGrant]) -> str:
     lines += _service_group()
     for grant in grants:
         lines += _role_and_database(grant)
-    lines += _retire_removed(grants)
+    lines += _retire_removed(residents)
     for grant in grants:
         lines += _schema(grant)
     return "\n".join(lines).rstrip("\n") + "\n"
@@ -138,9 +149,9 @@ def _service_group() -> list[str]:
     ]
 
 
-def _retire_removed(grants: Sequence[DatabaseGrant]) -> list[str]:
+def _retire_removed(residents: Sequence[str]) -> list[str]:
     group = _literal(SERVICE_GROUP)
-    current = ", ".join(_literal(g.role) for g in grants)
+    current = ", ".join(_literal(role) for role in residents)
     removed = (
         "SELECT r.rolname FROM pg_catalog.pg_roles r"
         " JOIN pg_catalog.pg_auth_members m ON m.member = r.oid"
