@@ -270,8 +270,10 @@ separate RDS instances for scaling
 Docker Compose
 
 This model supports horizontal scaling by extracting services to dedicated hosts or promoting \
-databases to dedicated RDS instances: per service, `services.<name>.host` and \
-`services.<name>.database` switch from `shared` to `dedicated` in the stack's config. \
+databases to dedicated RDS instances: per service, `services.<name>.host` switches from \
+`shared` to `dedicated` in the stack's config, and `services.<name>.database` from `shared` \
+to `moving` (the new instance is made) and then to `dedicated` (the host copies the data \
+over and switches; docs/runbooks.md, "Move a service's database to its own instance"). \
 Beyond one machine, `services.<name>.host: ecs` runs the service's API as an autoscaled ECS \
 service on Fargate, with its Redis and RabbitMQ as ECS services of its own.
 

@@ -380,6 +380,57 @@ def test_dedicated_database_is_bootstrapped_by_the_host_of_its_service(
     assert plan.outputs["services"]["payments"]["databaseInstance"] == "ticketing-dev-payments-db"
 
 
+def test_moving_makes_the_instance_its_database_moves_to_and_keeps_the_service_on_the_shared_one(
+    capture: Callable[..., Plan],
+) -> None:
+    moving = capture("dev", services_with("payments", database="moving"))
+    dedicated = capture("dev", services_with("payments", database="dedicated"))
+    dbs = {r.name: r for r in moving.of_type(RDS_INSTANCE)}
+    assert set(dbs) == {"db-instance", "payments-db-instance"}
+    # The instance made in step one is the one step two uses: the same identity.
+    assert {r.urn for r in moving.of_type(RDS_INSTANCE)} == {
+        r.urn for r in dedicated.of_type(RDS_INSTANCE)
+    }
+    url = parameter_value(moving, "/ticketing/dev/services/payments/database-url")
+    assert dbs["db-instance"].outputs["address"] in url
+    assert moving.outputs["services"]["payments"]["databaseInstance"] == "ticketing-dev-db"
+    # The host bootstraps payments on both, and copies nothing yet.
+    for target in ("shared", "payments"):
+        sql = unpack_parameter(
+            parameter_value(moving, f"/ticketing/dev/hosts/shared/bootstrap-sql/{target}")
+        )
+        assert "'payments_db'" in sql, target
+    [association] = moving.of_type(ASSOCIATION)
+    assert not [p for p in association.inputs["parameters"] if "MoveSource" in p]
+
+
+def test_dedicated_hands_its_host_the_shared_instance_to_copy_from(
+    capture: Callable[..., Plan],
+) -> None:
+    plan = capture("dev", services_with("payments", database="dedicated", host="dedicated"))
+    shared = next(r for r in plan.of_type(RDS_INSTANCE) if r.name == "db-instance")
+    [association] = [
+        r for r in plan.of_type(ASSOCIATION) if r.inputs["parameters"]["HostName"] == "payments"
+    ]
+    parameters = association.inputs["parameters"]
+    assert parameters["PaymentsMoveSourceHost"] == shared.outputs["address"]
+    assert parameters["PaymentsMoveSourcePort"] == "5432"
+    source_secret = parameters["PaymentsMoveSourceMasterSecretArn"]
+    assert source_secret == shared.outputs["masterUserSecrets"][0]["secretArn"]
+    # Its role may read that secret (and its own instance's), no other.
+    [policy] = [
+        r
+        for r in under(plan, "payments-host", "aws:iam/rolePolicy:RolePolicy")
+        if "secretsmanager:GetSecretValue" in r.inputs["policy"]
+    ]
+    [statement] = [
+        s
+        for s in json.loads(policy.inputs["policy"])["Statement"]
+        if "secretsmanager:GetSecretValue" in s["Action"]
+    ]
+    assert source_secret in statement["Resource"] and len(statement["Resource"]) == 2
+
+
 def _settings_of(plan: Plan) -> CloudSettings:
     raw = {
         key.split(":", 1)[1]: json.loads(value) if value[:1] in "[{" else value

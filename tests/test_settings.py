@@ -163,9 +163,16 @@ BAD = [
     ),
     pytest.param(
         cloud(services__ticketing__database="separate"),
-        "ticketing:services.ticketing.database: expected one of shared or dedicated, "
+        "ticketing:services.ticketing.database: expected one of shared, moving or dedicated, "
         'got "separate"',
         id="bad-placement",
+    ),
+    pytest.param(
+        cloud(services__payments__database="moving", services__payments__host="ecs"),
+        "ticketing:services.payments.database: a database moves while its service is stopped "
+        "on its app host, and an ECS service has none: move it with host shared or dedicated, "
+        'then place it on ECS, got "moving"',
+        id="moving-on-ecs",
     ),
     pytest.param(
         cloud(domain="tickets_example.com"),

@@ -159,7 +159,13 @@ def apply_spec(
             ordered = tuple(sorted(here, key=_catalog_order))
             targets.append(DatabaseTarget(target, ordered, residents))
     syncs = any(s.name == naming.VENUE_SYNC_SERVICE for s in layout.services)
-    return ApplySpec(layout.services, tuple(targets), tuple(venues) if syncs else (), elsewhere)
+    return ApplySpec(
+        layout.services,
+        tuple(targets),
+        tuple(venues) if syncs else (),
+        elsewhere,
+        placement.moves(settings, layout),
+    )
 
 
 def _catalog_order(service: DomainService) -> int:
@@ -235,6 +241,8 @@ class AppHost(pulumi.ComponentResource):
         # Only the host whose env files carry the venue credentials waits for them.
         venue_inputs = [venue_sync] if venue_sync and spec.venues else []
         used = {t.name: databases[t.name] for t in spec.databases}
+        if spec.moves:  # the shared instance its moving databases come from
+            used.setdefault(placement.SHARED, databases[placement.SHARED])
 
         # --- documents in SSM (plain: the compose file and SQL hold no secret) -----------
         host_spec = compose.HostSpec(
@@ -393,6 +401,13 @@ class AppHost(pulumi.ComponentResource):
             parameters[target.document_parameter("DatabaseHost")] = database.address
             parameters[target.document_parameter("DatabasePort")] = database.port.apply(str)
             parameters[target.document_parameter("MasterSecretArn")] = database.master_secret_arn
+        for service in spec.moves:
+            shared = used[placement.SHARED]
+            parameters[host_apply.move_parameter(service, "Host")] = shared.address
+            parameters[host_apply.move_parameter(service, "Port")] = shared.port.apply(str)
+            parameters[host_apply.move_parameter(service, "MasterSecretArn")] = (
+                shared.master_secret_arn
+            )
         # SSM runs an association when it is created and whenever it is updated; its
         # schedule alone never notices new parameter values. So the name carries a digest
         # of everything the host applies (documents, script, each secret's version), and a

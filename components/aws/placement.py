@@ -5,8 +5,11 @@ service (with its Redis and RabbitMQ) to an app host of its own,
 `services.<name>.host: ecs` runs it as an ECS service on Fargate (its Redis and
 RabbitMQ as ECS services of their own, found through Cloud Map), and
 `services.<name>.database: dedicated` gives its database an RDS instance of
-its own. Every component reads placement from here, so a switch in config is
-the only change needed.
+its own, in two steps from the shared one: `moving` creates the instance (and
+the service's role and database on it) while the service stays on the shared
+one, and `dedicated` then copies the data over and switches (`moves`). Every
+component reads placement from here, so a switch in config is the only change
+needed.
 """
 
 from __future__ import annotations
@@ -92,8 +95,24 @@ def rabbitmq_host(settings: CloudSettings, service: str) -> str:
 
 
 def database_of(settings: CloudSettings, service: str) -> str:
-    """`shared`, or the service's own name when its database has a dedicated instance."""
+    """The instance the service uses: `shared`, or its own name once its database is
+    `dedicated` (a `moving` one is still served by the shared instance)."""
     return service if settings.services[service].database == "dedicated" else SHARED
+
+
+def moves(settings: CloudSettings, layout: HostLayout) -> tuple[DomainService, ...]:
+    """The services on `layout`'s host whose database the host copies from the shared
+    instance to their own, once: every `dedicated` one while the stack has a shared
+    instance. The copy runs only where the shared instance holds the service's database
+    and the dedicated one has not taken it yet (apply_service_database_move.sh), so a
+    service placed `dedicated` from the start copies nothing."""
+    if SHARED not in databases(settings):
+        return ()
+    return tuple(
+        s
+        for s in layout.services
+        if s.uses(Backing.POSTGRESQL) and settings.services[s.name].database == "dedicated"
+    )
 
 
 @dataclass(frozen=True)
@@ -137,12 +156,19 @@ def host_zones(settings: CloudSettings) -> tuple[int, ...]:
 
 
 def databases(settings: CloudSettings) -> dict[str, tuple[DomainService, ...]]:
-    """RDS instance name -> the services whose database it holds (shared only if used)."""
+    """RDS instance name -> the services whose database it holds (shared only if used).
+
+    A `moving` service's database is on both: the shared instance serves it, and its own
+    instance gets the role and the empty database its data will be copied into.
+    """
     placed: dict[str, tuple[DomainService, ...]] = {}
     for s in SERVICES:
         if s.uses(Backing.POSTGRESQL):
-            target = database_of(settings, s.name)
-            placed[target] = (*placed.get(target, ()), s)
+            targets = [database_of(settings, s.name)]
+            if settings.services[s.name].database == "moving":
+                targets.append(s.name)
+            for target in targets:
+                placed[target] = (*placed.get(target, ()), s)
     return placed
 
 

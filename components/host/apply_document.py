@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from components.host import bootstrap_sql, compose, memory, rabbitmq, shell
+from components.host import bootstrap_sql, compose, database_move, memory, rabbitmq, shell
 from components.host import packages as host_packages
 from components.host.bootstrap_sql import DatabaseGrant
 from seed import naming
@@ -45,6 +45,9 @@ SERVICE_ENV: dict[Backing, tuple[str, str]] = {
 REDIS_ENV = ("REDIS_PASSWORD", naming.REDIS_PASSWORD)
 
 _TARGET = re.compile(r"^[a-z][a-z0-9-]*$")
+_HOST = r"^[a-z0-9.-]+$"
+_PORT = r"^[0-9]{2,5}$"
+_SECRET_ARN = r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@!-]+$"
 _VENUE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 
 
@@ -111,12 +114,16 @@ class ApplySpec:
             credential goes into that service's env file, so it must run on this host.
         bootstrap_only: services that run elsewhere (ECS) whose databases this host
             bootstraps all the same; of their parameters it reads the database password only.
+        moves: services of the host whose database it copies from the shared instance to
+            their own (the target of their name) before anything else, where not done yet
+            (`placement.moves`).
     """
 
     services: tuple[DomainService, ...]
     databases: tuple[DatabaseTarget, ...]
     venues: tuple[str, ...] = ()
     bootstrap_only: tuple[DomainService, ...] = ()
+    moves: tuple[DomainService, ...] = ()
 
     def __post_init__(self) -> None:
         names = [s.name for s in self.services]
@@ -124,15 +131,19 @@ class ApplySpec:
             self.bootstrap_only
         ):
             raise ValueError("a service is listed twice")
-        placed = [s.name for t in self.databases for s in t.services]
+        # A moving service's database is on two targets: the one it uses, and its own.
+        placed = sorted({s.name for t in self.databases for s in t.services})
         wanted = sorted(
             s.name for s in (*self.services, *self.bootstrap_only) if s.uses(Backing.POSTGRESQL)
         )
-        if sorted(placed) != wanted:
-            raise ValueError(f"database targets must hold exactly {wanted}, got {sorted(placed)}")
+        if placed != wanted:
+            raise ValueError(f"database targets must hold exactly {wanted}, got {placed}")
         targets = [t.name for t in self.databases]
         if len(set(targets)) != len(targets):
             raise ValueError("a database target is listed twice")
+        for service in self.moves:
+            if service not in self.services or service.name not in targets:
+                raise ValueError(f"{service.name} moves to a target of its own on this host")
         if self.venues and naming.VENUE_SYNC_SERVICE not in names:
             raise ValueError(f"venue credentials need {naming.VENUE_SYNC_SERVICE} on the host")
         if len(set(self.venues)) != len(self.venues):
@@ -163,17 +174,33 @@ def document_parameters(spec: ApplySpec) -> dict[str, dict[str, str]]:
     }
     for target in spec.databases:
         params[target.document_parameter("DatabaseHost")] = _param(
-            f"Address of the PostgreSQL instance '{target.name}'.", r"^[a-z0-9.-]+$"
+            f"Address of the PostgreSQL instance '{target.name}'.", _HOST
         )
         params[target.document_parameter("DatabasePort")] = {
-            **_param(f"Port of the PostgreSQL instance '{target.name}'.", r"^[0-9]{2,5}$"),
+            **_param(f"Port of the PostgreSQL instance '{target.name}'.", _PORT),
             "default": "5432",
         }
         params[target.document_parameter("MasterSecretArn")] = _param(
-            f"ARN of the master user secret of '{target.name}' (RDS-managed).",
-            r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@!-]+$",
+            f"ARN of the master user secret of '{target.name}' (RDS-managed).", _SECRET_ARN
+        )
+    for service in spec.moves:
+        params[move_parameter(service, "Host")] = _param(
+            f"Address of the shared instance {service.name}'s database moves from.", _HOST
+        )
+        params[move_parameter(service, "Port")] = {
+            **_param(f"Port of the shared instance {service.name}'s database moves from.", _PORT),
+            "default": "5432",
+        }
+        params[move_parameter(service, "MasterSecretArn")] = _param(
+            f"ARN of the master user secret of the shared instance {service.name} moves from.",
+            _SECRET_ARN,
         )
     return params
+
+
+def move_parameter(service: DomainService, suffix: str) -> str:
+    """The document parameter of `service`'s move: `PaymentsMoveSourceHost`."""
+    return DatabaseTarget(service.name, (service,)).document_parameter("MoveSource" + suffix)
 
 
 def render_apply_document(spec: ApplySpec) -> dict[str, Any]:
@@ -207,6 +234,7 @@ def render_script(spec: ApplySpec) -> list[str]:
         HOST_PATH=naming.ssm_host_path("{{ Environment }}", "{{ HostName }}"),
         COMPOSE_PARAMETER=COMPOSE_PARAMETER,
         COMPOSE_FILE=compose.COMPOSE_FILE,
+        MOVES=[line for s in spec.moves for line in _move(s)],
         SERVICES=[line for s in spec.services for line in _service_files(s, spec.venues)]
         + [line for s in spec.bootstrap_only for line in _database_password_only(s)],
         DATABASES=[line for target in spec.databases for line in _bootstrap(target)],
@@ -300,6 +328,29 @@ def _bootstrap(target: DatabaseTarget) -> list[str]:
         DATABASE_PORT=_parameter(target.document_parameter("DatabasePort")),
         ROLE_PASSWORDS=passwords,
         PSQL=" ".join(bootstrap_sql.psql_command(target.sql_file)),
+    )
+
+
+def _move(service: DomainService) -> list[str]:
+    target = DatabaseTarget(service.name, (service,))
+    return shell.render_lines(
+        "apply_service_database_move.sh",
+        SERVICE=service.name,
+        DATABASE=service.database,
+        ROLE=service.role,
+        TARGET=target.name,
+        COMPOSE_FILE=compose.COMPOSE_FILE,
+        SOURCE_HOST=_parameter(move_parameter(service, "Host")),
+        SOURCE_PORT=_parameter(move_parameter(service, "Port")),
+        SOURCE_SECRET_ARN=_parameter(move_parameter(service, "MasterSecretArn")),
+        TARGET_HOST=_parameter(target.document_parameter("DatabaseHost")),
+        TARGET_PORT=_parameter(target.document_parameter("DatabasePort")),
+        TARGET_SECRET_ARN=_parameter(target.document_parameter("MasterSecretArn")),
+        HELD_SQL=_quote(database_move.held(service.database)),
+        STATE_SQL=_quote(database_move.state(service.database)),
+        RELATIONS_SQL=_quote(database_move.relations()),
+        FINGERPRINT=_quote(database_move.fingerprint()),
+        MARK_SQL=_quote(database_move.mark(service.database)),
     )
 
 

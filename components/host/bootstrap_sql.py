@@ -129,18 +129,18 @@ def _password(grant: DatabaseGrant) -> list[str]:
         f"\\getenv {var} {env}",
         f"\\if :{{?{var}}}",
         "\\else",
-        f"DO $$ BEGIN RAISE EXCEPTION {_literal(missing)}; END $$;",
+        f"DO $$ BEGIN RAISE EXCEPTION {literal(missing)}; END $$;",
         "\\endif",
         f"SELECT :'{var}' = '' AS bootstrap_password_empty \\gset",
         "\\if :bootstrap_password_empty",
-        f"DO $$ BEGIN RAISE EXCEPTION {_literal(missing)}; END $$;",
+        f"DO $$ BEGIN RAISE EXCEPTION {literal(missing)}; END $$;",
         "\\endif",
         "",
     ]
 
 
 def _service_group() -> list[str]:
-    group = _literal(SERVICE_GROUP)
+    group = literal(SERVICE_GROUP)
     return [
         f"-- {SERVICE_GROUP}: no privileges, no login; it only marks the service roles.",
         f"SELECT format('CREATE ROLE %I NOLOGIN', {group})",
@@ -150,8 +150,8 @@ def _service_group() -> list[str]:
 
 
 def _retire_removed(residents: Sequence[str]) -> list[str]:
-    group = _literal(SERVICE_GROUP)
-    current = ", ".join(_literal(role) for role in residents)
+    group = literal(SERVICE_GROUP)
+    current = ", ".join(literal(role) for role in residents)
     removed = (
         "SELECT r.rolname FROM pg_catalog.pg_roles r"
         " JOIN pg_catalog.pg_auth_members m ON m.member = r.oid"
@@ -173,15 +173,15 @@ def _retire_removed(residents: Sequence[str]) -> list[str]:
 
 
 def _role_and_database(grant: DatabaseGrant) -> list[str]:
-    role, db = _literal(grant.role), _literal(grant.database)
+    role, db = literal(grant.role), literal(grant.database)
     return [
         f"-- {grant.role} owns {grant.database} and is the only role that may connect to it.",
         f"SELECT format('CREATE ROLE %I LOGIN', {role})",
         f"WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = {role}) \\gexec",
         "SELECT format('ALTER ROLE %I WITH LOGIN NOCREATEDB NOCREATEROLE PASSWORD %L',",
         f"              {role}, :'{grant.password_variable}') \\gexec",
-        f"SELECT format('GRANT %I TO %I', {_literal(SERVICE_GROUP)}, {role})",
-        f"WHERE NOT pg_catalog.pg_has_role({role}, {_literal(SERVICE_GROUP)}, 'MEMBER') \\gexec",
+        f"SELECT format('GRANT %I TO %I', {literal(SERVICE_GROUP)}, {role})",
+        f"WHERE NOT pg_catalog.pg_has_role({role}, {literal(SERVICE_GROUP)}, 'MEMBER') \\gexec",
         # PostgreSQL 16+: creating a database for another owner needs membership in that role.
         f"SELECT format('GRANT %I TO CURRENT_USER', {role})",
         "WHERE NOT pg_catalog.pg_has_role(current_user,"
@@ -204,5 +204,6 @@ def _schema(grant: DatabaseGrant) -> list[str]:
     ]
 
 
-def _literal(value: str) -> str:
+def literal(value: str) -> str:
+    """`value` as an SQL string literal."""
     return "'" + value.replace("'", "''") + "'"

@@ -58,8 +58,8 @@ from components.settings.loading import (
 )
 from components.settings.profiles import PROFILES
 from components.settings.validators import (
+    DatabasePlacement,
     Environment,
-    Placement,
     RetentionDays,
     ZonePlan,
 )
@@ -84,6 +84,7 @@ __all__ = [
     "CloudSettings",
     "CloudflareSettings",
     "ConfigError",
+    "DatabasePlacement",
     "DatabaseSettings",
     "EcsSettings",
     "Environment",
@@ -92,7 +93,6 @@ __all__ = [
     "IngressSettings",
     "NetworkSettings",
     "ObservabilitySettings",
-    "Placement",
     "RateLimit",
     "RateLimitEntitlement",
     "RateLimits",

@@ -15,6 +15,7 @@ from components.settings.errors import at, require_exact_keys
 from components.settings.fargate import EcsSettings, HostPlacement
 from components.settings.public_suffix import registrable_domain
 from components.settings.validators import (
+    DatabasePlacement,
     DbInstanceClass,
     Domain,
     Email,
@@ -25,7 +26,6 @@ from components.settings.validators import (
     Model,
     NatMode,
     PinnedImage,
-    Placement,
     PostgresVersion,
     Region,
     RetentionDays,
@@ -235,7 +235,7 @@ class ServiceSettings(Model):
     """Per-service overrides. Placement switches are the scale path: config only."""
 
     image: PinnedImage
-    database: Placement = "shared"
+    database: DatabasePlacement = "shared"
     host: HostPlacement = "shared"
     health_check_path: Annotated[str, Field(pattern=r"^/[\w./-]*$")] | None = None
     path_prefix: Annotated[str, Field(pattern=r"^/[\w-]+$")] | None = None
@@ -355,6 +355,7 @@ class CloudSettings(Model):
             raise at(("backup", "copyRegion"), "prod copies its backups to a second region", None)
         self._zone_the_zone_plan_can_hold()
         self._hosts_fit()
+        self._moves_run_on_an_app_host()
         unknown = sorted(set(self.cloudflare.venue_egress) - set(self.venues))
         if unknown:
             message = f"not a venue of this stack (venues: {', '.join(self.venues) or 'none'})"
@@ -366,6 +367,17 @@ class CloudSettings(Model):
                 self.database.max_allocated_storage_gb,
             )
         return self
+
+    def _moves_run_on_an_app_host(self) -> None:
+        """A database moves while the app host that runs its service has it stopped."""
+        for name, service in self.services.items():
+            if service.database == "moving" and service.host == "ecs":
+                message = (
+                    "a database moves while its service is stopped on its app host, and an "
+                    "ECS service has none: move it with host shared or dedicated, then place it "
+                    "on ECS"
+                )
+                raise at(("services", name, "database"), message, "moving")
 
     def _backups_clear_of_the_database_windows(self) -> None:
         """AWS Backup's start hour never meets RDS's own backup or maintenance window."""

@@ -17,7 +17,11 @@ Role = Literal["cloud", "venue", "bootstrap"]
 NatMode = Literal["none", "single", "per-az", "instance"]
 ZonePlan = Literal["free", "pro", "business", "enterprise"]
 DdosSensitivity = Literal["default", "medium", "low", "eoff"]
-Placement = Literal["shared", "dedicated"]
+# Where a service's database lives. `moving` is the first of the two steps from the shared
+# instance to a dedicated one: the instance is created and the service's role and database
+# made on it while the service stays on the shared one; `dedicated` then copies the data
+# over (components/host/scripts/apply_service_database_move.sh) and switches.
+DatabasePlacement = Literal["shared", "moving", "dedicated"]
 
 
 _LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")

@@ -60,6 +60,8 @@ install -d -m 0700 __ENV_DIR__
 
 # The host's own documents.
 HOST=$(by_path '__HOST_PATH__')
+## apply_service_database_move.sh per service whose database moves to its own instance.
+__MOVES__
 DOC=$(pick "$HOST" __COMPOSE_PARAMETER__ | base64 -d | gunzip)
 put 0644 __COMPOSE_FILE__ "$DOC"
 ## apply_service.sh per service (apply_service_database_password.sh per service it only
