@@ -36,8 +36,6 @@ PENDING = {
     "AppTier",
     "AppHost",
     "Observability",
-    "Database",
-    "ServiceBackingStack",
 }
 
 

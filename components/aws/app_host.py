@@ -287,13 +287,13 @@ class AppHost(pulumi.ComponentResource):
             naming.ssm_service_parameter(env, s.name, naming.DATABASE_PASSWORD)
             for s in spec.bootstrap_only
         ]
-        log_arns = [s.log_group_arn for s in services] + [
+        log_arns = [s.outputs.log_group_arn for s in services] + [
             w.outputs.log_group_arn for w in web_clients
         ]
         policy = pulumi.Output.all(
             account=account,
             logs=pulumi.Output.all(*log_arns),
-            secrets=pulumi.Output.all(*[d.master_secret_arn for d in used.values()]),
+            secrets=pulumi.Output.all(*[d.outputs.master_secret_arn for d in used.values()]),
         ).apply(
             lambda v: _host_policy(
                 [f"arn:aws:ssm:{settings.region}:{v['account']}:parameter{p}" for p in paths],
@@ -366,7 +366,7 @@ class AppHost(pulumi.ComponentResource):
         self.data_volume_arn = data.arn
         for owner, target_group_arn, port in [
             *[
-                (s.compose_spec.name, s.target_group_arn, s.compose_spec.host_port)
+                (s.compose_spec.name, s.outputs.target_group_arn, s.compose_spec.host_port)
                 for s in services
             ],
             *[
@@ -398,15 +398,17 @@ class AppHost(pulumi.ComponentResource):
         }
         for target in spec.databases:
             database = used[target.name]
-            parameters[target.document_parameter("DatabaseHost")] = database.address
-            parameters[target.document_parameter("DatabasePort")] = database.port.apply(str)
-            parameters[target.document_parameter("MasterSecretArn")] = database.master_secret_arn
+            parameters[target.document_parameter("DatabaseHost")] = database.outputs.address
+            parameters[target.document_parameter("DatabasePort")] = database.outputs.port.apply(str)
+            parameters[target.document_parameter("MasterSecretArn")] = (
+                database.outputs.master_secret_arn
+            )
         for service in spec.moves:
             shared = used[placement.SHARED]
-            parameters[host_apply.move_parameter(service, "Host")] = shared.address
-            parameters[host_apply.move_parameter(service, "Port")] = shared.port.apply(str)
+            parameters[host_apply.move_parameter(service, "Host")] = shared.outputs.address
+            parameters[host_apply.move_parameter(service, "Port")] = shared.outputs.port.apply(str)
             parameters[host_apply.move_parameter(service, "MasterSecretArn")] = (
-                shared.master_secret_arn
+                shared.outputs.master_secret_arn
             )
         # SSM runs an association when it is created and whenever it is updated; its
         # schedule alone never notices new parameter values. So the name carries a digest
@@ -416,7 +418,7 @@ class AppHost(pulumi.ComponentResource):
         # once), so each deploy is a create that `pulumi up` waits for and that fails it
         # when the apply fails on the host. The old association goes first, so two never
         # apply to the host at once.
-        revisions = [s.revision for s in (*services, *bootstrapped)] + [
+        revisions = [s.outputs.revision for s in (*services, *bootstrapped)] + [
             v.outputs.revision for v in venue_inputs
         ]
         digest = pulumi.Output.all(*revisions).apply(

@@ -9,7 +9,7 @@ import pulumi
 from components.aws import placement
 from components.aws.app_host import AppHost, AppHostFirewall, AppHostFirewallArgs
 from components.aws.backup import DataBackups, DataBackupsArgs
-from components.aws.database import Database
+from components.aws.database import Database, DatabaseArgs
 from components.aws.fargate import (
     FargateCluster,
     FargateClusterArgs,
@@ -19,7 +19,7 @@ from components.aws.fargate import (
 from components.aws.network import AwsNetwork
 from components.aws.observability import AlarmTopic, AlarmTopicArgs, Observability
 from components.aws.routing import Router
-from components.aws.service_stack import ServiceBackingStack
+from components.aws.service_stack import ServiceBackingStack, ServiceBackingStackArgs
 from components.aws.venue_sync import (
     VenueHealthAlarms,
     VenueHealthAlarmsArgs,
@@ -107,24 +107,27 @@ class AppTier(pulumi.ComponentResource):
         databases = {
             target: Database(
                 "db" if target == placement.SHARED else f"{target}-db",
-                settings.database,
-                environment=env,
-                vpc_id=network.outputs.vpc_id,
-                subnet_ids=private,
-                client_security_group_id=firewall.outputs.security_group_id,
-                log_retention_days=settings.observability.log_retention_days,
+                DatabaseArgs.of(
+                    settings,
+                    vpc_id=network.outputs.vpc_id,
+                    subnet_ids=private,
+                    client_security_group_id=firewall.outputs.security_group_id,
+                ),
                 opts=child,
             )
             for target in placement.databases(settings)
         }
         stacks = {
             s.name: ServiceBackingStack(
-                s,
-                settings=settings,
-                database=databases[placement.database_of(settings, s.name)],
-                router=router,
-                vpc_id=network.outputs.vpc_id,
-                alarm_topic_arn=alarms.outputs.arn,
+                s.name,
+                ServiceBackingStackArgs.of(
+                    settings,
+                    s,
+                    database=databases[placement.database_of(settings, s.name)],
+                    router=router,
+                    vpc_id=network.outputs.vpc_id,
+                    alarm_topic_arn=alarms.outputs.arn,
+                ),
                 opts=child,
             )
             for s in catalog.SERVICES
@@ -162,7 +165,7 @@ class AppTier(pulumi.ComponentResource):
                 f"{name}-backups",
                 DataBackupsArgs.of(
                     settings,
-                    [d.arn for d in databases.values()]
+                    [d.outputs.arn for d in databases.values()]
                     + [h.data_volume_arn for h in hosts.values()],
                 ),
                 opts=child,
@@ -190,17 +193,17 @@ class AppTier(pulumi.ComponentResource):
         self.services = pulumi.Output.all(
             **{
                 n: pulumi.Output.all(
-                    databaseName=s.database_name,
-                    roleName=s.role_name,
-                    databaseInstance=s.database_identifier,
+                    databaseName=s.outputs.database_name,
+                    roleName=s.outputs.role_name,
+                    databaseInstance=s.outputs.database_identifier,
                     host=placement.host_of(settings, n),
-                    ssmParameters=s.parameter_names,
+                    ssmParameters=s.outputs.parameter_names,
                 )
                 for n, s in stacks.items()
             }
         ).apply(lambda v: {str(k): dict(d) for k, d in v.items()})
         shared_db = databases.get(placement.SHARED) or next(iter(databases.values()))
-        self.rds_endpoint = shared_db.endpoint
+        self.rds_endpoint = shared_db.outputs.endpoint
         self.app_host_instance_ids = pulumi.Output.all(
             **{h: host.instance_id for h, host in hosts.items()}
         ).apply(lambda v: {str(k): str(i) for k, i in v.items()})
@@ -239,7 +242,7 @@ class AppTier(pulumi.ComponentResource):
         for service in on_ecs:
             stack = stacks[service.name]
             database = databases.get(placement.database_of(settings, service.name))
-            revisions = [stack.revision]
+            revisions = [stack.outputs.revision]
             if service.name == naming.VENUE_SYNC_SERVICE:
                 revisions.append(venue_sync.outputs.revision)
             FargateService(
@@ -252,9 +255,11 @@ class AppTier(pulumi.ComponentResource):
                     subnet_ids=network.outputs.private_subnet_ids,
                     alb_security_group_id=router.outputs.alb_security_group_id,
                     alb_arn_suffix=router.outputs.alb_arn_suffix,
-                    target_group_arn=stack.routed_target_group_arn,
-                    target_group_arn_suffix=stack.target_group_arn_suffix,
-                    database_security_group_id=database.security_group_id if database else None,
+                    target_group_arn=stack.outputs.routed_target_group_arn,
+                    target_group_arn_suffix=stack.outputs.target_group_arn_suffix,
+                    database_security_group_id=(
+                        database.outputs.security_group_id if database else None
+                    ),
                     alarm_topic_arn=alarms.outputs.arn,
                     secrets_revision=pulumi.Output.all(*revisions).apply(
                         lambda r: ";".join(str(x) for x in r)

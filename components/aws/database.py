@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from components.aws.instance_identity import service_assume_role_policy
-from components.settings import DatabaseSettings, RetentionDays, rds_classes
+from components.outputs import ComponentOutputs
+from components.settings import CloudSettings, DatabaseSettings, RetentionDays, rds_classes
 from seed import naming
 
 POSTGRES_PORT = 5432
@@ -46,6 +48,63 @@ def parameter_group_parameters(instance_class: str) -> list[aws.rds.ParameterGro
     ]
 
 
+@dataclass(frozen=True)
+class DatabaseArgs:
+    """What one RDS instance needs.
+
+    Attributes:
+        environment: dev, staging or prod (identifier; dev drops its data with the stack).
+        settings: the stack's database settings (a dedicated instance reuses them).
+        vpc_id: the VPC.
+        subnet_ids: the private subnets its subnet group spans.
+        client_security_group_id: the app hosts' group, the only one admitted.
+        log_retention_days: retention of the exported PostgreSQL logs.
+    """
+
+    environment: str
+    settings: DatabaseSettings
+    vpc_id: pulumi.Input[str]
+    subnet_ids: tuple[pulumi.Input[str], ...]
+    client_security_group_id: pulumi.Input[str]
+    log_retention_days: RetentionDays
+
+    @classmethod
+    def of(
+        cls,
+        settings: CloudSettings,
+        *,
+        vpc_id: pulumi.Input[str],
+        subnet_ids: Sequence[pulumi.Input[str]],
+        client_security_group_id: pulumi.Input[str],
+    ) -> DatabaseArgs:
+        """The stack's database settings, in its VPC's private subnets, for these clients."""
+        return cls(
+            environment=settings.environment,
+            settings=settings.database,
+            vpc_id=vpc_id,
+            subnet_ids=tuple(subnet_ids),
+            client_security_group_id=client_security_group_id,
+            log_retention_days=settings.observability.log_retention_days,
+        )
+
+
+@dataclass(frozen=True)
+class DatabaseOutputs(ComponentOutputs):
+    """Where the instance is and how its clients reach it.
+
+    `master_secret_arn`: the Secrets Manager secret RDS keeps the master password in;
+    `security_group_id`: the instance's own group (a Fargate service adds its rule).
+    """
+
+    arn: pulumi.Output[str]
+    identifier: pulumi.Output[str]
+    address: pulumi.Output[str]
+    endpoint: pulumi.Output[str]
+    master_secret_arn: pulumi.Output[str]
+    security_group_id: pulumi.Output[str]
+    port: pulumi.Output[int]
+
+
 class Database(pulumi.ComponentResource):
     """RDS PostgreSQL in the private subnets, reachable on 5432 from the app hosts only.
 
@@ -61,61 +120,66 @@ class Database(pulumi.ComponentResource):
     a final snapshot and is `protect`ed, so neither Pulumi nor a console click can
     drop the data.
 
+    `settings` is what it was built from: its alarms' thresholds follow its class
+    and storage.
+
     Args:
         name: prefix for every child's name (`db` for the shared instance,
             `<service>-db` for a dedicated one).
-        settings: the stack's database settings (a dedicated instance reuses them).
-        environment: dev, staging or prod.
-        vpc_id: the VPC.
-        subnet_ids: the private subnets its subnet group spans.
-        client_security_group_id: the app hosts' group, the only one admitted.
-        log_retention_days: retention of the exported PostgreSQL logs.
+        args: its settings and network (`DatabaseArgs.of`).
         opts: must carry the stack's AWS provider.
     """
 
-    arn: pulumi.Output[str]
-    identifier: pulumi.Output[str]
-    address: pulumi.Output[str]
-    port: pulumi.Output[int]
-    endpoint: pulumi.Output[str]
-    master_secret_arn: pulumi.Output[str]
-    security_group_id: pulumi.Output[str]
+    outputs: DatabaseOutputs
     settings: DatabaseSettings
 
     def __init__(
-        self,
-        name: str,
-        settings: DatabaseSettings,
-        *,
-        environment: str,
-        vpc_id: pulumi.Input[str],
-        subnet_ids: Sequence[pulumi.Input[str]],
-        client_security_group_id: pulumi.Input[str],
-        log_retention_days: RetentionDays,
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("ticketing:aws:Database", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        dev = environment == "dev"
-        self.settings = settings
-        identifier = f"{naming.PROJECT}-{environment}-{name}"
+        self._name = name
+        self._args = args
+        self._child = pulumi.ResourceOptions(parent=self)
+        self._identifier = f"{naming.PROJECT}-{args.environment}-{name}"
+        self.settings = args.settings
 
+        subnet_group, group = self._network()
+        parameters = self._parameter_group()
+        log_groups = self._log_groups()
+        monitoring = self._monitoring_role(name, self._identifier, args.settings, self._child)
+        instance = self._instance(subnet_group, group, parameters, log_groups, monitoring)
+        self.outputs = DatabaseOutputs(
+            arn=instance.arn,
+            identifier=instance.identifier,
+            address=instance.address,
+            endpoint=instance.endpoint,
+            master_secret_arn=instance.master_user_secrets.apply(
+                lambda secrets: (secrets[0].secret_arn or "") if secrets else ""
+            ),
+            security_group_id=group.id,
+            port=instance.port,
+        )
+        self.register_outputs(self.outputs.registered())
+
+    def _network(self) -> tuple[aws.rds.SubnetGroup, aws.ec2.SecurityGroup]:
+        """Its subnet group, and its security group admitting the app hosts' on 5432."""
+        name, identifier, args, child = self._name, self._identifier, self._args, self._child
         subnet_group = aws.rds.SubnetGroup(
             f"{name}-subnets",
             description=f"Private subnets of {identifier}",
-            subnet_ids=list(subnet_ids),
+            subnet_ids=list(args.subnet_ids),
             opts=child,
         )
         group = aws.ec2.SecurityGroup(
             f"{name}-sg",
-            vpc_id=vpc_id,
+            vpc_id=args.vpc_id,
             description=f"{identifier}: PostgreSQL from the app hosts only",
             opts=child,
         )
         aws.vpc.SecurityGroupIngressRule(
             f"{name}-from-app-hosts",
             security_group_id=group.id,
-            referenced_security_group_id=client_security_group_id,
+            referenced_security_group_id=args.client_security_group_id,
             ip_protocol="tcp",
             from_port=POSTGRES_PORT,
             to_port=POSTGRES_PORT,
@@ -125,7 +189,7 @@ class Database(pulumi.ComponentResource):
         # The other half of the same connection, so a dedicated instance is reachable too.
         aws.vpc.SecurityGroupEgressRule(
             f"{name}-app-hosts-to-db",
-            security_group_id=client_security_group_id,
+            security_group_id=args.client_security_group_id,
             referenced_security_group_id=group.id,
             ip_protocol="tcp",
             from_port=POSTGRES_PORT,
@@ -133,26 +197,44 @@ class Database(pulumi.ComponentResource):
             description=f"PostgreSQL to {identifier}",
             opts=child,
         )
-        parameters = aws.rds.ParameterGroup(
-            f"{name}-params",
+        return subnet_group, group
+
+    def _parameter_group(self) -> aws.rds.ParameterGroup:
+        settings = self._args.settings
+        return aws.rds.ParameterGroup(
+            f"{self._name}-params",
             family=settings.family,
-            description=f"{identifier}: TLS only, slow queries logged without bind values",
+            description=f"{self._identifier}: TLS only, slow queries logged without bind values",
             parameters=parameter_group_parameters(settings.instance_class),
-            opts=child,
+            opts=self._child,
         )
-        # Created before the instance so RDS writes into groups that expire.
-        log_groups = [
+
+    def _log_groups(self) -> list[aws.cloudwatch.LogGroup]:
+        """Its exported logs' groups, created before the instance so RDS writes into groups
+        that expire."""
+        return [
             aws.cloudwatch.LogGroup(
-                f"{name}-log-{export}",
-                name=f"/aws/rds/instance/{identifier}/{export}",
-                retention_in_days=log_retention_days,
-                opts=child,
+                f"{self._name}-log-{export}",
+                name=f"/aws/rds/instance/{self._identifier}/{export}",
+                retention_in_days=self._args.log_retention_days,
+                opts=self._child,
             )
             for export in LOG_EXPORTS
         ]
-        monitoring = self._monitoring_role(name, identifier, settings, child)
-        instance = aws.rds.Instance(
-            f"{name}-instance",
+
+    def _instance(
+        self,
+        subnet_group: aws.rds.SubnetGroup,
+        group: aws.ec2.SecurityGroup,
+        parameters: aws.rds.ParameterGroup,
+        log_groups: list[aws.cloudwatch.LogGroup],
+        monitoring: tuple[aws.iam.Role, aws.iam.RolePolicyAttachment] | None,
+    ) -> aws.rds.Instance:
+        settings = self._args.settings
+        dev = self._args.environment == "dev"
+        identifier = self._identifier
+        return aws.rds.Instance(
+            f"{self._name}-instance",
             identifier=identifier,
             engine="postgres",
             engine_version=settings.engine_version,
@@ -195,26 +277,6 @@ class Database(pulumi.ComponentResource):
                 protect=not dev,
                 depends_on=[*log_groups, *([monitoring[1]] if monitoring else [])],
             ),
-        )
-
-        self.arn = instance.arn
-        self.identifier = instance.identifier
-        self.address = instance.address
-        self.port = instance.port
-        self.endpoint = instance.endpoint
-        self.master_secret_arn = instance.master_user_secrets.apply(
-            lambda secrets: (secrets[0].secret_arn or "") if secrets else ""
-        )
-        self.security_group_id = group.id
-        self.register_outputs(
-            {
-                "arn": self.arn,
-                "identifier": self.identifier,
-                "address": self.address,
-                "endpoint": self.endpoint,
-                "masterSecretArn": self.master_secret_arn,
-                "securityGroupId": self.security_group_id,
-            }
         )
 
     def _monitoring_role(

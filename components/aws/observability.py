@@ -247,7 +247,7 @@ class Observability(pulumi.ComponentResource):
             missing_data="notBreaching",
         )
         for db, database in databases.items():
-            dims = {"DBInstanceIdentifier": database.identifier}
+            dims = {"DBInstanceIdentifier": database.outputs.identifier}
             instance_class = database.settings.instance_class
             storage_gb = database.settings.allocated_storage_gb
             self._alarm(
@@ -347,7 +347,7 @@ class Observability(pulumi.ComponentResource):
 
         body = pulumi.Output.all(
             alb=alb_arn_suffix,
-            dbs=pulumi.Output.all(*[d.identifier for d in databases.values()]),
+            dbs=pulumi.Output.all(*[d.outputs.identifier for d in databases.values()]),
             hosts=pulumi.Output.all(*hosts.values()),
         ).apply(lambda v: dashboard_body(region, v["alb"], list(v["dbs"]), list(v["hosts"])))
         dashboard = aws.cloudwatch.Dashboard(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
@@ -13,6 +14,7 @@ from components.aws.database import Database
 from components.aws.routing import Router, host_target_group
 from components.host import rabbitmq
 from components.host.compose import AMQP_PORT, REDIS_PORT, REDIS_USER, ServiceSpec
+from components.outputs import ComponentOutputs
 from components.settings import CloudSettings
 from seed import naming
 from seed.catalog import Backing, DomainService
@@ -28,6 +30,110 @@ def alarm_name(environment: str, service: str, alarm: str) -> str:
     return f"{naming.PROJECT}-{environment}-{service}-{alarm}"
 
 
+@dataclass(frozen=True)
+class ServiceBackingStackArgs:
+    """What one domain service's backing stack needs.
+
+    Attributes:
+        service: the catalog entry.
+        environment: dev, staging or prod (parameter paths, alarm names).
+        spec: its containers as the app host's compose document runs them (image, host
+            port, log group, memory, health check path).
+        on_ecs: it runs on Fargate: the ALB targets each task's address on its port.
+        path_prefix: the API path its listener rule routes (`/api/payments`).
+        api_host: the API hostname its listener rule matches.
+        priority: its listener rule's priority (catalog).
+        log_retention_days: its log group's retention.
+        redis_host: where it finds its Redis, or None where it uses none.
+        rabbitmq_host: where it finds its RabbitMQ, or None where it uses none.
+        database: the RDS instance holding its database.
+        router: the ALB (`components.aws.ingress.Ingress`).
+        vpc_id: the VPC of the target group.
+        alarm_topic_arn: where the alarms notify.
+    """
+
+    service: DomainService
+    environment: str
+    spec: ServiceSpec
+    on_ecs: bool
+    path_prefix: str
+    api_host: str
+    priority: int
+    log_retention_days: int
+    redis_host: str | None
+    rabbitmq_host: str | None
+    database: Database
+    router: Router
+    vpc_id: pulumi.Input[str]
+    alarm_topic_arn: pulumi.Input[str]
+
+    @classmethod
+    def of(
+        cls,
+        settings: CloudSettings,
+        service: DomainService,
+        *,
+        database: Database,
+        router: Router,
+        vpc_id: pulumi.Input[str],
+        alarm_topic_arn: pulumi.Input[str],
+    ) -> ServiceBackingStackArgs:
+        """`service` as `settings` place and configure it (image, overrides, placement)."""
+        name = service.name
+        config = settings.services[name]
+        spec = ServiceSpec(
+            service=service,
+            image=config.image,
+            host_port=placement.service_host_port(name),
+            log_group=placement.log_group_name(settings.environment, name),
+            memory_mb=config.memory_mb,
+            redis_max_memory_mb=config.redis_max_memory_mb,
+            health_check_path=config.health_check_path or service.health_check_path,
+        )
+        return cls(
+            service=service,
+            environment=settings.environment,
+            spec=spec,
+            on_ecs=placement.on_ecs(settings, name),
+            path_prefix=config.path_prefix or service.path_prefix,
+            api_host=settings.api_host,
+            priority=placement.service_priority(name),
+            log_retention_days=settings.observability.log_retention_days,
+            redis_host=(
+                placement.redis_host(settings, name) if service.uses(Backing.REDIS) else None
+            ),
+            rabbitmq_host=(
+                placement.rabbitmq_host(settings, name) if service.uses(Backing.RABBITMQ) else None
+            ),
+            database=database,
+            router=router,
+            vpc_id=vpc_id,
+            alarm_topic_arn=alarm_topic_arn,
+        )
+
+
+@dataclass(frozen=True)
+class ServiceBackingStackOutputs(ComponentOutputs):
+    """What the service's host, its Fargate service and the stack outputs read.
+
+    `parameter_names`: credential key -> SSM parameter name; `revision`: every
+    parameter's version, rising with each value change (the host re-applies when it
+    moves); `routed_target_group_arn`: the target group once a listener forwards to it
+    (ECS registers a service only then); `database_identifier`: the RDS instance
+    holding its database.
+    """
+
+    database_name: pulumi.Output[str]
+    role_name: pulumi.Output[str]
+    parameter_names: pulumi.Output[dict[str, str]]
+    target_group_arn: pulumi.Output[str]
+    log_group_arn: pulumi.Output[str]
+    revision: pulumi.Output[str]
+    routed_target_group_arn: pulumi.Output[str]
+    target_group_arn_suffix: pulumi.Output[str]
+    database_identifier: pulumi.Output[str]
+
+
 class ServiceBackingStack(pulumi.ComponentResource):
     """One domain service: its database and login role, credentials, routing, logs and alarms.
 
@@ -36,127 +142,99 @@ class ServiceBackingStack(pulumi.ComponentResource):
     Redis; a RabbitMQ user, vhost and definitions where it uses RabbitMQ. Every
     credential is a `pulumi_random` secret stored as an SSM SecureString under
     `naming.ssm_service_path`; the app host turns them into env files. Its
-    containers (described by `compose_spec`) log to its own log group, and the
-    ALB routes `path_prefix` on the API hostname to its target group.
+    containers (`compose_spec`) log to its own log group, and the ALB routes
+    `path_prefix` on the API hostname to its target group.
 
     Args:
-        service: the catalog entry.
-        settings: the stack's settings (image, placement and overrides per service).
-        database: the RDS instance holding the service's database.
-        router: the ALB (`components.aws_ingress.Ingress`).
-        vpc_id: the VPC of the target group.
-        alarm_topic_arn: where the alarms notify.
+        name: the service's name (the catalog's; its children's names derive from it).
+        args: the service and what it is wired to (`ServiceBackingStackArgs.of`).
         opts: must carry the stack's AWS provider.
     """
 
-    database_name: pulumi.Output[str]
-    role_name: pulumi.Output[str]
-    parameter_names: pulumi.Output[dict[str, str]]
-    revision: pulumi.Output[str]
-    target_group_arn: pulumi.Output[str]
-    routed_target_group_arn: pulumi.Output[str]
-    target_group_arn_suffix: pulumi.Output[str]
-    log_group_arn: pulumi.Output[str]
-    database_identifier: pulumi.Output[str]
+    outputs: ServiceBackingStackOutputs
     compose_spec: ServiceSpec
 
     def __init__(
-        self,
-        service: DomainService,
-        *,
-        settings: CloudSettings,
-        database: Database,
-        router: Router,
-        vpc_id: pulumi.Input[str],
-        alarm_topic_arn: pulumi.Input[str],
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: ServiceBackingStackArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        name = service.name
         super().__init__("ticketing:service:ServiceBackingStack", name, None, opts)
         self._name = name
-        self._service = service
-        self._env = settings.environment
-        self._settings = settings
+        self._args = args
         self._child = pulumi.ResourceOptions(parent=self)
-        config = settings.services[name]
         self._parameters: dict[str, aws.ssm.Parameter] = {}
+        self.compose_spec = args.spec
 
+        service = args.service
         if service.uses(Backing.POSTGRESQL):
-            self._database(database)
-        if service.uses(Backing.REDIS):
-            self._redis()
-        if service.uses(Backing.RABBITMQ):
-            self._rabbitmq()
-
-        log_group_name = placement.log_group_name(self._env, name)
+            self._database(args.database)
+        if args.redis_host is not None:
+            self._redis(args.redis_host)
+        if args.rabbitmq_host is not None:
+            self._rabbitmq(args.rabbitmq_host)
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
-            name=log_group_name,
-            retention_in_days=settings.observability.log_retention_days,
+            name=args.spec.log_group,
+            retention_in_days=args.log_retention_days,
             opts=self._child,
         )
-        health_path = config.health_check_path or service.health_check_path
-        # On ECS the ALB targets each task's own address on the container port.
-        on_ecs = placement.on_ecs(settings, name)
-        target_group = host_target_group(
-            f"{name}-tg",
-            vpc_id=vpc_id,
-            port=service.port if on_ecs else placement.service_host_port(name),
-            health_check_path=health_path,
-            target_type="ip" if on_ecs else "instance",
-            opts=self._child,
-        )
-        prefix = config.path_prefix or service.path_prefix
-        route = router.add_route(
-            f"{name}-route",
-            host=settings.api_host,
-            path_patterns=[prefix, f"{prefix}/*"],
-            target_group_arn=target_group.arn,
-            priority=placement.service_priority(name),
-            opts=self._child,
-        )
-        self._alarms(router.outputs.alb_arn_suffix, target_group.arn_suffix, alarm_topic_arn)
+        target_group, route = self._routing()
+        self._alarms(args.router.outputs.alb_arn_suffix, target_group.arn_suffix)
 
-        self.compose_spec = ServiceSpec(
-            service=service,
-            image=config.image,
-            host_port=placement.service_host_port(name),
-            log_group=log_group_name,
-            memory_mb=config.memory_mb,
-            redis_max_memory_mb=config.redis_max_memory_mb,
-            health_check_path=health_path,
+        self.outputs = ServiceBackingStackOutputs(
+            database_name=pulumi.Output.from_input(service.database),
+            role_name=pulumi.Output.from_input(service.role),
+            parameter_names=self._parameter_names(),
+            target_group_arn=target_group.arn,
+            log_group_arn=log_group.arn,
+            revision=self._revision(),
+            # ECS registers a service only in a target group a listener already forwards to.
+            routed_target_group_arn=pulumi.Output.all(target_group.arn, route.arn).apply(
+                lambda arns: str(arns[0])
+            ),
+            target_group_arn_suffix=target_group.arn_suffix,
+            database_identifier=args.database.outputs.identifier,
         )
-        self.database_name = pulumi.Output.from_input(service.database)
-        self.role_name = pulumi.Output.from_input(service.role)
-        self.database_identifier = database.identifier
-        self.parameter_names = pulumi.Output.all(
-            **{key: p.name for key, p in self._parameters.items()}
-        ).apply(lambda names: {str(k): str(v) for k, v in names.items()})
+        self.register_outputs(self.outputs.registered())
+
+    # --- routing ----------------------------------------------------------------------
+
+    def _routing(self) -> tuple[aws.lb.TargetGroup, aws.lb.ListenerRule]:
+        """Its target group and the listener rule routing its path prefix to it."""
+        args = self._args
+        # On ECS the ALB targets each task's own address on the container port.
+        target_group = host_target_group(
+            f"{self._name}-tg",
+            vpc_id=args.vpc_id,
+            port=args.service.port if args.on_ecs else args.spec.host_port,
+            health_check_path=args.spec.probe_path,
+            target_type="ip" if args.on_ecs else "instance",
+            opts=self._child,
+        )
+        route = args.router.add_route(
+            f"{self._name}-route",
+            host=args.api_host,
+            path_patterns=[args.path_prefix, f"{args.path_prefix}/*"],
+            target_group_arn=target_group.arn,
+            priority=args.priority,
+            opts=self._child,
+        )
+        return target_group, route
+
+    # --- credentials ------------------------------------------------------------------
+
+    def _parameter_names(self) -> pulumi.Output[dict[str, str]]:
+        return pulumi.Output.all(**{key: p.name for key, p in self._parameters.items()}).apply(
+            lambda names: {str(k): str(v) for k, v in names.items()}
+        )
+
+    def _revision(self) -> pulumi.Output[str]:
         # Versions rise with every value change: the app host re-applies when one moves.
-        self.revision = pulumi.Output.all(
+        return pulumi.Output.all(
             *[
                 pulumi.Output.concat(key, "=", p.version.apply(str))
                 for key, p in self._parameters.items()
             ]
         ).apply(lambda parts: ",".join(sorted(str(p) for p in parts)))
-        self.target_group_arn = target_group.arn
-        # ECS registers a service only in a target group a listener already forwards to.
-        self.routed_target_group_arn = pulumi.Output.all(target_group.arn, route.arn).apply(
-            lambda arns: str(arns[0])
-        )
-        self.target_group_arn_suffix = target_group.arn_suffix
-        self.log_group_arn = log_group.arn
-        self.register_outputs(
-            {
-                "databaseName": self.database_name,
-                "roleName": self.role_name,
-                "parameterNames": self.parameter_names,
-                "targetGroupArn": self.target_group_arn,
-                "logGroupArn": self.log_group_arn,
-            }
-        )
-
-    # --- credentials ------------------------------------------------------------------
 
     def _password(self, purpose: str) -> pulumi.Output[str]:
         # Letters and digits only, so every URL built from it stays valid unescaped.
@@ -171,7 +249,7 @@ class ServiceBackingStack(pulumi.ComponentResource):
     def _secure(self, key: str, value: pulumi.Input[str]) -> None:
         self._parameters[key] = aws.ssm.Parameter(
             f"{self._name}-{key}",
-            name=naming.ssm_service_parameter(self._env, self._name, key),
+            name=naming.ssm_service_parameter(self._args.environment, self._name, key),
             type="SecureString",
             value=pulumi.Output.secret(value),
             description=f"{self._name}: {key.replace('-', ' ')}",
@@ -179,30 +257,31 @@ class ServiceBackingStack(pulumi.ComponentResource):
         )
 
     def _database(self, database: Database) -> None:
-        service = self._service
+        service = self._args.service
         password = self._password("db")
         url = pulumi.Output.format(
             "postgresql://{0}:{1}@{2}:{3}/{4}?sslmode=require",
             service.role,
             password,
-            database.address,
-            database.port,
+            database.outputs.address,
+            database.outputs.port,
             service.database,
         )
         self._secure(naming.DATABASE_PASSWORD, password)
         self._secure(naming.DATABASE_URL, url)
         self._parameters[naming.DATABASE_NAME] = aws.ssm.Parameter(
             f"{self._name}-{naming.DATABASE_NAME}",
-            name=naming.ssm_service_parameter(self._env, self._name, naming.DATABASE_NAME),
+            name=naming.ssm_service_parameter(
+                self._args.environment, self._name, naming.DATABASE_NAME
+            ),
             type="String",
             insecure_value=service.database,
             description=f"{self._name}: its PostgreSQL database",
             opts=self._child,
         )
 
-    def _redis(self) -> None:
+    def _redis(self, host: str) -> None:
         password = self._password("redis")
-        host = placement.redis_host(self._settings, self._name)
         # Redis 6+ names the password-only user `default`; `redis://:<password>@` leaves the
         # user empty, which redis-cli sends as AUTH "" <password> and Redis refuses.
         url = pulumi.Output.format(
@@ -211,7 +290,7 @@ class ServiceBackingStack(pulumi.ComponentResource):
         self._secure(naming.REDIS_PASSWORD, password)
         self._secure(naming.REDIS_URL, url)
 
-    def _rabbitmq(self) -> None:
+    def _rabbitmq(self, host: str) -> None:
         name = self._name
         password = self._password("rabbitmq")
         # RabbitMQ hashes with a salt; keeping it in state keeps the definitions stable.
@@ -226,7 +305,6 @@ class ServiceBackingStack(pulumi.ComponentResource):
                 sort_keys=True,
             )
         )
-        host = placement.rabbitmq_host(self._settings, name)
         url = pulumi.Output.format("amqp://{0}:{1}@{2}:{3}/{0}", name, password, host, AMQP_PORT)
         self._secure(naming.RABBITMQ_PASSWORD, password)
         self._secure(naming.RABBITMQ_DEFINITIONS, definitions)
@@ -238,8 +316,8 @@ class ServiceBackingStack(pulumi.ComponentResource):
         self,
         alb_arn_suffix: pulumi.Output[str],
         target_group_arn_suffix: pulumi.Output[str],
-        topic_arn: pulumi.Input[str],
     ) -> None:
+        topic_arn = self._args.alarm_topic_arn
         dimensions = {"LoadBalancer": alb_arn_suffix, "TargetGroup": target_group_arn_suffix}
 
         def alarm(
@@ -256,7 +334,7 @@ class ServiceBackingStack(pulumi.ComponentResource):
         ) -> None:
             aws.cloudwatch.MetricAlarm(
                 f"{self._name}-{suffix}",
-                name=alarm_name(self._env, self._name, suffix),
+                name=alarm_name(self._args.environment, self._name, suffix),
                 alarm_description=description,
                 namespace="AWS/ApplicationELB",
                 metric_name=metric,
