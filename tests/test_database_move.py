@@ -24,13 +24,13 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import psycopg
 import pytest
 
 from components.aws import placement
-from components.aws.app_host import apply_spec
+from components.aws.app_host import AppHostConfig, apply_spec
 from components.host import apply_document as host_apply
 from components.host import compose, database_move
 from components.host.apply_document import ApplySpec
@@ -76,7 +76,8 @@ def spec_of(database: str) -> ApplySpec:
     """The shared host's apply spec, from the program's own placement, for `database`."""
     settings = settings_with(database)
     [shared, *_] = placement.hosts(settings)
-    return apply_spec(shared, settings, cast(Any, dict.fromkeys(placement.databases(settings))))
+    config = AppHostConfig.of(settings, shared)
+    return apply_spec(shared, config.placed, config.bootstrapped, (), config.moves)
 
 
 @dataclass

@@ -12,7 +12,7 @@ import pulumi_aws as aws
 
 from components.aws import placement
 from components.aws.database import Database
-from components.aws.instance_identity import session_manager_identity
+from components.aws.instance_identity import InstanceIdentity, session_manager_identity
 from components.aws.placement import HostLayout
 from components.aws.service_stack import ServiceBackingStack
 from components.aws.venue_sync import VenueSyncCredentials
@@ -140,36 +140,235 @@ class AppHostFirewall(pulumi.ComponentResource):
 
 def apply_spec(
     layout: HostLayout,
-    settings: CloudSettings,
-    databases: Mapping[str, Database],
+    placed: Mapping[str, Sequence[DomainService]],
+    elsewhere: Sequence[DomainService] = (),
     venues: Sequence[str] = (),
+    moves: Sequence[DomainService] = (),
 ) -> ApplySpec:
     """What the host applies: its services, their databases, and the venues' credentials.
 
-    Per RDS instance, the services whose database it bootstraps: its own, and on the
-    shared host those of the ECS services (`placement.bootstrapped_elsewhere`);
-    `venues` only if the host runs `naming.VENUE_SYNC_SERVICE`, whose env file gets them.
+    `placed`: RDS instance -> the services whose database it holds, its residents
+    (`placement.databases`). Per instance, the services whose database the host
+    bootstraps: its own, and on the shared host those of the ECS services
+    (`elsewhere`: `placement.bootstrapped_elsewhere`); `venues` only if the host
+    runs `naming.VENUE_SYNC_SERVICE`, whose env file gets them; `moves`: the
+    services whose database it copies to their own instance (`placement.moves`).
     """
-    elsewhere = placement.bootstrapped_elsewhere(settings, layout)
     targets: list[DatabaseTarget] = []
-    for target in databases:
-        residents = placement.databases(settings).get(target, ())
+    for target, residents in placed.items():
         here = tuple(s for s in (*layout.services, *elsewhere) if s in residents)
         if here:
             ordered = tuple(sorted(here, key=_catalog_order))
-            targets.append(DatabaseTarget(target, ordered, residents))
+            targets.append(DatabaseTarget(target, ordered, tuple(residents)))
     syncs = any(s.name == naming.VENUE_SYNC_SERVICE for s in layout.services)
     return ApplySpec(
         layout.services,
         tuple(targets),
         tuple(venues) if syncs else (),
-        elsewhere,
-        placement.moves(settings, layout),
+        tuple(elsewhere),
+        tuple(moves),
     )
 
 
 def _catalog_order(service: DomainService) -> int:
     return SERVICES.index(service)
+
+
+@dataclass(frozen=True)
+class AppHostConfig:
+    """What one app host is, from the stack's settings alone (no other component's output).
+
+    Attributes:
+        layout: which services and web clients it runs (`placement.hosts`).
+        environment: dev, staging or prod (SSM paths, tags, the association's name).
+        region: the AWS region (its containers' logs, parameter ARNs, the session command).
+        instance_type: the VM's EC2 type (`appHost.instanceType`).
+        root_volume_gb: the root volume's size.
+        data_volume_gb: Docker's data volume's size (RabbitMQ's queues).
+        docker_pool: the address pool of Docker's networks (`network.dockerPool`).
+        redis_image: the pinned Redis image every service's Redis runs.
+        rabbitmq_image: the pinned RabbitMQ image every service's RabbitMQ runs.
+        protect: outside dev: termination protection, and the data volume protected and
+            retained.
+        placed: RDS instance -> the services whose database it holds (`placement.databases`).
+        bootstrapped: the ECS services whose databases it bootstraps
+            (`placement.bootstrapped_elsewhere`).
+        moves: its services whose database it copies from the shared instance to their
+            own (`placement.moves`).
+    """
+
+    layout: HostLayout
+    environment: str
+    region: str
+    instance_type: str
+    root_volume_gb: int
+    data_volume_gb: int
+    docker_pool: str
+    redis_image: str
+    rabbitmq_image: str
+    protect: bool
+    placed: Mapping[str, tuple[DomainService, ...]]
+    bootstrapped: tuple[DomainService, ...]
+    moves: tuple[DomainService, ...]
+
+    @classmethod
+    def of(cls, settings: CloudSettings, layout: HostLayout) -> AppHostConfig:
+        """`layout`'s host in the stack's `appHost`, `network` and `backingImages` settings."""
+        return cls(
+            layout=layout,
+            environment=settings.environment,
+            region=settings.region,
+            instance_type=settings.app_host.instance_type,
+            root_volume_gb=settings.app_host.root_volume_gb,
+            data_volume_gb=settings.app_host.data_volume_gb,
+            docker_pool=settings.network.docker_pool,
+            redis_image=settings.backing_images.redis,
+            rabbitmq_image=settings.backing_images.rabbitmq,
+            protect=not settings.is_dev,
+            placed=placement.databases(settings),
+            bootstrapped=placement.bootstrapped_elsewhere(settings, layout),
+            moves=placement.moves(settings, layout),
+        )
+
+
+@dataclass(frozen=True)
+class HostDatabase:
+    """What the apply document reads of one RDS instance the host bootstraps."""
+
+    address: pulumi.Output[str]
+    port: pulumi.Output[int]
+    master_secret_arn: pulumi.Output[str]
+
+
+@dataclass(frozen=True)
+class HostTarget:
+    """One target group the host is registered in, on its owner's host port."""
+
+    owner: str
+    target_group_arn: pulumi.Input[str]
+    port: int
+
+
+@dataclass(frozen=True)
+class AppHostArgs:
+    """What one app host runs and what it is wired to.
+
+    Attributes:
+        config: the host as the settings describe it (`AppHostConfig.of`).
+        spec: what its apply document sets up (`apply_spec`).
+        compose: what its compose document runs.
+        subnet_id: the private subnet it runs in.
+        zone: that subnet's availability zone (the data volume's).
+        egress: that subnet's way to the internet (`AwsNetwork.private_egress`); the VM
+            is created only after these resources exist, because first boot installs
+            packages.
+        security_group_id: `AppHostFirewall`'s group.
+        targets: the target groups of its services and web clients.
+        log_group_arns: the log groups its containers write.
+        databases: the RDS instances it bootstraps, by `spec.databases` name, and the shared
+            one its moving databases are copied from (`spec.moves`).
+        revisions: the versions of the secrets it applies (its services', the
+            bootstrapped services', and the venues' credentials where its env files
+            carry them); a new one re-applies.
+        waits_for: what its first apply must find in place besides its own resources
+            (the venues' credentials, where it carries them).
+    """
+
+    config: AppHostConfig
+    spec: ApplySpec
+    compose: compose.HostSpec
+    subnet_id: pulumi.Input[str]
+    zone: str
+    egress: tuple[pulumi.Resource, ...]
+    security_group_id: pulumi.Input[str]
+    targets: tuple[HostTarget, ...]
+    log_group_arns: tuple[pulumi.Input[str], ...]
+    databases: Mapping[str, HostDatabase]
+    revisions: tuple[pulumi.Input[str], ...]
+    waits_for: tuple[pulumi.Resource, ...]
+
+    @classmethod
+    def of(
+        cls,
+        config: AppHostConfig,
+        *,
+        subnet_id: pulumi.Input[str],
+        zone: str,
+        egress: Sequence[pulumi.Resource],
+        security_group_id: pulumi.Input[str],
+        stacks: Mapping[str, ServiceBackingStack],
+        sites: Mapping[str, WebClientSite],
+        databases: Mapping[str, Database],
+        venue_sync: VenueSyncCredentials | None = None,
+    ) -> AppHostArgs:
+        """`config`'s host wired to its services' backing stacks and web clients' sites
+        (`stacks`, `sites`: every one by name), every RDS instance by placement name and
+        the venues' sync credentials."""
+        layout = config.layout
+        services = [stacks[s.name] for s in layout.services]
+        web_clients = [sites[c.name] for c in layout.web_clients]
+        venues = venue_sync.venues if venue_sync else ()
+        placed = {target: config.placed.get(target, ()) for target in databases}
+        spec = apply_spec(layout, placed, config.bootstrapped, venues, config.moves)
+        used = [t.name for t in spec.databases]
+        if spec.moves and placement.SHARED not in used:  # where the moving databases are
+            used.append(placement.SHARED)
+        # Only the host whose env files carry the venue credentials waits for them.
+        venue_inputs = [venue_sync] if venue_sync and spec.venues else []
+        host_spec = compose.HostSpec(
+            name=layout.name,
+            region=config.region,
+            services=tuple(s.compose_spec for s in services),
+            web_clients=tuple(w.compose_spec for w in web_clients),
+            redis_image=config.redis_image,
+            rabbitmq_image=config.rabbitmq_image,
+        )
+        targets = [
+            HostTarget(s.compose_spec.name, s.outputs.target_group_arn, s.compose_spec.host_port)
+            for s in services
+        ] + [
+            HostTarget(w.compose_spec.name, w.outputs.target_group_arn, w.compose_spec.host_port)
+            for w in web_clients
+        ]
+        bootstrapped = [stacks[s.name] for s in config.bootstrapped]
+        return cls(
+            config=config,
+            spec=spec,
+            compose=host_spec,
+            subnet_id=subnet_id,
+            zone=zone,
+            egress=tuple(egress),
+            security_group_id=security_group_id,
+            targets=tuple(targets),
+            log_group_arns=tuple(
+                [s.outputs.log_group_arn for s in services]
+                + [w.outputs.log_group_arn for w in web_clients]
+            ),
+            databases={
+                target: HostDatabase(
+                    databases[target].outputs.address,
+                    databases[target].outputs.port,
+                    databases[target].outputs.master_secret_arn,
+                )
+                for target in used
+            },
+            revisions=tuple(
+                [s.outputs.revision for s in (*services, *bootstrapped)]
+                + [v.outputs.revision for v in venue_inputs]
+            ),
+            waits_for=tuple(venue_inputs),
+        )
+
+
+@dataclass(frozen=True)
+class AppHostOutputs(ComponentOutputs):
+    """`instance_id` and `private_ip`: the VM; `session_command`: the shell on it through
+    SSM; `data_volume_arn`: Docker's data volume (what the backups copy)."""
+
+    instance_id: pulumi.Output[str]
+    private_ip: pulumi.Output[str]
+    session_command: pulumi.Output[str]
+    data_volume_arn: pulumi.Output[str]
 
 
 class AppHost(pulumi.ComponentResource):
@@ -192,142 +391,126 @@ class AppHost(pulumi.ComponentResource):
     therefore changes SSM resources only, never the instance.
 
     Args:
-        layout: which services and web clients the host runs.
-        settings: the stack's settings.
-        subnet_id: the private subnet it runs in.
-        zone: that subnet's availability zone (the data volume's).
-        egress: that subnet's way to the internet (`AwsNetwork.private_egress`); the VM
-            is created only after these resources exist, because first boot installs
-            packages.
-        security_group_id: `AppHostFirewall.security_group_id`.
-        services: the backing stacks of `layout.services`.
-        web_clients: the sites of `layout.web_clients`.
-        databases: every RDS instance by placement name (`shared` or a service name).
-        venue_sync: the venues' sync credentials; the host running the ticketing
-            service puts them in its env file.
-        bootstrapped: the backing stacks of `placement.bootstrapped_elsewhere(layout)`,
-            the ECS services whose databases this host bootstraps.
+        name: prefix for every child's name (`<host>-host`).
+        args: the host's settings, services, databases and network (`AppHostArgs.of`).
         opts: must carry the stack's AWS provider.
     """
 
-    instance_id: pulumi.Output[str]
-    private_ip: pulumi.Output[str]
-    data_volume_arn: pulumi.Output[str]
-    session_command: pulumi.Output[str]
+    outputs: AppHostOutputs
     compose_parameter_name: str
 
     def __init__(
-        self,
-        layout: HostLayout,
-        *,
-        settings: CloudSettings,
-        subnet_id: pulumi.Input[str],
-        zone: str,
-        egress: Sequence[pulumi.Resource],
-        security_group_id: pulumi.Input[str],
-        services: Sequence[ServiceBackingStack],
-        web_clients: Sequence[WebClientSite],
-        databases: Mapping[str, Database],
-        venue_sync: VenueSyncCredentials | None = None,
-        bootstrapped: Sequence[ServiceBackingStack] = (),
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: AppHostArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        name = f"{layout.name}-host"
         super().__init__("ticketing:aws:AppHost", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        env = settings.environment
-        host_path = naming.ssm_host_path(env, layout.name)
-        spec = apply_spec(layout, settings, databases, venue_sync.venues if venue_sync else ())
-        # Only the host whose env files carry the venue credentials waits for them.
-        venue_inputs = [venue_sync] if venue_sync and spec.venues else []
-        used = {t.name: databases[t.name] for t in spec.databases}
-        if spec.moves:  # the shared instance its moving databases come from
-            used.setdefault(placement.SHARED, databases[placement.SHARED])
-
-        # --- documents in SSM (plain: the compose file and SQL hold no secret) -----------
-        host_spec = compose.HostSpec(
-            name=layout.name,
-            region=settings.region,
-            services=tuple(s.compose_spec for s in services),
-            web_clients=tuple(w.compose_spec for w in web_clients),
-            redis_image=settings.backing_images.redis,
-            rabbitmq_image=settings.backing_images.rabbitmq,
-        )
-        documents = {
-            host_apply.COMPOSE_PARAMETER: host_apply.pack_parameter(
-                compose.to_yaml(compose.render_compose(host_spec))
-            ),
-            **{t.parameter: host_apply.pack_parameter(t.bootstrap_sql) for t in spec.databases},
-        }
+        host_path = naming.ssm_host_path(args.config.environment, args.config.layout.name)
         self.compose_parameter_name = f"{host_path}/{host_apply.COMPOSE_PARAMETER}"
-        host_parameters = [
+        documents = _documents(args)
+        parameters = self._parameters(name, args, host_path, documents)
+        identity, access = self._identity(name, args, host_path)
+        instance, data = self._vm(name, args, identity)
+        self._target_groups(name, args, instance)
+        self._apply(
+            name,
+            args,
+            documents,
+            instance,
+            waits_for=[*parameters, access, identity.agent, *args.waits_for],
+        )
+        self.outputs = AppHostOutputs(
+            instance_id=instance.id,
+            private_ip=instance.private_ip,
+            session_command=pulumi.Output.concat(
+                "aws ssm start-session --region ", args.config.region, " --target ", instance.id
+            ),
+            data_volume_arn=data.arn,
+        )
+        self.register_outputs(self.outputs.registered())
+
+    def _parameters(
+        self, name: str, args: AppHostArgs, host_path: str, documents: Mapping[str, str]
+    ) -> list[aws.ssm.Parameter]:
+        """The compose document and bootstrap SQL in SSM (plain: they hold no secret)."""
+        host = args.config.layout.name
+        return [
             aws.ssm.Parameter(
                 f"{name}-{leaf.replace('/', '-')}",
                 name=f"{host_path}/{leaf}",
                 type="String",
                 insecure_value=value,
                 tier="Standard" if len(value) <= STANDARD_PARAMETER_BYTES else "Advanced",
-                description=f"{layout.name} host: {leaf} (gzip, base64)",
-                opts=child,
+                description=f"{host} host: {leaf} (gzip, base64)",
+                opts=pulumi.ResourceOptions(parent=self),
             )
             for leaf, value in documents.items()
         ]
 
-        # --- identity: the SSM agent, its own logs, parameters and master secrets only -
+    def _identity(
+        self, name: str, args: AppHostArgs, host_path: str
+    ) -> tuple[InstanceIdentity, aws.iam.RolePolicy]:
+        """The SSM agent's role, its own logs, parameters and master secrets only."""
+        config = args.config
+        env, region = config.environment, config.region
+        child = pulumi.ResourceOptions(parent=self)
         identity = session_manager_identity(
-            name, f"App host {layout.name} ({env})", child, runs_associations=True
+            name, f"App host {config.layout.name} ({env})", child, runs_associations=True
         )
-        role = identity.role
-        # Output-form invokes: a plain invoke would stall the program until it resolves.
-        invoke = pulumi.InvokeOutputOptions(parent=self)
-        account = aws.get_caller_identity_output(opts=invoke).account_id
-        paths = [host_path] + [naming.ssm_service_path(env, s.name) for s in layout.services]
+        # Output-form invoke: a plain invoke would stall the program until it resolves.
+        account = aws.get_caller_identity_output(
+            opts=pulumi.InvokeOutputOptions(parent=self)
+        ).account_id
+        paths = [host_path] + [naming.ssm_service_path(env, s.name) for s in args.spec.services]
         # The database password of each service it bootstraps but does not run, nothing more.
         passwords = [
             naming.ssm_service_parameter(env, s.name, naming.DATABASE_PASSWORD)
-            for s in spec.bootstrap_only
-        ]
-        log_arns = [s.outputs.log_group_arn for s in services] + [
-            w.outputs.log_group_arn for w in web_clients
+            for s in args.spec.bootstrap_only
         ]
         policy = pulumi.Output.all(
             account=account,
-            logs=pulumi.Output.all(*log_arns),
-            secrets=pulumi.Output.all(*[d.outputs.master_secret_arn for d in used.values()]),
+            logs=pulumi.Output.all(*args.log_group_arns),
+            secrets=pulumi.Output.all(*[d.master_secret_arn for d in args.databases.values()]),
         ).apply(
             lambda v: _host_policy(
-                [f"arn:aws:ssm:{settings.region}:{v['account']}:parameter{p}" for p in paths],
+                [f"arn:aws:ssm:{region}:{v['account']}:parameter{p}" for p in paths],
                 list(v["logs"]),
                 list(v["secrets"]),
-                venue_metrics=bool(spec.venues),
-                parameters=[
-                    f"arn:aws:ssm:{settings.region}:{v['account']}:parameter{p}" for p in passwords
-                ],
+                venue_metrics=bool(args.spec.venues),
+                parameters=[f"arn:aws:ssm:{region}:{v['account']}:parameter{p}" for p in passwords],
             )
         )
-        access = aws.iam.RolePolicy(f"{name}-access", role=role.id, policy=policy, opts=child)
+        access = aws.iam.RolePolicy(
+            f"{name}-access", role=identity.role.id, policy=policy, opts=child
+        )
+        return identity, access
 
-        # --- the VM and its data volume ------------------------------------------------
+    def _vm(
+        self, name: str, args: AppHostArgs, identity: InstanceIdentity
+    ) -> tuple[aws.ec2.Instance, aws.ebs.Volume]:
+        """The VM and Docker's data volume, attached."""
+        config = args.config
+        label = f"{naming.PROJECT}-{config.environment}-{config.layout.name}"
         # Outside dev the volume is protected and kept should the stack let go of it: it
         # holds the queues. The instance waits for it at first boot (user data).
         data = aws.ebs.Volume(
             f"{name}-data",
-            availability_zone=zone,
-            size=settings.app_host.data_volume_gb,
+            availability_zone=args.zone,
+            size=config.data_volume_gb,
             type="gp3",
             encrypted=True,
-            tags={"Name": f"{naming.PROJECT}-{env}-{layout.name}-data"},
+            tags={"Name": f"{label}-data"},
             opts=pulumi.ResourceOptions(
-                parent=self, protect=not settings.is_dev, retain_on_delete=not settings.is_dev
+                parent=self, protect=config.protect, retain_on_delete=config.protect
             ),
         )
-        ami = aws.ssm.get_parameter_output(name=UBUNTU_AMI_PARAMETER, opts=invoke).insecure_value
+        ami = aws.ssm.get_parameter_output(
+            name=UBUNTU_AMI_PARAMETER, opts=pulumi.InvokeOutputOptions(parent=self)
+        ).insecure_value
         instance = aws.ec2.Instance(
             f"{name}-vm",
             ami=ami,
-            instance_type=settings.app_host.instance_type,
-            subnet_id=subnet_id,
-            vpc_security_group_ids=[security_group_id],
+            instance_type=config.instance_type,
+            subnet_id=args.subnet_id,
+            vpc_security_group_ids=[args.security_group_id],
             iam_instance_profile=identity.profile.name,
             associate_public_ip_address=False,
             monitoring=True,
@@ -338,20 +521,20 @@ class AppHost(pulumi.ComponentResource):
             ),
             root_block_device=aws.ec2.InstanceRootBlockDeviceArgs(
                 volume_type="gp3",
-                volume_size=settings.app_host.root_volume_gb,
+                volume_size=config.root_volume_gb,
                 encrypted=True,
                 delete_on_termination=True,
             ),
             user_data=data.id.apply(
-                lambda volume_id: render_user_data(settings.network.docker_pool, volume_id)
+                lambda volume_id: render_user_data(config.docker_pool, volume_id)
             ),
-            disable_api_termination=not settings.is_dev,
-            tags={"Name": f"{naming.PROJECT}-{env}-{layout.name}"},
+            disable_api_termination=config.protect,
+            tags={"Name": label},
             # cloud-init installs Docker once, at first boot: the route out must exist by then.
             # User data only runs at first boot, and changing it would stop and start the VM:
             # a running host takes new bootstrap steps from the apply document instead.
             opts=pulumi.ResourceOptions(
-                parent=self, ignore_changes=["ami", "user_data"], depends_on=list(egress)
+                parent=self, ignore_changes=["ami", "user_data"], depends_on=list(args.egress)
             ),
         )
         aws.ec2.VolumeAttachment(
@@ -361,54 +544,56 @@ class AppHost(pulumi.ComponentResource):
             instance_id=instance.id,
             # Docker stops with the instance before the volume goes: no torn writes.
             stop_instance_before_detaching=True,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        self.data_volume_arn = data.arn
-        for owner, target_group_arn, port in [
-            *[
-                (s.compose_spec.name, s.outputs.target_group_arn, s.compose_spec.host_port)
-                for s in services
-            ],
-            *[
-                (w.compose_spec.name, w.outputs.target_group_arn, w.compose_spec.host_port)
-                for w in web_clients
-            ],
-        ]:
+        return instance, data
+
+    def _target_groups(self, name: str, args: AppHostArgs, instance: aws.ec2.Instance) -> None:
+        """The VM in its services' and web clients' target groups, on their host ports."""
+        for target in args.targets:
             aws.lb.TargetGroupAttachment(
-                f"{name}-{owner}",
-                target_group_arn=target_group_arn,
+                f"{name}-{target.owner}",
+                target_group_arn=target.target_group_arn,
                 target_id=instance.id,
-                port=port,
-                opts=child,
+                port=target.port,
+                opts=pulumi.ResourceOptions(parent=self),
             )
 
-        # --- applying the desired state -------------------------------------------------
-        content = json.dumps(host_apply.render_apply_document(spec), sort_keys=True)
+    def _apply(
+        self,
+        name: str,
+        args: AppHostArgs,
+        documents: Mapping[str, str],
+        instance: aws.ec2.Instance,
+        waits_for: Sequence[pulumi.Resource],
+    ) -> None:
+        """The SSM document that applies the desired state, and the association running it
+        at every deploy and on `APPLY_SCHEDULE`."""
+        config = args.config
+        content = json.dumps(host_apply.render_apply_document(args.spec), sort_keys=True)
         document = aws.ssm.Document(
             f"{name}-apply",
             document_type="Command",
             document_format="JSON",
             content=content,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         parameters: dict[str, pulumi.Input[str]] = {
-            "Environment": env,
-            "HostName": layout.name,
-            "Region": settings.region,
+            "Environment": config.environment,
+            "HostName": config.layout.name,
+            "Region": config.region,
         }
-        for target in spec.databases:
-            database = used[target.name]
-            parameters[target.document_parameter("DatabaseHost")] = database.outputs.address
-            parameters[target.document_parameter("DatabasePort")] = database.outputs.port.apply(str)
-            parameters[target.document_parameter("MasterSecretArn")] = (
-                database.outputs.master_secret_arn
-            )
-        for service in spec.moves:
-            shared = used[placement.SHARED]
-            parameters[host_apply.move_parameter(service, "Host")] = shared.outputs.address
-            parameters[host_apply.move_parameter(service, "Port")] = shared.outputs.port.apply(str)
+        for target in args.spec.databases:
+            database = args.databases[target.name]
+            parameters[target.document_parameter("DatabaseHost")] = database.address
+            parameters[target.document_parameter("DatabasePort")] = database.port.apply(str)
+            parameters[target.document_parameter("MasterSecretArn")] = database.master_secret_arn
+        for service in args.spec.moves:
+            shared = args.databases[placement.SHARED]
+            parameters[host_apply.move_parameter(service, "Host")] = shared.address
+            parameters[host_apply.move_parameter(service, "Port")] = shared.port.apply(str)
             parameters[host_apply.move_parameter(service, "MasterSecretArn")] = (
-                shared.outputs.master_secret_arn
+                shared.master_secret_arn
             )
         # SSM runs an association when it is created and whenever it is updated; its
         # schedule alone never notices new parameter values. So the name carries a digest
@@ -418,16 +603,14 @@ class AppHost(pulumi.ComponentResource):
         # once), so each deploy is a create that `pulumi up` waits for and that fails it
         # when the apply fails on the host. The old association goes first, so two never
         # apply to the host at once.
-        revisions = [s.outputs.revision for s in (*services, *bootstrapped)] + [
-            v.outputs.revision for v in venue_inputs
-        ]
-        digest = pulumi.Output.all(*revisions).apply(
+        digest = pulumi.Output.all(*args.revisions).apply(
             lambda revisions: _digest([content, *documents.values(), *map(str, revisions)])
         )
+        prefix = f"{naming.PROJECT}-{config.environment}-{config.layout.name}"
         aws.ssm.Association(
             f"{name}-apply",
             name=document.name,
-            association_name=digest.apply(lambda d: f"{naming.PROJECT}-{env}-{layout.name}-{d}"),
+            association_name=digest.apply(lambda d: f"{prefix}-{d}"),
             document_version="$LATEST",
             targets=[aws.ssm.AssociationTargetArgs(key="InstanceIds", values=[instance.id])],
             parameters=parameters,
@@ -439,24 +622,22 @@ class AppHost(pulumi.ComponentResource):
             # Its first run must find the documents and the role's permissions in place.
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[instance, *host_parameters, access, identity.agent, *venue_inputs],
+                depends_on=[instance, *waits_for],
                 replace_on_changes=["associationName"],
                 delete_before_replace=True,
             ),
         )
 
-        self.instance_id = instance.id
-        self.private_ip = instance.private_ip
-        self.session_command = pulumi.Output.concat(
-            "aws ssm start-session --region ", settings.region, " --target ", instance.id
-        )
-        self.register_outputs(
-            {
-                "instanceId": self.instance_id,
-                "privateIp": self.private_ip,
-                "sessionCommand": self.session_command,
-            }
-        )
+
+def _documents(args: AppHostArgs) -> dict[str, str]:
+    """SSM parameter leaf -> packed value: the compose document, then each database's
+    bootstrap SQL."""
+    return {
+        host_apply.COMPOSE_PARAMETER: host_apply.pack_parameter(
+            compose.to_yaml(compose.render_compose(args.compose))
+        ),
+        **{t.parameter: host_apply.pack_parameter(t.bootstrap_sql) for t in args.spec.databases},
+    }
 
 
 def _digest(parts: Sequence[str]) -> str:

@@ -7,7 +7,13 @@ from collections.abc import Mapping
 import pulumi
 
 from components.aws import placement
-from components.aws.app_host import AppHost, AppHostFirewall, AppHostFirewallArgs
+from components.aws.app_host import (
+    AppHost,
+    AppHostArgs,
+    AppHostConfig,
+    AppHostFirewall,
+    AppHostFirewallArgs,
+)
 from components.aws.backup import DataBackups, DataBackupsArgs
 from components.aws.database import Database, DatabaseArgs
 from components.aws.fargate import (
@@ -143,19 +149,18 @@ class AppTier(pulumi.ComponentResource):
         zones = placement.host_zones(settings)
         hosts = {
             layout.name: AppHost(
-                layout,
-                settings=settings,
-                subnet_id=private[zones[index]],
-                zone=network.zones[zones[index]],
-                egress=network.private_egress[zones[index]],
-                security_group_id=firewall.outputs.security_group_id,
-                services=[stacks[s.name] for s in layout.services],
-                web_clients=[sites[c.name] for c in layout.web_clients],
-                databases=databases,
-                venue_sync=venue_sync,
-                bootstrapped=[
-                    stacks[s.name] for s in placement.bootstrapped_elsewhere(settings, layout)
-                ],
+                f"{layout.name}-host",
+                AppHostArgs.of(
+                    AppHostConfig.of(settings, layout),
+                    subnet_id=private[zones[index]],
+                    zone=network.zones[zones[index]],
+                    egress=network.private_egress[zones[index]],
+                    security_group_id=firewall.outputs.security_group_id,
+                    stacks=stacks,
+                    sites=sites,
+                    databases=databases,
+                    venue_sync=venue_sync,
+                ),
                 opts=child,
             )
             for index, layout in enumerate(placement.hosts(settings))
@@ -166,7 +171,7 @@ class AppTier(pulumi.ComponentResource):
                 DataBackupsArgs.of(
                     settings,
                     [d.outputs.arn for d in databases.values()]
-                    + [h.data_volume_arn for h in hosts.values()],
+                    + [h.outputs.data_volume_arn for h in hosts.values()],
                 ),
                 opts=child,
             )
@@ -178,7 +183,7 @@ class AppTier(pulumi.ComponentResource):
             topic_arn=alarms.outputs.arn,
             alb_arn_suffix=router.outputs.alb_arn_suffix,
             databases=databases,
-            hosts={h: host.instance_id for h, host in hosts.items()},
+            hosts={h: host.outputs.instance_id for h, host in hosts.items()},
             host_instance_type=settings.app_host.instance_type,
             nat_instance_id=network.outputs.nat_instance_id,
             opts=child,
@@ -205,9 +210,9 @@ class AppTier(pulumi.ComponentResource):
         shared_db = databases.get(placement.SHARED) or next(iter(databases.values()))
         self.rds_endpoint = shared_db.outputs.endpoint
         self.app_host_instance_ids = pulumi.Output.all(
-            **{h: host.instance_id for h, host in hosts.items()}
+            **{h: host.outputs.instance_id for h, host in hosts.items()}
         ).apply(lambda v: {str(k): str(i) for k, i in v.items()})
-        self.ssm_session_command = hosts[placement.SHARED].session_command
+        self.ssm_session_command = hosts[placement.SHARED].outputs.session_command
         self.stack_outputs = STACK_OUTPUTS.values(
             {
                 "services": self.services,  # names only, never a secret value
