@@ -34,7 +34,6 @@ STACK_SETTINGS = {"CloudSettings", "VenueStackSettings", "BootstrapSettings", "V
 # Still on their old argument shapes; each leaves this set as it is converted.
 PENDING = {
     "AppTier",
-    "Observability",
 }
 
 

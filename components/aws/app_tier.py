@@ -23,7 +23,12 @@ from components.aws.fargate import (
     FargateServiceArgs,
 )
 from components.aws.network import AwsNetwork
-from components.aws.observability import AlarmTopic, AlarmTopicArgs, Observability
+from components.aws.observability import (
+    AlarmTopic,
+    AlarmTopicArgs,
+    Observability,
+    ObservabilityArgs,
+)
 from components.aws.routing import Router
 from components.aws.service_stack import ServiceBackingStack, ServiceBackingStackArgs
 from components.aws.venue_sync import (
@@ -178,14 +183,16 @@ class AppTier(pulumi.ComponentResource):
         self._fargate(name, settings, network, router, stacks, databases, alarms, hosts, venue_sync)
         Observability(
             f"{name}-observability",
-            environment=env,
-            region=settings.region,
-            topic_arn=alarms.outputs.arn,
-            alb_arn_suffix=router.outputs.alb_arn_suffix,
-            databases=databases,
-            hosts={h: host.outputs.instance_id for h, host in hosts.items()},
-            host_instance_type=settings.app_host.instance_type,
-            nat_instance_id=network.outputs.nat_instance_id,
+            ObservabilityArgs.of(
+                env,
+                settings.region,
+                settings.app_host.instance_type,
+                topic_arn=alarms.outputs.arn,
+                alb_arn_suffix=router.outputs.alb_arn_suffix,
+                databases=databases,
+                hosts={h: host.outputs.instance_id for h, host in hosts.items()},
+                nat_instance_id=network.outputs.nat_instance_id,
+            ),
             opts=child,
         )
         if settings.venues:

@@ -186,6 +186,82 @@ def deploy_failure_pattern(instance_ids: Sequence[str]) -> str:
     return json.dumps(pattern, sort_keys=True)
 
 
+@dataclass(frozen=True)
+class WatchedDatabase:
+    """What the alarms read of one RDS instance: its id, and the class and storage its
+    thresholds are fractions of."""
+
+    identifier: pulumi.Output[str]
+    instance_class: str
+    allocated_storage_gb: int
+
+
+@dataclass(frozen=True)
+class ObservabilityArgs:
+    """What the alarms and the dashboard watch, and where the alarms go.
+
+    Attributes:
+        environment: dev, staging or prod (alarm and dashboard names).
+        region: the AWS region (auto-recover ARN, dashboard widgets).
+        topic_arn: `AlarmTopicOutputs.arn`.
+        alb_arn_suffix: the ALB's CloudWatch dimension.
+        databases: every RDS instance by placement name (`shared` or a service name).
+        hosts: host name -> EC2 instance id.
+        host_instance_type: the app hosts' EC2 type (a burstable one is watched for
+            surplus CPU credits).
+        nat_instance_id: the NAT instance (`AwsNetworkOutputs.nat_instance_id`), or None.
+    """
+
+    environment: str
+    region: str
+    topic_arn: pulumi.Input[str]
+    alb_arn_suffix: pulumi.Input[str]
+    databases: Mapping[str, WatchedDatabase]
+    hosts: Mapping[str, pulumi.Input[str]]
+    host_instance_type: str
+    nat_instance_id: pulumi.Input[str] | None
+
+    @classmethod
+    def of(
+        cls,
+        environment: str,
+        region: str,
+        host_instance_type: str,
+        *,
+        topic_arn: pulumi.Input[str],
+        alb_arn_suffix: pulumi.Input[str],
+        databases: Mapping[str, Database],
+        hosts: Mapping[str, pulumi.Input[str]],
+        nat_instance_id: pulumi.Input[str] | None = None,
+    ) -> ObservabilityArgs:
+        """The app tier's RDS instances (`databases`) and app hosts (`hosts`: name ->
+        instance id), the ALB and the NAT instance, alarmed on `topic_arn`."""
+        return cls(
+            environment=environment,
+            region=region,
+            topic_arn=topic_arn,
+            alb_arn_suffix=alb_arn_suffix,
+            databases={
+                db: WatchedDatabase(
+                    d.outputs.identifier,
+                    d.settings.instance_class,
+                    d.settings.allocated_storage_gb,
+                )
+                for db, d in databases.items()
+            },
+            hosts=dict(hosts),
+            host_instance_type=host_instance_type,
+            nat_instance_id=nat_instance_id,
+        )
+
+
+@dataclass(frozen=True)
+class ObservabilityOutputs(ComponentOutputs):
+    """`dashboard_name`: the stack's CloudWatch dashboard."""
+
+    dashboard_name: pulumi.Output[str]
+
+
 class Observability(pulumi.ComponentResource):
     """Alarms on the ALB, every RDS instance and every app host, and one dashboard.
 
@@ -200,40 +276,35 @@ class Observability(pulumi.ComponentResource):
 
     Args:
         name: prefix for every child's name.
-        environment: dev, staging or prod (alarm and dashboard names).
-        region: the AWS region (auto-recover ARN, dashboard widgets).
-        topic_arn: `AlarmTopic.arn`.
-        alb_arn_suffix: the ALB's CloudWatch dimension.
-        databases: every RDS instance by placement name (`shared` or a service name).
-        hosts: host name -> EC2 instance id.
-        host_instance_type: the app hosts' EC2 type (a burstable one is watched for
-            surplus CPU credits).
-        nat_instance_id: the NAT instance (`AwsNetworkOutputs.nat_instance_id`), or None.
+        args: what is watched and the alarm topic (`ObservabilityArgs.of`).
         opts: must carry the stack's AWS provider.
     """
 
-    dashboard_name: pulumi.Output[str]
+    outputs: ObservabilityOutputs
 
     def __init__(
-        self,
-        name: str,
-        *,
-        environment: str,
-        region: str,
-        topic_arn: pulumi.Input[str],
-        alb_arn_suffix: pulumi.Input[str],
-        databases: Mapping[str, Database],
-        hosts: Mapping[str, pulumi.Input[str]],
-        host_instance_type: str,
-        nat_instance_id: pulumi.Input[str] | None = None,
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: ObservabilityArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("ticketing:aws:Observability", name, None, opts)
         self._child = pulumi.ResourceOptions(parent=self)
         self._name = name
-        self._prefix = f"{naming.PROJECT}-{environment}"
-        self._topic = topic_arn
+        self._prefix = f"{naming.PROJECT}-{args.environment}"
+        self._topic = args.topic_arn
 
+        self._alb_alarms(args.alb_arn_suffix)
+        for db, database in args.databases.items():
+            self._database_alarms(db, database)
+        for host, instance_id in args.hosts.items():
+            self._host_alarms(args, host, instance_id)
+        if args.hosts:
+            self._deploy_failures(args.hosts)
+        if args.nat_instance_id is not None:
+            self._nat_alarms(args.region, args.nat_instance_id)
+        self.outputs = ObservabilityOutputs(dashboard_name=self._dashboard(args))
+        self.register_outputs(self.outputs.registered())
+
+    def _alb_alarms(self, alb_arn_suffix: pulumi.Input[str]) -> None:
+        """The ALB's own 5xx answers: no healthy target, or a target timing out."""
         self._alarm(
             "alb-5xx",
             "The ALB itself answers 5xx (no healthy target, timeouts)",
@@ -246,118 +317,121 @@ class Observability(pulumi.ComponentResource):
             # CloudWatch publishes no count for a period without errors: that is a calm one.
             missing_data="notBreaching",
         )
-        for db, database in databases.items():
-            dims = {"DBInstanceIdentifier": database.outputs.identifier}
-            instance_class = database.settings.instance_class
-            storage_gb = database.settings.allocated_storage_gb
+
+    def _database_alarms(self, db: str, database: WatchedDatabase) -> None:
+        """CPU, free storage, freeable memory and connections of one RDS instance."""
+        dims = {"DBInstanceIdentifier": database.identifier}
+        instance_class = database.instance_class
+        self._alarm(
+            f"{db}-rds-cpu",
+            f"RDS {db} CPU",
+            "AWS/RDS",
+            "CPUUtilization",
+            dims,
+            CPU_PERCENT,
+            periods=3,
+        )
+        self._alarm(
+            f"{db}-rds-free-storage",
+            f"RDS {db} free storage below {FREE_STORAGE_FRACTION:.0%} of allocated",
+            "AWS/RDS",
+            "FreeStorageSpace",
+            dims,
+            database.allocated_storage_gb * 1024**3 * FREE_STORAGE_FRACTION,
+            comparison="LessThanThreshold",
+        )
+        self._alarm(
+            f"{db}-rds-freeable-memory",
+            f"RDS {db} freeable memory below {FREEABLE_MEMORY_FRACTION:.0%} of the class's",
+            "AWS/RDS",
+            "FreeableMemory",
+            dims,
+            rds_classes.memory_gib(instance_class) * 1024**3 * FREEABLE_MEMORY_FRACTION,
+            period=300,
+            periods=3,
+            comparison="LessThanThreshold",
+        )
+        self._alarm(
+            f"{db}-rds-connections",
+            f"RDS {db} connections above {CONNECTIONS_FRACTION:.0%} of max_connections"
+            f" ({rds_classes.max_connections(instance_class)})",
+            "AWS/RDS",
+            "DatabaseConnections",
+            dims,
+            int(rds_classes.max_connections(instance_class) * CONNECTIONS_FRACTION),
+            statistic="Maximum",
+            periods=3,
+        )
+
+    def _host_alarms(
+        self, args: ObservabilityArgs, host: str, instance_id: pulumi.Input[str]
+    ) -> None:
+        """Status checks (a failed system check recovers the VM), CPU, and on a burstable
+        type the surplus credits it runs on."""
+        dims = {"InstanceId": instance_id}
+        self._alarm(
+            f"{host}-host-system-check",
+            f"App host {host} failed the system status check: recovering it",
+            "AWS/EC2",
+            "StatusCheckFailed_System",
+            dims,
+            0,
+            statistic="Maximum",
+            periods=2,
+            extra_actions=[f"arn:aws:automate:{args.region}:ec2:recover"],
+        )
+        self._alarm(
+            f"{host}-host-instance-check",
+            f"App host {host} failed the instance status check",
+            "AWS/EC2",
+            "StatusCheckFailed_Instance",
+            dims,
+            0,
+            statistic="Maximum",
+            periods=3,
+        )
+        self._alarm(
+            f"{host}-host-cpu",
+            f"App host {host} CPU",
+            "AWS/EC2",
+            "CPUUtilization",
+            dims,
+            CPU_PERCENT,
+            periods=3,
+        )
+        if is_burstable(args.host_instance_type):
+            # T3 and T3a launch in unlimited mode: past its earned credits the host runs
+            # on surplus ones, billed unless idle time pays them back. EC2 publishes the
+            # balance every 5 minutes; no datapoint is a calm period.
             self._alarm(
-                f"{db}-rds-cpu",
-                f"RDS {db} CPU",
-                "AWS/RDS",
-                "CPUUtilization",
+                f"{host}-host-cpu-surplus",
+                f"App host {host} ({args.host_instance_type}) runs on surplus CPU credits: "
+                "sustained load above its baseline, billed beyond the hourly price",
+                "AWS/EC2",
+                "CPUSurplusCreditBalance",
                 dims,
-                CPU_PERCENT,
-                periods=3,
-            )
-            self._alarm(
-                f"{db}-rds-free-storage",
-                f"RDS {db} free storage below {FREE_STORAGE_FRACTION:.0%} of allocated",
-                "AWS/RDS",
-                "FreeStorageSpace",
-                dims,
-                storage_gb * 1024**3 * FREE_STORAGE_FRACTION,
-                comparison="LessThanThreshold",
-            )
-            self._alarm(
-                f"{db}-rds-freeable-memory",
-                f"RDS {db} freeable memory below {FREEABLE_MEMORY_FRACTION:.0%} of the class's",
-                "AWS/RDS",
-                "FreeableMemory",
-                dims,
-                rds_classes.memory_gib(instance_class) * 1024**3 * FREEABLE_MEMORY_FRACTION,
+                0,
+                statistic="Maximum",
                 period=300,
                 periods=3,
-                comparison="LessThanThreshold",
+                missing_data="notBreaching",
             )
-            self._alarm(
-                f"{db}-rds-connections",
-                f"RDS {db} connections above {CONNECTIONS_FRACTION:.0%} of max_connections"
-                f" ({rds_classes.max_connections(instance_class)})",
-                "AWS/RDS",
-                "DatabaseConnections",
-                dims,
-                int(rds_classes.max_connections(instance_class) * CONNECTIONS_FRACTION),
-                statistic="Maximum",
-                periods=3,
-            )
-        for host, instance_id in hosts.items():
-            dims = {"InstanceId": instance_id}
-            self._alarm(
-                f"{host}-host-system-check",
-                f"App host {host} failed the system status check: recovering it",
-                "AWS/EC2",
-                "StatusCheckFailed_System",
-                dims,
-                0,
-                statistic="Maximum",
-                periods=2,
-                extra_actions=[f"arn:aws:automate:{region}:ec2:recover"],
-            )
-            self._alarm(
-                f"{host}-host-instance-check",
-                f"App host {host} failed the instance status check",
-                "AWS/EC2",
-                "StatusCheckFailed_Instance",
-                dims,
-                0,
-                statistic="Maximum",
-                periods=3,
-            )
-            self._alarm(
-                f"{host}-host-cpu",
-                f"App host {host} CPU",
-                "AWS/EC2",
-                "CPUUtilization",
-                dims,
-                CPU_PERCENT,
-                periods=3,
-            )
-            if is_burstable(host_instance_type):
-                # T3 and T3a launch in unlimited mode: past its earned credits the host runs
-                # on surplus ones, billed unless idle time pays them back. EC2 publishes the
-                # balance every 5 minutes; no datapoint is a calm period.
-                self._alarm(
-                    f"{host}-host-cpu-surplus",
-                    f"App host {host} ({host_instance_type}) runs on surplus CPU credits: "
-                    "sustained load above its baseline, billed beyond the hourly price",
-                    "AWS/EC2",
-                    "CPUSurplusCreditBalance",
-                    dims,
-                    0,
-                    statistic="Maximum",
-                    period=300,
-                    periods=3,
-                    missing_data="notBreaching",
-                )
 
-        if hosts:
-            self._deploy_failures(hosts)
-        if nat_instance_id is not None:
-            self._nat_alarms(region, nat_instance_id)
-
+    def _dashboard(self, args: ObservabilityArgs) -> pulumi.Output[str]:
+        """The stack's dashboard (`dashboard_body`); its name."""
+        region = args.region
         body = pulumi.Output.all(
-            alb=alb_arn_suffix,
-            dbs=pulumi.Output.all(*[d.outputs.identifier for d in databases.values()]),
-            hosts=pulumi.Output.all(*hosts.values()),
+            alb=args.alb_arn_suffix,
+            dbs=pulumi.Output.all(*[d.identifier for d in args.databases.values()]),
+            hosts=pulumi.Output.all(*args.hosts.values()),
         ).apply(lambda v: dashboard_body(region, v["alb"], list(v["dbs"]), list(v["hosts"])))
         dashboard = aws.cloudwatch.Dashboard(
-            f"{name}-dashboard",
+            f"{self._name}-dashboard",
             dashboard_name=self._prefix,
             dashboard_body=body,
             opts=self._child,
         )
-        self.dashboard_name = dashboard.dashboard_name
-        self.register_outputs({"dashboardName": self.dashboard_name})
+        return dashboard.dashboard_name
 
     def _deploy_failures(self, hosts: Mapping[str, pulumi.Input[str]]) -> None:
         """Every failed or timed-out run of an association on an app host notifies the topic."""
