@@ -250,6 +250,9 @@ if sys.argv[1:2] == ["compose"] and not os.path.exists(os.environ["FAKE_COMPOSE_
     sys.exit("docker: 'compose' is not a docker command.")
 if "ps" in sys.argv and os.environ.get("FAKE_RUNNING"):
     print("0123456789ab")
+# A document that never gets healthy: `up --wait` fails on it.
+if "up" in sys.argv and "never-healthy" in open(sys.argv[sys.argv.index("-f") + 1]).read():
+    sys.exit("container identity is unhealthy")
 """
 
 # apt-get and snap: `install` puts the named packages' fakes in place (FAKE_PACKAGES).
@@ -276,7 +279,7 @@ with open(os.environ["FAKE_LOG"], "a") as log:
 """
 
 # Outside the fakes, the script runs only these (bash builtins aside).
-SYSTEM_TOOLS = ("install", "mktemp", "chmod", "mv", "base64", "gunzip", "gzip")
+SYSTEM_TOOLS = ("install", "mktemp", "chmod", "mv", "cp", "cmp", "base64", "gunzip", "gzip")
 EVERY_PACKAGE = frozenset(p.name for p in host_packages.PACKAGES)
 
 
@@ -329,8 +332,10 @@ def run_script(
     running: bool = False,
     installed: Collection[str] = EVERY_PACKAGE,
     install_fails: bool = False,
+    root: Path | None = None,
 ) -> Run:
-    root = tmp_path / "opt-ticketing"
+    """One run; `root` (the host root) defaults to a fresh one under `tmp_path`."""
+    root = root or tmp_path / "opt-ticketing"
     fakes = tmp_path / "bin"
     snaps = tmp_path / "snap-bin"
     plugin = tmp_path / "cli-plugins" / "docker-compose"
@@ -550,6 +555,57 @@ def test_brings_compose_up_last_and_removes_orphans(applied: Run) -> None:
     psql_at = next(i for i, c in enumerate(applied.calls) if c[0] == "psql")
     up_at = max(i for i, c in enumerate(applied.calls) if "up" in c)
     assert psql_at < up_at  # roles and databases exist before the services start
+
+
+def test_a_healthy_document_is_kept_as_the_last_good_one(applied: Run) -> None:
+    assert applied.file(compose.LAST_GOOD_COMPOSE_FILE).read_text() == COMPOSE_YAML
+    assert applied.mode(compose.LAST_GOOD_COMPOSE_FILE) == 0o644
+
+
+BROKEN_YAML = "name: ticketing\nservices:\n  identity: {image: never-healthy}\n"
+
+
+def two_runs(tmp_path: Path, second: str) -> tuple[Run, Run]:
+    """A healthy run, then one of the compose document `second`, on the same host root."""
+    root = tmp_path / "opt-ticketing"
+    (tmp_path / "1").mkdir()
+    (tmp_path / "2").mkdir()
+    first = run_script(tmp_path / "1", SHARED, ssm_store(SHARED), root=root)
+    assert first.result.returncode == 0, first.result.stderr
+    store = ssm_store(SHARED, **{"/ticketing/dev/hosts/app-1/compose": pack(second)})
+    return first, run_script(tmp_path / "2", SHARED, store, root=root)
+
+
+def pack(text: str) -> str:
+    return host_apply.pack_parameter(text)
+
+
+def test_a_document_that_never_gets_healthy_is_rolled_back_and_the_run_fails(
+    tmp_path: Path,
+) -> None:
+    _, failed = two_runs(tmp_path, BROKEN_YAML)
+    assert failed.result.returncode != 0
+    ups = [c for c in failed.by_tool("docker") if "up" in c]
+    assert len(ups) == 2  # the new document, then the restored one
+    assert failed.file(compose.COMPOSE_FILE).read_text() == COMPOSE_YAML
+    assert failed.file(compose.LAST_GOOD_COMPOSE_FILE).read_text() == COMPOSE_YAML
+    assert "rolled back" in failed.result.stderr
+
+
+def test_a_healthy_new_document_becomes_the_last_good_one(tmp_path: Path) -> None:
+    newer = COMPOSE_YAML + "volumes: {}\n"
+    _, second = two_runs(tmp_path, newer)
+    assert second.result.returncode == 0, second.result.stderr
+    assert second.file(compose.LAST_GOOD_COMPOSE_FILE).read_text() == newer
+    assert len([c for c in second.by_tool("docker") if "up" in c]) == 1
+
+
+def test_a_first_run_that_fails_has_nothing_to_roll_back_to(tmp_path: Path) -> None:
+    store = ssm_store(SHARED, **{"/ticketing/dev/hosts/app-1/compose": pack(BROKEN_YAML)})
+    run = run_script(tmp_path, SHARED, store)
+    assert run.result.returncode != 0
+    assert len([c for c in run.by_tool("docker") if "up" in c]) == 1
+    assert not run.file(compose.LAST_GOOD_COMPOSE_FILE).exists()
 
 
 def test_nothing_secret_reaches_the_output(applied: Run) -> None:

@@ -46,7 +46,7 @@ import psycopg
 import pytest
 import yaml
 
-from components.host import apply_document, rabbitmq
+from components.host import apply_document, compose, rabbitmq
 from plan.model import Plan, reveal
 from seed import naming
 from tests.engines.docker import DockerDaemon, StandIn, in_ci
@@ -140,12 +140,17 @@ def stored_parameters(plan: Plan) -> dict[str, tuple[str, str, str]]:
     return found
 
 
-def json_file_logging(packed: str, image_changes: Mapping[str, str] | None = None) -> str:
+def json_file_logging(
+    packed: str,
+    image_changes: Mapping[str, str] | None = None,
+    service_changes: Mapping[str, Mapping[str, Any]] | None = None,
+) -> str:
     document = yaml.safe_load(apply_document.unpack_parameter(packed))
     for name, service in document["services"].items():
         service["logging"] = {"driver": "json-file"}
         if image_changes and name in image_changes:
             service["image"] = image_changes[name]
+        service.update((service_changes or {}).get(name, {}))
     return apply_document.pack_parameter(yaml.safe_dump(document, sort_keys=False))
 
 
@@ -313,7 +318,7 @@ class Host:
     def get(self, name: str) -> str:
         return self.ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
 
-    def apply(self) -> None:
+    def apply(self, expect_success: bool = True) -> subprocess.CompletedProcess[str]:
         env = {
             **self.daemon.env,
             **self.aws_env,
@@ -323,7 +328,9 @@ class Host:
         started = time.monotonic()
         result = self.daemon.host_run([str(self.script)], env=env)
         self.applies.append(time.monotonic() - started)
-        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        if expect_success:
+            assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        return result
 
     def docker(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return self.daemon.docker(*args, check=check)
@@ -518,3 +525,49 @@ def test_a_rotated_rabbitmq_password_leaves_the_service_connected(host: Host) ->
     broker = f"{service}-rabbitmq"
     refused = host.exec(broker, f"rabbitmqctl authenticate_user {service} '{old_password}'")
     assert refused.returncode != 0
+
+
+def host_file(host: Host, path: str) -> str:
+    result = host.daemon.host_run(["cat", path])
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_a_deploy_that_never_gets_healthy_fails_and_rolls_back(host: Host) -> None:
+    """A new image whose health check always fails: `up --wait` fails on it (Compose
+    v2.40.3 reports the unhealthy container), the script puts the last healthy document
+    back, brings it up and exits non-zero, which fails the association run."""
+    service = "identity"
+    compose_name = f"{naming.ssm_host_path('dev', 'shared')}/compose"
+    good = host_file(host, compose.COMPOSE_FILE)
+    old = compose_services(host)[service]["image"]
+    broken = old.rsplit(":", 1)[0] + ":0.0.2-never-healthy"
+    host.docker("tag", old, broken)
+    before = host.containers()
+    old_config = json.loads(host.docker("inspect", service).stdout)[0]["Config"]
+    _, packed, tier = host.parameters[compose_name]
+    never_healthy = {
+        "healthcheck": {"test": ["CMD", "false"], "interval": "1s", "retries": 1},
+    }
+    host.put(
+        compose_name,
+        json_file_logging(packed, {service: broken}, {service: never_healthy}),
+        "String",
+        tier,
+    )
+    try:
+        result = host.apply(expect_success=False)
+    finally:
+        host.put(compose_name, json_file_logging(packed), "String", tier)
+    assert result.returncode != 0
+    assert "unhealthy" in result.stderr, result.stderr[-2000:]
+    assert "rolled back" in result.stderr, result.stderr[-2000:]
+    assert host_file(host, compose.COMPOSE_FILE) == good
+    assert host_file(host, compose.LAST_GOOD_COMPOSE_FILE) == good
+    after = host.containers()
+    assert set(after) == set(before)
+    assert all(c["health"] == "healthy" for c in after.values()), after
+    # Only the service that was deployed was replaced, and it runs its previous config.
+    assert sorted(n for n in after if after[n]["id"] != before[n]["id"]) == [service]
+    config = json.loads(host.docker("inspect", service).stdout)[0]["Config"]
+    assert (config["Image"], config["Healthcheck"]) == (old, old_config["Healthcheck"])

@@ -8,7 +8,14 @@ and the next scheduled run tries again. Then it reads the host's parameters
 service's SecureString parameters by path, writes the env files (0600;
 ticketing's also carries each venue's sync credential) and RabbitMQ
 definitions, runs the bootstrap SQL with psql as the RDS master user (secret
-from Secrets Manager), then brings the compose project up. The document itself
+from Secrets Manager), then brings the compose project up and waits for every
+container's health. A document that comes up healthy is kept beside the live one
+(`compose.LAST_GOOD_COMPOSE_FILE`); when a run fails after writing a new document
+(a container that never gets healthy, a bootstrap that fails), the kept one goes
+back in place and up again, and the run still fails, so the association's run is
+Failed and the `pulumi up` waiting on it fails. Only the compose document rolls
+back: the env files and RabbitMQ definitions carry the credentials that the
+database and the brokers already hold by then. The document itself
 holds no secret and no value that changes per environment: those are its
 parameters, each with an allowed pattern so nothing can be injected into the
 script.
@@ -235,6 +242,7 @@ def render_script(spec: ApplySpec) -> list[str]:
         COMPOSE_PARAMETER=COMPOSE_PARAMETER,
         COMPOSE_FILE=compose.COMPOSE_FILE,
         MOVES=[line for s in spec.moves for line in _move(s)],
+        LAST_GOOD_FILE=compose.LAST_GOOD_COMPOSE_FILE,
         SERVICES=[line for s in spec.services for line in _service_files(s, spec.venues)]
         + [line for s in spec.bootstrap_only for line in _database_password_only(s)],
         DATABASES=[line for target in spec.databases for line in _bootstrap(target)],

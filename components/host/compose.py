@@ -30,6 +30,8 @@ from seed.catalog import Backing, ClientApp, DomainService
 # Where the apply document puts things on the host, and where Compose reads them.
 HOST_ROOT = "/opt/ticketing"
 COMPOSE_FILE = f"{HOST_ROOT}/compose.yaml"
+# The last compose document that came up healthy: what a failed apply rolls back to.
+LAST_GOOD_COMPOSE_FILE = f"{HOST_ROOT}/compose.last-good.yaml"
 ENV_DIR = f"{HOST_ROOT}/env"
 RABBITMQ_DIR = f"{HOST_ROOT}/rabbitmq"
 # Where a node's boot config sits in the container (beside the image's own conf.d files).

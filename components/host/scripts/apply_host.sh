@@ -54,6 +54,33 @@ put() {
   local tmp; tmp=$(mktemp "$2.XXXXXX")
   printf '%s\n' "$3" >"$tmp"; chmod "$1" "$tmp"; mv -f "$tmp" "$2"
 }
+# copy_file FROM TO: FROM's bytes to TO atomically (mode 0644).
+copy_file() {
+  local tmp; tmp=$(mktemp "$2.XXXXXX")
+  cp "$1" "$tmp" && chmod 0644 "$tmp" && mv -f "$tmp" "$2"
+}
+# converge: create or recreate what changed, remove what is gone, wait for health.
+converge() {
+  docker compose -f __COMPOSE_FILE__ up -d --remove-orphans --wait --wait-timeout 600
+}
+# roll_back (on EXIT): after a failed run, the last compose document that came up healthy
+# goes back in place and up again; the run fails all the same, with its own status.
+## Only the compose document returns: env files and RabbitMQ definitions hold the
+## credentials the stores already have (the bootstrap and the broker reload ran).
+roll_back() {
+  local status=$?
+  trap - EXIT
+  if [ "$status" -ne 0 ] && [ -f __LAST_GOOD_FILE__ ] \
+    && ! cmp -s __LAST_GOOD_FILE__ __COMPOSE_FILE__; then
+    echo "apply failed (exit $status): rolling back to the last healthy compose document" >&2
+    if copy_file __LAST_GOOD_FILE__ __COMPOSE_FILE__ && converge; then
+      echo "rolled back: the last healthy compose document is up again" >&2
+    else
+      echo "rollback failed: the last healthy compose document did not come up" >&2
+    fi
+  fi
+  exit "$status"
+}
 
 install -d -m 0755 __HOST_ROOT__ __RABBITMQ_DIR__
 install -d -m 0700 __ENV_DIR__
@@ -63,6 +90,8 @@ HOST=$(by_path '__HOST_PATH__')
 ## apply_service_database_move.sh per service whose database moves to its own instance.
 __MOVES__
 DOC=$(pick "$HOST" __COMPOSE_PARAMETER__ | base64 -d | gunzip)
+## From here on, a failure puts the last healthy document back (roll_back).
+trap roll_back EXIT
 put 0644 __COMPOSE_FILE__ "$DOC"
 ## apply_service.sh per service (apply_service_database_password.sh per service it only
 ## bootstraps), then apply_database.sh per PostgreSQL instance.
@@ -71,5 +100,6 @@ __DATABASES__
 ## apply_rabbitmq_reloads.sh, where a service on the host uses RabbitMQ.
 __RABBITMQ_RELOADS__
 
-# Converge: create or recreate what changed, remove what is gone, wait for health.
-docker compose -f __COMPOSE_FILE__ up -d --remove-orphans --wait --wait-timeout 600
+# Converge; a document that comes up healthy is the one a later failure returns to.
+converge
+copy_file __COMPOSE_FILE__ __LAST_GOOD_FILE__
