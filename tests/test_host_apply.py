@@ -46,6 +46,7 @@ VALUES = {
     "Environment": "dev",
     "HostName": "app-1",
     "Region": "eu-west-1",
+    "RdsCaBundleUrl": host_apply.RDS_CA_BUNDLE_URL,
     "SharedDatabaseHost": "shared.abc123.eu-west-1.rds.amazonaws.com",
     "SharedDatabasePort": "5432",
     "SharedMasterSecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-1-AbCd",
@@ -54,6 +55,8 @@ VALUES = {
     "PaymentsMasterSecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-2-EfGh",
 }
 COMPOSE_YAML = "name: ticketing\nservices: {}\n"
+# What the script only checks for being there (the host rehearsal fetches a real one).
+CA_BUNDLE = "-----BEGIN CERTIFICATE-----\n(the RDS CA bundle)\n-----END CERTIFICATE-----\n"
 
 
 def script_text(spec: ApplySpec) -> str:
@@ -236,7 +239,7 @@ else:
 
 FAKE_PSQL = """
 import json, os, sys
-keys = ("PGUSER", "PGPASSWORD", "PGHOST", "PGPORT", "PGSSLMODE")
+keys = ("PGUSER", "PGPASSWORD", "PGHOST", "PGPORT", "PGSSLMODE", "PGSSLROOTCERT")
 env = {k: v for k, v in os.environ.items() if k in keys or k.endswith("_DB_PASSWORD")}
 with open(os.environ["FAKE_LOG"], "a") as log:
     log.write(json.dumps(["psql"] + sys.argv[1:] + [env]) + "\\n")
@@ -333,9 +336,15 @@ def run_script(
     installed: Collection[str] = EVERY_PACKAGE,
     install_fails: bool = False,
     root: Path | None = None,
+    values: Mapping[str, str] = VALUES,
+    ca_bundle: bool = True,
 ) -> Run:
-    """One run; `root` (the host root) defaults to a fresh one under `tmp_path`."""
+    """One run; `root` (the host root) defaults to a fresh one under `tmp_path`, which
+    already holds an RDS CA bundle unless `ca_bundle` is false (nothing here reaches AWS)."""
     root = root or tmp_path / "opt-ticketing"
+    if ca_bundle:
+        root.mkdir(exist_ok=True)
+        (root / "rds-ca-bundle.pem").write_text(CA_BUNDLE)
     fakes = tmp_path / "bin"
     snaps = tmp_path / "snap-bin"
     plugin = tmp_path / "cli-plugins" / "docker-compose"
@@ -373,7 +382,7 @@ def run_script(
     (tmp_path / "ssm.json").write_text(json.dumps(store))
     (tmp_path / "secrets.json").write_text(json.dumps(secrets))
     # What SSM does before running the script: substitute {{ Parameter }} values.
-    script = PARAMETER.sub(lambda m: VALUES[m.group(1)], script_text(spec))
+    script = PARAMETER.sub(lambda m: values[m.group(1)], script_text(spec))
     script = script.replace(compose.HOST_ROOT, str(root)).replace("/snap/bin", str(snaps))
     (tmp_path / "apply.sh").write_text(script)
     env = {
@@ -530,7 +539,8 @@ def test_runs_the_bootstrap_as_master_with_every_service_password(applied: Run) 
         "PGPASSWORD": "m-pw",
         "PGHOST": VALUES["SharedDatabaseHost"],
         "PGPORT": "5432",
-        "PGSSLMODE": "require",
+        "PGSSLMODE": "verify-full",
+        "PGSSLROOTCERT": str(applied.file(compose.RDS_CA_FILE)),
         "TICKETING_DB_PASSWORD": "db-ticketing",
         "PAYMENTS_DB_PASSWORD": "db-payments",
         "IDENTITY_DB_PASSWORD": "db-identity",
@@ -606,6 +616,37 @@ def test_a_first_run_that_fails_has_nothing_to_roll_back_to(tmp_path: Path) -> N
     assert run.result.returncode != 0
     assert len([c for c in run.by_tool("docker") if "up" in c]) == 1
     assert not run.file(compose.LAST_GOOD_COMPOSE_FILE).exists()
+
+
+def test_a_host_with_the_rds_ca_bundle_keeps_it(applied: Run) -> None:
+    assert applied.file(compose.RDS_CA_FILE).read_text() == CA_BUNDLE
+
+
+def test_a_bundle_that_cannot_be_fetched_fails_the_run_before_anything_is_written(
+    tmp_path: Path,
+) -> None:
+    # Nothing listens on port 9 here: the fetch fails as an unreachable AWS address would.
+    unreachable = {**VALUES, "RdsCaBundleUrl": "https://127.0.0.1:9/global/global-bundle.pem"}
+    run = run_script(tmp_path, SHARED, ssm_store(SHARED), values=unreachable, ca_bundle=False)
+    assert run.result.returncode != 0
+    assert "Connection refused" in run.result.stderr
+    assert not run.file(compose.RDS_CA_FILE).exists()
+    assert not run.file(compose.COMPOSE_FILE).exists()
+    assert not run.by_tool("psql") and not [c for c in run.by_tool("docker") if "up" in c]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://truststore.pki.rds.amazonaws.com/global/global-bundle.pem",
+        "https://truststore.pki.rds.amazonaws.com/x.pem'; id; '",
+        "file:///etc/passwd",
+    ],
+)
+def test_the_bundle_address_must_be_plain_https(url: str) -> None:
+    pattern = host_apply.document_parameters(SHARED)["RdsCaBundleUrl"]["allowedPattern"]
+    assert not re.fullmatch(pattern, url)
+    assert re.fullmatch(pattern, host_apply.RDS_CA_BUNDLE_URL)
 
 
 def test_nothing_secret_reaches_the_output(applied: Run) -> None:

@@ -11,9 +11,13 @@ executed. It runs in the suite's dockerd's mount namespace (`DockerDaemon.host_r
 - SSM Parameter Store and Secrets Manager served by moto in server mode on 127.0.0.1,
   holding every parameter the plan stores, read by the real AWS CLI (awscli from
   requirements-dev) through `AWS_ENDPOINT_URL`;
-- a real PostgreSQL standing in for RDS: Debian's PostgreSQL server with TLS on (the script
-  connects with `PGSSLMODE=require`; the embedded server the other tests use is built
-  without SSL), its master role shaped as RDS's (`tests/test_bootstrap_sql.py`).
+- a real PostgreSQL standing in for RDS: Debian's PostgreSQL server with TLS on (the
+  embedded server the other tests use is built without SSL), its certificate for
+  127.0.0.1 issued by a CA of the rehearsal's own that stands in for the RDS CA, its master
+  role shaped as RDS's (`tests/test_bootstrap_sql.py`). The script fetches that CA as the
+  RDS CA bundle from an HTTPS server on 127.0.0.1 (the document parameter
+  `RdsCaBundleUrl`; `SSL_CERT_FILE` is the host's trust store for it), and its psql
+  connects with `sslmode=verify-full` against it.
 
 What differs from EC2, and why: the compose document in SSM has each container's log
 driver set to json-file (CloudWatch Logs is not reachable here); `systemctl` is a stub
@@ -27,19 +31,23 @@ service reaching its stores.
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import pwd
 import re
 import shutil
 import socket
+import ssl
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import boto3
 import psycopg
@@ -162,17 +170,49 @@ class Postgres:
     port: int
     workdir: Path
 
-    def connect(self, role: str, password: str, database: str) -> psycopg.Connection[Any]:
+    @property
+    def ca_file(self) -> Path:
+        """The CA that issued the server's certificate: the rehearsal's RDS CA bundle."""
+        return self.workdir / "ca.crt"
+
+    @property
+    def server_cert(self) -> tuple[Path, Path]:
+        """The server's certificate (for IP 127.0.0.1) and key."""
+        return self.workdir / "server.crt", self.workdir / "server.key"
+
+    def connect(
+        self, role: str, password: str, database: str, **tls: str
+    ) -> psycopg.Connection[Any]:
+        """A connection that verifies the server; `tls` overrides host, sslrootcert..."""
+        params: dict[str, Any] = {
+            "host": "127.0.0.1",
+            "sslmode": "verify-full",
+            "sslrootcert": str(self.ca_file),
+            **tls,
+        }
         return psycopg.connect(
-            host="127.0.0.1",
             port=self.port,
             dbname=database,
             user=role,
             password=password,
-            sslmode="require",
             connect_timeout=5,
             autocommit=True,
+            **params,
         )
+
+
+def openssl(*args: str | Path) -> None:
+    subprocess.run(["openssl", *map(str, args)], check=True, capture_output=True)
+
+
+def make_ca(directory: Path, name: str) -> tuple[Path, Path]:
+    """A self-signed CA (`req -x509` marks it CA:TRUE) in `directory`: its key and cert."""
+    key, cert = directory / f"{name}.key", directory / f"{name}.crt"
+    openssl(
+        *("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"),
+        *("-keyout", key, "-out", cert, "-subj", f"/CN=ticketing rehearsal {name}"),
+    )
+    return key, cert
 
 
 @pytest.fixture(scope="module")
@@ -187,14 +227,16 @@ def postgres() -> Iterator[Postgres]:
     except KeyError:
         user, entry = "nobody", pwd.getpwnam("nobody")
     workdir = Path(tempfile.mkdtemp(prefix="ticketing-rds-"))
-    key, cert = workdir / "server.key", workdir / "server.crt"
-    subprocess.run(
-        [
-            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"),
-            *("-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"),
-        ],
-        check=True,
-        capture_output=True,
+    ca_key, ca = make_ca(workdir, "ca")
+    key, cert, csr, ext = (workdir / f"server.{e}" for e in ("key", "crt", "csr", "ext"))
+    ext.write_text("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n")
+    openssl(
+        *("req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr),
+        *("-subj", "/CN=127.0.0.1"),
+    )
+    openssl(
+        *("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-set_serial", "1"),
+        *("-days", "2", "-extfile", ext, "-out", cert),
     )
     key.chmod(0o600)
     if entry:
@@ -247,6 +289,50 @@ def postgres() -> Iterator[Postgres]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+@dataclass(frozen=True)
+class BundleServer:
+    """Serves the rehearsal's RDS CA bundle over HTTPS, as AWS's truststore address does."""
+
+    url: str
+    requests: list[str]
+
+
+BUNDLE_PATH = "/global/global-bundle.pem"
+
+
+@pytest.fixture(scope="module")
+def rds_ca_server(postgres: Postgres) -> Iterator[BundleServer]:
+    bundle = postgres.ca_file.read_bytes()
+    requests: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            requests.append(self.path)
+            if self.path != BUNDLE_PATH:
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-pem-file")
+            self.send_header("Content-Length", str(len(bundle)))
+            self.end_headers()
+            self.wfile.write(bundle)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*map(str, postgres.server_cert))
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield BundleServer(f"https://127.0.0.1:{server.server_address[1]}{BUNDLE_PATH}", requests)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.fixture(scope="module")
 def aws_endpoint() -> Iterator[str]:
     from moto.server import ThreadedMotoServer
@@ -264,7 +350,13 @@ class Host:
     """The dev app host: its SSM (moto), its script, and what it runs (dockerd)."""
 
     def __init__(
-        self, daemon: DockerDaemon, plan: Plan, endpoint: str, db: Postgres, workdir: Path
+        self,
+        daemon: DockerDaemon,
+        plan: Plan,
+        endpoint: str,
+        db: Postgres,
+        workdir: Path,
+        rds_ca_url: str,
     ) -> None:
         self.daemon, self.plan, self.db = daemon, plan, db
         self.region = reveal(one(plan, "aws:ssm/association:Association").inputs["parameters"])[
@@ -274,6 +366,8 @@ class Host:
             "AWS_ENDPOINT_URL": endpoint,
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
+            # The host's trust store for the HTTPS fetch of the RDS CA bundle.
+            "SSL_CERT_FILE": str(db.ca_file),
         }
         session = boto3.Session(
             aws_access_key_id="testing", aws_secret_access_key="testing", region_name=self.region
@@ -298,6 +392,7 @@ class Host:
                 host_key: "127.0.0.1",
                 f"{target}DatabasePort": str(db.port),
                 f"{target}MasterSecretArn": master["ARN"],
+                "RdsCaBundleUrl": rds_ca_url,
             }
         )
         self.script = workdir / "_script.sh"
@@ -369,9 +464,17 @@ def host(
     dev_plan: Plan,
     aws_endpoint: str,
     postgres: Postgres,
+    rds_ca_server: BundleServer,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Host]:
-    h = Host(docker_daemon, dev_plan, aws_endpoint, postgres, tmp_path_factory.mktemp("host"))
+    h = Host(
+        docker_daemon,
+        dev_plan,
+        aws_endpoint,
+        postgres,
+        tmp_path_factory.mktemp("host"),
+        rds_ca_server.url,
+    )
     images: dict[str, StandIn] = {}
     for name, service in compose_services(h).items():
         ref = service["image"]
@@ -484,6 +587,45 @@ def test_a_second_apply_with_nothing_changed_changes_nothing(host: Host) -> None
     before = host.containers()
     host.apply()
     assert host.containers() == before
+
+
+def test_the_rds_ca_bundle_is_fetched_once_and_mounted_read_only(
+    host: Host, rds_ca_server: BundleServer
+) -> None:
+    # Applied twice by now (the fixture, then the apply that changed nothing): fetched once.
+    assert rds_ca_server.requests == [BUNDLE_PATH]
+    bundle = host.db.ca_file.read_text()
+    assert host_file(host, compose.RDS_CA_FILE) == bundle
+    for service in services_using_database(host):
+        assert host.exec(service, f"cat {compose.RDS_CA_TARGET}").stdout == bundle
+        mounts = json.loads(host.docker("inspect", service).stdout)[0]["Mounts"]
+        [mount] = [m for m in mounts if m["Destination"] == compose.RDS_CA_TARGET]
+        assert (mount["Source"], mount["RW"]) == (compose.RDS_CA_FILE, False)
+
+
+def test_database_urls_verify_the_server_against_the_rds_ca_bundle(
+    host: Host, tmp_path: Path
+) -> None:
+    """libpq (psycopg's) with each service's own URL parameters: the server's certificate
+    must chain to the bundle and name the host; a wrong CA or a wrong name is refused."""
+    bundle = tmp_path / "bundle.pem"  # the container's file is the host's (the mount above)
+    bundle.write_text(host_file(host, compose.RDS_CA_FILE))
+    _, wrong_ca = make_ca(tmp_path, "other-ca")
+    for service in services_using_database(host):
+        url = urlsplit(host.get(host.service_path(service, naming.DATABASE_URL)))
+        query = parse_qs(url.query)
+        assert query == {"sslmode": ["verify-full"], "sslrootcert": [compose.RDS_CA_TARGET]}
+        role, password, database = url.username or "", url.password or "", url.path[1:]
+        tls = {"sslmode": query["sslmode"][0], "sslrootcert": str(bundle)}
+        with host.db.connect(role, password, database, **tls) as conn:
+            query_ssl = "select ssl from pg_stat_ssl where pid = pg_backend_pid()"
+            assert conn.execute(query_ssl).fetchone() == (True,)
+        with pytest.raises(psycopg.OperationalError, match="certificate verify failed"):
+            host.db.connect(role, password, database, **{**tls, "sslrootcert": str(wrong_ca)})
+        with pytest.raises(psycopg.OperationalError, match="does not match host name"):
+            host.db.connect(
+                role, password, database, **tls, host="db.wrong.example", hostaddr="127.0.0.1"
+            )
 
 
 def test_an_image_tag_change_recreates_only_that_services_container(host: Host) -> None:

@@ -24,7 +24,7 @@ def credential(svc: DomainService, key: str) -> str:
     values = {
         naming.DATABASE_URL: (
             f"postgresql://{svc.role}:{password}@shared.rds.internal:5432/{svc.database}"
-            "?sslmode=require"
+            "?sslmode=verify-full&sslrootcert=/etc/ticketing/rds-ca-bundle.pem"
         ),
         naming.REDIS_URL: f"redis://:{password}@{naming.redis_container(svc.name)}:6379/0",
         naming.AMQP_URL: f"amqp://{svc.name}:{password}@{naming.rabbitmq_container(svc.name)}:5672/",

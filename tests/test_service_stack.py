@@ -67,11 +67,25 @@ def test_passwords_are_random_and_url_safe(dev_plan: Plan) -> None:
     assert all(isinstance(p.outputs["result"], Secret) for p in ours)
 
 
-def test_database_url_requires_tls_and_names_the_services_own_database(dev_plan: Plan) -> None:
+def test_database_url_verifies_the_server_and_names_the_services_own_database(
+    dev_plan: Plan,
+) -> None:
     url = parameter(dev_plan, "/ticketing/dev/services/payments/database-url").inputs["value"]
     assert isinstance(url, Secret)
     assert url.value.startswith("postgresql://payments_app:")
-    assert url.value.endswith(".rds.amazonaws.com:5432/payments_db?sslmode=require")
+    assert url.value.endswith(
+        ".rds.amazonaws.com:5432/payments_db"
+        "?sslmode=verify-full&sslrootcert=/etc/ticketing/rds-ca-bundle.pem"
+    )
+
+
+def test_a_service_on_ecs_requires_tls_without_a_bundle_it_cannot_see(ecs_plan: Plan) -> None:
+    url = parameter(ecs_plan, "/ticketing/dev/services/payments/database-url").inputs["value"]
+    assert url.value.endswith("/payments_db?sslmode=require")
+    hosted = parameter(ecs_plan, "/ticketing/dev/services/identity/database-url").inputs["value"]
+    assert hosted.value.endswith(
+        "?sslmode=verify-full&sslrootcert=/etc/ticketing/rds-ca-bundle.pem"
+    )
 
 
 def test_redis_and_amqp_urls_point_at_the_services_own_containers(dev_plan: Plan) -> None:

@@ -13,7 +13,13 @@ from components.aws import placement
 from components.aws.database import Database
 from components.aws.routing import Router, host_target_group
 from components.host import rabbitmq
-from components.host.compose import AMQP_PORT, REDIS_PORT, REDIS_USER, ServiceSpec
+from components.host.compose import (
+    AMQP_PORT,
+    RDS_CA_TARGET,
+    REDIS_PORT,
+    REDIS_USER,
+    ServiceSpec,
+)
 from components.outputs import ComponentOutputs
 from components.settings import CloudSettings
 from seed import naming
@@ -259,13 +265,22 @@ class ServiceBackingStack(pulumi.ComponentResource):
     def _database(self, database: Database) -> None:
         service = self._args.service
         password = self._password("db")
+        # On a host, libpq verifies the server against the RDS CA bundle mounted into the
+        # container (compose.RDS_CA_TARGET) and checks its name; an ECS task has no such
+        # file, so it only requires TLS.
+        tls = (
+            "sslmode=require"
+            if self._args.on_ecs
+            else f"sslmode=verify-full&sslrootcert={RDS_CA_TARGET}"
+        )
         url = pulumi.Output.format(
-            "postgresql://{0}:{1}@{2}:{3}/{4}?sslmode=require",
+            "postgresql://{0}:{1}@{2}:{3}/{4}?{5}",
             service.role,
             password,
             database.outputs.address,
             database.outputs.port,
             service.database,
+            tls,
         )
         self._secure(naming.DATABASE_PASSWORD, password)
         self._secure(naming.DATABASE_URL, url)

@@ -15,7 +15,19 @@ container's health. A document that comes up healthy is kept beside the live one
 back in place and up again, and the run still fails, so the association's run is
 Failed and the `pulumi up` waiting on it fails. Only the compose document rolls
 back: the env files and RabbitMQ definitions carry the credentials that the
-database and the brokers already hold by then. The document itself
+database and the brokers already hold by then.
+
+Database TLS is verified, not only required: psql and the services connect
+with `sslmode=verify-full` against the RDS CA bundle, which the script fetches
+from AWS's published address (`RDS_CA_BUNDLE_URL`, the document parameter
+`RdsCaBundleUrl`) when the host has none, over HTTPS with the server checked
+against the host's system trust store, and keeps only if it parses as CA
+certificates; it is written once (0644) and reused, so later applies never
+depend on that address. Not shipped with the program: at about 160 KB it fits
+neither an SSM parameter (8 KB) nor user data (16 KB). Not pinned to a SHA-256:
+AWS adds certificates to that file (new regions, new CAs), and a pin would fail
+fresh hosts the day it changes while adding nothing that the HTTPS check does
+not already give. The document itself
 holds no secret and no value that changes per environment: those are its
 parameters, each with an allowed pattern so nothing can be injected into the
 script.
@@ -38,6 +50,10 @@ from components.host import packages as host_packages
 from components.host.bootstrap_sql import DatabaseGrant
 from seed import naming
 from seed.catalog import Backing, DomainService
+
+# Where AWS publishes the CA bundle of every commercial region's RDS certificates
+# (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.SSL.html).
+RDS_CA_BUNDLE_URL = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
 
 # Leaf names under the host's SSM path.
 COMPOSE_PARAMETER = "compose"
@@ -178,6 +194,13 @@ def document_parameters(spec: ApplySpec) -> dict[str, dict[str, str]]:
         "Region": _param(
             "The AWS region of the parameters and secrets.", r"^[a-z]{2}(-gov)?-[a-z]+-\d$"
         ),
+        "RdsCaBundleUrl": {
+            **_param(
+                "HTTPS address of the RDS CA bundle, fetched when the host has none.",
+                r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?/[A-Za-z0-9._/-]+$",
+            ),
+            "default": RDS_CA_BUNDLE_URL,
+        },
     }
     for target in spec.databases:
         params[target.document_parameter("DatabaseHost")] = _param(
@@ -240,6 +263,7 @@ def render_script(spec: ApplySpec) -> list[str]:
         ENV_DIR=compose.ENV_DIR,
         HOST_PATH=naming.ssm_host_path("{{ Environment }}", "{{ HostName }}"),
         COMPOSE_PARAMETER=COMPOSE_PARAMETER,
+        RDS_CA_FILE=compose.RDS_CA_FILE,
         COMPOSE_FILE=compose.COMPOSE_FILE,
         MOVES=[line for s in spec.moves for line in _move(s)],
         LAST_GOOD_FILE=compose.LAST_GOOD_COMPOSE_FILE,
@@ -336,6 +360,7 @@ def _bootstrap(target: DatabaseTarget) -> list[str]:
         DATABASE_PORT=_parameter(target.document_parameter("DatabasePort")),
         ROLE_PASSWORDS=passwords,
         PSQL=" ".join(bootstrap_sql.psql_command(target.sql_file)),
+        RDS_CA_FILE=compose.RDS_CA_FILE,
     )
 
 
@@ -359,6 +384,7 @@ def _move(service: DomainService) -> list[str]:
         RELATIONS_SQL=_quote(database_move.relations()),
         FINGERPRINT=_quote(database_move.fingerprint()),
         MARK_SQL=_quote(database_move.mark(service.database)),
+        RDS_CA_FILE=compose.RDS_CA_FILE,
     )
 
 

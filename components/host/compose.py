@@ -33,6 +33,10 @@ COMPOSE_FILE = f"{HOST_ROOT}/compose.yaml"
 # The last compose document that came up healthy: what a failed apply rolls back to.
 LAST_GOOD_COMPOSE_FILE = f"{HOST_ROOT}/compose.last-good.yaml"
 ENV_DIR = f"{HOST_ROOT}/env"
+# The RDS CA bundle on the host (the apply script fetches it), and where a service that uses
+# PostgreSQL sees it, read-only: its DATABASE_URL verifies the server against it.
+RDS_CA_FILE = f"{HOST_ROOT}/rds-ca-bundle.pem"
+RDS_CA_TARGET = "/etc/ticketing/rds-ca-bundle.pem"
 RABBITMQ_DIR = f"{HOST_ROOT}/rabbitmq"
 # Where a node's boot config sits in the container (beside the image's own conf.d files).
 RABBITMQ_CONF_TARGET = "/etc/rabbitmq/conf.d/20-ticketing.conf"
@@ -271,6 +275,10 @@ def _service(host: HostSpec, spec: ServiceSpec, depends_on: list[str]) -> dict[s
         "cap_drop": ["ALL"],
         "security_opt": list(SECURITY_OPT),
     }
+    if service.uses(Backing.POSTGRESQL):
+        container["volumes"] = [
+            {"type": "bind", "source": RDS_CA_FILE, "target": RDS_CA_TARGET, "read_only": True}
+        ]
     if depends_on:
         container["depends_on"] = {
             name: {"condition": "service_healthy", "restart": True} for name in depends_on

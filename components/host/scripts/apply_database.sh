@@ -10,8 +10,10 @@ put 0600 __SQL_FILE__ "$SQL"
     --query SecretString --output text)
   PGUSER=$(printf '%s' "$MASTER" | secret_field username)
   PGPASSWORD=$(printf '%s' "$MASTER" | secret_field password)
-  PGHOST='__DATABASE_HOST__' PGPORT='__DATABASE_PORT__' PGSSLMODE=require PGCONNECT_TIMEOUT=10
-  export PGUSER PGPASSWORD PGHOST PGPORT PGSSLMODE PGCONNECT_TIMEOUT
+  PGHOST='__DATABASE_HOST__' PGPORT='__DATABASE_PORT__' PGCONNECT_TIMEOUT=10
+  ## The server's certificate must chain to the RDS CA and name PGHOST.
+  PGSSLMODE=verify-full PGSSLROOTCERT=__RDS_CA_FILE__
+  export PGUSER PGPASSWORD PGHOST PGPORT PGSSLMODE PGSSLROOTCERT PGCONNECT_TIMEOUT
   ## Each role's password, from its service's parameters, for the SQL to set.
   __ROLE_PASSWORDS__
   __PSQL__

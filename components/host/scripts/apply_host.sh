@@ -54,6 +54,18 @@ put() {
   local tmp; tmp=$(mktemp "$2.XXXXXX")
   printf '%s\n' "$3" >"$tmp"; chmod "$1" "$tmp"; mv -f "$tmp" "$2"
 }
+# fetch_ca_bundle URL FILE: the PEM bundle at URL to FILE (0644), kept only if it holds CA
+# certificates; urllib checks the HTTPS server against the system's trust store.
+fetch_ca_bundle() {
+  local tmp; tmp=$(mktemp "$2.XXXXXX")
+  python3 -c 'import ssl,sys,urllib.request; url, path = sys.argv[1:]
+with urllib.request.urlopen(url, timeout=60) as r: final, data = r.geturl(), r.read()
+ok = final.startswith("https://")
+try: ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT); ctx.load_verify_locations(cadata=data.decode("ascii")); n = len(ctx.get_ca_certs())
+except (ssl.SSLError, UnicodeDecodeError, ValueError): n = 0
+sys.exit("RDS CA bundle: no CA certificate at " + final) if not (ok and n) else open(path, "wb").write(data)' "$1" "$tmp"
+  chmod 0644 "$tmp" && mv -f "$tmp" "$2"
+}
 # copy_file FROM TO: FROM's bytes to TO atomically (mode 0644).
 copy_file() {
   local tmp; tmp=$(mktemp "$2.XXXXXX")
@@ -84,6 +96,11 @@ roll_back() {
 
 install -d -m 0755 __HOST_ROOT__ __RABBITMQ_DIR__
 install -d -m 0700 __ENV_DIR__
+
+# The RDS CA bundle that psql and the services verify the database with; fetched once.
+if [ ! -s __RDS_CA_FILE__ ]; then
+  fetch_ca_bundle '{{ RdsCaBundleUrl }}' __RDS_CA_FILE__
+fi
 
 # The host's own documents.
 HOST=$(by_path '__HOST_PATH__')

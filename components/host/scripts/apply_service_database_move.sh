@@ -14,7 +14,9 @@
   TARGET=$(aws secretsmanager get-secret-value --secret-id '__TARGET_SECRET_ARN__' \
     --query SecretString --output text)
   ## Both sides print rows the same way, whatever each instance's defaults.
-  export PGSSLMODE=require PGCONNECT_TIMEOUT=10 PGTZ=UTC PGDATESTYLE=ISO
+  ## Each server's certificate must chain to the RDS CA and name its host.
+  export PGSSLMODE=verify-full PGSSLROOTCERT=__RDS_CA_FILE__
+  export PGCONNECT_TIMEOUT=10 PGTZ=UTC PGDATESTYLE=ISO
   # on_source/on_target COMMAND...: COMMAND as that instance's master user.
   on_source() (
     PGUSER=$(printf '%s' "$SOURCE" | secret_field username)
