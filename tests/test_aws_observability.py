@@ -169,12 +169,23 @@ def test_each_dedicated_instance_and_host_gets_its_alarms(capture: Callable[...,
     assert ec2 == {r.id for r in app_hosts(plan)} and len(ec2) == 2
 
 
-def test_dashboard_shows_alb_rds_and_host_metrics(dev_plan: Plan) -> None:
-    [dashboard] = dev_plan.of_type(DASHBOARD)
+def test_dashboard_shows_alb_rds_and_host_metrics(plan_of: Callable[[str], Plan]) -> None:
+    [dashboard] = plan_of("staging").of_type(DASHBOARD)
     body = json.loads(dashboard.inputs["dashboardBody"])
     metrics = {m[1] for w in body["widgets"] for m in w["properties"]["metrics"]}
     assert {"HTTPCode_ELB_5XX_Count", "CPUUtilization", "FreeStorageSpace"} <= metrics
     assert {"DatabaseConnections", "StatusCheckFailed", "TargetResponseTime"} <= metrics
+
+
+def test_dev_has_no_dashboard_unless_it_asks_and_keeps_every_alarm(
+    dev_plan: Plan, capture: Callable[..., Plan]
+) -> None:
+    assert dev_plan.of_type(DASHBOARD) == []
+    with_it = capture("dev", {"ticketing:observability": {"dashboard": True}})
+    [dashboard] = with_it.of_type(DASHBOARD)
+    assert dashboard.inputs["dashboardName"] == "ticketing-dev"
+    alarms = "aws:cloudwatch/metricAlarm:MetricAlarm"
+    assert {r.urn for r in with_it.of_type(alarms)} == {r.urn for r in dev_plan.of_type(alarms)}
 
 
 def test_connection_limits_follow_the_documented_formula_over_the_class_memory() -> None:

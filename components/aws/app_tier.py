@@ -192,6 +192,7 @@ class AppTier(pulumi.ComponentResource):
                 databases=databases,
                 hosts={h: host.outputs.instance_id for h, host in hosts.items()},
                 nat_instance_id=network.outputs.nat_instance_id,
+                dashboard=settings.observability.dashboard,
             ),
             opts=child,
         )

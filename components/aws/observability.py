@@ -210,6 +210,7 @@ class ObservabilityArgs:
         host_instance_type: the app hosts' EC2 type (a burstable one is watched for
             surplus CPU credits).
         nat_instance_id: the NAT instance (`AwsNetworkOutputs.nat_instance_id`), or None.
+        dashboard: whether the stack has its dashboard (`observability.dashboard`).
     """
 
     environment: str
@@ -220,6 +221,7 @@ class ObservabilityArgs:
     hosts: Mapping[str, pulumi.Input[str]]
     host_instance_type: str
     nat_instance_id: pulumi.Input[str] | None
+    dashboard: bool = True
 
     @classmethod
     def of(
@@ -233,6 +235,7 @@ class ObservabilityArgs:
         databases: Mapping[str, Database],
         hosts: Mapping[str, pulumi.Input[str]],
         nat_instance_id: pulumi.Input[str] | None = None,
+        dashboard: bool = True,
     ) -> ObservabilityArgs:
         """The app tier's RDS instances (`databases`) and app hosts (`hosts`: name ->
         instance id), the ALB and the NAT instance, alarmed on `topic_arn`."""
@@ -252,14 +255,15 @@ class ObservabilityArgs:
             hosts=dict(hosts),
             host_instance_type=host_instance_type,
             nat_instance_id=nat_instance_id,
+            dashboard=dashboard,
         )
 
 
 @dataclass(frozen=True)
 class ObservabilityOutputs(ComponentOutputs):
-    """`dashboard_name`: the stack's CloudWatch dashboard."""
+    """`dashboard_name`: the stack's CloudWatch dashboard, None where it has none."""
 
-    dashboard_name: pulumi.Output[str]
+    dashboard_name: pulumi.Output[str] | None
 
 
 class Observability(pulumi.ComponentResource):
@@ -300,7 +304,8 @@ class Observability(pulumi.ComponentResource):
             self._deploy_failures(args.hosts)
         if args.nat_instance_id is not None:
             self._nat_alarms(args.region, args.nat_instance_id)
-        self.outputs = ObservabilityOutputs(dashboard_name=self._dashboard(args))
+        dashboard = self._dashboard(args) if args.dashboard else None
+        self.outputs = ObservabilityOutputs(dashboard_name=dashboard)
         self.register_outputs(self.outputs.registered())
 
     def _alb_alarms(self, alb_arn_suffix: pulumi.Input[str]) -> None:

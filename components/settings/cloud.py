@@ -251,6 +251,8 @@ class WebClientSettings(Model):
 class ObservabilitySettings(Model):
     alarm_emails: list[Email] = []
     log_retention_days: RetentionDays = 14
+    # The CloudWatch dashboard ($3 a month); the alarms do not need it.
+    dashboard: bool = True
 
 
 # How long AWS Backup's daily job may take to start (its rule's start window).

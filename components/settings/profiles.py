@@ -18,7 +18,8 @@ PROFILES: dict[str, dict[str, Any]] = {
             "backupWindow": "01:00-01:30",
             "maintenanceWindow": "tue:03:00-tue:03:30",
         },
-        "observability": {"logRetentionDays": 14},
+        # dev's alarms still notify; its $3 dashboard would take it over its $100 a month.
+        "observability": {"logRetentionDays": 14, "dashboard": False},
         "backup": {"retentionDays": 0},
         "cloudflare": {"hstsMaxAge": 300},
     },
