@@ -302,8 +302,12 @@ class Run:
         return [c[1:] for c in self.calls if c[0] == tool]
 
     def compose_runs(self) -> list[list[Any]]:
-        """Docker calls other than the probe that asks whether the Compose plugin is there."""
-        return [c for c in self.by_tool("docker") if c != ["compose", "version"]]
+        """Compose calls other than the probe that asks whether the plugin is there."""
+        return [
+            c
+            for c in self.by_tool("docker")
+            if c[:1] == ["compose"] and c != ["compose", "version"]
+        ]
 
     def installs(self) -> list[list[Any]]:
         """Every apt-get and snap call, in order."""
@@ -558,10 +562,12 @@ def test_reads_the_master_secret_by_its_arn(applied: Run) -> None:
 
 
 def test_brings_compose_up_last_and_removes_orphans(applied: Run) -> None:
-    last = applied.by_tool("docker")[-1]
+    *_, last, prune = applied.by_tool("docker")
     assert last[:3] == ["compose", "-f", str(applied.file(compose.COMPOSE_FILE))]
     assert last[3:] == ["up", "-d", "--remove-orphans", "--wait", "--wait-timeout", "600"]
-    assert applied.calls[-1][0] == "docker"
+    # Then images no container uses go (the rehearsal runs it on a real daemon).
+    assert prune == ["image", "prune", "--all", "--force"]
+    assert applied.calls[-1] == ["docker", *prune]
     psql_at = next(i for i, c in enumerate(applied.calls) if c[0] == "psql")
     up_at = max(i for i, c in enumerate(applied.calls) if "up" in c)
     assert psql_at < up_at  # roles and databases exist before the services start
@@ -600,6 +606,7 @@ def test_a_document_that_never_gets_healthy_is_rolled_back_and_the_run_fails(
     assert failed.file(compose.COMPOSE_FILE).read_text() == COMPOSE_YAML
     assert failed.file(compose.LAST_GOOD_COMPOSE_FILE).read_text() == COMPOSE_YAML
     assert "rolled back" in failed.result.stderr
+    assert not [c for c in failed.by_tool("docker") if "prune" in c]  # only after a success
 
 
 def test_a_healthy_new_document_becomes_the_last_good_one(tmp_path: Path) -> None:

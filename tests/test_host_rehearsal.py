@@ -32,6 +32,7 @@ service reaching its stores.
 from __future__ import annotations
 
 import http.server
+import io
 import json
 import os
 import pwd
@@ -40,6 +41,7 @@ import shutil
 import socket
 import ssl
 import subprocess
+import tarfile
 import tempfile
 import threading
 import time
@@ -643,6 +645,40 @@ def test_an_image_tag_change_recreates_only_that_services_container(host: Host) 
     assert changed == [service]
     assert after[service]["health"] == "healthy"
     assert json.loads(host.docker("inspect", service).stdout)[0]["Config"]["Image"] == new
+
+
+def image_refs(host: Host) -> set[str]:
+    listed = host.docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}").stdout
+    return set(listed.split())
+
+
+def test_a_healthy_apply_prunes_images_no_container_uses(host: Host) -> None:
+    """After the tag change above, its previous image is gone; an image nothing runs goes at
+    the next healthy apply; every image of the running (and kept) document stays."""
+    compose_name = f"{naming.ssm_host_path('dev', 'shared')}/compose"
+    planned = yaml.safe_load(apply_document.unpack_parameter(host.parameters[compose_name][1]))
+    replaced = planned["services"]["identity"]["image"]
+    unused = "ticketing-rehearsal-unused:old"
+    host.daemon.docker("import", "-", unused, input=tar_of({"unused": "nothing runs this\n"}))
+    assert unused in image_refs(host)
+    before = host.containers()
+    host.apply()
+    refs = image_refs(host)
+    assert unused not in refs and replaced not in refs
+    kept = yaml.safe_load(host_file(host, compose.LAST_GOOD_COMPOSE_FILE))["services"]
+    assert {s["image"] for s in kept.values()} <= refs
+    assert host.containers() == before
+
+
+def tar_of(files: Mapping[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
 
 
 def test_a_rotated_rabbitmq_password_leaves_the_service_connected(host: Host) -> None:

@@ -15,7 +15,10 @@ container's health. A document that comes up healthy is kept beside the live one
 back in place and up again, and the run still fails, so the association's run is
 Failed and the `pulumi up` waiting on it fails. Only the compose document rolls
 back: the env files and RabbitMQ definitions carry the credentials that the
-database and the brokers already hold by then.
+database and the brokers already hold by then. After a healthy run, images that
+no container uses are pruned (`docker image prune --all`): at that moment every
+image the kept document names is in use, so a later rollback finds its images
+on the host.
 
 Database TLS is verified, not only required: psql and the services connect
 with `sslmode=verify-full` against the RDS CA bundle, which the script fetches

@@ -199,7 +199,8 @@ class DockerDaemon:
     def load(self, *images: StandIn) -> None:
         """Import each stand-in (built or taken from the cache) under its reference."""
         for image in images:
-            if image.ref in self._loaded:
+            # An apply's image prune may have removed it since.
+            if image.ref in self._loaded and self._present(image.ref):
                 continue
             tarball = image.tarball()
             changes = [a for c in image.changes for a in ("--change", c)]
@@ -213,6 +214,9 @@ class DockerDaemon:
                     timeout=600,
                 )
             self._loaded.add(image.ref)
+
+    def _present(self, ref: str) -> bool:
+        return self.docker("image", "inspect", ref, check=False).returncode == 0
 
     def restart(self, while_down: Callable[[], None] | None = None) -> None:
         """Stop dockerd by its pid (it stops its containers, as a host shutting down

@@ -120,3 +120,9 @@ __RABBITMQ_RELOADS__
 # Converge; a document that comes up healthy is the one a later failure returns to.
 converge
 copy_file __COMPOSE_FILE__ __LAST_GOOD_FILE__
+trap - EXIT
+# Images no container uses (earlier deploys' tags) go. Those of the running containers,
+# which are this document's and so what a later failed apply rolls back to, stay.
+if ! docker image prune --all --force >/dev/null; then
+  echo "image prune failed; the apply itself succeeded" >&2
+fi
