@@ -9,6 +9,7 @@ from components.aws.certificate import EdgeCertificate, EdgeCertificateArgs
 from components.aws.ingress import Ingress, IngressArgs
 from components.aws.network import AwsNetwork, AwsNetworkArgs
 from components.aws.provider import availability_zones, aws_provider
+from components.aws.secrets_key import SecretsKey, SecretsKeyArgs
 from components.aws.venue_sync import VenueSyncCredentials, VenueSyncCredentialsArgs
 from components.delivery.ci_identity import CiIdentity, CiIdentityArgs
 from components.edge.cloudflare_edge import CloudflareEdge, CloudflareEdgeArgs, edge_ranges
@@ -35,8 +36,12 @@ if isinstance(stack, settings.CloudSettings):
         opts=on_aws,
     )
     edge = CloudflareEdge("edge", CloudflareEdgeArgs.of(stack, ingress.origin), opts=on_cloudflare)
-    venues = VenueSyncCredentials("venue-sync", VenueSyncCredentialsArgs.of(stack), opts=on_aws)
-    app = AppTier("app", stack, network, ingress, venues, opts=on_aws)  # RDS, hosts, alarms
+    # After the roles it refuses, before the SecureStrings and master secrets it encrypts.
+    key = SecretsKey("secrets", SecretsKeyArgs.of(stack, network.outputs), opts=on_aws)
+    venues = VenueSyncCredentials(
+        "venue-sync", VenueSyncCredentialsArgs.of(stack, key.outputs.arn), opts=on_aws
+    )
+    app = AppTier("app", stack, network, ingress, venues, key, opts=on_aws)  # RDS, hosts, alarms
     boundaries = [network, tls, ingress, edge, app, venues]
 elif isinstance(stack, settings.BootstrapSettings):  # the pipeline's OIDC provider and roles
     ci = CiIdentity(

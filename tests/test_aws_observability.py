@@ -39,7 +39,7 @@ def platform_alarms(plan: Plan) -> dict[str, dict[str, Any]]:
 
 def test_topic_is_encrypted_and_mails_the_configured_addresses(dev_plan: Plan) -> None:
     [topic] = dev_plan.of_type(SNS_TOPIC)
-    [key] = dev_plan.of_type(KMS_KEY)
+    [key] = under(dev_plan, "app-alarms", KMS_KEY)
     assert topic.inputs["kmsMasterKeyId"] == key.outputs["arn"]
     assert not topic.inputs["kmsMasterKeyId"].startswith("alias/aws/")
     [subscription] = dev_plan.of_type("aws:sns/topicSubscription:TopicSubscription")
@@ -50,11 +50,11 @@ def test_topic_is_encrypted_and_mails_the_configured_addresses(dev_plan: Plan) -
 
 
 def test_topic_key_rotates_and_names_itself(dev_plan: Plan) -> None:
-    [key] = dev_plan.of_type(KMS_KEY)
+    [key] = under(dev_plan, "app-alarms", KMS_KEY)
     assert key.inputs["enableKeyRotation"] is True
     assert key.inputs["description"].startswith("ticketing-dev alarm topic")
     assert 7 <= key.inputs["deletionWindowInDays"] <= 30
-    [alias] = dev_plan.of_type("aws:kms/alias:Alias")
+    [alias] = under(dev_plan, "app-alarms", "aws:kms/alias:Alias")
     assert alias.inputs == {"name": "alias/ticketing-dev-alarms", "targetKeyId": key.outputs["arn"]}
 
 
@@ -65,7 +65,7 @@ def statements(document: str) -> dict[str, dict[str, Any]]:
 def test_cloudwatch_and_eventbridge_may_use_the_topic_key_and_the_account_administers_it(
     dev_plan: Plan,
 ) -> None:
-    [key] = dev_plan.of_type(KMS_KEY)
+    [key] = under(dev_plan, "app-alarms", KMS_KEY)
     granted = statements(key.inputs["policy"])
     assert len(granted) == 3 and all(s["Effect"] == "Allow" for s in granted.values())
     for service in (CLOUDWATCH, EVENTS):

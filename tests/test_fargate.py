@@ -364,6 +364,7 @@ _WIRING = (
     "target_group_arn",
     "target_group_arn_suffix",
     "database_security_group_id",
+    "secrets_key_arn",
     "alarm_topic_arn",
     "secrets_revision",
 )

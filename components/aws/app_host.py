@@ -14,6 +14,7 @@ from components.aws import placement
 from components.aws.database import Database
 from components.aws.instance_identity import InstanceIdentity, session_manager_identity
 from components.aws.placement import HostLayout
+from components.aws.secrets_key import decrypt_statements
 from components.aws.service_stack import ServiceBackingStack
 from components.aws.venue_sync import VenueSyncCredentials
 from components.aws.web_client import WebClientSite
@@ -272,6 +273,10 @@ class AppHostArgs:
             carry them); a new one re-applies.
         waits_for: what its first apply must find in place besides its own resources
             (the venues' credentials, where it carries them).
+        secret_names: the names of every SecureString its env files carry: its services'
+            parameters and, where it carries them, the venues' credentials.
+        secrets_key_arn: the key its SecureStrings and master secrets are encrypted with
+            (`SecretsKey`); it may decrypt only its own with it.
     """
 
     config: AppHostConfig
@@ -286,6 +291,8 @@ class AppHostArgs:
     databases: Mapping[str, HostDatabase]
     revisions: tuple[pulumi.Input[str], ...]
     waits_for: tuple[pulumi.Resource, ...]
+    secret_names: pulumi.Output[list[str]]
+    secrets_key_arn: pulumi.Input[str]
 
     @classmethod
     def of(
@@ -299,6 +306,7 @@ class AppHostArgs:
         stacks: Mapping[str, ServiceBackingStack],
         sites: Mapping[str, WebClientSite],
         databases: Mapping[str, Database],
+        secrets_key_arn: pulumi.Input[str],
         venue_sync: VenueSyncCredentials | None = None,
     ) -> AppHostArgs:
         """`config`'s host wired to its services' backing stacks and web clients' sites
@@ -357,6 +365,13 @@ class AppHostArgs:
                 + [v.outputs.revision for v in venue_inputs]
             ),
             waits_for=tuple(venue_inputs),
+            secret_names=pulumi.Output.all(*[s.outputs.parameter_names for s in services]).apply(
+                lambda names: (
+                    [str(n) for keys in names for n in keys.values()]
+                    + [v.parameter_names[venue] for v in venue_inputs for venue in spec.venues]
+                )
+            ),
+            secrets_key_arn=secrets_key_arn,
         )
 
 
@@ -469,6 +484,8 @@ class AppHost(pulumi.ComponentResource):
             account=account,
             logs=pulumi.Output.all(*args.log_group_arns),
             secrets=pulumi.Output.all(*[d.master_secret_arn for d in args.databases.values()]),
+            names=args.secret_names,
+            key=args.secrets_key_arn,
         ).apply(
             lambda v: _host_policy(
                 [f"arn:aws:ssm:{region}:{v['account']}:parameter{p}" for p in paths],
@@ -476,6 +493,17 @@ class AppHost(pulumi.ComponentResource):
                 list(v["secrets"]),
                 venue_metrics=bool(args.spec.venues),
                 parameters=[f"arn:aws:ssm:{region}:{v['account']}:parameter{p}" for p in passwords],
+                # Every SecureString it reads, by name: its services', its venues', its
+                # bootstrapped services' passwords; and its databases' master secrets.
+                decrypts=decrypt_statements(
+                    str(v["key"]),
+                    region,
+                    parameter_arns=[
+                        f"arn:aws:ssm:{region}:{v['account']}:parameter{p}"
+                        for p in [*v["names"], *passwords]
+                    ],
+                    secret_arns=list(v["secrets"]),
+                ),
             )
         )
         access = aws.iam.RolePolicy(
@@ -651,13 +679,15 @@ def _host_policy(
     *,
     venue_metrics: bool = False,
     parameters: Sequence[str] = (),
+    decrypts: Sequence[dict[str, object]] = (),
 ) -> str:
     """Read its own SSM paths (and single `parameters`) and master secrets, write its own
     log groups; nothing else. The host running the venue sync also publishes the venues'
     heartbeat metrics, in their namespace only.
 
-    SecureStrings and RDS secrets use the AWS-managed keys, whose key policies
-    already allow decryption through SSM and Secrets Manager for the account.
+    SecureStrings and RDS master secrets are encrypted with the environment's
+    `SecretsKey`: `decrypts` (`secrets_key.decrypt_statements`) lets it decrypt exactly
+    the ones it reads, by their encryption context.
     PutMetricData has no resource-level permissions ("*" is the only resource); the
     `cloudwatch:namespace` condition key narrows it (AWS's Service Authorization
     Reference for CloudWatch).
@@ -685,6 +715,7 @@ def _host_policy(
                 "Resource": secrets,
             }
         )
+    statements += decrypts
     if venue_metrics:
         statements.append(
             {

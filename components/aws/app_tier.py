@@ -30,6 +30,7 @@ from components.aws.observability import (
     ObservabilityArgs,
 )
 from components.aws.routing import Router
+from components.aws.secrets_key import SecretsKey
 from components.aws.service_stack import ServiceBackingStack, ServiceBackingStackArgs
 from components.aws.venue_sync import (
     VenueHealthAlarms,
@@ -87,6 +88,7 @@ class AppTier(pulumi.ComponentResource):
         network: the VPC, its private subnets and what their internet egress consists of.
         router: the ALB (`components.aws_ingress.Ingress`).
         venue_sync: the venues' sync credentials, which the ticketing service reads.
+        secrets_key: the key every SecureString and master secret is encrypted with.
         opts: must carry the stack's AWS provider.
     """
 
@@ -102,9 +104,11 @@ class AppTier(pulumi.ComponentResource):
         network: AwsNetwork,
         router: Router,
         venue_sync: VenueSyncCredentials,
+        secrets_key: SecretsKey,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("ticketing:aws:AppTier", name, None, opts)
+        key_arn = secrets_key.outputs.arn
         child = pulumi.ResourceOptions(parent=self)
         env = settings.environment
         private = network.outputs.private_subnet_ids
@@ -123,6 +127,7 @@ class AppTier(pulumi.ComponentResource):
                     vpc_id=network.outputs.vpc_id,
                     subnet_ids=private,
                     client_security_group_id=firewall.outputs.security_group_id,
+                    secrets_key_arn=key_arn,
                 ),
                 opts=child,
             )
@@ -138,6 +143,7 @@ class AppTier(pulumi.ComponentResource):
                     router=router,
                     vpc_id=network.outputs.vpc_id,
                     alarm_topic_arn=alarms.outputs.arn,
+                    secrets_key_arn=key_arn,
                 ),
                 opts=child,
             )
@@ -164,6 +170,7 @@ class AppTier(pulumi.ComponentResource):
                     stacks=stacks,
                     sites=sites,
                     databases=databases,
+                    secrets_key_arn=key_arn,
                     venue_sync=venue_sync,
                 ),
                 opts=child,
@@ -180,7 +187,9 @@ class AppTier(pulumi.ComponentResource):
                 ),
                 opts=child,
             )
-        self._fargate(name, settings, network, router, stacks, databases, alarms, hosts, venue_sync)
+        self._fargate(
+            name, settings, network, router, stacks, databases, alarms, hosts, venue_sync, key_arn
+        )
         Observability(
             f"{name}-observability",
             ObservabilityArgs.of(
@@ -242,6 +251,7 @@ class AppTier(pulumi.ComponentResource):
         alarms: AlarmTopic,
         hosts: Mapping[str, AppHost],
         venue_sync: VenueSyncCredentials,
+        secrets_key_arn: pulumi.Output[str],
     ) -> None:
         """One `FargateService` per `host: ecs` service, under its backing stack."""
         on_ecs = placement.ecs_services(settings)
@@ -274,6 +284,7 @@ class AppTier(pulumi.ComponentResource):
                         database.outputs.security_group_id if database else None
                     ),
                     alarm_topic_arn=alarms.outputs.arn,
+                    secrets_key_arn=secrets_key_arn,
                     secrets_revision=pulumi.Output.all(*revisions).apply(
                         lambda r: ";".join(str(x) for x in r)
                     ),

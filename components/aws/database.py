@@ -59,6 +59,7 @@ class DatabaseArgs:
         subnet_ids: the private subnets its subnet group spans.
         client_security_group_id: the app hosts' group, the only one admitted.
         log_retention_days: retention of the exported PostgreSQL logs.
+        secrets_key_arn: the key RDS encrypts the master secret with (`SecretsKey`).
     """
 
     environment: str
@@ -67,6 +68,7 @@ class DatabaseArgs:
     subnet_ids: tuple[pulumi.Input[str], ...]
     client_security_group_id: pulumi.Input[str]
     log_retention_days: RetentionDays
+    secrets_key_arn: pulumi.Input[str]
 
     @classmethod
     def of(
@@ -76,6 +78,7 @@ class DatabaseArgs:
         vpc_id: pulumi.Input[str],
         subnet_ids: Sequence[pulumi.Input[str]],
         client_security_group_id: pulumi.Input[str],
+        secrets_key_arn: pulumi.Input[str],
     ) -> DatabaseArgs:
         """The stack's database settings, in its VPC's private subnets, for these clients."""
         return cls(
@@ -85,6 +88,7 @@ class DatabaseArgs:
             subnet_ids=tuple(subnet_ids),
             client_security_group_id=client_security_group_id,
             log_retention_days=settings.observability.log_retention_days,
+            secrets_key_arn=secrets_key_arn,
         )
 
 
@@ -245,6 +249,10 @@ class Database(pulumi.ComponentResource):
             storage_encrypted=True,
             username="postgres_admin",
             manage_master_user_password=True,
+            # RDS refuses a new key for a secret it already manages (ModifyDBInstance's
+            # MasterUserSecretKmsKeyId): an existing instance moves by the runbook "Move a
+            # master secret onto the secrets key" (docs/runbooks.md).
+            master_user_secret_kms_key_id=self._args.secrets_key_arn,
             db_subnet_group_name=subnet_group.name,
             vpc_security_group_ids=[group.id],
             parameter_group_name=parameters.name,

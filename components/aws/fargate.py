@@ -48,6 +48,7 @@ import pulumi_aws as aws
 
 from components.aws import placement
 from components.aws.database import POSTGRES_PORT
+from components.aws.secrets_key import decrypt_statements
 from components.aws.service_stack import alarm_name
 from components.aws.task_definitions import (
     RABBITMQ_DATA_VOLUME,
@@ -176,6 +177,8 @@ class FargateServiceArgs:
         alarm_topic_arn: where the tasks' alarms notify.
         secrets_revision: the versions of every parameter the tasks read; a change rolls
             the tasks so they pick up the new values.
+        secrets_key_arn: the key those parameters are encrypted with (`SecretsKey`); each
+            execution role may decrypt exactly its task's parameters with it.
         protect: keep the broker's file system from deletion (outside dev).
         wait_for: resources the API must not start before (the database bootstrap).
     """
@@ -193,6 +196,7 @@ class FargateServiceArgs:
     database_security_group_id: pulumi.Input[str] | None
     alarm_topic_arn: pulumi.Input[str]
     secrets_revision: pulumi.Input[str]
+    secrets_key_arn: pulumi.Input[str]
     protect: bool
     wait_for: Sequence[pulumi.Resource] = ()
 
@@ -462,11 +466,12 @@ class FargateService(pulumi.ComponentResource):
         access = aws.iam.RolePolicy(
             f"{name}-execution-access",
             role=execution.id,
-            policy=pulumi.Output.all(self._account, reads).apply(
+            policy=pulumi.Output.all(self._account, reads, args.secrets_key_arn).apply(
                 lambda v: execution_policy(
                     list(v[1]),
                     log_group_arn(args.region, str(v[0]), spec.log_group),
                     ecr_repository_arn(spec.image if task == "api" else ""),
+                    decrypts=decrypt_statements(str(v[2]), args.region, parameter_arns=v[1]),
                 )
             ),
             opts=self._child,
@@ -715,8 +720,15 @@ def ecs_tasks_trust_policy(region: str, account: str) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": [statement]}, sort_keys=True)
 
 
-def execution_policy(parameters: Sequence[str], logs: str, repository: str | None) -> str:
-    """Read exactly `parameters`, write to one log group, pull from one ECR repository."""
+def execution_policy(
+    parameters: Sequence[str],
+    logs: str,
+    repository: str | None,
+    *,
+    decrypts: Sequence[dict[str, Any]] = (),
+) -> str:
+    """Read (and with `decrypts`, decrypt) exactly `parameters`, write to one log group,
+    pull from one ECR repository."""
     statements: list[dict[str, Any]] = []
     if parameters:
         statements.append(
@@ -727,6 +739,7 @@ def execution_policy(parameters: Sequence[str], logs: str, repository: str | Non
                 "Resource": sorted(parameters),
             }
         )
+    statements += decrypts
     statements.append(
         {
             "Sid": "WriteOwnLogs",

@@ -65,6 +65,8 @@ class NatInstanceOutputs(ComponentOutputs):
     instance_id: pulumi.Output[str]
     network_interface_id: pulumi.Output[str]
     public_ip: pulumi.Output[str]
+    role_arn: pulumi.Output[str]
+    """Its instance role, which the secrets key refuses."""
 
 
 class NatInstance(pulumi.ComponentResource):
@@ -174,5 +176,6 @@ class NatInstance(pulumi.ComponentResource):
             instance_id=instance.id,
             network_interface_id=instance.primary_network_interface_id,
             public_ip=eip.public_ip,
+            role_arn=identity.role.arn,
         )
         self.register_outputs(self.outputs.registered())

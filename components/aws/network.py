@@ -71,6 +71,8 @@ class AwsNetworkOutputs(ComponentOutputs):
     private_subnet_ids: list[pulumi.Output[str]]
     nat_instance_id: pulumi.Output[str] | None
     """The NAT instance (`instance` mode), which the alarms watch; None without one."""
+    nat_role_arn: pulumi.Output[str] | None
+    """The NAT instance's role, which the secrets key refuses; None without one."""
 
 
 class AwsNetwork(pulumi.ComponentResource):
@@ -167,6 +169,7 @@ class AwsNetwork(pulumi.ComponentResource):
             public_subnet_ids=[s.id for s in public],
             private_subnet_ids=[s.id for s in private],
             nat_instance_id=nat_instance.outputs.instance_id if nat_instance else None,
+            nat_role_arn=nat_instance.outputs.role_arn if nat_instance else None,
         )
         self.stack_outputs = self.outputs.stack_outputs()
         self.register_outputs(self.outputs.registered())

@@ -56,6 +56,7 @@ class ServiceBackingStackArgs:
         router: the ALB (`components.aws.ingress.Ingress`).
         vpc_id: the VPC of the target group.
         alarm_topic_arn: where the alarms notify.
+        secrets_key_arn: the key its SecureStrings are encrypted with (`SecretsKey`).
     """
 
     service: DomainService
@@ -72,6 +73,7 @@ class ServiceBackingStackArgs:
     router: Router
     vpc_id: pulumi.Input[str]
     alarm_topic_arn: pulumi.Input[str]
+    secrets_key_arn: pulumi.Input[str]
 
     @classmethod
     def of(
@@ -83,6 +85,7 @@ class ServiceBackingStackArgs:
         router: Router,
         vpc_id: pulumi.Input[str],
         alarm_topic_arn: pulumi.Input[str],
+        secrets_key_arn: pulumi.Input[str],
     ) -> ServiceBackingStackArgs:
         """`service` as `settings` place and configure it (image, overrides, placement)."""
         name = service.name
@@ -115,6 +118,7 @@ class ServiceBackingStackArgs:
             router=router,
             vpc_id=vpc_id,
             alarm_topic_arn=alarm_topic_arn,
+            secrets_key_arn=secrets_key_arn,
         )
 
 
@@ -257,6 +261,7 @@ class ServiceBackingStack(pulumi.ComponentResource):
             f"{self._name}-{key}",
             name=naming.ssm_service_parameter(self._args.environment, self._name, key),
             type="SecureString",
+            key_id=self._args.secrets_key_arn,
             value=pulumi.Output.secret(value),
             description=f"{self._name}: {key.replace('-', ' ')}",
             opts=self._child,

@@ -42,19 +42,23 @@ class VenueSyncCredentialsArgs:
         environment: picks the SSM path `naming.ssm_venue_credential(<env>, <venue>)`.
         venues: venue ids (`ticketing:venues`).
         sync_url: the public URL every Bastion of this stack syncs with.
+        secrets_key_arn: the key the credentials are encrypted with (`SecretsKey`).
     """
 
     environment: str
     venues: Sequence[str]
     sync_url: str
+    secrets_key_arn: pulumi.Input[str]
 
     @classmethod
-    def of(cls, settings: CloudSettings) -> VenueSyncCredentialsArgs:
+    def of(
+        cls, settings: CloudSettings, secrets_key_arn: pulumi.Input[str]
+    ) -> VenueSyncCredentialsArgs:
         """Bastions sync under the ticketing service's (configured) path on the API host."""
         service = catalog.service(naming.VENUE_SYNC_SERVICE)
         prefix = settings.services[service.name].path_prefix or service.path_prefix
         sync_url = f"https://{settings.api_host}{prefix}/sync"
-        return cls(settings.environment, tuple(settings.venues), sync_url)
+        return cls(settings.environment, tuple(settings.venues), sync_url, secrets_key_arn)
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,7 @@ class VenueSyncCredentials(pulumi.ComponentResource):
                 f"{name}-{venue}-ssm",
                 name=parameter_name,
                 type="SecureString",
+                key_id=args.secrets_key_arn,
                 value=credential.result,
                 description=f"Sync credential of the Bastion at venue {venue}",
                 opts=child,
