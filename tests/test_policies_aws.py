@@ -685,6 +685,35 @@ def test_ssm_unknown_value_and_type() -> None:
     assert unknown_type.violations == [] and unknown_type.not_applicable
 
 
+@pytest.mark.parametrize(
+    ("inputs", "found"),
+    [
+        ({"keyId": "arn:aws:kms:eu-west-1:123456789012:key/1234abcd"}, None),
+        ({"keyId": "alias/ticketing-prod-secrets"}, None),
+        ({"keyId": UNKNOWN}, None),
+        ({}, "names no keyId"),
+        ({"keyId": ""}, "names no keyId"),
+        ({"keyId": "alias/aws/ssm"}, "AWS-managed alias/aws/ssm"),
+        ({"keyId": "arn:aws:kms:eu-west-1:123456789012:alias/aws/ssm"}, "AWS-managed"),
+    ],
+)
+def test_ssm_securestring_names_a_customer_key(inputs: dict[str, Any], found: str | None) -> None:
+    rule = "ssm-securestring-customer-key"
+    props = parameter("/ticketing/prod/services/payments/database-url", "SecureString", "v")
+    outcome = run_resource_rule(rule, aws.SSM_PARAMETER, props | inputs)
+    if found is None:
+        assert outcome.clean
+    else:
+        assert outcome.mentions(found)
+        assert outcome.mentions("/ticketing/prod/services/payments/database-url")
+
+
+def test_ssm_customer_key_leaves_plain_strings_alone() -> None:
+    rule = "ssm-securestring-customer-key"
+    name = parameter("/ticketing/prod/services/payments/database-name", "String", "payments_db")
+    assert run_resource_rule(rule, aws.SSM_PARAMETER, name).clean
+
+
 def test_sns_topic_encrypted() -> None:
     rule = "sns-topic-encrypted"
     key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"

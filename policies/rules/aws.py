@@ -88,6 +88,8 @@ URL_PASSWORD: Final = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]+:([^/\s@]+)@", r
 PRIVATE_KEY: Final = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
 # The AWS-managed SNS key, by alias name or alias ARN.
 AWS_MANAGED_SNS_KEY: Final = re.compile(r"(^|:)alias/aws/sns$")
+# The AWS-managed Parameter Store key, by alias name or alias ARN.
+AWS_MANAGED_SSM_KEY: Final = re.compile(r"(^|:)alias/aws/ssm$")
 
 
 def _known(args: ResourceValidationArgs, value: Any, prop: str) -> Any:
@@ -538,6 +540,20 @@ def _ssm_secure_string(args: ResourceValidationArgs, report: Reporter) -> None:
         )
 
 
+def _ssm_customer_key(args: ResourceValidationArgs, report: Reporter) -> None:
+    if text(_known(args, at(args.props, "type"), "type")) != "SecureString":
+        return
+    key = at(args.props, "keyId")
+    if is_unknown(key):
+        return  # a key created in the same update: its ARN is known after it exists
+    name = text(at(args.props, "name")) or args.name
+    key_id = text(key)
+    if not key_id:
+        report(f"SecureString {name} names no keyId: it is encrypted with the AWS-managed aws/ssm.")
+    elif AWS_MANAGED_SSM_KEY.search(key_id):
+        report(f"SecureString {name} is encrypted with the AWS-managed {key_id}.")
+
+
 def _sns_encrypted(args: ResourceValidationArgs, report: Reporter) -> None:
     key = at(args.props, "kmsMasterKeyId")
     if is_unknown(key):
@@ -853,6 +869,19 @@ POLICIES = [
         "(like the compose document) free of passwords by referencing the service env files.",
         types=[SSM_PARAMETER],
         check=_ssm_secure_string,
+    ),
+    resource_rule(
+        "ssm-securestring-customer-key",
+        description="Every SecureString parameter is encrypted with a customer-managed KMS key "
+        "(its keyId). The AWS-managed aws/ssm key's policy lets every principal of the account "
+        "decrypt through SSM, so any role allowed to read a parameter's name reads its value.",
+        category=Category.SECURITY,
+        severity=Severity.HIGH,
+        remediation="Set key_id to the environment's secrets key "
+        "(components.aws.secrets_key.SecretsKey) and let each reader decrypt its own "
+        "parameters by their PARAMETER_ARN encryption context (decrypt_statements).",
+        types=[SSM_PARAMETER],
+        check=_ssm_customer_key,
     ),
     resource_rule(
         "sns-topic-encrypted",
