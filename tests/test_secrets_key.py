@@ -25,8 +25,8 @@ from typing import Any
 import pytest
 from moto.iam.access_control import IAMPolicy, PermissionResult
 
+from components.aws.kms import KEY_DELETION_WINDOW_DAYS
 from components.aws.secrets_key import (
-    KEY_DELETION_WINDOW_DAYS,
     PARAMETER_CONTEXT,
     SECRET_CONTEXT,
     decrypt_statements,

@@ -11,6 +11,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.database import Database
+from components.aws.kms import account_administers, customer_key
 from components.outputs import ComponentOutputs
 from components.settings import CloudSettings, rds_classes
 from seed import naming
@@ -26,7 +27,6 @@ EVENTS_PRINCIPAL = "events.amazonaws.com"
 # Manager User Guide, "Amazon EventBridge event examples for Systems Manager").
 ASSOCIATION_EVENT = "EC2 State Manager Instance Association State Change"
 FAILED_RUN_STATUSES = ("Failed", "TimedOut")
-KEY_DELETION_WINDOW_DAYS = 30
 
 
 def is_burstable(instance_type: str) -> bool:
@@ -87,18 +87,11 @@ class AlarmTopic(pulumi.ComponentResource):
         account = aws.get_caller_identity_output(
             opts=pulumi.InvokeOutputOptions(parent=self)
         ).account_id
-        key = aws.kms.Key(
-            f"{name}-key",
+        key = customer_key(
+            name,
+            alias=f"{prefix}-alarms",
             description=f"{prefix} alarm topic: lets CloudWatch publish encrypted alarms",
-            enable_key_rotation=True,
-            deletion_window_in_days=KEY_DELETION_WINDOW_DAYS,
             policy=account.apply(alarm_key_policy),
-            opts=child,
-        )
-        aws.kms.Alias(
-            f"{name}-key-alias",
-            name=f"alias/{prefix}-alarms",
-            target_key_id=key.arn,
             opts=child,
         )
         topic = aws.sns.Topic(f"{name}-topic", kms_master_key_id=key.arn, opts=child)
@@ -125,13 +118,7 @@ class AlarmTopic(pulumi.ComponentResource):
 def alarm_key_policy(account: str) -> str:
     """The alarm key's policy: the account administers it, CloudWatch encrypts with it."""
     statements: list[dict[str, Any]] = [
-        {
-            "Sid": "AccountAdministersTheKey",
-            "Effect": "Allow",
-            "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
-            "Action": "kms:*",
-            "Resource": "*",
-        },
+        account_administers(account),
         {
             "Sid": "CloudWatchEncryptsAlarms",
             "Effect": "Allow",

@@ -28,13 +28,12 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.aws.kms import account_administers, customer_key
 from components.aws.network import AwsNetworkOutputs
 from components.outputs import ComponentOutputs
 from components.settings import CloudSettings
 from seed import naming
 
-# The same waiting period as the alarm topic's key: a month to notice a scheduled deletion.
-KEY_DELETION_WINDOW_DAYS = 30
 PARAMETER_CONTEXT = "kms:EncryptionContext:PARAMETER_ARN"
 SECRET_CONTEXT = "kms:EncryptionContext:SecretARN"
 
@@ -96,18 +95,11 @@ class SecretsKey(pulumi.ComponentResource):
         policy = pulumi.Output.all(account, *args.denied_role_arns).apply(
             lambda v: secrets_key_policy(str(v[0]), [str(arn) for arn in v[1:]])
         )
-        key = aws.kms.Key(
-            f"{name}-key",
+        key = customer_key(
+            name,
+            alias=f"{prefix}-secrets",
             description=f"{prefix}: SecureStrings and RDS master secrets, each read by its owner",
-            enable_key_rotation=True,
-            deletion_window_in_days=KEY_DELETION_WINDOW_DAYS,
             policy=policy,
-            opts=child,
-        )
-        aws.kms.Alias(
-            f"{name}-key-alias",
-            name=f"alias/{prefix}-secrets",
-            target_key_id=key.arn,
             opts=child,
         )
         self.outputs = SecretsKeyOutputs(arn=key.arn)
@@ -116,15 +108,7 @@ class SecretsKey(pulumi.ComponentResource):
 
 def secrets_key_policy(account: str, denied_role_arns: Sequence[str]) -> str:
     """The key's policy: the account administers it; the denied roles may not use it."""
-    statements: list[dict[str, Any]] = [
-        {
-            "Sid": "AccountAdministersTheKey",
-            "Effect": "Allow",
-            "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
-            "Action": "kms:*",
-            "Resource": "*",
-        }
-    ]
+    statements: list[dict[str, Any]] = [account_administers(account)]
     if denied_role_arns:
         statements.append(
             {
