@@ -467,3 +467,26 @@ def test_the_settings_add_up_the_limits_compose_sets(
             for c in compose_document(plan, host)["services"].values()
         }
         assert rendered == limits, host
+
+
+def test_a_named_registry_is_logged_in_to_with_the_one_parameter_the_host_may_read(
+    capture: Callable[..., Plan], dev_plan: Plan
+) -> None:
+    token = "/ticketing/registry/ghcr-token"
+    registry = {"server": "ghcr.io", "username": "deploy-bot", "passwordParameter": token}
+    plan = capture(
+        "dev", {"ticketing:appHost": {"instanceType": "t3.medium", "registry": registry}}
+    )
+    [association] = plan.of_type(ASSOCIATION)
+    values = reveal(association.inputs["parameters"])
+    assert {k: values[k] for k in values if k.startswith("Registry")} == {
+        "RegistryServer": "ghcr.io",
+        "RegistryUsername": "deploy-bot",
+        "RegistryPasswordParameter": token,
+    }
+    assert "| docker login --username '{{ RegistryUsername }}'" in apply_script(plan, "shared")
+    assert host_policy_covers(plan, "shared", token)
+    assert not host_policy_covers(plan, "shared", "/ticketing/registry/other-token")
+    # Without a registry: no login, no such parameter.
+    assert "docker login" not in apply_script(dev_plan, "shared")
+    assert not host_policy_covers(dev_plan, "shared", token)

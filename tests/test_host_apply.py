@@ -230,6 +230,10 @@ elif args[:2] == ["ssm", "get-parameters"]:
     names = args[args.index("--names") + 1 : args.index("--with-decryption")]
     store = json.load(open(os.environ["FAKE_SSM"]))
     print(json.dumps([[n, store[n]] for n in names if n in store]))
+elif args[:2] == ["ssm", "get-parameter"]:
+    assert "--with-decryption" in args
+    assert opt("--query") == "Parameter.Value" and opt("--output") == "text"
+    print(json.load(open(os.environ["FAKE_SSM"]))[opt("--name")])
 elif args[:2] == ["secretsmanager", "get-secret-value"]:
     assert opt("--query") == "SecretString" and opt("--output") == "text"
     print(json.load(open(os.environ["FAKE_SECRETS"]))[opt("--secret-id")])
@@ -247,8 +251,12 @@ with open(os.environ["FAKE_LOG"], "a") as log:
 
 FAKE_DOCKER = """
 import json, os, sys
+# A login's password comes on stdin: recorded after its arguments.
+stdin = [sys.stdin.read()] if sys.argv[1:2] == ["login"] else []
 with open(os.environ["FAKE_LOG"], "a") as log:
-    log.write(json.dumps(["docker"] + sys.argv[1:]) + "\\n")
+    log.write(json.dumps(["docker"] + sys.argv[1:] + stdin) + "\\n")
+if stdin and os.environ.get("FAKE_LOGIN_REFUSED"):
+    sys.exit("Error response from daemon: login attempt failed with status: 401 Unauthorized")
 if sys.argv[1:2] == ["compose"] and not os.path.exists(os.environ["FAKE_COMPOSE_PLUGIN"]):
     sys.exit("docker: 'compose' is not a docker command.")
 if "ps" in sys.argv and os.environ.get("FAKE_RUNNING"):
@@ -342,6 +350,7 @@ def run_script(
     root: Path | None = None,
     values: Mapping[str, str] = VALUES,
     ca_bundle: bool = True,
+    login_refused: bool = False,
 ) -> Run:
     """One run; `root` (the host root) defaults to a fresh one under `tmp_path`, which
     already holds an RDS CA bundle unless `ca_bundle` is false (nothing here reaches AWS)."""
@@ -398,6 +407,7 @@ def run_script(
         "FAKE_COMPOSE_PLUGIN": str(plugin),
         **({"FAKE_RUNNING": "1"} if running else {}),
         **({"FAKE_INSTALL_FAILS": "1"} if install_fails else {}),
+        **({"FAKE_LOGIN_REFUSED": "1"} if login_refused else {}),
     }
     result = subprocess.run(
         [shutil.which("bash") or "bash", str(tmp_path / "apply.sh")],
@@ -654,6 +664,58 @@ def test_the_bundle_address_must_be_plain_https(url: str) -> None:
     pattern = host_apply.document_parameters(SHARED)["RdsCaBundleUrl"]["allowedPattern"]
     assert not re.fullmatch(pattern, url)
     assert re.fullmatch(pattern, host_apply.RDS_CA_BUNDLE_URL)
+
+
+REGISTRY = ApplySpec(SERVICES, SHARED.databases, registry=True)
+REGISTRY_VALUES = {
+    **VALUES,
+    "RegistryServer": "ghcr.io",
+    "RegistryUsername": "deploy-bot",
+    "RegistryPasswordParameter": "/ticketing/registry/ghcr-token",
+}
+TOKEN = "ghp_rehearsalToken0123456789"
+
+
+def test_a_registry_login_needs_its_three_parameters_and_only_then() -> None:
+    registry = set(host_apply.render_apply_document(REGISTRY)["parameters"])
+    assert registry - set(host_apply.render_apply_document(SHARED)["parameters"]) == {
+        "RegistryServer",
+        "RegistryUsername",
+        "RegistryPasswordParameter",
+    }
+    assert "docker login" not in script_text(SHARED)
+    params = host_apply.render_apply_document(REGISTRY)["parameters"]
+    for name in ("RegistryServer", "RegistryUsername", "RegistryPasswordParameter"):
+        assert re.fullmatch(params[name]["allowedPattern"], REGISTRY_VALUES[name]), name
+    assert not re.fullmatch(params["RegistryServer"]["allowedPattern"], "ghcr.io; id")
+
+
+def test_logs_in_with_the_token_on_stdin_before_anything_is_written(tmp_path: Path) -> None:
+    store = {**ssm_store(SHARED), "/ticketing/registry/ghcr-token": TOKEN}
+    run = run_script(tmp_path, REGISTRY, store, values=REGISTRY_VALUES)
+    assert run.result.returncode == 0, run.result.stderr
+    [login] = [c for c in run.by_tool("docker") if c[:1] == ["login"]]
+    assert login == [
+        "login",
+        "--username",
+        "deploy-bot",
+        "--password-stdin",
+        "ghcr.io",
+        TOKEN + "\n",
+    ]
+    at = run.calls.index(["docker", *login])
+    first_write = next(i for i, c in enumerate(run.calls) if c[0] == "psql")
+    assert at < first_write
+    assert TOKEN not in run.result.stdout + run.result.stderr
+    assert TOKEN not in script_text(REGISTRY)
+
+
+def test_a_refused_login_fails_the_run_and_changes_nothing(tmp_path: Path) -> None:
+    store = {**ssm_store(SHARED), "/ticketing/registry/ghcr-token": TOKEN}
+    run = run_script(tmp_path, REGISTRY, store, values=REGISTRY_VALUES, login_refused=True)
+    assert run.result.returncode != 0
+    assert "401 Unauthorized" in run.result.stderr
+    assert not run.file(compose.COMPOSE_FILE).exists() and not run.by_tool("psql")
 
 
 def test_nothing_secret_reaches_the_output(applied: Run) -> None:

@@ -31,6 +31,7 @@ service reaching its stores.
 
 from __future__ import annotations
 
+import base64
 import http.server
 import io
 import json
@@ -41,6 +42,7 @@ import shutil
 import socket
 import ssl
 import subprocess
+import sys
 import tarfile
 import tempfile
 import threading
@@ -56,7 +58,7 @@ import psycopg
 import pytest
 import yaml
 
-from components.host import apply_document, compose, rabbitmq
+from components.host import apply_document, compose, rabbitmq, shell
 from plan.model import Plan, reveal
 from seed import naming
 from tests.engines.docker import DockerDaemon, StandIn, in_ci
@@ -749,3 +751,89 @@ def test_a_deploy_that_never_gets_healthy_fails_and_rolls_back(host: Host) -> No
     assert sorted(n for n in after if after[n]["id"] != before[n]["id"]) == [service]
     config = json.loads(host.docker("inspect", service).stdout)[0]["Config"]
     assert (config["Image"], config["Healthcheck"]) == (old, old_config["Healthcheck"])
+
+
+# A registry's login endpoint only (`GET /v2/` with HTTP Basic auth), as the Docker
+# daemon's login asks it: 401 with a Basic challenge, then 200 for the right user and
+# password. It serves no image: pulls from it are not rehearsed.
+FAKE_REGISTRY = """
+import base64, http.server, sys
+port, user, password = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+good = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+class Registry(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        if self.path.rstrip("/") != "/v2":
+            self.send_error(404)
+            return
+        self.send_response(200 if self.headers.get("Authorization") == good else 401)
+        self.send_header("WWW-Authenticate", 'Basic realm="rehearsal"')
+        self.send_header("Docker-Distribution-API-Version", "registry/2.0")
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+    def log_message(self, *args):
+        pass
+http.server.HTTPServer(("127.0.0.1", port), Registry).serve_forever()
+"""
+
+
+def test_the_registry_login_lines_log_the_daemon_in_with_the_token_from_ssm(
+    host: Host, tmp_path: Path
+) -> None:
+    """The apply script's login lines (those `render_script` puts in a registry host's
+    script), run against the real dockerd and moto: the daemon logs in to a registry in its
+    own network namespace (on 127.0.0.1, which Docker treats as an insecure registry, so
+    plain HTTP) with the token read from SSM; a wrong token is refused and fails."""
+    lines = shell.render_lines("apply_registry_login.sh")
+    with_login = apply_document.ApplySpec((), (), registry=True)
+    assert "\n".join(lines) in "\n".join(apply_document.render_script(with_login))
+    port, user, token = free_port(), "deploy-bot", "rehearsal0registry0token"
+    parameter = "/ticketing/registry/rehearsal-token"
+    server = subprocess.Popen(
+        [
+            *("ip", "netns", "exec", host.daemon.netns, sys.executable, "-c", FAKE_REGISTRY),
+            *(str(port), user, token),
+        ],
+    )
+    try:
+        probe = f"import socket; socket.create_connection(('127.0.0.1', {port}), 1)"
+        deadline = time.monotonic() + 20
+        while host.daemon.netns_run([sys.executable, "-c", probe]).returncode != 0:
+            assert time.monotonic() < deadline, "the fake registry did not start"
+            time.sleep(0.2)
+        values = {
+            "RegistryServer": f"localhost:{port}",
+            "RegistryUsername": user,
+            "RegistryPasswordParameter": parameter,
+        }
+        body = fill_in(
+            "\n".join(lines),
+            apply_document.REGISTRY_PARAMETERS,
+            values,
+        )
+        script = tmp_path / "login.sh"
+        script.write_text(f"set -euo pipefail\nexport AWS_DEFAULT_REGION={host.region}\n{body}\n")
+        config = tmp_path / "docker-config"
+        config.mkdir()
+        env = {
+            **host.daemon.env,
+            **host.aws_env,
+            "DOCKER_CONFIG": str(config),
+            "PATH": f"{host.bin}:/usr/local/bin:/usr/bin:/bin",
+            "HOME": "/root",
+        }
+        host.put(parameter, "wrong-token")
+        refused = host.daemon.host_run(["bash", str(script)], env=env)
+        assert refused.returncode != 0
+        assert "401" in refused.stderr or "unauthorized" in refused.stderr.lower(), refused.stderr
+        host.put(parameter, token)
+        logged_in = host.daemon.host_run(["bash", str(script)], env=env)
+        assert logged_in.returncode == 0, logged_in.stderr
+        auths = json.loads((config / "config.json").read_text())["auths"]
+        expected = base64.b64encode(f"{user}:{token}".encode()).decode()
+        assert auths[f"localhost:{port}"]["auth"] == expected
+        assert token not in logged_in.stdout + logged_in.stderr
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -18,6 +18,7 @@ from components.settings import (
     instance_memory,
     parse,
 )
+from components.settings.cloud import RegistrySettings
 from seed.catalog import SERVICE_NAMES
 
 PROJECT_SCHEMA: dict[str, dict[str, Any]] = yaml.safe_load(
@@ -774,3 +775,65 @@ def test_the_memory_table_covers_every_priced_instance_type() -> None:
 
     priced = set(load_prices().ec2_instance_hour.prices)
     assert priced == set(instance_memory.MEMORY_MIB)
+
+
+REGISTRY = {
+    "server": "ghcr.io",
+    "username": "deploy-bot",
+    "passwordParameter": "/ticketing/registry/ghcr-token",
+}
+
+
+def registry_of(raw: dict[str, Any]) -> RegistrySettings | None:
+    parsed = parse(raw)
+    assert isinstance(parsed, CloudSettings)
+    return parsed.app_host.registry
+
+
+def test_app_hosts_log_in_to_no_registry_unless_one_is_named() -> None:
+    assert registry_of(cloud()) is None
+    registry = registry_of(cloud(appHost__registry=REGISTRY))
+    assert registry is not None
+    assert (registry.server, registry.username, registry.password_parameter) == (
+        "ghcr.io",
+        "deploy-bot",
+        "/ticketing/registry/ghcr-token",
+    )
+    with_port = {**REGISTRY, "server": "registry.example.com:5000"}
+    ported = registry_of(cloud(appHost__registry=with_port))
+    assert ported is not None and ported.server == "registry.example.com:5000"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        (
+            "server",
+            "https://ghcr.io",
+            "ticketing:appHost.registry.server: not a registry like ghcr.io or "
+            "registry.example.com:5000 (a hostname, an optional :port, no scheme or path), "
+            'got "https://ghcr.io"',
+        ),
+        (
+            "server",
+            "ghcr.io:99999",
+            'ticketing:appHost.registry.server: its port must be 1 to 65535, got "ghcr.io:99999"',
+        ),
+        (
+            "passwordParameter",
+            "ghcr-token",
+            "ticketing:appHost.registry.passwordParameter: does not match "
+            '^/[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$, got "ghcr-token"',
+        ),
+        (
+            "username",
+            "deploy bot'; id",
+            "ticketing:appHost.registry.username: does not match "
+            '^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$, got "deploy bot\'; id"',
+        ),
+    ],
+)
+def test_a_bad_registry_setting_is_one_line_naming_it(key: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        parse(cloud(appHost__registry={**REGISTRY, key: value}))
+    assert str(error.value) == message

@@ -24,6 +24,7 @@ from components.host.app_user_data import render_user_data
 from components.host.apply_document import ApplySpec, DatabaseTarget
 from components.outputs import ComponentOutputs
 from components.settings import CloudSettings
+from components.settings.cloud import RegistrySettings
 from components.venue.sync import METRIC_NAMESPACE
 from seed import naming
 from seed.catalog import SERVICES, DomainService
@@ -145,6 +146,7 @@ def apply_spec(
     elsewhere: Sequence[DomainService] = (),
     venues: Sequence[str] = (),
     moves: Sequence[DomainService] = (),
+    registry: bool = False,
 ) -> ApplySpec:
     """What the host applies: its services, their databases, and the venues' credentials.
 
@@ -168,6 +170,7 @@ def apply_spec(
         tuple(venues) if syncs else (),
         tuple(elsewhere),
         tuple(moves),
+        registry,
     )
 
 
@@ -196,6 +199,7 @@ class AppHostConfig:
             (`placement.bootstrapped_elsewhere`).
         moves: its services whose database it copies from the shared instance to their
             own (`placement.moves`).
+        registry: the private registry it logs in to before pulling (`appHost.registry`).
     """
 
     layout: HostLayout
@@ -211,6 +215,7 @@ class AppHostConfig:
     placed: Mapping[str, tuple[DomainService, ...]]
     bootstrapped: tuple[DomainService, ...]
     moves: tuple[DomainService, ...]
+    registry: RegistrySettings | None = None
 
     @classmethod
     def of(cls, settings: CloudSettings, layout: HostLayout) -> AppHostConfig:
@@ -229,6 +234,7 @@ class AppHostConfig:
             placed=placement.databases(settings),
             bootstrapped=placement.bootstrapped_elsewhere(settings, layout),
             moves=placement.moves(settings, layout),
+            registry=settings.app_host.registry,
         )
 
 
@@ -317,7 +323,9 @@ class AppHostArgs:
         web_clients = [sites[c.name] for c in layout.web_clients]
         venues = venue_sync.venues if venue_sync else ()
         placed = {target: config.placed.get(target, ()) for target in databases}
-        spec = apply_spec(layout, placed, config.bootstrapped, venues, config.moves)
+        spec = apply_spec(
+            layout, placed, config.bootstrapped, venues, config.moves, config.registry is not None
+        )
         used = [t.name for t in spec.databases]
         if spec.moves and placement.SHARED not in used:  # where the moving databases are
             used.append(placement.SHARED)
@@ -480,6 +488,9 @@ class AppHost(pulumi.ComponentResource):
             naming.ssm_service_parameter(env, s.name, naming.DATABASE_PASSWORD)
             for s in args.spec.bootstrap_only
         ]
+        # The private registry's password, where the stack names one: that parameter only.
+        if config.registry is not None:
+            passwords.append(config.registry.password_parameter)
         policy = pulumi.Output.all(
             account=account,
             logs=pulumi.Output.all(*args.log_group_arns),
@@ -616,6 +627,10 @@ class AppHost(pulumi.ComponentResource):
             parameters[target.document_parameter("DatabaseHost")] = database.address
             parameters[target.document_parameter("DatabasePort")] = database.port.apply(str)
             parameters[target.document_parameter("MasterSecretArn")] = database.master_secret_arn
+        if config.registry is not None:
+            parameters["RegistryServer"] = config.registry.server
+            parameters["RegistryUsername"] = config.registry.username
+            parameters["RegistryPasswordParameter"] = config.registry.password_parameter
         for service in args.spec.moves:
             shared = args.databases[placement.SHARED]
             parameters[host_apply.move_parameter(service, "Host")] = shared.address

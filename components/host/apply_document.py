@@ -143,6 +143,8 @@ class ApplySpec:
         moves: services of the host whose database it copies from the shared instance to
             their own (the target of their name) before anything else, where not done yet
             (`placement.moves`).
+        registry: it logs in to a private registry (`appHost.registry`) before pulling:
+            the document then takes its server, user and password parameter.
     """
 
     services: tuple[DomainService, ...]
@@ -150,6 +152,7 @@ class ApplySpec:
     venues: tuple[str, ...] = ()
     bootstrap_only: tuple[DomainService, ...] = ()
     moves: tuple[DomainService, ...] = ()
+    registry: bool = False
 
     def __post_init__(self) -> None:
         names = [s.name for s in self.services]
@@ -216,6 +219,8 @@ def document_parameters(spec: ApplySpec) -> dict[str, dict[str, str]]:
         params[target.document_parameter("MasterSecretArn")] = _param(
             f"ARN of the master user secret of '{target.name}' (RDS-managed).", _SECRET_ARN
         )
+    if spec.registry:
+        params.update(REGISTRY_PARAMETERS)
     for service in spec.moves:
         params[move_parameter(service, "Host")] = _param(
             f"Address of the shared instance {service.name}'s database moves from.", _HOST
@@ -229,6 +234,27 @@ def document_parameters(spec: ApplySpec) -> dict[str, dict[str, str]]:
             _SECRET_ARN,
         )
     return params
+
+
+# The private registry's document parameters (`ApplySpec.registry`); the patterns admit
+# what `components.settings` admits for `appHost.registry`.
+REGISTRY_PARAMETERS: dict[str, dict[str, str]] = {
+    "RegistryServer": {
+        "type": "String",
+        "description": "The private registry (host[:port]) the host logs in to.",
+        "allowedPattern": r"^[a-z0-9.-]+(:[0-9]{1,5})?$",
+    },
+    "RegistryUsername": {
+        "type": "String",
+        "description": "The user it logs in as.",
+        "allowedPattern": r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$",
+    },
+    "RegistryPasswordParameter": {
+        "type": "String",
+        "description": "The SSM SecureString holding the registry password or token.",
+        "allowedPattern": r"^/[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$",
+    },
+}
 
 
 def move_parameter(service: DomainService, suffix: str) -> str:
@@ -268,6 +294,7 @@ def render_script(spec: ApplySpec) -> list[str]:
         COMPOSE_PARAMETER=COMPOSE_PARAMETER,
         RDS_CA_FILE=compose.RDS_CA_FILE,
         COMPOSE_FILE=compose.COMPOSE_FILE,
+        REGISTRY_LOGIN=shell.render_lines("apply_registry_login.sh") if spec.registry else [],
         MOVES=[line for s in spec.moves for line in _move(s)],
         LAST_GOOD_FILE=compose.LAST_GOOD_COMPOSE_FILE,
         SERVICES=[line for s in spec.services for line in _service_files(s, spec.venues)]

@@ -28,7 +28,10 @@ from components.settings.validators import (
     PinnedImage,
     PostgresVersion,
     Region,
+    RegistryServer,
+    RegistryUser,
     RetentionDays,
+    SsmParameterName,
     X86InstanceType,
 )
 from seed.catalog import SERVICE_NAMES, SERVICES, WEB_CLIENTS
@@ -213,6 +216,18 @@ class DatabaseSettings(Model):
         return f"postgres{self.major_version}"
 
 
+class RegistrySettings(Model):
+    """A private registry the app hosts log in to (`docker login`) before Compose pulls.
+
+    The password (or token) is an SSM SecureString made outside the program, named by
+    `passwordParameter`; each app host's role may read that one parameter besides its own.
+    """
+
+    server: RegistryServer
+    username: RegistryUser
+    password_parameter: SsmParameterName
+
+
 class AppHostSettings(Model):
     """The single Docker Compose VM of the seed's deployment model (and any dedicated host)."""
 
@@ -224,6 +239,8 @@ class AppHostSettings(Model):
     # Docker's data root (images, containers, RabbitMQ's and Redis's named volumes): an EBS
     # volume of its own, kept when the instance is replaced.
     data_volume_gb: Annotated[int, Field(ge=10, le=16_384)] = 20
+    # Where private images come from, if any (`RegistrySettings`).
+    registry: RegistrySettings | None = None
 
 
 class BackingImages(Model):

@@ -203,6 +203,29 @@ def _postgres_version(value: str) -> str:
     return value
 
 
+_REGISTRY = re.compile(r"^(?P<host>[^:/@\s]+)(:(?P<port>[0-9]+))?$")
+
+
+def _registry_server(value: str) -> str:
+    match = _REGISTRY.match(value)
+    try:
+        _hostname(match["host"] if match else "")
+    except ValueError:
+        raise ValueError(
+            "not a registry like ghcr.io or registry.example.com:5000 (a hostname, an"
+            " optional :port, no scheme or path)"
+        ) from None
+    port = match["port"] if match else None
+    if port is not None and not 1 <= int(port) <= 65535:
+        raise ValueError("its port must be 1 to 65535")
+    return value
+
+
+RegistryServer = Annotated[str, AfterValidator(_registry_server)]
+RegistryUser = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$")]
+SsmParameterName = Annotated[
+    str, Field(pattern=r"^/[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$", max_length=1011)
+]
 Label = Annotated[str, AfterValidator(_hostname_label)]
 Domain = Annotated[str, AfterValidator(_domain)]
 Region = Annotated[str, AfterValidator(_region)]

@@ -102,6 +102,9 @@ if [ ! -s __RDS_CA_FILE__ ]; then
   fetch_ca_bundle '{{ RdsCaBundleUrl }}' __RDS_CA_FILE__
 fi
 
+## apply_registry_login.sh, where the stack names a private registry.
+__REGISTRY_LOGIN__
+
 # The host's own documents.
 HOST=$(by_path '__HOST_PATH__')
 ## apply_service_database_move.sh per service whose database moves to its own instance.
