@@ -329,6 +329,22 @@ def test_the_shared_host_decrypts_the_passwords_of_the_databases_it_bootstraps(
         assert under_service(ecs_plan, service) & shared == {password}, service
 
 
+def test_each_host_decrypts_the_registry_password_the_stack_names_and_the_nat_does_not(
+    built: Callable[..., Plan],
+) -> None:
+    # Made outside the program (README, appHost.registry), encrypted with this key.
+    token = "/ticketing/registry/ghcr-token"
+    registry = {"server": "ghcr.io", "username": "deploy-bot", "passwordParameter": token}
+    plan = built("dev", **_split_stack(), appHost={"registry": registry})
+    key_arn, key_policy = the_key(plan)
+    asked = request(VIA_SSM, parameter=f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{token}")
+    for name, role in roles(plan).items():
+        reads = kms_allows(
+            key_policy, str(role.outputs["arn"]), role_documents(plan, role), key_arn, asked
+        )
+        assert reads is name.endswith("-host-role"), name
+
+
 def test_every_decrypting_statement_is_one_moto_evaluates() -> None:
     statements = decrypt_statements(
         "arn:aws:kms:eu-west-1:1:key/k", REGION, parameter_arns=["p"], secret_arns=["s"]
