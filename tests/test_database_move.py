@@ -102,11 +102,11 @@ class Host:
     def __init__(self, workdir: Path, shared: Server, own: Server) -> None:
         self.workdir, self.shared, self.own = workdir, shared, own
         self.root = workdir / "opt-ticketing"
-        # The RDS CA bundle the script verifies both servers with: their own certificates
-        # (self-signed for 127.0.0.1), already on the host, so nothing is fetched.
+        # The RDS CA bundle the script verifies both servers with: the CAs that issued their
+        # certificates (for 127.0.0.1), already on the host, so nothing is fetched.
         self.root.mkdir()
         (self.root / "rds-ca-bundle.pem").write_text(
-            "".join((s.workdir / "server.crt").read_text() for s in (shared, own))
+            "".join(s.ca_file.read_text() for s in (shared, own))
         )
         self.bin, self.snaps = workdir / "bin", workdir / "snap-bin"
         plugin = workdir / "cli-plugins" / "docker-compose"

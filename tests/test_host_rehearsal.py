@@ -35,16 +35,11 @@ import base64
 import http.server
 import io
 import json
-import os
-import pwd
 import re
-import shutil
-import socket
 import ssl
 import subprocess
 import sys
 import tarfile
-import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -61,7 +56,9 @@ import yaml
 from components.host import apply_document, compose, rabbitmq, shell
 from plan.model import Plan, reveal
 from seed import naming
+from tests.engines import postgres as postgres_engine
 from tests.engines.docker import DockerDaemon, StandIn, in_ci
+from tests.engines.postgres import free_port
 from tests.test_fargate_containers import REDIS_PING, redis_stand_in
 from tests.test_host_ingress import web_stand_in
 from tests.test_host_rabbitmq import rabbitmq_stand_in
@@ -69,8 +66,6 @@ from tests.test_host_rabbitmq import rabbitmq_stand_in
 pytestmark = pytest.mark.real_engine
 
 PROJECT = naming.PROJECT
-# Debian's PostgreSQL server (the `postgresql` package), its newest installed major.
-PG_BINS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))
 MASTER, MASTER_PASSWORD = "master", "master-pw-rehearsal"
 VENV_BIN = Path(__file__).resolve().parents[1] / "venv" / "bin"
 SYSTEMCTL_STUB = "#!/bin/sh\n# dockerd is the suite's own, not a systemd unit.\nexit 0\n"
@@ -105,12 +100,6 @@ def service_stand_in(ref: str) -> StandIn:
         executables=("/usr/local/bin/service-stand-in", "/usr/local/bin/redis-ping"),
         changes=('CMD ["/usr/local/bin/service-stand-in"]',),
     )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # --- what the plan renders -----------------------------------------------------------------
@@ -171,18 +160,23 @@ def json_file_logging(
 
 @dataclass(frozen=True)
 class Postgres:
-    port: int
-    workdir: Path
+    """The rehearsal's RDS: a server of tests/engines/postgres.py."""
+
+    server: postgres_engine.Server
+
+    @property
+    def port(self) -> int:
+        return self.server.port
 
     @property
     def ca_file(self) -> Path:
         """The CA that issued the server's certificate: the rehearsal's RDS CA bundle."""
-        return self.workdir / "ca.crt"
+        return self.server.ca_file
 
     @property
     def server_cert(self) -> tuple[Path, Path]:
         """The server's certificate (for IP 127.0.0.1) and key."""
-        return self.workdir / "server.crt", self.workdir / "server.key"
+        return self.server.server_cert
 
     def connect(
         self, role: str, password: str, database: str, **tls: str
@@ -205,92 +199,14 @@ class Postgres:
         )
 
 
-def openssl(*args: str | Path) -> None:
-    subprocess.run(["openssl", *map(str, args)], check=True, capture_output=True)
-
-
-def make_ca(directory: Path, name: str) -> tuple[Path, Path]:
-    """A self-signed CA (`req -x509` marks it CA:TRUE) in `directory`: its key and cert."""
-    key, cert = directory / f"{name}.key", directory / f"{name}.crt"
-    openssl(
-        *("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"),
-        *("-keyout", key, "-out", cert, "-subj", f"/CN=ticketing rehearsal {name}"),
-    )
-    return key, cert
-
-
 @pytest.fixture(scope="module")
 def postgres() -> Iterator[Postgres]:
-    if not PG_BINS:
+    if not postgres_engine.BINS:
         why = "no PostgreSQL server in /usr/lib/postgresql (apt-get install postgresql, .ci/run)"
         pytest.fail(why) if in_ci() else pytest.skip(why)
-    pg_bin = PG_BINS[-1]
-    user = "postgres" if os.geteuid() == 0 else None
-    try:
-        entry = pwd.getpwnam(user) if user else None
-    except KeyError:
-        user, entry = "nobody", pwd.getpwnam("nobody")
-    workdir = Path(tempfile.mkdtemp(prefix="ticketing-rds-"))
-    ca_key, ca = make_ca(workdir, "ca")
-    key, cert, csr, ext = (workdir / f"server.{e}" for e in ("key", "crt", "csr", "ext"))
-    ext.write_text("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n")
-    openssl(
-        *("req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr),
-        *("-subj", "/CN=127.0.0.1"),
-    )
-    openssl(
-        *("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-set_serial", "1"),
-        *("-days", "2", "-extfile", ext, "-out", cert),
-    )
-    key.chmod(0o600)
-    if entry:
-        for path in (workdir, key, cert):
-            os.chown(path, entry.pw_uid, entry.pw_gid)
-    port, data = free_port(), workdir / "data"
-
-    def pg(*args: str) -> None:
-        subprocess.run(args, user=user, check=True, capture_output=True, text=True)
-
-    pg(str(pg_bin / "initdb"), "-D", str(data), "-U", "postgres", "--auth-local=trust")
-    (data / "pg_hba.conf").write_text(
-        "local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256\n"
-    )
-    options = (
-        f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={workdir}"
-        f" -c ssl=on -c ssl_cert_file={cert} -c ssl_key_file={key}"
-    )
-    pg(
-        str(pg_bin / "pg_ctl"),
-        "-D",
-        str(data),
-        "-l",
-        str(workdir / "log"),
-        "-w",
-        "-o",
-        options,
-        "start",
-    )
-    try:
-        subprocess.run(
-            [
-                *("psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", str(workdir), "-p", str(port)),
-                *("-U", "postgres", "-c"),
-                "CREATE ROLE rds_superuser NOLOGIN;"
-                f"CREATE ROLE {MASTER} LOGIN CREATEROLE CREATEDB PASSWORD '{MASTER_PASSWORD}';"
-                f"GRANT rds_superuser TO {MASTER};",
-            ],
-            check=True,
-            capture_output=True,
-        )
-        yield Postgres(port, workdir)
-    finally:
-        subprocess.run(
-            [str(pg_bin / "pg_ctl"), "-D", str(data), "-w", "-m", "fast", "stop"],
-            user=user,
-            check=False,
-            capture_output=True,
-        )
-        shutil.rmtree(workdir, ignore_errors=True)
+    with postgres_engine.running("rds", MASTER_PASSWORD) as server:
+        assert MASTER == postgres_engine.MASTER
+        yield Postgres(server)
 
 
 @dataclass(frozen=True)
@@ -614,7 +530,7 @@ def test_database_urls_verify_the_server_against_the_rds_ca_bundle(
     must chain to the bundle and name the host; a wrong CA or a wrong name is refused."""
     bundle = tmp_path / "bundle.pem"  # the container's file is the host's (the mount above)
     bundle.write_text(host_file(host, compose.RDS_CA_FILE))
-    _, wrong_ca = make_ca(tmp_path, "other-ca")
+    _, wrong_ca = postgres_engine.make_ca(tmp_path, "other-ca")
     for service in services_using_database(host):
         url = urlsplit(host.get(host.service_path(service, naming.DATABASE_URL)))
         query = parse_qs(url.query)

@@ -3,8 +3,10 @@
 Debian's server (the `postgresql` package, its newest installed major, as .ci/run
 installs it) in a temporary directory. Like RDS it has a master role that is not a
 superuser (LOGIN, CREATEROLE, CREATEDB, member of `rds_superuser`) and accepts only TLS
-over TCP with a SCRAM password; the test's own superuser talks to it over the unix
-socket. Several can run at once: each takes a free port.
+over TCP with a SCRAM password, its certificate (for IP 127.0.0.1) issued by a CA of its
+own (`ca_file`, what a client verifies it with, as RDS's CA bundle); the test's own
+superuser talks to it over the unix socket. Several can run at once: each takes a free
+port.
 """
 
 from __future__ import annotations
@@ -34,6 +36,16 @@ class Server:
     bin: Path
     master_password: str
 
+    @property
+    def ca_file(self) -> Path:
+        """The CA that issued the server's certificate."""
+        return self.workdir / "ca.crt"
+
+    @property
+    def server_cert(self) -> tuple[Path, Path]:
+        """The server's certificate (for IP 127.0.0.1) and key."""
+        return self.workdir / "server.crt", self.workdir / "server.key"
+
     def superuser_sql(self, sql: str, database: str = "postgres") -> str:
         """`sql` run as the superuser over the unix socket; its bare output."""
         run = subprocess.run(
@@ -57,9 +69,41 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def openssl(*args: str | Path) -> None:
+    subprocess.run(["openssl", *map(str, args)], check=True, capture_output=True)
+
+
+def make_ca(directory: Path, name: str) -> tuple[Path, Path]:
+    """A self-signed CA (`req -x509` marks it CA:TRUE) in `directory`: its key and cert."""
+    key, cert = directory / f"{name}.key", directory / f"{name}.crt"
+    openssl(
+        *("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"),
+        *("-keyout", key, "-out", cert, "-subj", f"/CN=ticketing test {name}"),
+    )
+    return key, cert
+
+
+def _server_certificate(workdir: Path) -> tuple[Path, Path]:
+    """`server.crt` for IP 127.0.0.1, issued by the CA `ca.crt` made beside it; its key."""
+    ca_key, ca = make_ca(workdir, "ca")
+    key, cert, csr, ext = (workdir / f"server.{e}" for e in ("key", "crt", "csr", "ext"))
+    ext.write_text("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n")
+    openssl(
+        *("req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr),
+        *("-subj", "/CN=127.0.0.1"),
+    )
+    openssl(
+        *("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-set_serial", "1"),
+        *("-days", "2", "-extfile", ext, "-out", cert),
+    )
+    key.chmod(0o600)
+    return key, cert
+
+
 @contextmanager
-def running(name: str) -> Iterator[Server]:
-    """A server named `name` (its master password says which), stopped and removed after."""
+def running(name: str, master_password: str | None = None) -> Iterator[Server]:
+    """A server named `name`, its master's password `master_password` (default: one
+    naming the server), stopped and removed after."""
     if not BINS:
         raise RuntimeError(
             "no PostgreSQL server in /usr/lib/postgresql (apt-get install postgresql)"
@@ -67,16 +111,7 @@ def running(name: str) -> Iterator[Server]:
     pg_bin = BINS[0]
     user, entry = _server_user()
     workdir = Path(tempfile.mkdtemp(prefix=f"ticketing-pg-{name}-"))
-    key, cert = workdir / "server.key", workdir / "server.crt"
-    subprocess.run(
-        [
-            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"),
-            *("-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    key.chmod(0o600)
+    key, cert = _server_certificate(workdir)
     if entry:
         for path in (workdir, key, cert):
             os.chown(path, entry.pw_uid, entry.pw_gid)
@@ -105,7 +140,7 @@ def running(name: str) -> Iterator[Server]:
         "start",
     )
     try:
-        server = Server(port, workdir, pg_bin, f"{name}-master-pw")
+        server = Server(port, workdir, pg_bin, master_password or f"{name}-master-pw")
         server.superuser_sql(
             "CREATE ROLE rds_superuser NOLOGIN;"
             f"CREATE ROLE {MASTER} LOGIN CREATEROLE CREATEDB PASSWORD '{server.master_password}';"
