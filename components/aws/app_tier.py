@@ -15,7 +15,7 @@ from components.aws.app_host import (
     AppHostFirewallArgs,
 )
 from components.aws.backup import DataBackups, DataBackupsArgs
-from components.aws.database import Database, DatabaseArgs
+from components.aws.database import Database, DatabaseArgs, DatabaseConfig
 from components.aws.fargate import (
     FargateCluster,
     FargateClusterArgs,
@@ -123,7 +123,7 @@ class AppTier(pulumi.ComponentResource):
             target: Database(
                 "db" if target == placement.SHARED else f"{target}-db",
                 DatabaseArgs.of(
-                    settings,
+                    DatabaseConfig.of(settings),
                     vpc_id=network.outputs.vpc_id,
                     subnet_ids=private,
                     client_security_group_id=firewall.outputs.security_group_id,

@@ -49,45 +49,63 @@ def parameter_group_parameters(instance_class: str) -> list[aws.rds.ParameterGro
 
 
 @dataclass(frozen=True)
-class DatabaseArgs:
-    """What one RDS instance needs.
+class DatabaseConfig:
+    """What one RDS instance is, from the stack's settings alone (no other component's output).
 
     Attributes:
         environment: dev, staging or prod (identifier; dev drops its data with the stack).
         settings: the stack's database settings (a dedicated instance reuses them).
-        vpc_id: the VPC.
-        subnet_ids: the private subnets its subnet group spans.
-        client_security_group_id: the app hosts' group, the only one admitted.
         log_retention_days: retention of the exported PostgreSQL logs.
-        secrets_key_arn: the key RDS encrypts the master secret with (`SecretsKey`).
     """
 
     environment: str
     settings: DatabaseSettings
+    log_retention_days: RetentionDays
+
+    @classmethod
+    def of(cls, settings: CloudSettings) -> DatabaseConfig:
+        """The stack's `database` settings, its environment and its log retention."""
+        return cls(
+            environment=settings.environment,
+            settings=settings.database,
+            log_retention_days=settings.observability.log_retention_days,
+        )
+
+
+@dataclass(frozen=True)
+class DatabaseArgs:
+    """What one RDS instance needs.
+
+    Attributes:
+        config: the instance as the settings describe it (`DatabaseConfig.of`).
+        vpc_id: the VPC.
+        subnet_ids: the private subnets its subnet group spans.
+        client_security_group_id: the app hosts' group, the only one admitted.
+        secrets_key_arn: the key RDS encrypts the master secret with (`SecretsKey`).
+    """
+
+    config: DatabaseConfig
     vpc_id: pulumi.Input[str]
     subnet_ids: tuple[pulumi.Input[str], ...]
     client_security_group_id: pulumi.Input[str]
-    log_retention_days: RetentionDays
     secrets_key_arn: pulumi.Input[str]
 
     @classmethod
     def of(
         cls,
-        settings: CloudSettings,
+        config: DatabaseConfig,
         *,
         vpc_id: pulumi.Input[str],
         subnet_ids: Sequence[pulumi.Input[str]],
         client_security_group_id: pulumi.Input[str],
         secrets_key_arn: pulumi.Input[str],
     ) -> DatabaseArgs:
-        """The stack's database settings, in its VPC's private subnets, for these clients."""
+        """`config`'s instance in its VPC's private subnets, for these clients."""
         return cls(
-            environment=settings.environment,
-            settings=settings.database,
+            config=config,
             vpc_id=vpc_id,
             subnet_ids=tuple(subnet_ids),
             client_security_group_id=client_security_group_id,
-            log_retention_days=settings.observability.log_retention_days,
             secrets_key_arn=secrets_key_arn,
         )
 
@@ -144,13 +162,15 @@ class Database(pulumi.ComponentResource):
         self._name = name
         self._args = args
         self._child = pulumi.ResourceOptions(parent=self)
-        self._identifier = f"{naming.PROJECT}-{args.environment}-{name}"
-        self.settings = args.settings
+        self._identifier = f"{naming.PROJECT}-{args.config.environment}-{name}"
+        self.settings = args.config.settings
 
         subnet_group, group = self._network()
         parameters = self._parameter_group()
         log_groups = self._log_groups()
-        monitoring = self._monitoring_role(name, self._identifier, args.settings, self._child)
+        monitoring = self._monitoring_role(
+            name, self._identifier, args.config.settings, self._child
+        )
         instance = self._instance(subnet_group, group, parameters, log_groups, monitoring)
         self.outputs = DatabaseOutputs(
             arn=instance.arn,
@@ -204,7 +224,7 @@ class Database(pulumi.ComponentResource):
         return subnet_group, group
 
     def _parameter_group(self) -> aws.rds.ParameterGroup:
-        settings = self._args.settings
+        settings = self._args.config.settings
         return aws.rds.ParameterGroup(
             f"{self._name}-params",
             family=settings.family,
@@ -220,7 +240,7 @@ class Database(pulumi.ComponentResource):
             aws.cloudwatch.LogGroup(
                 f"{self._name}-log-{export}",
                 name=f"/aws/rds/instance/{self._identifier}/{export}",
-                retention_in_days=self._args.log_retention_days,
+                retention_in_days=self._args.config.log_retention_days,
                 opts=self._child,
             )
             for export in LOG_EXPORTS
@@ -234,8 +254,8 @@ class Database(pulumi.ComponentResource):
         log_groups: list[aws.cloudwatch.LogGroup],
         monitoring: tuple[aws.iam.Role, aws.iam.RolePolicyAttachment] | None,
     ) -> aws.rds.Instance:
-        settings = self._args.settings
-        dev = self._args.environment == "dev"
+        settings = self._args.config.settings
+        dev = self._args.config.environment == "dev"
         identifier = self._identifier
         return aws.rds.Instance(
             f"{self._name}-instance",
