@@ -199,6 +199,7 @@ class AppHostConfig:
             (`placement.bootstrapped_elsewhere`).
         moves: its services whose database it copies from the shared instance to their
             own (`placement.moves`).
+        move_source: the instance those copies come from (`placement.serving`).
         registry: the private registry it logs in to before pulling (`appHost.registry`).
     """
 
@@ -215,6 +216,7 @@ class AppHostConfig:
     placed: Mapping[str, tuple[DomainService, ...]]
     bootstrapped: tuple[DomainService, ...]
     moves: tuple[DomainService, ...]
+    move_source: str = placement.SHARED
     registry: RegistrySettings | None = None
 
     @classmethod
@@ -234,6 +236,7 @@ class AppHostConfig:
             placed=placement.databases(settings),
             bootstrapped=placement.bootstrapped_elsewhere(settings, layout),
             moves=placement.moves(settings, layout),
+            move_source=placement.serving(settings),
             registry=settings.app_host.registry,
         )
 
@@ -327,8 +330,8 @@ class AppHostArgs:
             layout, placed, config.bootstrapped, venues, config.moves, config.registry is not None
         )
         used = [t.name for t in spec.databases]
-        if spec.moves and placement.SHARED not in used:  # where the moving databases are
-            used.append(placement.SHARED)
+        if spec.moves and config.move_source not in used:  # where the moving databases are
+            used.append(config.move_source)
         # Only the host whose env files carry the venue credentials waits for them.
         venue_inputs = [venue_sync] if venue_sync and spec.venues else []
         host_spec = compose.HostSpec(
@@ -632,7 +635,7 @@ class AppHost(pulumi.ComponentResource):
             parameters["RegistryUsername"] = config.registry.username
             parameters["RegistryPasswordParameter"] = config.registry.password_parameter
         for service in args.spec.moves:
-            shared = args.databases[placement.SHARED]
+            shared = args.databases[config.move_source]
             parameters[host_apply.move_parameter(service, "Host")] = shared.address
             parameters[host_apply.move_parameter(service, "Port")] = shared.port.apply(str)
             parameters[host_apply.move_parameter(service, "MasterSecretArn")] = (

@@ -121,9 +121,9 @@ class AppTier(pulumi.ComponentResource):
         )
         databases = {
             target: Database(
-                "db" if target == placement.SHARED else f"{target}-db",
+                placement.database_component(target),
                 DatabaseArgs.of(
-                    DatabaseConfig.of(settings),
+                    DatabaseConfig.of(settings, placement.restore_of(settings, target)),
                     vpc_id=network.outputs.vpc_id,
                     subnet_ids=private,
                     client_security_group_id=firewall.outputs.security_group_id,
@@ -224,7 +224,7 @@ class AppTier(pulumi.ComponentResource):
                 for n, s in stacks.items()
             }
         ).apply(lambda v: {str(k): dict(d) for k, d in v.items()})
-        shared_db = databases.get(placement.SHARED) or next(iter(databases.values()))
+        shared_db = databases.get(placement.serving(settings)) or next(iter(databases.values()))
         self.rds_endpoint = shared_db.outputs.endpoint
         self.app_host_instance_ids = pulumi.Output.all(
             **{h: host.outputs.instance_id for h, host in hosts.items()}

@@ -8,9 +8,16 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.aws import placement
 from components.aws.instance_identity import service_assume_role_policy
 from components.outputs import ComponentOutputs
-from components.settings import CloudSettings, DatabaseSettings, RetentionDays, rds_classes
+from components.settings import (
+    CloudSettings,
+    DatabaseRestoreSettings,
+    DatabaseSettings,
+    RetentionDays,
+    rds_classes,
+)
 from seed import naming
 
 POSTGRES_PORT = 5432
@@ -18,6 +25,7 @@ LOG_EXPORTS = ("postgresql", "upgrade")
 SLOW_QUERY_MS = 500
 PERFORMANCE_INSIGHTS_DAYS = 7  # the free retention tier
 MONITORING_PRINCIPAL = "monitoring.rds.amazonaws.com"
+MASTER_USER = "postgres_admin"
 
 
 # The parameter group's settings: name -> (value, apply method). `pending-reboot` is valid
@@ -56,19 +64,26 @@ class DatabaseConfig:
         environment: dev, staging or prod (identifier; dev drops its data with the stack).
         settings: the stack's database settings (a dedicated instance reuses them).
         log_retention_days: retention of the exported PostgreSQL logs.
+        restore: what a restored instance is made from (`placement.restore_of`): a
+            snapshot, or a point in time of the shared instance; None for a new one.
     """
 
     environment: str
     settings: DatabaseSettings
     log_retention_days: RetentionDays
+    restore: DatabaseRestoreSettings | None = None
 
     @classmethod
-    def of(cls, settings: CloudSettings) -> DatabaseConfig:
-        """The stack's `database` settings, its environment and its log retention."""
+    def of(
+        cls, settings: CloudSettings, restore: DatabaseRestoreSettings | None = None
+    ) -> DatabaseConfig:
+        """The stack's `database` settings, its environment and its log retention;
+        restored from `restore` where given."""
         return cls(
             environment=settings.environment,
             settings=settings.database,
             log_retention_days=settings.observability.log_retention_days,
+            restore=restore,
         )
 
 
@@ -254,7 +269,7 @@ class Database(pulumi.ComponentResource):
         log_groups: list[aws.cloudwatch.LogGroup],
         monitoring: tuple[aws.iam.Role, aws.iam.RolePolicyAttachment] | None,
     ) -> aws.rds.Instance:
-        settings = self._args.config.settings
+        settings, restore = self._args.config.settings, self._args.config.restore
         dev = self._args.config.environment == "dev"
         identifier = self._identifier
         return aws.rds.Instance(
@@ -267,8 +282,19 @@ class Database(pulumi.ComponentResource):
             max_allocated_storage=settings.max_allocated_storage_gb,
             storage_type="gp3",
             storage_encrypted=True,
-            username="postgres_admin",
+            # A restored instance keeps its source's master user (the provider sends no
+            # username to a restore); RDS then manages a new password for it.
+            username=None if restore else MASTER_USER,
             manage_master_user_password=True,
+            # A restored instance's source. The provider restores first and then applies
+            # what the restore call cannot take (storage, backup and maintenance windows,
+            # monitoring, Performance Insights, the managed master password and its key)
+            # with ModifyDBInstance, so it ends up as hardened as a new one
+            # (terraform-provider-aws, internal/service/rds/instance.go: the create's
+            # `snapshot_identifier` and `restore_to_point_in_time` branches). Either one
+            # changed forces a new instance.
+            snapshot_identifier=restore.snapshot if restore else None,
+            restore_to_point_in_time=self._point_in_time(),
             # RDS refuses a new key for a secret it already manages (ModifyDBInstance's
             # MasterUserSecretKmsKeyId): an existing instance moves by the runbook "Move a
             # master secret onto the secrets key" (docs/runbooks.md).
@@ -305,6 +331,19 @@ class Database(pulumi.ComponentResource):
                 protect=not dev,
                 depends_on=[*log_groups, *([monitoring[1]] if monitoring else [])],
             ),
+        )
+
+    def _point_in_time(self) -> aws.rds.InstanceRestoreToPointInTimeArgs | None:
+        """A point-in-time restore's source: the shared instance at `pointInTime`."""
+        config = self._args.config
+        if config.restore is None or config.restore.point_in_time is None:
+            return None
+        latest = config.restore.point_in_time == "latest"
+        shared = placement.database_component(placement.SHARED)
+        return aws.rds.InstanceRestoreToPointInTimeArgs(
+            source_db_instance_identifier=f"{naming.PROJECT}-{config.environment}-{shared}",
+            restore_time=None if latest else config.restore.point_in_time,
+            use_latest_restorable_time=True if latest else None,
         )
 
     def _monitoring_role(

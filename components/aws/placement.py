@@ -7,7 +7,9 @@ RabbitMQ as ECS services of their own, found through Cloud Map), and
 `services.<name>.database: dedicated` gives its database an RDS instance of
 its own, in two steps from the shared one: `moving` creates the instance (and
 the service's role and database on it) while the service stays on the shared
-one, and `dedicated` then copies the data over and switches (`moves`). Every
+one, and `dedicated` then copies the data over and switches (`moves`).
+`database.restore` restores the shared instance into a new one beside it,
+`restored`, which takes the shared instance's services once it `serve`s. Every
 component reads placement from here, so a switch in config is the only change
 needed.
 """
@@ -16,12 +18,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from components.settings import CloudSettings
+from components.settings import CloudSettings, DatabaseRestoreSettings
 from seed import catalog, naming
 from seed.catalog import SERVICES, WEB_CLIENTS, Backing, ClientApp, DomainService
 
 SHARED = "shared"
 ECS = "ecs"
+RESTORED = "restored"
 
 
 def service_host_port(service: str) -> int:
@@ -94,10 +97,30 @@ def rabbitmq_host(settings: CloudSettings, service: str) -> str:
     return name
 
 
+def serving(settings: CloudSettings) -> str:
+    """The instance serving the shared databases: `shared`, or `restored` once the shared
+    instance's restored copy serves (`database.restore.serve`)."""
+    restore = settings.database.restore
+    return RESTORED if restore and restore.serve else SHARED
+
+
 def database_of(settings: CloudSettings, service: str) -> str:
-    """The instance the service uses: `shared`, or its own name once its database is
-    `dedicated` (a `moving` one is still served by the shared instance)."""
-    return service if settings.services[service].database == "dedicated" else SHARED
+    """The instance the service uses: the shared one (`serving`), or its own name once its
+    database is `dedicated` (a `moving` one is still served by the shared instance)."""
+    return service if settings.services[service].database == "dedicated" else serving(settings)
+
+
+def database_component(target: str) -> str:
+    """The `Database` component's name of an instance: `db` (the shared one), `db-restored`
+    (its restored copy), `<service>-db` (a service's own)."""
+    if target == SHARED:
+        return "db"
+    return "db-restored" if target == RESTORED else f"{target}-db"
+
+
+def restore_of(settings: CloudSettings, target: str) -> DatabaseRestoreSettings | None:
+    """What the instance `target` is restored from: the restored copy's source, else None."""
+    return settings.database.restore if target == RESTORED else None
 
 
 def moves(settings: CloudSettings, layout: HostLayout) -> tuple[DomainService, ...]:
@@ -106,7 +129,7 @@ def moves(settings: CloudSettings, layout: HostLayout) -> tuple[DomainService, .
     instance. The copy runs only where the shared instance holds the service's database
     and the dedicated one has not taken it yet (apply_service_database_move.sh), so a
     service placed `dedicated` from the start copies nothing."""
-    if SHARED not in databases(settings):
+    if serving(settings) not in databases(settings):
         return ()
     return tuple(
         s
@@ -160,6 +183,10 @@ def databases(settings: CloudSettings) -> dict[str, tuple[DomainService, ...]]:
 
     A `moving` service's database is on both: the shared instance serves it, and its own
     instance gets the role and the empty database its data will be copied into.
+
+    With `database.restore`, the restored copy follows the shared instance and holds what
+    it holds. Once the copy serves, the shared instance holds nothing any host bootstraps
+    (its data stays, untouched) until `retireOriginal` removes it.
     """
     placed: dict[str, tuple[DomainService, ...]] = {}
     for s in SERVICES:
@@ -169,7 +196,13 @@ def databases(settings: CloudSettings) -> dict[str, tuple[DomainService, ...]]:
                 targets.append(s.name)
             for target in targets:
                 placed[target] = (*placed.get(target, ()), s)
-    return placed
+    restore = settings.database.restore
+    if restore is None or (held := placed.pop(serving(settings), None)) is None:
+        return placed
+    copies = {SHARED: () if restore.serve else held, RESTORED: held}
+    if restore.retire_original:
+        del copies[SHARED]
+    return {**copies, **placed}
 
 
 def bootstrapped_elsewhere(

@@ -17,6 +17,7 @@ from components.settings.public_suffix import registrable_domain
 from components.settings.validators import (
     DatabasePlacement,
     DbInstanceClass,
+    DbSnapshot,
     Domain,
     Email,
     Environment,
@@ -26,6 +27,7 @@ from components.settings.validators import (
     Model,
     NatMode,
     PinnedImage,
+    PointInTime,
     PostgresVersion,
     Region,
     RegistryServer,
@@ -33,8 +35,9 @@ from components.settings.validators import (
     RetentionDays,
     SsmParameterName,
     X86InstanceType,
+    snapshot_region,
 )
-from seed.catalog import SERVICE_NAMES, SERVICES, WEB_CLIENTS
+from seed.catalog import SERVICE_NAMES, SERVICES, WEB_CLIENTS, Backing
 from seed.zone_plans import cheapest_with
 
 DEFAULT_ROLE: Final = "cloud"
@@ -152,6 +155,33 @@ def _maintenance_window(value: str) -> str:
     return value
 
 
+class DatabaseRestoreSettings(Model):
+    """A copy of the shared instance restored beside it, and whether it serves.
+
+    From `snapshot` (a snapshot's name or ARN) or `point_in_time` (`latest`, or a UTC
+    time within the shared instance's backup retention): RDS makes a new instance,
+    `ticketing-<env>-db-restored`, hardened as the shared one. While `serve` is false
+    the services stay on the shared instance; `serve: true` points every service on it
+    at the copy, and `retire_original` then removes the shared instance (after its final
+    snapshot; docs/runbooks.md "Restore the shared database into a new instance").
+    """
+
+    snapshot: DbSnapshot | None = None
+    point_in_time: PointInTime | None = None
+    serve: bool = False
+    retire_original: bool = False
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DatabaseRestoreSettings:
+        if (self.snapshot is None) == (self.point_in_time is None):
+            message = "a restore needs exactly one of snapshot and pointInTime"
+            raise at(("pointInTime",), message, self.point_in_time)
+        if self.retire_original and not self.serve:
+            message = "the shared instance retires only once the restored copy serves (serve: true)"
+            raise at(("retireOriginal",), message, True)
+        return self
+
+
 class DatabaseSettings(Model):
     """The shared RDS PostgreSQL instance (and any dedicated ones, same hardening).
 
@@ -175,6 +205,8 @@ class DatabaseSettings(Model):
     # and refuses windows that overlap (`rds_windows`). Per environment in `profiles`.
     backup_window: Annotated[str, AfterValidator(_backup_window)] = "01:00-01:30"
     maintenance_window: Annotated[str, AfterValidator(_maintenance_window)] = "tue:03:00-tue:03:30"
+    # The shared instance restored into a new one beside it (`DatabaseRestoreSettings`).
+    restore: DatabaseRestoreSettings | None = None
 
     @model_validator(mode="after")
     def _windows_apart(self) -> DatabaseSettings:
@@ -372,6 +404,7 @@ class CloudSettings(Model):
             raise at(("backup", "retentionDays"), "must be at least 1 outside dev", 0)
         if self.environment == "prod" and self.backup.copy_region is None:
             raise at(("backup", "copyRegion"), "prod copies its backups to a second region", None)
+        self._restore_in_the_stack_region()
         self._zone_the_zone_plan_can_hold()
         self._hosts_fit()
         self._moves_run_on_an_app_host()
@@ -386,6 +419,29 @@ class CloudSettings(Model):
                 self.database.max_allocated_storage_gb,
             )
         return self
+
+    def _restore_in_the_stack_region(self) -> None:
+        """RDS restores a snapshot in its own region only (copy it over first)."""
+        restore = self.database.restore
+        if restore and all(
+            self.services[s.name].database == "dedicated"
+            for s in SERVICES
+            if s.uses(Backing.POSTGRESQL)
+        ):
+            message = "no service's database is on the shared instance: there is nothing to restore"
+            raise at(
+                ("database", "restore"),
+                message,
+                restore.model_dump(by_alias=True, exclude_none=True),
+            )
+        snapshot = restore.snapshot if restore else None
+        region = snapshot_region(snapshot) if snapshot else None
+        if region is not None and region != self.region:
+            message = (
+                f"is in {region}, not the stack's region {self.region}: copy it over first "
+                "(aws rds copy-db-snapshot) and restore the copy"
+            )
+            raise at(("database", "restore", "snapshot"), message, snapshot)
 
     def _moves_run_on_an_app_host(self) -> None:
         """A database moves while the app host that runs its service has it stopped."""

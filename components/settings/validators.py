@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -222,6 +223,52 @@ def _registry_server(value: str) -> str:
 
 
 RegistryServer = Annotated[str, AfterValidator(_registry_server)]
+
+# An RDS snapshot to restore from, as RestoreDBInstanceFromDBSnapshot takes it: a manual
+# snapshot's name (a letter, then letters, digits and single hyphens, 255 at most:
+# CreateDBSnapshot's DBSnapshotIdentifier), an automated one's (`rds:` prefix), an AWS
+# Backup recovery point's (`awsbackup:`), or any of them as the snapshot's ARN (shared
+# snapshots: the ARN only).
+_SNAPSHOT = re.compile(
+    r"^(arn:aws[a-z-]*:rds:(?P<region>[a-z]{2}(-[a-z]+)+-\d):\d{12}:snapshot:)?"
+    r"((rds|awsbackup):)?(?P<name>[A-Za-z](-?[A-Za-z0-9])*)$"
+)
+
+
+def snapshot_region(value: str) -> str | None:
+    """The region of a snapshot given by ARN; None for a bare name (the stack's region)."""
+    match = _SNAPSHOT.match(value)
+    return match["region"] if match else None
+
+
+def _db_snapshot(value: str) -> str:
+    match = _SNAPSHOT.match(value)
+    if not match or len(match["name"]) > 255:
+        raise ValueError(
+            "not an RDS snapshot like my-snapshot, rds:ticketing-prod-db-2026-12-01-02-10, "
+            "awsbackup:job-<id> or arn:aws:rds:<region>:<account>:snapshot:<name>"
+        )
+    return value
+
+
+_POINT_IN_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+
+
+def _point_in_time(value: str) -> str:
+    if value != "latest":
+        try:
+            valid = bool(_POINT_IN_TIME.match(value)) and bool(
+                datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ")
+            )
+        except ValueError:
+            valid = False
+        if not valid:
+            raise ValueError("not latest or a UTC time like 2026-12-01T02:10:00Z")
+    return value
+
+
+DbSnapshot = Annotated[str, AfterValidator(_db_snapshot)]
+PointInTime = Annotated[str, AfterValidator(_point_in_time)]
 RegistryUser = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$")]
 SsmParameterName = Annotated[
     str, Field(pattern=r"^/[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$", max_length=1011)

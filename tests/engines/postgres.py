@@ -19,7 +19,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 # Debian's PostgreSQL binaries, newest major first.
@@ -104,6 +104,31 @@ def _server_certificate(workdir: Path) -> tuple[Path, Path]:
 def running(name: str, master_password: str | None = None) -> Iterator[Server]:
     """A server named `name`, its master's password `master_password` (default: one
     naming the server), stopped and removed after."""
+    with _server(name, None) as server:
+        if master_password:
+            server = replace(server, master_password=master_password)
+        server.superuser_sql(
+            "CREATE ROLE rds_superuser NOLOGIN;"
+            f"CREATE ROLE {MASTER} LOGIN CREATEROLE CREATEDB PASSWORD '{server.master_password}';"
+            f"GRANT rds_superuser TO {MASTER};"
+        )
+        yield server
+
+
+@contextmanager
+def restored(source: Server, name: str) -> Iterator[Server]:
+    """A new server holding a physical copy of `source` as it is now (`pg_basebackup`,
+    what an RDS snapshot is: every database, role and password), on a port and with a
+    certificate of its own; its master's password is then a new one, as RDS manages a
+    new master secret for a restored instance."""
+    with _server(name, source) as server:
+        server.superuser_sql(f"ALTER ROLE {MASTER} PASSWORD '{server.master_password}'")
+        yield server
+
+
+@contextmanager
+def _server(name: str, copy_of: Server | None) -> Iterator[Server]:
+    """A started server in a new directory: `initdb`'s, or a base backup of `copy_of`."""
     if not BINS:
         raise RuntimeError(
             "no PostgreSQL server in /usr/lib/postgresql (apt-get install postgresql)"
@@ -120,10 +145,18 @@ def running(name: str, master_password: str | None = None) -> Iterator[Server]:
     def pg(*args: str) -> None:
         subprocess.run(args, user=user, check=True, capture_output=True, text=True)
 
-    pg(str(pg_bin / "initdb"), "-D", str(data), "-U", "postgres", "--auth-local=trust")
-    (data / "pg_hba.conf").write_text(
-        "local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256\n"
-    )
+    if copy_of is None:
+        pg(str(pg_bin / "initdb"), "-D", str(data), "-U", "postgres", "--auth-local=trust")
+        (data / "pg_hba.conf").write_text(
+            "local all all trust\nlocal replication all trust\n"
+            "hostssl all all 127.0.0.1/32 scram-sha-256\n"
+        )
+    else:
+        pg(
+            str(pg_bin / "pg_basebackup"),
+            *("-D", str(data), "-h", str(copy_of.workdir), "-p", str(copy_of.port)),
+            *("-U", "postgres", "-X", "stream", "-c", "fast"),
+        )
     options = (
         f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={workdir}"
         f" -c ssl=on -c ssl_cert_file={cert} -c ssl_key_file={key}"
@@ -140,13 +173,7 @@ def running(name: str, master_password: str | None = None) -> Iterator[Server]:
         "start",
     )
     try:
-        server = Server(port, workdir, pg_bin, master_password or f"{name}-master-pw")
-        server.superuser_sql(
-            "CREATE ROLE rds_superuser NOLOGIN;"
-            f"CREATE ROLE {MASTER} LOGIN CREATEROLE CREATEDB PASSWORD '{server.master_password}';"
-            f"GRANT rds_superuser TO {MASTER};"
-        )
-        yield server
+        yield Server(port, workdir, pg_bin, f"{name}-master-pw")
     finally:
         subprocess.run(
             [str(pg_bin / "pg_ctl"), "-D", str(data), "-w", "-m", "fast", "stop"],
