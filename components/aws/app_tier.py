@@ -31,7 +31,11 @@ from components.aws.observability import (
 )
 from components.aws.routing import Router
 from components.aws.secrets_key import SecretsKey
-from components.aws.service_stack import ServiceBackingStack, ServiceBackingStackArgs
+from components.aws.service_stack import (
+    ServiceBackingStack,
+    ServiceBackingStackArgs,
+    ServiceBackingStackConfig,
+)
 from components.aws.venue_sync import (
     VenueHealthAlarms,
     VenueHealthAlarmsArgs,
@@ -137,8 +141,7 @@ class AppTier(pulumi.ComponentResource):
             s.name: ServiceBackingStack(
                 s.name,
                 ServiceBackingStackArgs.of(
-                    settings,
-                    s,
+                    ServiceBackingStackConfig.of(settings, s),
                     database=databases[placement.database_of(settings, s.name)],
                     router=router,
                     vpc_id=network.outputs.vpc_id,

@@ -37,8 +37,9 @@ def alarm_name(environment: str, service: str, alarm: str) -> str:
 
 
 @dataclass(frozen=True)
-class ServiceBackingStackArgs:
-    """What one domain service's backing stack needs.
+class ServiceBackingStackConfig:
+    """One domain service's backing stack, from the stack's settings alone (no other
+    component's output).
 
     Attributes:
         service: the catalog entry.
@@ -52,11 +53,6 @@ class ServiceBackingStackArgs:
         log_retention_days: its log group's retention.
         redis_host: where it finds its Redis, or None where it uses none.
         rabbitmq_host: where it finds its RabbitMQ, or None where it uses none.
-        database: the RDS instance holding its database.
-        router: the ALB (`components.aws.ingress.Ingress`).
-        vpc_id: the VPC of the target group.
-        alarm_topic_arn: where the alarms notify.
-        secrets_key_arn: the key its SecureStrings are encrypted with (`SecretsKey`).
     """
 
     service: DomainService
@@ -69,24 +65,9 @@ class ServiceBackingStackArgs:
     log_retention_days: int
     redis_host: str | None
     rabbitmq_host: str | None
-    database: Database
-    router: Router
-    vpc_id: pulumi.Input[str]
-    alarm_topic_arn: pulumi.Input[str]
-    secrets_key_arn: pulumi.Input[str]
 
     @classmethod
-    def of(
-        cls,
-        settings: CloudSettings,
-        service: DomainService,
-        *,
-        database: Database,
-        router: Router,
-        vpc_id: pulumi.Input[str],
-        alarm_topic_arn: pulumi.Input[str],
-        secrets_key_arn: pulumi.Input[str],
-    ) -> ServiceBackingStackArgs:
+    def of(cls, settings: CloudSettings, service: DomainService) -> ServiceBackingStackConfig:
         """`service` as `settings` place and configure it (image, overrides, placement)."""
         name = service.name
         config = settings.services[name]
@@ -114,6 +95,43 @@ class ServiceBackingStackArgs:
             rabbitmq_host=(
                 placement.rabbitmq_host(settings, name) if service.uses(Backing.RABBITMQ) else None
             ),
+        )
+
+
+@dataclass(frozen=True)
+class ServiceBackingStackArgs:
+    """What one domain service's backing stack needs.
+
+    Attributes:
+        config: the service as the settings describe it (`ServiceBackingStackConfig.of`).
+        database: the RDS instance holding its database.
+        router: the ALB (`components.aws.ingress.Ingress`).
+        vpc_id: the VPC of the target group.
+        alarm_topic_arn: where the alarms notify.
+        secrets_key_arn: the key its SecureStrings are encrypted with (`SecretsKey`).
+    """
+
+    config: ServiceBackingStackConfig
+    database: Database
+    router: Router
+    vpc_id: pulumi.Input[str]
+    alarm_topic_arn: pulumi.Input[str]
+    secrets_key_arn: pulumi.Input[str]
+
+    @classmethod
+    def of(
+        cls,
+        config: ServiceBackingStackConfig,
+        *,
+        database: Database,
+        router: Router,
+        vpc_id: pulumi.Input[str],
+        alarm_topic_arn: pulumi.Input[str],
+        secrets_key_arn: pulumi.Input[str],
+    ) -> ServiceBackingStackArgs:
+        """`config`'s service wired to its RDS instance, the ALB, the alarm topic and the key."""
+        return cls(
+            config=config,
             database=database,
             router=router,
             vpc_id=vpc_id,
@@ -172,19 +190,19 @@ class ServiceBackingStack(pulumi.ComponentResource):
         self._args = args
         self._child = pulumi.ResourceOptions(parent=self)
         self._parameters: dict[str, aws.ssm.Parameter] = {}
-        self.compose_spec = args.spec
+        self.compose_spec = args.config.spec
 
-        service = args.service
+        service = args.config.service
         if service.uses(Backing.POSTGRESQL):
             self._database(args.database)
-        if args.redis_host is not None:
-            self._redis(args.redis_host)
-        if args.rabbitmq_host is not None:
-            self._rabbitmq(args.rabbitmq_host)
+        if args.config.redis_host is not None:
+            self._redis(args.config.redis_host)
+        if args.config.rabbitmq_host is not None:
+            self._rabbitmq(args.config.rabbitmq_host)
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
-            name=args.spec.log_group,
-            retention_in_days=args.log_retention_days,
+            name=args.config.spec.log_group,
+            retention_in_days=args.config.log_retention_days,
             opts=self._child,
         )
         target_group, route = self._routing()
@@ -215,17 +233,17 @@ class ServiceBackingStack(pulumi.ComponentResource):
         target_group = host_target_group(
             f"{self._name}-tg",
             vpc_id=args.vpc_id,
-            port=args.service.port if args.on_ecs else args.spec.host_port,
-            health_check_path=args.spec.probe_path,
-            target_type="ip" if args.on_ecs else "instance",
+            port=args.config.service.port if args.config.on_ecs else args.config.spec.host_port,
+            health_check_path=args.config.spec.probe_path,
+            target_type="ip" if args.config.on_ecs else "instance",
             opts=self._child,
         )
         route = args.router.add_route(
             f"{self._name}-route",
-            host=args.api_host,
-            path_patterns=[args.path_prefix, f"{args.path_prefix}/*"],
+            host=args.config.api_host,
+            path_patterns=[args.config.path_prefix, f"{args.config.path_prefix}/*"],
             target_group_arn=target_group.arn,
-            priority=args.priority,
+            priority=args.config.priority,
             opts=self._child,
         )
         return target_group, route
@@ -259,7 +277,7 @@ class ServiceBackingStack(pulumi.ComponentResource):
     def _secure(self, key: str, value: pulumi.Input[str]) -> None:
         self._parameters[key] = aws.ssm.Parameter(
             f"{self._name}-{key}",
-            name=naming.ssm_service_parameter(self._args.environment, self._name, key),
+            name=naming.ssm_service_parameter(self._args.config.environment, self._name, key),
             type="SecureString",
             key_id=self._args.secrets_key_arn,
             value=pulumi.Output.secret(value),
@@ -268,14 +286,14 @@ class ServiceBackingStack(pulumi.ComponentResource):
         )
 
     def _database(self, database: Database) -> None:
-        service = self._args.service
+        service = self._args.config.service
         password = self._password("db")
         # On a host, libpq verifies the server against the RDS CA bundle mounted into the
         # container (compose.RDS_CA_TARGET) and checks its name; an ECS task has no such
         # file, so it only requires TLS.
         tls = (
             "sslmode=require"
-            if self._args.on_ecs
+            if self._args.config.on_ecs
             else f"sslmode=verify-full&sslrootcert={RDS_CA_TARGET}"
         )
         url = pulumi.Output.format(
@@ -292,7 +310,7 @@ class ServiceBackingStack(pulumi.ComponentResource):
         self._parameters[naming.DATABASE_NAME] = aws.ssm.Parameter(
             f"{self._name}-{naming.DATABASE_NAME}",
             name=naming.ssm_service_parameter(
-                self._args.environment, self._name, naming.DATABASE_NAME
+                self._args.config.environment, self._name, naming.DATABASE_NAME
             ),
             type="String",
             insecure_value=service.database,
@@ -354,7 +372,7 @@ class ServiceBackingStack(pulumi.ComponentResource):
         ) -> None:
             aws.cloudwatch.MetricAlarm(
                 f"{self._name}-{suffix}",
-                name=alarm_name(self._args.environment, self._name, suffix),
+                name=alarm_name(self._args.config.environment, self._name, suffix),
                 alarm_description=description,
                 namespace="AWS/ApplicationELB",
                 metric_name=metric,
