@@ -14,7 +14,7 @@ from components.aws.app_host import (
     AppHostFirewall,
     AppHostFirewallArgs,
 )
-from components.aws.backup import DataBackups, DataBackupsArgs
+from components.aws.backup import DataBackups, DataBackupsArgs, DataBackupsConfig
 from components.aws.database import Database, DatabaseArgs, DatabaseConfig
 from components.aws.fargate import (
     FargateCluster,
@@ -184,7 +184,7 @@ class AppTier(pulumi.ComponentResource):
             DataBackups(
                 f"{name}-backups",
                 DataBackupsArgs.of(
-                    settings,
+                    DataBackupsConfig.of(settings),
                     [d.outputs.arn for d in databases.values()]
                     + [h.outputs.data_volume_arn for h in hosts.values()],
                 ),

@@ -48,8 +48,8 @@ COMPLETE_WITHIN_MINUTES = 480
 
 
 @dataclass(frozen=True)
-class DataBackupsArgs:
-    """What the backups of one stack's databases and data volumes need.
+class DataBackupsConfig:
+    """The stack's backups, from its settings alone (no other component's output).
 
     Attributes:
         environment: dev, staging or prod (vault, plan and role names).
@@ -57,7 +57,6 @@ class DataBackupsArgs:
         schedule: the daily rule's cron expression, from `backup.startTime` (UTC).
         copy_region: the region each point is copied to, or None (`backup.copyRegion`).
         copy_retention_days: days each copy is kept (`backup.copyRetentionDays`).
-        resource_arns: the RDS instances and EBS volumes to back up.
     """
 
     environment: str
@@ -65,13 +64,10 @@ class DataBackupsArgs:
     schedule: str
     copy_region: str | None
     copy_retention_days: int
-    resource_arns: tuple[pulumi.Input[str], ...]
 
     @classmethod
-    def of(
-        cls, settings: CloudSettings, resource_arns: Sequence[pulumi.Input[str]]
-    ) -> DataBackupsArgs:
-        """The stack's `backup` settings, for these resources."""
+    def of(cls, settings: CloudSettings) -> DataBackupsConfig:
+        """The stack's `backup` settings."""
         backup = settings.backup
         hours, minutes = (int(part) for part in backup.start_time.split(":"))
         return cls(
@@ -80,8 +76,27 @@ class DataBackupsArgs:
             schedule=f"cron({minutes} {hours} * * ? *)",
             copy_region=backup.copy_region,
             copy_retention_days=backup.kept_copy_days,
-            resource_arns=tuple(resource_arns),
         )
+
+
+@dataclass(frozen=True)
+class DataBackupsArgs:
+    """What the backups of one stack's databases and data volumes need.
+
+    Attributes:
+        config: the backups as the settings describe them (`DataBackupsConfig.of`).
+        resource_arns: the RDS instances and EBS volumes to back up.
+    """
+
+    config: DataBackupsConfig
+    resource_arns: tuple[pulumi.Input[str], ...]
+
+    @classmethod
+    def of(
+        cls, config: DataBackupsConfig, resource_arns: Sequence[pulumi.Input[str]]
+    ) -> DataBackupsArgs:
+        """`config`'s backups, for these resources."""
+        return cls(config, tuple(resource_arns))
 
 
 @dataclass(frozen=True)
@@ -105,21 +120,21 @@ class DataBackups(pulumi.ComponentResource):
     ) -> None:
         super().__init__("ticketing:aws:DataBackups", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        prefix = f"{naming.PROJECT}-{args.environment}"
+        prefix = f"{naming.PROJECT}-{args.config.environment}"
         vault = aws.backup.Vault(f"{name}-vault", name=prefix, opts=child)
         copies: list[aws.backup.PlanRuleCopyActionArgs] = []
-        if args.copy_region is not None:
+        if args.config.copy_region is not None:
             copy_vault = aws.backup.Vault(
                 f"{name}-copy-vault",
                 name=f"{prefix}-copy",
-                region=args.copy_region,
+                region=args.config.copy_region,
                 opts=child,
             )
             copies.append(
                 aws.backup.PlanRuleCopyActionArgs(
                     destination_vault_arn=copy_vault.arn,
                     lifecycle=aws.backup.PlanRuleCopyActionLifecycleArgs(
-                        delete_after=args.copy_retention_days
+                        delete_after=args.config.copy_retention_days
                     ),
                 )
             )
@@ -130,10 +145,12 @@ class DataBackups(pulumi.ComponentResource):
                 aws.backup.PlanRuleArgs(
                     rule_name="daily",
                     target_vault_name=vault.name,
-                    schedule=args.schedule,
+                    schedule=args.config.schedule,
                     start_window=START_WITHIN_MINUTES,
                     completion_window=COMPLETE_WITHIN_MINUTES,
-                    lifecycle=aws.backup.PlanRuleLifecycleArgs(delete_after=args.retention_days),
+                    lifecycle=aws.backup.PlanRuleLifecycleArgs(
+                        delete_after=args.config.retention_days
+                    ),
                     copy_actions=copies,
                 )
             ],
