@@ -39,6 +39,7 @@ from components.aws.service_stack import (
 from components.aws.venue_sync import (
     VenueHealthAlarms,
     VenueHealthAlarmsArgs,
+    VenueHealthAlarmsConfig,
     VenueSyncCredentials,
 )
 from components.aws.web_client import WebClientSite, WebClientSiteArgs
@@ -211,7 +212,7 @@ class AppTier(pulumi.ComponentResource):
         if settings.venues:
             VenueHealthAlarms(
                 f"{name}-venue-health",
-                VenueHealthAlarmsArgs.of(settings, alarms.outputs.arn),
+                VenueHealthAlarmsArgs.of(VenueHealthAlarmsConfig.of(settings), alarms.outputs.arn),
                 opts=child,
             )
 

@@ -138,23 +138,41 @@ class VenueSyncCredentials(pulumi.ComponentResource):
 
 
 @dataclass(frozen=True)
-class VenueHealthAlarmsArgs:
-    """The venues whose Bastions one cloud stack alarms on.
+class VenueHealthAlarmsConfig:
+    """The venues whose Bastions one cloud stack alarms on, from its settings alone.
 
     Attributes:
         environment: dev, staging or prod (the alarm names).
         venues: the venue ids (`ticketing:venues`).
-        topic_arn: the stack's alarm topic.
     """
 
     environment: str
     venues: tuple[str, ...]
+
+    @classmethod
+    def of(cls, settings: CloudSettings) -> VenueHealthAlarmsConfig:
+        """The stack's venues (`ticketing:venues`)."""
+        return cls(settings.environment, tuple(settings.venues))
+
+
+@dataclass(frozen=True)
+class VenueHealthAlarmsArgs:
+    """The venues' alarms and where they notify.
+
+    Attributes:
+        config: the venues (`VenueHealthAlarmsConfig.of`).
+        topic_arn: the stack's alarm topic.
+    """
+
+    config: VenueHealthAlarmsConfig
     topic_arn: pulumi.Input[str]
 
     @classmethod
-    def of(cls, settings: CloudSettings, topic_arn: pulumi.Input[str]) -> VenueHealthAlarmsArgs:
-        """The stack's venues (`ticketing:venues`), alarmed on `topic_arn`."""
-        return cls(settings.environment, tuple(settings.venues), topic_arn)
+    def of(
+        cls, config: VenueHealthAlarmsConfig, topic_arn: pulumi.Input[str]
+    ) -> VenueHealthAlarmsArgs:
+        """`config`'s venues, alarmed on `topic_arn`."""
+        return cls(config, topic_arn)
 
 
 @dataclass(frozen=True)
@@ -190,11 +208,11 @@ class VenueHealthAlarms(pulumi.ComponentResource):
     ) -> None:
         super().__init__("ticketing:venue:VenueHealthAlarms", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        prefix = f"{naming.PROJECT}-{args.environment}-venue"
+        prefix = f"{naming.PROJECT}-{args.config.environment}-venue"
         topic_arn = args.topic_arn
         period = 300
         alarm_names: dict[str, list[str]] = {}
-        for venue in args.venues:
+        for venue in args.config.venues:
             dimensions = {VENUE_DIMENSION: venue}
             aws.cloudwatch.MetricAlarm(
                 f"{name}-{venue}-heartbeat",
