@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from moto.iam.access_control import IAMPolicy, PermissionResult
 
-from components.settings import ConfigError, parse
+from components.settings import CloudSettings, ConfigError, parse
 from plan import fakes
 from plan.__main__ import main
 from plan.model import Plan, Resource, reveal
@@ -335,7 +335,7 @@ def test_rabbitmq_keeps_its_data_on_encrypted_efs_through_its_access_point(ecs_p
 
 
 def test_efs_is_protected_outside_dev() -> None:
-    from components.aws.fargate import FargateServiceArgs
+    from components.aws.fargate import FargateServiceConfig
 
     raw = {
         "environment": "staging",
@@ -351,23 +351,8 @@ def test_efs_is_protected_outside_dev() -> None:
         },
     }
     settings = parse(raw)
-    args = FargateServiceArgs.of(settings, catalog.service("payments"), **dict.fromkeys(_WIRING))  # type: ignore[arg-type]
-    assert args.protect is True
-
-
-_WIRING = (
-    "cluster",
-    "vpc_id",
-    "subnet_ids",
-    "alb_security_group_id",
-    "alb_arn_suffix",
-    "target_group_arn",
-    "target_group_arn_suffix",
-    "database_security_group_id",
-    "secrets_key_arn",
-    "alarm_topic_arn",
-    "secrets_revision",
-)
+    assert isinstance(settings, CloudSettings)
+    assert FargateServiceConfig.of(settings, catalog.service("payments")).protect is True
 
 
 # --- secrets and least privilege ----------------------------------------------------------

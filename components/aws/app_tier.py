@@ -21,6 +21,7 @@ from components.aws.fargate import (
     FargateClusterArgs,
     FargateService,
     FargateServiceArgs,
+    FargateServiceConfig,
 )
 from components.aws.network import AwsNetwork
 from components.aws.observability import (
@@ -275,8 +276,7 @@ class AppTier(pulumi.ComponentResource):
             FargateService(
                 f"{service.name}-ecs",
                 FargateServiceArgs.of(
-                    settings,
-                    service,
+                    FargateServiceConfig.of(settings, service),
                     cluster=cluster.outputs,
                     vpc_id=network.outputs.vpc_id,
                     subnet_ids=network.outputs.private_subnet_ids,

@@ -159,55 +159,25 @@ class FargateCluster(pulumi.ComponentResource):
 
 
 @dataclass(frozen=True)
-class FargateServiceArgs:
-    """One domain service on Fargate and what it is wired to.
+class FargateServiceConfig:
+    """One domain service on Fargate, from the stack's settings alone (no other
+    component's output).
 
     Attributes:
         spec: the task definitions' data (`components.aws.task_definitions`).
         scaling: counts and autoscaling targets (`services.<name>.ecs`).
         region: the stack's region (ARNs of the parameters and log group).
-        cluster: the stack's `FargateCluster`'s outputs (its ARN, name and namespace).
-        vpc_id: the VPC.
-        subnet_ids: the private subnets the tasks (and the EFS mount targets) use.
-        alb_security_group_id: the ALB's group, the only source the API admits.
-        alb_arn_suffix: the ALB, for requests-per-target scaling.
-        target_group_arn: the service's target group once a listener forwards to it.
-        target_group_arn_suffix: the same target group, for requests-per-target scaling.
-        database_security_group_id: the group of the RDS instance holding its database.
-        alarm_topic_arn: where the tasks' alarms notify.
-        secrets_revision: the versions of every parameter the tasks read; a change rolls
-            the tasks so they pick up the new values.
-        secrets_key_arn: the key those parameters are encrypted with (`SecretsKey`); each
-            execution role may decrypt exactly its task's parameters with it.
         protect: keep the broker's file system from deletion (outside dev).
-        wait_for: resources the API must not start before (the database bootstrap).
     """
 
     spec: FargateServiceSpec
     scaling: EcsSettings
     region: str
-    cluster: FargateClusterOutputs
-    vpc_id: pulumi.Input[str]
-    subnet_ids: Sequence[pulumi.Input[str]]
-    alb_security_group_id: pulumi.Input[str]
-    alb_arn_suffix: pulumi.Input[str]
-    target_group_arn: pulumi.Input[str]
-    target_group_arn_suffix: pulumi.Input[str]
-    database_security_group_id: pulumi.Input[str] | None
-    alarm_topic_arn: pulumi.Input[str]
-    secrets_revision: pulumi.Input[str]
-    secrets_key_arn: pulumi.Input[str]
     protect: bool
-    wait_for: Sequence[pulumi.Resource] = ()
 
     @classmethod
-    def of(
-        cls,
-        settings: CloudSettings,
-        service: DomainService,
-        **wiring: Any,
-    ) -> FargateServiceArgs:
-        """The args of `service` from the stack's settings; `wiring` supplies the rest."""
+    def of(cls, settings: CloudSettings, service: DomainService) -> FargateServiceConfig:
+        """`service` as the stack's settings configure it on ECS."""
         config = settings.services[service.name]
         spec = FargateServiceSpec(
             service=service,
@@ -223,11 +193,80 @@ class FargateServiceArgs:
             venues=tuple(settings.venues) if service.name == naming.VENUE_SYNC_SERVICE else (),
         )
         return cls(
-            spec=spec,
-            scaling=config.ecs,
-            region=settings.region,
-            protect=not settings.is_dev,
-            **wiring,
+            spec=spec, scaling=config.ecs, region=settings.region, protect=not settings.is_dev
+        )
+
+
+@dataclass(frozen=True)
+class FargateServiceArgs:
+    """One domain service on Fargate and what it is wired to.
+
+    Attributes:
+        config: the service as the settings describe it (`FargateServiceConfig.of`).
+        cluster: the stack's `FargateCluster`'s outputs (its ARN, name and namespace).
+        vpc_id: the VPC.
+        subnet_ids: the private subnets the tasks (and the EFS mount targets) use.
+        alb_security_group_id: the ALB's group, the only source the API admits.
+        alb_arn_suffix: the ALB, for requests-per-target scaling.
+        target_group_arn: the service's target group once a listener forwards to it.
+        target_group_arn_suffix: the same target group, for requests-per-target scaling.
+        database_security_group_id: the group of the RDS instance holding its database.
+        alarm_topic_arn: where the tasks' alarms notify.
+        secrets_revision: the versions of every parameter the tasks read; a change rolls
+            the tasks so they pick up the new values.
+        secrets_key_arn: the key those parameters are encrypted with (`SecretsKey`); each
+            execution role may decrypt exactly its task's parameters with it.
+        wait_for: resources the API must not start before (the database bootstrap).
+    """
+
+    config: FargateServiceConfig
+    cluster: FargateClusterOutputs
+    vpc_id: pulumi.Input[str]
+    subnet_ids: Sequence[pulumi.Input[str]]
+    alb_security_group_id: pulumi.Input[str]
+    alb_arn_suffix: pulumi.Input[str]
+    target_group_arn: pulumi.Input[str]
+    target_group_arn_suffix: pulumi.Input[str]
+    database_security_group_id: pulumi.Input[str] | None
+    alarm_topic_arn: pulumi.Input[str]
+    secrets_revision: pulumi.Input[str]
+    secrets_key_arn: pulumi.Input[str]
+    wait_for: Sequence[pulumi.Resource] = ()
+
+    @classmethod
+    def of(
+        cls,
+        config: FargateServiceConfig,
+        *,
+        cluster: FargateClusterOutputs,
+        vpc_id: pulumi.Input[str],
+        subnet_ids: Sequence[pulumi.Input[str]],
+        alb_security_group_id: pulumi.Input[str],
+        alb_arn_suffix: pulumi.Input[str],
+        target_group_arn: pulumi.Input[str],
+        target_group_arn_suffix: pulumi.Input[str],
+        database_security_group_id: pulumi.Input[str] | None,
+        alarm_topic_arn: pulumi.Input[str],
+        secrets_revision: pulumi.Input[str],
+        secrets_key_arn: pulumi.Input[str],
+        wait_for: Sequence[pulumi.Resource] = (),
+    ) -> FargateServiceArgs:
+        """`config`'s service wired to the cluster, the ALB, its target group, its
+        database's group, the alarm topic and the key."""
+        return cls(
+            config=config,
+            cluster=cluster,
+            vpc_id=vpc_id,
+            subnet_ids=subnet_ids,
+            alb_security_group_id=alb_security_group_id,
+            alb_arn_suffix=alb_arn_suffix,
+            target_group_arn=target_group_arn,
+            target_group_arn_suffix=target_group_arn_suffix,
+            database_security_group_id=database_security_group_id,
+            alarm_topic_arn=alarm_topic_arn,
+            secrets_revision=secrets_revision,
+            secrets_key_arn=secrets_key_arn,
+            wait_for=wait_for,
         )
 
 
@@ -260,7 +299,7 @@ class FargateService(pulumi.ComponentResource):
         self._name = name
         self._args = args
         self._child = pulumi.ResourceOptions(parent=self)
-        spec = args.spec
+        spec = args.config.spec
         invoke = pulumi.InvokeOutputOptions(parent=self)
         self._account = aws.get_caller_identity_output(opts=invoke).account_id
 
@@ -283,7 +322,7 @@ class FargateService(pulumi.ComponentResource):
     # --- network ----------------------------------------------------------------------
 
     def _security_group(self, task: Task) -> aws.ec2.SecurityGroup:
-        service = self._args.spec.name
+        service = self._args.config.spec.name
         who = {
             "api": f"{service} API tasks: HTTP from the ALB only",
             "redis": f"{service} Redis task: Redis from {service} API tasks only",
@@ -351,7 +390,7 @@ class FargateService(pulumi.ComponentResource):
         self, groups: Mapping[Task, aws.ec2.SecurityGroup], args: FargateServiceArgs
     ) -> None:
         """The ALB reaches the API; the API reaches its database, Redis and RabbitMQ."""
-        service = args.spec.service
+        service = args.config.spec.service
         api = groups["api"]
         self._ingress(
             "api-from-alb", api.id, service.port, args.alb_security_group_id, "HTTP from the ALB"
@@ -402,7 +441,7 @@ class FargateService(pulumi.ComponentResource):
 
     def _broker_storage(self, broker: aws.ec2.SecurityGroup) -> _BrokerStorage:
         """An encrypted EFS file system, a mount target per private subnet, an access point."""
-        args, spec = self._args, self._args.spec
+        args, spec = self._args, self._args.config.spec
         name = f"{self._name}-rabbitmq-data"
         group = aws.ec2.SecurityGroup(
             f"{name}-sg",
@@ -420,7 +459,7 @@ class FargateService(pulumi.ComponentResource):
             performance_mode="generalPurpose",
             throughput_mode="elastic",
             tags={"Name": name, "service": spec.name},
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.config.protect),
         )
         mounts = [
             aws.efs.MountTarget(
@@ -459,7 +498,7 @@ class FargateService(pulumi.ComponentResource):
     def _ecs_service(
         self, task: Task, group: aws.ec2.SecurityGroup, efs: _BrokerStorage | None
     ) -> aws.ecs.Service:
-        args, spec = self._args, self._args.spec
+        args, spec = self._args, self._args.config.spec
         name = f"{self._name}-{task}"
         execution = self._role(f"{task}-execution", f"{spec.name} {task}: ECS task execution")
         reads = self._parameter_arns(list(spec.secrets(task).values()))
@@ -469,9 +508,9 @@ class FargateService(pulumi.ComponentResource):
             policy=pulumi.Output.all(self._account, reads, args.secrets_key_arn).apply(
                 lambda v: execution_policy(
                     list(v[1]),
-                    log_group_arn(args.region, str(v[0]), spec.log_group),
+                    log_group_arn(args.config.region, str(v[0]), spec.log_group),
                     ecr_repository_arn(spec.image if task == "api" else ""),
-                    decrypts=decrypt_statements(str(v[2]), args.region, parameter_arns=v[1]),
+                    decrypts=decrypt_statements(str(v[2]), args.config.region, parameter_arns=v[1]),
                 )
             ),
             opts=self._child,
@@ -556,7 +595,7 @@ class FargateService(pulumi.ComponentResource):
             cluster=args.cluster.arn,
             task_definition=definition.arn,
             launch_type="FARGATE",
-            desired_count=args.scaling.desired_count if task == "api" else 1,
+            desired_count=args.config.scaling.desired_count if task == "api" else 1,
             deployment_minimum_healthy_percent=0 if single_writer else 100,
             deployment_maximum_percent=100 if single_writer else 200,
             deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(
@@ -599,7 +638,7 @@ class FargateService(pulumi.ComponentResource):
         )
 
     def _role(self, suffix: str, description: str) -> aws.iam.Role:
-        region = self._args.region
+        region = self._args.config.region
         return aws.iam.Role(
             f"{self._name}-{suffix}",
             description=description,
@@ -608,15 +647,15 @@ class FargateService(pulumi.ComponentResource):
         )
 
     def _parameter_arns(self, names: Sequence[str]) -> pulumi.Output[list[str]]:
-        region = self._args.region
+        region = self._args.config.region
         listed = sorted(names)
         return self._account.apply(lambda a: [parameter_arn(region, a, n) for n in listed])
 
     # --- scaling and alarms -----------------------------------------------------------
 
     def _autoscaling(self, api: aws.ecs.Service) -> None:
-        args, spec = self._args, self._args.spec
-        scaling = args.scaling
+        args, spec = self._args, self._args.config.spec
+        scaling = args.config.scaling
         target = aws.appautoscaling.Target(
             f"{self._name}-api-scaling",
             service_namespace="ecs",
@@ -654,7 +693,7 @@ class FargateService(pulumi.ComponentResource):
             )
 
     def _alarms(self, task: Task, service: aws.ecs.Service) -> None:
-        args, spec = self._args, self._args.spec
+        args, spec = self._args, self._args.config.spec
         for metric, what in (("CPUUtilization", "cpu"), ("MemoryUtilization", "memory")):
             suffix = f"{task}-{what}"
             aws.cloudwatch.MetricAlarm(
