@@ -8,7 +8,8 @@
   published plan data);
 - a managed WAF that is not deployed although the zone's plan includes it;
 - the egress: where the NAT gateways (or the NAT instance) are, and why there;
-- the alarms: who they e-mail, and that each address must confirm its subscription.
+- the alarms: who they e-mail, and that each address must confirm its subscription;
+- a restored database: what it is restored from, and which instance the services use.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from plan.resource_types import (
     EC2_INSTANCE,
     METRIC_ALARM,
     NAT_GATEWAY,
+    RDS_INSTANCE,
     RULESET,
     SUBNET,
 )
@@ -272,6 +274,31 @@ def alarms_note(plan: Plan) -> str | None:
     )
 
 
+def restore_note(plan: Plan) -> str | None:
+    """`database: ticketing-prod-db-restored restored from snapshot rds:...; the services
+    use ticketing-prod-db`: which step of the restore runbook the stack is at."""
+    restored = [
+        r
+        for r in plan.of_type(RDS_INSTANCE)
+        if "snapshotIdentifier" in r.inputs or "restoreToPointInTime" in r.inputs
+    ]
+    if not restored:
+        return None
+    lines = []
+    for instance in restored:
+        inputs = instance.inputs
+        if "snapshotIdentifier" in inputs:
+            source = f"snapshot {inputs['snapshotIdentifier']}"
+        else:
+            point = cast(Mapping[str, Any], inputs["restoreToPointInTime"])
+            when = point.get("restoreTime") or "its latest restorable time"
+            source = f"{point.get('sourceDbInstanceIdentifier')} at {when}"
+        lines.append(f"{inputs.get('identifier')} restored from {source}")
+    services = cast(Mapping[str, Mapping[str, Any]], plan.outputs.get("services") or {})
+    used = sorted({str(s.get("databaseInstance")) for s in services.values()})
+    return f"database: {'; '.join(lines)}; the services use {', '.join(used)}"
+
+
 def notes(plan: Plan) -> list[str]:
     """Every note that applies to `plan`, in the order traffic flows: edge, ingress, egress,
     then who the alarms reach, then the venue; then the program's warnings."""
@@ -281,6 +308,7 @@ def notes(plan: Plan) -> list[str]:
         ingress_note(plan),
         egress_note(plan),
         alarms_note(plan),
+        restore_note(plan),
     ]
     return [
         *(n for n in found if n is not None),

@@ -20,7 +20,7 @@ import pytest
 
 from components.host.apply_document import unpack_parameter
 from components.settings import ConfigError, parse
-from plan import policy
+from plan import notes, policy
 from plan.model import Plan, Resource
 from plan.resource_types import RDS_INSTANCE
 from seed import catalog
@@ -280,4 +280,24 @@ def test_a_restore_with_nothing_on_the_shared_instance_is_refused() -> None:
     assert message.startswith(
         "ticketing:database.restore: no service's database is on the shared instance: "
         "there is nothing to restore, got "
+    )
+
+
+def test_the_plan_says_what_the_copy_is_restored_from_and_what_the_services_use(
+    steps: dict[str, Plan], built: Callable[..., Plan]
+) -> None:
+    assert notes.restore_note(steps["before"]) is None
+    assert notes.restore_note(steps["restored"]) == (
+        f"database: ticketing-prod-db-restored restored from snapshot {SNAPSHOT}; "
+        "the services use ticketing-prod-db"
+    )
+    assert notes.restore_note(steps["serving"]) == (
+        f"database: ticketing-prod-db-restored restored from snapshot {SNAPSHOT}; "
+        "the services use ticketing-prod-db-restored"
+    )
+    latest = built("dev", **restoring(pointInTime="latest"))
+    assert notes.restore_note(latest) in notes.notes(latest)
+    assert notes.restore_note(latest) == (
+        "database: ticketing-dev-db-restored restored from ticketing-dev-db at its latest "
+        "restorable time; the services use ticketing-dev-db"
     )
