@@ -4,7 +4,7 @@ the order traffic flows, then the exports people and venue stacks read."""
 import pulumi
 
 from components import settings
-from components.aws.app_tier import AppTier
+from components.aws.app_tier import AppTier, AppTierArgs
 from components.aws.certificate import EdgeCertificate, EdgeCertificateArgs
 from components.aws.ingress import Ingress, IngressArgs
 from components.aws.network import AwsNetwork, AwsNetworkArgs
@@ -41,7 +41,7 @@ if isinstance(stack, settings.CloudSettings):
     venues = VenueSyncCredentials(
         "venue-sync", VenueSyncCredentialsArgs.of(stack, key.outputs.arn), opts=on_aws
     )
-    app = AppTier("app", stack, network, ingress, venues, key, opts=on_aws)  # RDS, hosts, alarms
+    app = AppTier("app", AppTierArgs.of(stack, network, ingress, venues, key), opts=on_aws)
     boundaries = [network, tls, ingress, edge, app, venues]
 elif isinstance(stack, settings.BootstrapSettings):  # the pipeline's OIDC provider and roles
     ci = CiIdentity(

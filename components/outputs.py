@@ -10,9 +10,9 @@ Every component declares what it offers as one frozen dataclass beside it,
   `stack_outputs()`; the description beside it (what the value means, who reads
   it) is what docs/stack-outputs.md says about it (`make docs`).
 
-A component still exporting a plain dict declares its stack outputs with
-`describe`, beside the dict, and exports `Described.values(...)`, which refuses a
-name without a description. `descriptions()` gathers both kinds.
+A stack output no component owns (the program's `environment`, `PROGRAM` below)
+is declared with `describe` and exported through `Described.values(...)`, which
+refuses a name without a description. `descriptions()` gathers both kinds.
 
 Only what the engine resolves later lives here (`pulumi.Output`s and the plain
 values registered beside them); construction-time wiring (a `compose` plan, a

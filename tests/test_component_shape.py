@@ -31,10 +31,8 @@ from plan.model import Plan
 ROOT = Path(__file__).resolve().parents[1]
 # The stack settings as a whole (and the venue section the Bastion used to take).
 STACK_SETTINGS = {"CloudSettings", "VenueStackSettings", "BootstrapSettings", "VenueSettings"}
-# Still on their old argument shapes; each leaves this set as it is converted.
-PENDING = {
-    "AppTier",
-}
+# Still on their old argument shapes; each leaves this set as it is converted (none left).
+PENDING: set[str] = set()
 
 
 def _modules() -> Iterator[ModuleType]:
@@ -236,7 +234,19 @@ def _exported_keys(*component: str) -> set[str]:
     return keys
 
 
+# What `__main__.py` builds for each kind of stack, in its `boundaries` list.
+CLOUD = (
+    "AwsNetwork",
+    "EdgeCertificate",
+    "Ingress",
+    "CloudflareEdge",
+    "AppTier",
+    "VenueSyncCredentials",
+)
 BOUNDARIES: dict[str, tuple[str, ...]] = {
+    "dev": CLOUD,
+    "staging": CLOUD,
+    "prod": CLOUD,
     "venue-dev-arena": ("VenueHost",),
     "bootstrap": ("CiIdentity",),
 }
