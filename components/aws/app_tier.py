@@ -163,15 +163,17 @@ class AppTierOutputs(ComponentOutputs):
     services: pulumi.Output[dict[str, dict[str, object]]] = field(
         metadata=exported(
             "Per domain service: its database and database role, the RDS instance holding the "
-            "database, the app host it runs on (`shared` or `dedicated`) and the names of the "
-            "SSM parameters holding its credentials and URLs. Names only, never a value.",
+            "database, where it runs (`shared`, `ecs`, or its own name on a dedicated host) "
+            "and the names of the SSM parameters holding its credentials and URLs. Names "
+            "only, never a value.",
             people="read a service's credential: `aws ssm get-parameter --with-decryption "
             "--name <services.<service>.ssmParameters.database-url>`",
         )
     )
     rds_endpoint: pulumi.Output[str] = field(
         metadata=exported(
-            "The endpoint (`host:port`) of the shared RDS PostgreSQL instance, or of the "
+            "The endpoint (`host:port`) of the RDS PostgreSQL instance serving the shared "
+            "databases (the restored copy once `database.restore.serve` is set), or of the "
             "first dedicated one where every service has its own.",
             people="connect from an app host (opened with `ssmSessionCommand`); RDS is "
             "reachable from the app hosts only",
