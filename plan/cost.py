@@ -17,6 +17,7 @@ tax, and Cloudflare's plan.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -27,6 +28,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rich.table import Table
 
+from components.host import cloudwatch_agent
 from components.settings import DEFAULT_REGION
 from plan.fargate import EFS_FILE_SYSTEM, FargateService, fargate_services
 from plan.model import Plan, Resource, is_nat_instance, reveal
@@ -49,6 +51,7 @@ from plan.resource_types import (
     RDS_INSTANCE,
     SECRETS_MANAGER_SECRET,
     SNS_TOPIC,
+    SSM_DOCUMENT,
     SUBNET,
     VPC_ENDPOINT,
 )
@@ -106,6 +109,7 @@ class Items(_Strict):
     public_ipv4_hour: Price
     cloudwatch_alarm_month: Price
     cloudwatch_high_resolution_alarm_month: Price
+    cloudwatch_custom_metric_month: Price
     cloudwatch_dashboard_month: Price
     cloudwatch_logs_ingestion_gb: Price
     cloudwatch_vended_logs_ingestion_gb: Price
@@ -444,6 +448,7 @@ def estimate(
     _gateway_endpoints(lines)
     _public_addresses(lines, balancers, nats, instances)
     _alarms_and_dashboards(lines)
+    _agent_metrics(lines)
     _log_ingestion(lines)
     _log_buckets(lines)
     _secrets_and_notifications(lines, databases)
@@ -714,6 +719,23 @@ def _alarms_and_dashboards(lines: _Lines) -> None:
     dashboards = lines.plan.of_type(DASHBOARD)
     if dashboards:
         lines.add("CloudWatch", "Dashboards", len(dashboards), it.cloudwatch_dashboard_month)
+
+
+def _agent_metrics(lines: _Lines) -> None:
+    """The custom metrics the app hosts' CloudWatch agents publish, read from the agent
+    configuration each host's apply document applies."""
+    count = 0
+    for document in lines.plan.of_type(SSM_DOCUMENT):
+        content = reveal(document.inputs.get("content"))
+        if not isinstance(content, str):
+            continue
+        steps = json.loads(content).get("mainSteps", [])
+        commands = [c for s in steps for c in s.get("inputs", {}).get("runCommand", [])]
+        config = cloudwatch_agent.config_in_script(commands)
+        count += len(cloudwatch_agent.published_metrics(config)) if config else 0
+    if count:
+        price = lines.prices.items.cloudwatch_custom_metric_month
+        lines.add("CloudWatch", "Custom metrics (CloudWatch agent)", count, price)
 
 
 def _log_ingestion(lines: _Lines) -> None:

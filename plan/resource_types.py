@@ -49,6 +49,7 @@ SNS_TOPIC: Final = "aws:sns/topic:Topic"
 KMS_KEY: Final = "aws:kms/key:Key"
 SECRETS_MANAGER_SECRET: Final = "aws:secretsmanager/secret:Secret"
 SSM_PARAMETER: Final = "aws:ssm/parameter:Parameter"
+SSM_DOCUMENT: Final = "aws:ssm/document:Document"
 
 # AWS: the CI identity (the bootstrap stack).
 OIDC_PROVIDER: Final = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"

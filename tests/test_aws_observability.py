@@ -123,6 +123,9 @@ def test_alb_rds_and_host_metrics_are_watched(dev_plan: Plan) -> None:
         ("AWS/EC2", "StatusCheckFailed_Instance"),
         ("AWS/EC2", "CPUUtilization"),
         ("AWS/EC2", "CPUSurplusCreditBalance"),  # dev's t3.medium is burstable
+        # Disk and memory through the host's CloudWatch agent (tests/test_cloudwatch_agent.py).
+        ("Ticketing/Hosts", "disk_used_percent"),
+        ("Ticketing/Hosts", "mem_used_percent"),
     }
 
 

@@ -25,10 +25,11 @@ from typing import Any
 import pytest
 
 from components.host import apply_document as host_apply
-from components.host import bootstrap_sql, compose, rabbitmq
+from components.host import bootstrap_sql, cloudwatch_agent, compose, rabbitmq
 from components.host import packages as host_packages
 from components.host.apply_document import ApplySpec, DatabaseTarget
 from seed import catalog
+from tests.test_cloudwatch_agent import fake_ctl
 
 PARAMETER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 SERVICES = catalog.SERVICES
@@ -397,6 +398,12 @@ def run_script(
     # What SSM does before running the script: substitute {{ Parameter }} values.
     script = PARAMETER.sub(lambda m: values[m.group(1)], script_text(spec))
     script = script.replace(compose.HOST_ROOT, str(root)).replace("/snap/bin", str(snaps))
+    # An installed CloudWatch agent (its own lines run in tests/test_cloudwatch_agent.py).
+    agent = tmp_path / "cloudwatch-agent"
+    agent.mkdir()
+    (agent / "ctl").write_text(fake_ctl(agent))
+    (agent / "ctl").chmod(0o755)
+    script = script.replace(cloudwatch_agent.CTL, str(agent / "ctl"))
     (tmp_path / "apply.sh").write_text(script)
     env = {
         "PATH": str(fakes),

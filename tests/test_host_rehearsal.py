@@ -22,7 +22,12 @@ executed. It runs in the suite's dockerd's mount namespace (`DockerDaemon.host_r
 What differs from EC2, and why: the compose document in SSM has each container's log
 driver set to json-file (CloudWatch Logs is not reachable here); `systemctl` is a stub
 that succeeds (dockerd is the suite's, not a systemd unit); the database host and the
-master secret's ARN in the association's parameters are the local server's and moto's.
+master secret's ARN in the association's parameters are the local server's and moto's;
+the CloudWatch agent is a stand-in control script at the agent's own path
+(`tests/test_cloudwatch_agent.fake_ctl`, recording each call), so the script's install
+of AWS's package is skipped as on a host that has it (the bucket is unreachable here and
+dpkg would install into this machine; tests/test_cloudwatch_agent.py runs that install
+with real gpgv) while its configuration step runs as on EC2.
 
 The service stand-in serves its health path only while its own Redis answers PING and its
 own RabbitMQ accepts it, with the URLs from its env file, so "healthy" includes each
@@ -53,12 +58,13 @@ import psycopg
 import pytest
 import yaml
 
-from components.host import apply_document, compose, rabbitmq, shell
+from components.host import apply_document, cloudwatch_agent, compose, rabbitmq, shell
 from plan.model import Plan, reveal
 from seed import naming
 from tests.engines import postgres as postgres_engine
 from tests.engines.docker import DockerDaemon, StandIn, in_ci
 from tests.engines.postgres import free_port
+from tests.test_cloudwatch_agent import config_errors, fake_ctl
 from tests.test_fargate_containers import REDIS_PING, redis_stand_in
 from tests.test_host_ingress import web_stand_in
 from tests.test_host_rabbitmq import rabbitmq_stand_in
@@ -407,6 +413,7 @@ def host(
         else:
             images[ref] = web_stand_in(ref)
     docker_daemon.load(*images.values())
+    install_agent_stand_in(docker_daemon)
     h.apply()
     try:
         yield h
@@ -417,6 +424,28 @@ def host(
         )
         assert down.returncode == 0, down.stderr
         print(f"\nrehearsal applies took {', '.join(f'{s:.0f}s' for s in h.applies)}")
+
+
+# Where the agent's stand-in keeps its calls and state (in the /opt overlay, as the agent).
+AGENT_STATE = str(Path(cloudwatch_agent.CTL).parents[1] / "stand-in")
+
+
+def install_agent_stand_in(daemon: DockerDaemon) -> None:
+    ctl = cloudwatch_agent.CTL
+    result = daemon.host_run(
+        [
+            "sh",
+            "-c",
+            f"mkdir -p {AGENT_STATE} {Path(ctl).parent} && cat >{ctl} && chmod 0755 {ctl}",
+        ],
+        env={"PATH": "/usr/bin:/bin"},
+        input=fake_ctl(Path(AGENT_STATE)),
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def agent_calls(host: Host) -> list[str]:
+    return host_file(host, f"{AGENT_STATE}/calls.log").splitlines()
 
 
 def services_using(host: Host, store: str) -> list[str]:
@@ -507,6 +536,37 @@ def test_a_second_apply_with_nothing_changed_changes_nothing(host: Host) -> None
     before = host.containers()
     host.apply()
     assert host.containers() == before
+
+
+def test_the_cloudwatch_agent_is_configured_once_and_left_alone_after(host: Host) -> None:
+    """Applied twice by now (the fixture's, then the one that changed nothing): the first
+    wrote the configuration and (re)started the agent with it, the second only asked its
+    status. What the script handed the agent uses only the agent's documented keys."""
+    fetch = f"-a fetch-config -m ec2 -s -c file:{cloudwatch_agent.CONFIG_FILE}"
+    assert agent_calls(host) == ["-a status", fetch, "-a status"]
+    assert host_file(host, cloudwatch_agent.CONFIG_FILE) == cloudwatch_agent.render_config()
+    applied = json.loads(host_file(host, f"{AGENT_STATE}/applied.json"))
+    assert applied == cloudwatch_agent.agent_config()
+    assert config_errors(applied) == []
+
+
+def test_an_agent_configuration_changed_on_the_host_is_put_back_and_applied(
+    host: Host,
+) -> None:
+    before = len(agent_calls(host))
+    stale = cloudwatch_agent.render_config(("/",))
+    edit = host.daemon.host_run(
+        ["sh", "-c", f"cat >{cloudwatch_agent.CONFIG_FILE}"],
+        env={"PATH": "/usr/bin:/bin"},
+        input=stale,
+    )
+    assert edit.returncode == 0, edit.stderr
+    containers = host.containers()
+    host.apply()
+    fetch = f"-a fetch-config -m ec2 -s -c file:{cloudwatch_agent.CONFIG_FILE}"
+    assert agent_calls(host)[before:] == ["-a status", fetch]
+    assert host_file(host, cloudwatch_agent.CONFIG_FILE) == cloudwatch_agent.render_config()
+    assert host.containers() == containers  # the agent's restart touches no container
 
 
 def test_the_rds_ca_bundle_is_fetched_once_and_mounted_read_only(

@@ -40,6 +40,7 @@ SDK_CLASSES: dict[str, type] = {
     "KMS_KEY": aws.kms.Key,
     "SECRETS_MANAGER_SECRET": aws.secretsmanager.Secret,
     "SSM_PARAMETER": aws.ssm.Parameter,
+    "SSM_DOCUMENT": aws.ssm.Document,
     "OIDC_PROVIDER": aws.iam.OpenIdConnectProvider,
     "IAM_ROLE": aws.iam.Role,
     "IAM_ROLE_POLICY": aws.iam.RolePolicy,

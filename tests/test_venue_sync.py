@@ -211,6 +211,8 @@ def test_the_host_running_the_sync_publishes_venue_metrics_in_their_namespace_on
         for p in policies
         for s in statements(p)
         if "cloudwatch:PutMetricData" in str(s.get("Action"))
+        # Every app host's CloudWatch agent (tests/test_cloudwatch_agent.py).
+        and s.get("Sid") != "PublishHostMetrics"
     ]
     assert publishing == [
         {

@@ -19,7 +19,7 @@ from components.aws.service_stack import ServiceBackingStack
 from components.aws.venue_sync import VenueSyncCredentials
 from components.aws.web_client import WebClientSite
 from components.host import apply_document as host_apply
-from components.host import compose
+from components.host import cloudwatch_agent, compose
 from components.host.app_user_data import render_user_data
 from components.host.apply_document import ApplySpec, DatabaseTarget
 from components.outputs import ComponentOutputs
@@ -700,7 +700,8 @@ def _host_policy(
     decrypts: Sequence[dict[str, object]] = (),
 ) -> str:
     """Read its own SSM paths (and single `parameters`) and master secrets, write its own
-    log groups; nothing else. The host running the venue sync also publishes the venues'
+    log groups, publish its CloudWatch agent's metrics in the agent's namespace only;
+    nothing else. The host running the venue sync also publishes the venues'
     heartbeat metrics, in their namespace only.
 
     SecureStrings and RDS master secrets are encrypted with the environment's
@@ -734,6 +735,19 @@ def _host_policy(
             }
         )
     statements += decrypts
+    # The CloudWatch agent's disk and memory use (components.host.cloudwatch_agent). It calls
+    # no EC2 API: it appends the instance id from the instance metadata, and no tag or
+    # volume dimension (its ec2tagger asks EC2 only for those). Nothing else of AWS's
+    # CloudWatchAgentServerPolicy (logs, every namespace, ec2:DescribeTags and -Volumes).
+    statements.append(
+        {
+            "Sid": "PublishHostMetrics",
+            "Effect": "Allow",
+            "Action": "cloudwatch:PutMetricData",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"cloudwatch:namespace": cloudwatch_agent.NAMESPACE}},
+        }
+    )
     if venue_metrics:
         statements.append(
             {

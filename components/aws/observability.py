@@ -12,6 +12,7 @@ import pulumi_aws as aws
 
 from components.aws.database import Database
 from components.aws.kms import account_administers, customer_key
+from components.host import cloudwatch_agent
 from components.outputs import ComponentOutputs
 from components.settings import CloudSettings, rds_classes
 from seed import naming
@@ -20,6 +21,9 @@ CPU_PERCENT = 80.0
 FREE_STORAGE_FRACTION = 0.1
 FREEABLE_MEMORY_FRACTION = 0.1
 CONNECTIONS_FRACTION = 0.8
+# An app host's disks (root, Docker's data) and memory, as its CloudWatch agent reports them.
+DISK_USED_PERCENT = 85.0
+MEMORY_USED_PERCENT = 90.0
 ALB_5XX_PER_5_MINUTES = 10
 CLOUDWATCH_PRINCIPAL = "cloudwatch.amazonaws.com"
 EVENTS_PRINCIPAL = "events.amazonaws.com"
@@ -257,7 +261,9 @@ class Observability(pulumi.ComponentResource):
     """Alarms on the ALB, every RDS instance and every app host, and one dashboard.
 
     EC2 system status check failures trigger AWS's auto-recover action (the
-    instance moves to healthy hardware, keeping its id, IP and volumes). A
+    instance moves to healthy hardware, keeping its id, IP and volumes). Each
+    app host's disks and memory are watched through its CloudWatch agent, which
+    every apply installs and configures (`components.host.cloudwatch_agent`). A
     failed run of an app host's association (a deploy, or the scheduled
     re-apply) reaches the topic through an EventBridge rule: SSM publishes no
     metric for it. The
@@ -358,8 +364,8 @@ class Observability(pulumi.ComponentResource):
     def _host_alarms(
         self, args: ObservabilityArgs, host: str, instance_id: pulumi.Input[str]
     ) -> None:
-        """Status checks (a failed system check recovers the VM), CPU, and on a burstable
-        type the surplus credits it runs on."""
+        """Status checks (a failed system check recovers the VM), CPU, disk and memory use
+        (`_agent_alarms`), and on a burstable type the surplus credits it runs on."""
         dims = {"InstanceId": instance_id}
         self._alarm(
             f"{host}-host-system-check",
@@ -391,6 +397,7 @@ class Observability(pulumi.ComponentResource):
             CPU_PERCENT,
             periods=3,
         )
+        self._agent_alarms(host, instance_id)
         if is_burstable(args.host_instance_type):
             # T3 and T3a launch in unlimited mode: past its earned credits the host runs
             # on surplus ones, billed unless idle time pays them back. EC2 publishes the
@@ -408,6 +415,34 @@ class Observability(pulumi.ComponentResource):
                 periods=3,
                 missing_data="notBreaching",
             )
+
+    def _agent_alarms(self, host: str, instance_id: pulumi.Input[str]) -> None:
+        """Disk use of the root and Docker's data volume, and memory use, as the host's
+        CloudWatch agent reports them (`components.host.cloudwatch_agent`). No datapoint
+        breaches: a host whose agent stopped reporting is a host nobody watches."""
+        for path in cloudwatch_agent.HOST_DISKS:
+            self._alarm(
+                f"{host}-host-disk-{disk_label(path)}",
+                f"App host {host}: {path} more than {DISK_USED_PERCENT:.0f}% full",
+                cloudwatch_agent.NAMESPACE,
+                cloudwatch_agent.DISK_USED_METRIC,
+                cloudwatch_agent.disk_dimensions(instance_id, path),
+                DISK_USED_PERCENT,
+                statistic="Maximum",
+                period=300,
+                missing_data="breaching",
+            )
+        self._alarm(
+            f"{host}-host-memory",
+            f"App host {host}: memory more than {MEMORY_USED_PERCENT:.0f}% used",
+            cloudwatch_agent.NAMESPACE,
+            cloudwatch_agent.MEMORY_USED_METRIC,
+            cloudwatch_agent.memory_dimensions(instance_id),
+            MEMORY_USED_PERCENT,
+            period=300,
+            periods=2,
+            missing_data="breaching",
+        )
 
     def _dashboard(self, args: ObservabilityArgs) -> pulumi.Output[str]:
         """The stack's dashboard (`dashboard_body`); its name."""
@@ -504,6 +539,11 @@ class Observability(pulumi.ComponentResource):
             ok_actions=[self._topic],
             opts=self._child,
         )
+
+
+def disk_label(path: str) -> str:
+    """An alarm-name word for a mount point: `/` -> root, `/var/lib/docker` -> docker."""
+    return path.rstrip("/").rsplit("/", 1)[-1] or "root"
 
 
 def dashboard_body(region: str, alb: str, databases: list[str], hosts: list[str]) -> str:

@@ -3,9 +3,11 @@
 An SSM association runs it on the host after every change (and on its
 schedule). It first installs whatever the host lacks of Docker, Compose, psql
 and the AWS CLI (`components.host.packages`): a failed install fails the run,
-and the next scheduled run tries again. Then it reads the host's parameters
-(the compose document, the bootstrap SQL per database instance) and each
-service's SecureString parameters by path, writes the env files (0600;
+and the next scheduled run tries again. It keeps the CloudWatch agent installed and
+configured (`components.host.cloudwatch_agent`: installed once, restarted only when
+its configuration changes), so every deploy converges running hosts. Then it
+reads the host's parameters (the compose document, the bootstrap SQL per database
+instance) and each service's SecureString parameters by path, writes the env files (0600;
 ticketing's also carries each venue's sync credential) and RabbitMQ
 definitions, runs the bootstrap SQL with psql as the RDS master user (secret
 from Secrets Manager), then brings the compose project up and waits for every
@@ -48,7 +50,15 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from components.host import bootstrap_sql, compose, database_move, memory, rabbitmq, shell
+from components.host import (
+    bootstrap_sql,
+    cloudwatch_agent,
+    compose,
+    database_move,
+    memory,
+    rabbitmq,
+    shell,
+)
 from components.host import packages as host_packages
 from components.host.bootstrap_sql import DatabaseGrant
 from seed import naming
@@ -266,8 +276,8 @@ def render_apply_document(spec: ApplySpec) -> dict[str, Any]:
     """The SSM Command document (schema 2.2, one `aws:runShellScript` step) for `spec`."""
     return {
         "schemaVersion": "2.2",
-        "description": "Apply the ticketing app host: missing tools, env files, "
-        "RabbitMQ definitions, database bootstrap, docker compose up.",
+        "description": "Apply the ticketing app host: missing tools, the CloudWatch agent, "
+        "env files, RabbitMQ definitions, database bootstrap, docker compose up.",
         "parameters": document_parameters(spec),
         "mainSteps": [
             {
@@ -294,6 +304,7 @@ def render_script(spec: ApplySpec) -> list[str]:
         COMPOSE_PARAMETER=COMPOSE_PARAMETER,
         RDS_CA_FILE=compose.RDS_CA_FILE,
         COMPOSE_FILE=compose.COMPOSE_FILE,
+        CLOUDWATCH_AGENT=cloudwatch_agent.apply_lines(),
         REGISTRY_LOGIN=shell.render_lines("apply_registry_login.sh") if spec.registry else [],
         MOVES=[line for s in spec.moves for line in _move(s)],
         LAST_GOOD_FILE=compose.LAST_GOOD_COMPOSE_FILE,

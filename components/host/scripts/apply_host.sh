@@ -102,6 +102,9 @@ if [ ! -s __RDS_CA_FILE__ ]; then
   fetch_ca_bundle '{{ RdsCaBundleUrl }}' __RDS_CA_FILE__
 fi
 
+## apply_cloudwatch_agent.sh: the agent that reports disk and memory use.
+__CLOUDWATCH_AGENT__
+
 ## apply_registry_login.sh, where the stack names a private registry.
 __REGISTRY_LOGIN__
 
