@@ -29,6 +29,9 @@ class DomainService:
         backing: the backing services the seed's table lists for it.
         path_prefix: where the API hostname routes to it (`/ticketing/*`).
         host_port: the app host port it publishes and its ALB target group targets.
+        replica_host_port: the host port of its second replica, in the same target group,
+            where the stack runs two (`appHost.replicas`): declared, never computed, so
+            neither port moves when another owner is added.
         rule_priority: its ALB listener rule's priority.
         health_check_path: what the load balancer and Compose probe.
         port: the container port the service listens on.
@@ -40,6 +43,7 @@ class DomainService:
     backing: frozenset[Backing]
     path_prefix: str
     host_port: int
+    replica_host_port: int
     rule_priority: int
     health_check_path: str = "/healthz"
     port: int = 8080
@@ -71,8 +75,8 @@ class ClientApp:
     """A client application and the platforms it runs on.
 
     `hostname` is the public hostname key it talks to; `static_site` web clients
-    are also served as pinned containers on the app host, publishing `host_port`
-    behind an ALB host rule of `rule_priority`.
+    are also served as pinned containers on the app host, publishing `host_port` (and
+    `replica_host_port` for a second replica) behind an ALB host rule of `rule_priority`.
     """
 
     name: str
@@ -81,6 +85,7 @@ class ClientApp:
     hostname: str | None
     static_site: bool = False
     host_port: int | None = None
+    replica_host_port: int | None = None
     rule_priority: int | None = None
 
 
@@ -101,6 +106,7 @@ SERVICES: tuple[DomainService, ...] = (
         backing=frozenset({Backing.POSTGRESQL, Backing.REDIS, Backing.RABBITMQ}),
         path_prefix="/ticketing",
         host_port=8081,
+        replica_host_port=8181,
         rule_priority=100,
     ),
     DomainService(
@@ -109,6 +115,7 @@ SERVICES: tuple[DomainService, ...] = (
         backing=frozenset({Backing.POSTGRESQL, Backing.REDIS, Backing.RABBITMQ}),
         path_prefix="/payments",
         host_port=8082,
+        replica_host_port=8182,
         rule_priority=110,
         rate_limited_paths=("/payments",),
     ),
@@ -118,6 +125,7 @@ SERVICES: tuple[DomainService, ...] = (
         backing=frozenset({Backing.POSTGRESQL, Backing.REDIS}),
         path_prefix="/identity",
         host_port=8083,
+        replica_host_port=8183,
         rule_priority=120,
         rate_limited_paths=("/identity/login", "/identity/token"),
     ),
@@ -127,6 +135,7 @@ SERVICES: tuple[DomainService, ...] = (
         backing=frozenset({Backing.POSTGRESQL, Backing.RABBITMQ}),
         path_prefix="/notifications",
         host_port=8084,
+        replica_host_port=8184,
         rule_priority=130,
     ),
 )
@@ -164,6 +173,7 @@ CLIENTS: tuple[ClientApp, ...] = (
         hostname="admin",
         static_site=True,
         host_port=8092,
+        replica_host_port=8192,
         rule_priority=20,
     ),
     ClientApp(
@@ -173,6 +183,7 @@ CLIENTS: tuple[ClientApp, ...] = (
         hostname="app",
         static_site=True,
         host_port=8091,
+        replica_host_port=8191,
         rule_priority=10,
     ),
 )
@@ -198,26 +209,34 @@ HOST_PORTS = range(1024, 65_536)
 def check(services: tuple[DomainService, ...], clients: tuple[ClientApp, ...]) -> None:
     """Refuse a catalog in which two owners share a name, a host port or an ALB rule priority.
 
-    Each service and static web client declares its own port and priority, so adding
-    one never renumbers another (a new port would replace its target group).
+    Each service and static web client declares its own ports (one per replica) and
+    priority, so adding one never renumbers another (a new port would replace its target
+    group).
     """
-    owners: list[tuple[str, int | None, int | None]] = [
-        (s.name, s.host_port, s.rule_priority) for s in services
+    owners: list[tuple[str, int | None, int | None, int | None]] = [
+        (s.name, s.host_port, s.replica_host_port, s.rule_priority) for s in services
     ]
     for client in clients:
-        declared = client.host_port is not None, client.rule_priority is not None
-        if declared != (client.static_site, client.static_site):
+        declared = (
+            client.host_port is not None,
+            client.replica_host_port is not None,
+            client.rule_priority is not None,
+        )
+        if declared != (client.static_site,) * 3:
             raise ValueError(
-                f"web client {client.name}: host_port and rule_priority are for static sites, "
-                "and a static site needs both"
+                f"web client {client.name}: host_port, replica_host_port and rule_priority are "
+                "for static sites, and a static site needs all three"
             )
         if client.static_site:
-            owners.append((client.name, client.host_port, client.rule_priority))
+            owners.append(
+                (client.name, client.host_port, client.replica_host_port, client.rule_priority)
+            )
     seen: dict[tuple[str, object], str] = {}
-    for name, port, priority in owners:
+    for name, port, replica_port, priority in owners:
         for what, value, allowed in (
             ("name", name, None),
             ("host port", port, HOST_PORTS),
+            ("host port", replica_port, HOST_PORTS),
             ("rule priority", priority, RULE_PRIORITIES),
         ):
             if allowed is not None and value not in allowed:

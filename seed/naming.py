@@ -69,6 +69,12 @@ def backing_network(service: str) -> str:
 INGRESS_NETWORK = "ingress"
 
 
+def second_replica(owner: str) -> str:
+    """The second replica's container (and Compose service) of a service or web client; the
+    first keeps the owner's own name."""
+    return f"{owner}-2"
+
+
 def redis_container(service: str) -> str:
     return f"{service}-redis"
 

@@ -25,7 +25,7 @@ from plan.resource_types import (
     SSM_PARAMETER,
     SUBNET,
 )
-from seed.catalog import SERVICES
+from seed.catalog import SERVICES, WEB_CLIENTS
 from tests.app_tier_helpers import (
     app_hosts,
     compose_document,
@@ -39,6 +39,7 @@ INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 ASSOCIATION = "aws:ssm/association:Association"
 ATTACHMENT = "aws:lb/targetGroupAttachment:TargetGroupAttachment"
+TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
 ROUTE_ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
 ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
 
@@ -490,3 +491,72 @@ def test_a_named_registry_is_logged_in_to_with_the_one_parameter_the_host_may_re
     # Without a registry: no login, no such parameter.
     assert "docker login" not in apply_script(dev_plan, "shared")
     assert not host_policy_covers(dev_plan, "shared", token)
+
+
+def test_with_two_replicas_each_is_a_target_of_its_owners_group(prod_plan: Plan) -> None:
+    """prod runs two replicas: each owner's target group has the host on both of its
+    declared ports, the ALB reaches both, and the association names the instance and each
+    group, which the apply script's rolling lines use."""
+    [vm] = [r for r in app_hosts(prod_plan) if r.name == "shared-host-vm"]
+    groups = {r.name.removesuffix("-tg"): r for r in prod_plan.of_type(TARGET_GROUP)}
+    owners = [*SERVICES, *WEB_CLIENTS]
+    attached = {
+        (a.inputs["targetGroupArn"], int(a.inputs["port"]))
+        for a in prod_plan.of_type(ATTACHMENT)
+        if a.inputs["targetId"] == vm.id
+    }
+    wanted = {
+        (groups[o.name].outputs["arn"], port)
+        for o in owners
+        for port in (o.host_port, o.replica_host_port)
+    }
+    assert attached == wanted
+    group = prod_plan.named("app-hosts-sg")
+    rules = [
+        r.inputs for r in prod_plan.of_type(INGRESS) if r.inputs["securityGroupId"] == group.id
+    ]
+    assert sorted(int(r["fromPort"]) for r in rules) == sorted(p for _, p in wanted)
+    [association] = [a for a in prod_plan.of_type(ASSOCIATION) if a.name == "shared-host-apply"]
+    parameters = reveal(association.inputs["parameters"])
+    assert parameters["InstanceId"] == vm.id
+    for owner in owners:
+        key = "".join(part.capitalize() for part in owner.name.split("-")) + "TargetGroupArn"
+        assert parameters[key] == groups[owner.name].outputs["arn"]
+        assert f"{owner.name}:{owner.host_port} {owner.name}-2:{owner.replica_host_port}" in (
+            apply_script(prod_plan, "shared")
+        )
+
+
+def test_the_host_registers_targets_in_its_own_target_groups_only(prod_plan: Plan) -> None:
+    """RegisterTargets and DeregisterTargets on exactly its owners' target groups (they take
+    the targetgroup resource type); DescribeTargetHealth, which has no resource-level
+    permissions (AWS's Service Authorization Reference for ELBv2), for the waiters."""
+    policy = json.loads(reveal(prod_plan.named("shared-host-access").inputs["policy"]))
+    statements = {s["Sid"]: s for s in policy["Statement"]}
+    groups = sorted(
+        r.outputs["arn"] for r in prod_plan.of_type(TARGET_GROUP) if r.name.endswith("-tg")
+    )
+    assert statements["RollOwnTargets"] == {
+        "Sid": "RollOwnTargets",
+        "Effect": "Allow",
+        "Action": [
+            "elasticloadbalancing:DeregisterTargets",
+            "elasticloadbalancing:RegisterTargets",
+        ],
+        "Resource": groups,
+    }
+    assert statements["WatchTargetHealth"]["Action"] == "elasticloadbalancing:DescribeTargetHealth"
+    elb = [s for s in policy["Statement"] if "elasticloadbalancing" in json.dumps(s["Action"])]
+    assert len(elb) == 2
+
+
+def test_with_one_replica_nothing_rolls(dev_plan: Plan) -> None:
+    """dev runs one replica (`appHost.replicas: 1`): one port per owner, no rolling lines,
+    no instance or target group parameter, no ELB permission."""
+    ports = sorted(int(a.inputs["port"]) for a in dev_plan.of_type(ATTACHMENT))
+    assert ports == sorted(placement.host_ports().values())
+    assert "roll '" not in apply_script(dev_plan, "shared")
+    [association] = dev_plan.of_type(ASSOCIATION)
+    assert "InstanceId" not in reveal(association.inputs["parameters"])
+    policy = reveal(dev_plan.named("shared-host-access").inputs["policy"])
+    assert "elasticloadbalancing" not in policy

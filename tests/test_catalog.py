@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
+
+import pytest
 
 from seed import catalog
 from seed.catalog import Backing
@@ -70,3 +73,19 @@ def test_client_platforms_match_the_seed() -> None:
 def test_web_clients_are_the_browser_ones() -> None:
     assert {c.name for c in catalog.WEB_CLIENTS} == {"client-web", "admin-portal"}
     assert {c.hostname for c in catalog.WEB_CLIENTS} == {"app", "admin"}
+
+
+def test_every_replica_port_is_declared_and_distinct() -> None:
+    """Each service and static web client declares its second replica's port; a port another
+    owner (or its own first replica) holds is refused before anything is planned."""
+    owners = [*catalog.SERVICES, *catalog.WEB_CLIENTS]
+    ports = [p for o in owners for p in (o.host_port, o.replica_host_port)]
+    assert None not in ports and len(set(ports)) == len(ports)
+    clash = dataclasses.replace(
+        catalog.SERVICES[0], replica_host_port=catalog.SERVICES[1].host_port
+    )
+    with pytest.raises(ValueError, match=r"^payments: host port 8082 is already ticketing's$"):
+        catalog.check((clash, *catalog.SERVICES[1:]), catalog.CLIENTS)
+    unpaired = dataclasses.replace(catalog.WEB_CLIENTS[0], replica_host_port=None)
+    with pytest.raises(ValueError, match="a static site needs all three"):
+        catalog.check(catalog.SERVICES, (unpaired,))

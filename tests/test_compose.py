@@ -461,3 +461,45 @@ def test_privileged_or_invalid_host_ports_are_refused(port: int) -> None:
 def test_bind_address_must_be_an_ip_address() -> None:
     with pytest.raises(ValueError):
         host_spec(bind_address="everywhere")
+
+
+def test_a_second_replica_runs_on_its_own_port_sharing_the_first_ones_stores() -> None:
+    """With `replica_host_port` each service and web client gets a second container,
+    `<owner>-2`, on that port: the same image, env file, networks and health check, its own
+    log stream; the backing containers stay one each."""
+    identity = catalog.service("identity")
+    client = catalog.web_client("client-web")
+    spec = service_spec(identity, replica_host_port=18183)
+    web = WebClientSpec(
+        client=client,
+        image="nginxinc/nginx-unprivileged:1.27.3-alpine",
+        host_port=18092,
+        replica_host_port=18192,
+        log_group="/ticketing/dev/client-web",
+    )
+    document = compose.render_compose(host_spec(services=(spec,), web_clients=(web,)))
+    services = document["services"]
+    assert set(services) == {
+        "identity",
+        "identity-2",
+        "identity-redis",
+        "client-web",
+        "client-web-2",
+    }
+    for owner, second, port in (
+        ("identity", "identity-2", 18183),
+        ("client-web", "client-web-2", 18192),
+    ):
+        first, other = services[owner], services[second]
+        assert other["container_name"] == second
+        assert other["ports"] == [{**first["ports"][0], "published": str(port)}]
+        assert other["logging"]["options"]["awslogs-stream"] == f"app-1/{second}"
+        same = {k: v for k, v in first.items() if k not in ("container_name", "ports", "logging")}
+        assert same == {k: v for k, v in other.items() if k in same}
+    assert schema_errors(document) == []
+
+
+def test_a_replica_port_must_be_distinct_from_every_other() -> None:
+    spec = service_spec(catalog.service("identity"), replica_host_port=HOST_PORTS["payments"])
+    with pytest.raises(ValueError, match="host ports must be distinct"):
+        host_spec(services=(spec, service_spec(catalog.service("payments"))), web_clients=())

@@ -861,3 +861,62 @@ def test_a_service_cannot_be_both_run_and_bootstrapped_only() -> None:
             (DatabaseTarget("shared", ON_ECS.services),),
             bootstrap_only=(TICKETING,),
         )
+
+
+# --- two replicas, replaced one at a time ---------------------------------------------
+
+ROLLING = ApplySpec(
+    SERVICES,
+    (DatabaseTarget("shared", SERVICES),),
+    rolling=(
+        host_apply.RollingOwner("identity", (("identity", 8083), ("identity-2", 8183))),
+        host_apply.RollingOwner("client-web", (("client-web", 8091), ("client-web-2", 8191))),
+    ),
+)
+TARGET_GROUP_ARN = (
+    "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/identity-tg-3f2a/"
+    "0123456789abcdef"
+)
+
+
+def test_rolling_owners_take_the_instance_and_their_target_groups() -> None:
+    doc = host_apply.render_apply_document(ROLLING)
+    params = doc["parameters"]
+    assert {"InstanceId", "IdentityTargetGroupArn", "ClientWebTargetGroupArn"} <= set(params)
+    assert re.fullmatch(params["InstanceId"]["allowedPattern"], "i-0123456789abcdef0")
+    pattern = params["IdentityTargetGroupArn"]["allowedPattern"]
+    assert re.fullmatch(pattern, TARGET_GROUP_ARN)
+    for bad in (
+        TARGET_GROUP_ARN + "' ; id",
+        TARGET_GROUP_ARN.replace("targetgroup", "loadbalancer"),
+    ):
+        assert not re.fullmatch(pattern, bad)
+    assert not re.fullmatch(params["InstanceId"]["allowedPattern"], "i-0123$(id)")
+    used = set(PARAMETER.findall(json.dumps(doc["mainSteps"])))
+    assert used == set(params)
+    script = script_text(ROLLING)
+    assert "roll '{{ IdentityTargetGroupArn }}' identity:8083 identity-2:8183" in script
+    assert "roll '{{ ClientWebTargetGroupArn }}' client-web:8091 client-web-2:8191" in script
+    # Rolled before the converge, which then finds nothing of theirs left to replace.
+    assert script.index("roll '{{ Identity") < script.rindex("\nconverge\n")
+
+
+def test_without_rolling_owners_there_is_no_rolling_line_or_parameter() -> None:
+    assert "InstanceId" not in host_apply.render_apply_document(SHARED)["parameters"]
+    script = script_text(SHARED)
+    assert "roll '" not in script and "deregister-targets" not in script
+
+
+@pytest.mark.parametrize(
+    ("owner", "replicas"),
+    [
+        ("identity", (("identity", 8083),)),
+        ("Identity", (("identity", 8083), ("identity-2", 8183))),
+        ("identity", (("identity", 8083), ("identity-2", 80))),
+    ],
+)
+def test_a_rolling_owner_rolls_two_replicas_on_host_ports(
+    owner: str, replicas: tuple[tuple[str, int], ...]
+) -> None:
+    with pytest.raises(ValueError, match=owner):
+        host_apply.RollingOwner(owner, replicas)

@@ -23,7 +23,7 @@ import yaml
 
 from components.host import app_user_data, nat_user_data, shell
 from components.host import apply_document as host_apply
-from components.host.apply_document import ApplySpec, DatabaseTarget
+from components.host.apply_document import ApplySpec, DatabaseTarget, RollingOwner
 from plan.model import Plan, is_nat_instance
 from plan.resource_types import EC2_INSTANCE
 from seed import catalog
@@ -44,6 +44,11 @@ SPECS = {
     ),
     "venues": ApplySpec(SERVICES, (DatabaseTarget("shared", SERVICES),), ("arena", "west-end")),
     "no-rabbitmq": ApplySpec((IDENTITY,), (DatabaseTarget("shared", (IDENTITY,)),)),
+    "two-replicas": ApplySpec(
+        SERVICES,
+        (DatabaseTarget("shared", SERVICES),),
+        rolling=(RollingOwner("identity", (("identity", 8083), ("identity-2", 8183))),),
+    ),
 }
 
 

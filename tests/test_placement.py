@@ -34,6 +34,7 @@ LOYALTY = DomainService(
     backing=frozenset({Backing.POSTGRESQL, Backing.REDIS}),
     path_prefix="/loyalty",
     host_port=8085,
+    replica_host_port=8185,
     rule_priority=140,
 )
 

@@ -705,8 +705,42 @@ def test_dev_on_a_t3_medium_overcommits_naming_the_host_the_sum_and_the_memory()
     assert str(raised.value) == (
         "ticketing:appHost.instanceType: host shared: its containers' memory limits add up to "
         "4224 MiB, more than t3.medium's 4096 MiB less 768 MiB for the system (3328 MiB); "
-        'choose a larger type or lower services.<name>.memoryMb, got "t3.medium"'
+        "choose a larger type, lower services.<name>.memoryMb or appHost.replicas (1), "
+        'got "t3.medium"'
     )
+
+
+def test_a_second_replica_counts_in_the_memory_sum() -> None:
+    # Each service and web client twice: 4 x 2 x 512 + 3 Redis x 128 + 3 RabbitMQ x 512 +
+    # 2 x 2 web clients x 128 = 6528 MiB; Redis and RabbitMQ stay one each.
+    two = parse(cloud(appHost__replicas=2))
+    assert isinstance(two, CloudSettings)
+    limits = two.container_limits()["shared"]
+    assert sum(limits.values()) == 6528
+    assert {"ticketing-2", "client-web-2"} <= set(limits)
+    assert "ticketing-redis-2" not in limits
+    with pytest.raises(ConfigError) as raised:
+        parse(cloud(appHost__replicas=2, appHost__instanceType="t3.medium"))
+    assert "add up to 6528 MiB" in str(raised.value)
+    assert str(raised.value).endswith('or appHost.replicas (2), got "t3.medium"')
+
+
+@pytest.mark.parametrize("value", [3, 0, "two"])
+def test_replicas_are_one_or_two(value: object) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse(cloud(appHost__replicas=value))
+    shown = f'"{value}"' if isinstance(value, str) else str(value)
+    assert str(raised.value) == f"ticketing:appHost.replicas: expected one of 1 or 2, got {shown}"
+
+
+def test_dev_runs_one_replica_staging_and_prod_two() -> None:
+    """dev's t3.medium holds one set of containers; staging and prod roll two."""
+    for stack, replicas in (("dev", 1), ("staging", 2), ("prod", 2)):
+        stack_file = Path(__file__).resolve().parent.parent / f"Pulumi.{stack}.yaml"
+        config = yaml.safe_load(stack_file.read_text())["config"]
+        parsed = parse({k.split(":", 1)[1]: v for k, v in config.items()})
+        assert isinstance(parsed, CloudSettings)
+        assert parsed.app_host.replicas == replicas, stack
 
 
 def test_a_dedicated_host_is_checked_on_its_own() -> None:

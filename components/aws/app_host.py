@@ -21,7 +21,7 @@ from components.aws.web_client import WebClientSite
 from components.host import apply_document as host_apply
 from components.host import cloudwatch_agent, compose
 from components.host.app_user_data import render_user_data
-from components.host.apply_document import ApplySpec, DatabaseTarget
+from components.host.apply_document import ApplySpec, DatabaseTarget, RollingOwner
 from components.outputs import ComponentOutputs
 from components.settings import CloudSettings
 from components.settings.cloud import RegistrySettings
@@ -63,11 +63,14 @@ class AppHostFirewallArgs:
 
     @classmethod
     def of(
-        cls, vpc_id: pulumi.Input[str], alb_security_group_id: pulumi.Input[str]
+        cls,
+        vpc_id: pulumi.Input[str],
+        alb_security_group_id: pulumi.Input[str],
+        replicas: int = 1,
     ) -> AppHostFirewallArgs:
-        """Every catalog service's and web client's host port (`placement.host_ports`),
-        admitted from this ALB group."""
-        ports = tuple(sorted(placement.host_ports().items(), key=lambda item: item[1]))
+        """Every catalog service's and web client's host port (`placement.host_ports`), each
+        replica's (`appHost.replicas`), admitted from this ALB group."""
+        ports = tuple(sorted(placement.host_ports(replicas).items(), key=lambda item: item[1]))
         return cls(vpc_id, alb_security_group_id, ports)
 
 
@@ -147,6 +150,7 @@ def apply_spec(
     venues: Sequence[str] = (),
     moves: Sequence[DomainService] = (),
     registry: bool = False,
+    rolling: Sequence[RollingOwner] = (),
 ) -> ApplySpec:
     """What the host applies: its services, their databases, and the venues' credentials.
 
@@ -155,7 +159,8 @@ def apply_spec(
     bootstraps: its own, and on the shared host those of the ECS services
     (`elsewhere`: `placement.bootstrapped_elsewhere`); `venues` only if the host
     runs `naming.VENUE_SYNC_SERVICE`, whose env file gets them; `moves`: the
-    services whose database it copies to their own instance (`placement.moves`).
+    services whose database it copies to their own instance (`placement.moves`);
+    `rolling`: its services and web clients with two replicas.
     """
     targets: list[DatabaseTarget] = []
     for target, residents in placed.items():
@@ -171,6 +176,7 @@ def apply_spec(
         tuple(elsewhere),
         tuple(moves),
         registry,
+        tuple(rolling),
     )
 
 
@@ -252,7 +258,8 @@ class HostDatabase:
 
 @dataclass(frozen=True)
 class HostTarget:
-    """One target group the host is registered in, on its owner's host port."""
+    """One target the host is in a target group as: a replica's container on its host port
+    (`owner`: the container's name)."""
 
     owner: str
     target_group_arn: pulumi.Input[str]
@@ -326,8 +333,16 @@ class AppHostArgs:
         web_clients = [sites[c.name] for c in layout.web_clients]
         venues = venue_sync.venues if venue_sync else ()
         placed = {target: config.placed.get(target, ()) for target in databases}
+        specs = [s.compose_spec for s in services] + [w.compose_spec for w in web_clients]
+        rolling = [RollingOwner(o.name, o.replicas) for o in specs if len(o.replicas) == 2]
         spec = apply_spec(
-            layout, placed, config.bootstrapped, venues, config.moves, config.registry is not None
+            layout,
+            placed,
+            config.bootstrapped,
+            venues,
+            config.moves,
+            config.registry is not None,
+            rolling,
         )
         used = [t.name for t in spec.databases]
         if spec.moves and config.move_source not in used:  # where the moving databases are
@@ -342,12 +357,13 @@ class AppHostArgs:
             redis_image=config.redis_image,
             rabbitmq_image=config.rabbitmq_image,
         )
+        groups = [(s.compose_spec, s.outputs.target_group_arn) for s in services] + [
+            (w.compose_spec, w.outputs.target_group_arn) for w in web_clients
+        ]
         targets = [
-            HostTarget(s.compose_spec.name, s.outputs.target_group_arn, s.compose_spec.host_port)
-            for s in services
-        ] + [
-            HostTarget(w.compose_spec.name, w.outputs.target_group_arn, w.compose_spec.host_port)
-            for w in web_clients
+            HostTarget(container, arn, port)
+            for owner, arn in groups
+            for container, port in owner.replicas
         ]
         bootstrapped = [stacks[s.name] for s in config.bootstrapped]
         return cls(
@@ -435,13 +451,13 @@ class AppHost(pulumi.ComponentResource):
         parameters = self._parameters(name, args, host_path, documents)
         identity, access = self._identity(name, args, host_path)
         instance, data = self._vm(name, args, identity)
-        self._target_groups(name, args, instance)
+        attachments = self._target_groups(name, args, instance)
         self._apply(
             name,
             args,
             documents,
             instance,
-            waits_for=[*parameters, access, identity.agent, *args.waits_for],
+            waits_for=[*parameters, access, identity.agent, *attachments, *args.waits_for],
         )
         self.outputs = AppHostOutputs(
             instance_id=instance.id,
@@ -494,9 +510,13 @@ class AppHost(pulumi.ComponentResource):
         # The private registry's password, where the stack names one: that parameter only.
         if config.registry is not None:
             passwords.append(config.registry.password_parameter)
+        # The target groups whose replicas it takes out and puts back in (`spec.rolling`).
+        rolled = {r.owner for r in args.spec.rolling}
+        groups = [t.target_group_arn for t in args.targets if t.owner in rolled]
         policy = pulumi.Output.all(
             account=account,
             logs=pulumi.Output.all(*args.log_group_arns),
+            groups=pulumi.Output.all(*groups),
             secrets=pulumi.Output.all(*[d.master_secret_arn for d in args.databases.values()]),
             names=args.secret_names,
             key=args.secrets_key_arn,
@@ -518,6 +538,7 @@ class AppHost(pulumi.ComponentResource):
                     ],
                     secret_arns=list(v["secrets"]),
                 ),
+                target_groups=[str(g) for g in v["groups"]],
             )
         )
         access = aws.iam.RolePolicy(
@@ -590,9 +611,12 @@ class AppHost(pulumi.ComponentResource):
         )
         return instance, data
 
-    def _target_groups(self, name: str, args: AppHostArgs, instance: aws.ec2.Instance) -> None:
-        """The VM in its services' and web clients' target groups, on their host ports."""
-        for target in args.targets:
+    def _target_groups(
+        self, name: str, args: AppHostArgs, instance: aws.ec2.Instance
+    ) -> list[aws.lb.TargetGroupAttachment]:
+        """The VM in its services' and web clients' target groups, once per replica's host
+        port (the apply script takes a replica out and puts it back while replacing it)."""
+        return [
             aws.lb.TargetGroupAttachment(
                 f"{name}-{target.owner}",
                 target_group_arn=target.target_group_arn,
@@ -600,6 +624,8 @@ class AppHost(pulumi.ComponentResource):
                 port=target.port,
                 opts=pulumi.ResourceOptions(parent=self),
             )
+            for target in args.targets
+        ]
 
     def _apply(
         self,
@@ -630,6 +656,11 @@ class AppHost(pulumi.ComponentResource):
             parameters[target.document_parameter("DatabaseHost")] = database.address
             parameters[target.document_parameter("DatabasePort")] = database.port.apply(str)
             parameters[target.document_parameter("MasterSecretArn")] = database.master_secret_arn
+        if args.spec.rolling:
+            parameters["InstanceId"] = instance.id
+            arns = {t.owner: t.target_group_arn for t in args.targets}
+            for rolling in args.spec.rolling:
+                parameters[rolling.parameter] = arns[rolling.owner]
         if config.registry is not None:
             parameters["RegistryServer"] = config.registry.server
             parameters["RegistryUsername"] = config.registry.username
@@ -698,6 +729,7 @@ def _host_policy(
     venue_metrics: bool = False,
     parameters: Sequence[str] = (),
     decrypts: Sequence[dict[str, object]] = (),
+    target_groups: Sequence[str] = (),
 ) -> str:
     """Read its own SSM paths (and single `parameters`) and master secrets, write its own
     log groups, publish its CloudWatch agent's metrics in the agent's namespace only;
@@ -710,6 +742,12 @@ def _host_policy(
     PutMetricData has no resource-level permissions ("*" is the only resource); the
     `cloudwatch:namespace` condition key narrows it (AWS's Service Authorization
     Reference for CloudWatch).
+
+    A host with two replicas per owner deregisters and registers its own targets in its
+    own `target_groups` only (RegisterTargets and DeregisterTargets take the targetgroup
+    resource type), and reads target health for the waiters: DescribeTargetHealth has no
+    resource-level permissions ("*"), and reveals health states only (AWS's Service
+    Authorization Reference for Elastic Load Balancing V2).
     """
     statements: list[dict[str, object]] = [
         {
@@ -748,6 +786,25 @@ def _host_policy(
             "Condition": {"StringEquals": {"cloudwatch:namespace": cloudwatch_agent.NAMESPACE}},
         }
     )
+    if target_groups:
+        rolls: list[dict[str, object]] = [
+            {
+                "Sid": "RollOwnTargets",
+                "Effect": "Allow",
+                "Action": [
+                    "elasticloadbalancing:DeregisterTargets",
+                    "elasticloadbalancing:RegisterTargets",
+                ],
+                "Resource": sorted(target_groups),
+            },
+            {
+                "Sid": "WatchTargetHealth",
+                "Effect": "Allow",
+                "Action": "elasticloadbalancing:DescribeTargetHealth",
+                "Resource": "*",
+            },
+        ]
+        statements += rolls
     if venue_metrics:
         statements.append(
             {

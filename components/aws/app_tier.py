@@ -126,7 +126,9 @@ class AppTierArgs:
         on_ecs = placement.ecs_services(settings)
         return cls(
             alarms=AlarmTopicArgs.of(settings),
-            firewall=AppHostFirewallArgs.of(vpc_id, router.outputs.alb_security_group_id),
+            firewall=AppHostFirewallArgs.of(
+                vpc_id, router.outputs.alb_security_group_id, settings.app_host.replicas
+            ),
             databases={
                 t: DatabaseConfig.of(settings, placement.restore_of(settings, t))
                 for t in placement.databases(settings)

@@ -36,6 +36,16 @@ def web_client_host_port(client: str) -> int:
     return _declared(client, catalog.web_client(client).host_port)
 
 
+def replica_host_port(settings: CloudSettings, owner: str) -> int | None:
+    """The host port of a service's or web client's second replica (catalog), or None where
+    the stack runs one (`appHost.replicas`)."""
+    if settings.app_host.replicas == 1:
+        return None
+    if owner in catalog.SERVICE_NAMES:
+        return catalog.service(owner).replica_host_port
+    return _declared(owner, catalog.web_client(owner).replica_host_port)
+
+
 def service_priority(service: str) -> int:
     """Its ALB listener rule's priority (catalog): path prefixes on the API hostname."""
     return catalog.service(service).rule_priority
@@ -52,10 +62,15 @@ def _declared(client: str, value: int | None) -> int:
     return value
 
 
-def host_ports() -> dict[str, int]:
-    """Every host port an app host may publish, by owner (service or web client)."""
+def host_ports(replicas: int = 1) -> dict[str, int]:
+    """Every host port an app host may publish, by owner (service or web client); with two
+    `replicas`, the second replica's too, under its container's name."""
     ports = {s.name: service_host_port(s.name) for s in SERVICES}
     ports.update({c.name: web_client_host_port(c.name) for c in WEB_CLIENTS})
+    if replicas == 2:
+        seconds = [(s.name, s.replica_host_port) for s in SERVICES]
+        seconds += [(c.name, _declared(c.name, c.replica_host_port)) for c in WEB_CLIENTS]
+        ports.update({naming.second_replica(owner): port for owner, port in seconds})
     return ports
 
 

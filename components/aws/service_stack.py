@@ -75,6 +75,7 @@ class ServiceBackingStackConfig:
             service=service,
             image=config.image,
             host_port=placement.service_host_port(name),
+            replica_host_port=placement.replica_host_port(settings, name),
             log_group=placement.log_group_name(settings.environment, name),
             memory_mb=config.memory_mb,
             redis_max_memory_mb=config.redis_max_memory_mb,

@@ -48,6 +48,7 @@ class WebClientSiteArgs:
             client=client,
             image=settings.web_clients[client.name].image,
             host_port=placement.web_client_host_port(client.name),
+            replica_host_port=placement.replica_host_port(settings, client.name),
             log_group=placement.log_group_name(settings.environment, client.name),
         )
         return cls(

@@ -17,8 +17,15 @@ container's health. A document that comes up healthy is kept beside the live one
 back in place and up again, and the run still fails, so the association's run is
 Failed and the `pulumi up` waiting on it fails. Only the compose document rolls
 back: the env files and RabbitMQ definitions carry the credentials that the
-database and the brokers already hold by then. After a healthy run, images that
-no container uses are pruned (`docker image prune --all`): at that moment every
+database and the brokers already hold by then. Where the stack runs two replicas of
+each service and web client (`appHost.replicas`), a changed one is replaced a replica at a
+time before the converge (`RollingOwner`, `scripts/apply_rolling.sh`): the replica leaves
+its target group (`aws elbv2 deregister-targets`, then `wait target-deregistered`, so
+requests in flight finish), is recreated alone and waited healthy, and is registered again
+and waited in service before the other one goes; a failed run registers the replica it
+took out again. With one replica the converge replaces a changed container in place, and
+its target group answers 502 until the new one passes its checks. After a healthy run,
+images that no container uses are pruned (`docker image prune --all`): at that moment every
 image the kept document names is in use, so a later rollback finds its images
 on the host.
 
@@ -85,6 +92,42 @@ _HOST = r"^[a-z0-9.-]+$"
 _PORT = r"^[0-9]{2,5}$"
 _SECRET_ARN = r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@!-]+$"
 _VENUE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+# An instance id, and a target group's ARN (ELBv2 API reference: TargetGroupArn; the name
+# is 1 to 32 letters, digits and hyphens, the id 16 hexadecimal digits).
+_INSTANCE_ID = r"^i-[0-9a-f]{8,17}$"
+_TARGET_GROUP_ARN = (
+    r"^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:targetgroup/"
+    r"[A-Za-z0-9-]{1,32}/[0-9a-f]{16}$"
+)
+
+
+@dataclass(frozen=True)
+class RollingOwner:
+    """A service or web client whose two replicas share a target group, so a deploy
+    replaces them one at a time (`scripts/apply_rolling.sh`).
+
+    Args:
+        owner: the service or web client (`compose.ServiceSpec.name`).
+        replicas: (container name, host port) of each replica, as the compose document
+            runs them (`compose.ServiceSpec.replicas`).
+    """
+
+    owner: str
+    replicas: tuple[tuple[str, int], ...]
+
+    def __post_init__(self) -> None:
+        if not _TARGET.match(self.owner):
+            raise ValueError(f"rolling owner {self.owner!r}: lowercase letters, digits, hyphens")
+        if len(self.replicas) != 2:
+            raise ValueError(f"{self.owner}: rolls two replicas, got {len(self.replicas)}")
+        for name, port in self.replicas:
+            if not _TARGET.match(name) or not 1024 <= port <= 65535:
+                raise ValueError(f"{self.owner}: replica {name!r} on port {port}")
+
+    @property
+    def parameter(self) -> str:
+        """Its target group's document parameter: `ClientWebTargetGroupArn`."""
+        return "".join(part.capitalize() for part in self.owner.split("-")) + "TargetGroupArn"
 
 
 @dataclass(frozen=True)
@@ -155,6 +198,8 @@ class ApplySpec:
             (`placement.moves`).
         registry: it logs in to a private registry (`appHost.registry`) before pulling:
             the document then takes its server, user and password parameter.
+        rolling: the services and web clients it runs two replicas of; the document then
+            takes the instance's id and each one's target group ARN.
     """
 
     services: tuple[DomainService, ...]
@@ -163,6 +208,7 @@ class ApplySpec:
     bootstrap_only: tuple[DomainService, ...] = ()
     moves: tuple[DomainService, ...] = ()
     registry: bool = False
+    rolling: tuple[RollingOwner, ...] = ()
 
     def __post_init__(self) -> None:
         names = [s.name for s in self.services]
@@ -190,6 +236,9 @@ class ApplySpec:
         for venue in self.venues:
             if not _VENUE.match(venue):
                 raise ValueError(f"venue {venue!r}: lowercase letters, digits, hyphens")
+        owners = [r.owner for r in self.rolling]
+        if len(set(owners)) != len(owners):
+            raise ValueError("a rolling owner is listed twice")
 
 
 def pack_parameter(text: str) -> str:
@@ -231,6 +280,14 @@ def document_parameters(spec: ApplySpec) -> dict[str, dict[str, str]]:
         )
     if spec.registry:
         params.update(REGISTRY_PARAMETERS)
+    if spec.rolling:
+        params["InstanceId"] = _param(
+            "This instance's id: its targets in its target groups.", _INSTANCE_ID
+        )
+    for rolling in spec.rolling:
+        params[rolling.parameter] = _param(
+            f"ARN of the target group of {rolling.owner}'s replicas.", _TARGET_GROUP_ARN
+        )
     for service in spec.moves:
         params[move_parameter(service, "Host")] = _param(
             f"Address of the shared instance {service.name}'s database moves from.", _HOST
@@ -312,6 +369,25 @@ def render_script(spec: ApplySpec) -> list[str]:
         + [line for s in spec.bootstrap_only for line in _database_password_only(s)],
         DATABASES=[line for target in spec.databases for line in _bootstrap(target)],
         RABBITMQ_RELOADS=_rabbitmq_reloads(rabbits) if rabbits else [],
+        ROLLING=_rolling(spec.rolling) if spec.rolling else [],
+    )
+
+
+def _rolling(owners: tuple[RollingOwner, ...]) -> list[str]:
+    rolls = [
+        line
+        for owner in owners
+        for line in shell.render_lines(
+            "apply_rolling_owner.sh",
+            TARGET_GROUP=_parameter(owner.parameter),
+            REPLICAS=" ".join(f"{name}:{port}" for name, port in owner.replicas),
+        )
+    ]
+    return shell.render_lines(
+        "apply_rolling.sh",
+        COMPOSE_FILE=compose.COMPOSE_FILE,
+        INSTANCE_ID=_parameter("InstanceId"),
+        OWNERS=rolls,
     )
 
 

@@ -6,7 +6,11 @@ backing containers sit on a Compose network shared with that one service and
 nothing else (`internal`, no host ports), so payments cannot reach ticketing's
 Redis. Service containers and the static web clients also join the ingress
 network and publish one host port each, which the ALB's target groups target; that
-network carries no traffic between its containers (`INGRESS`).
+network carries no traffic between its containers (`INGRESS`). Where the stack runs two
+replicas (`appHost.replicas`), each service and web client has a second container
+(`naming.second_replica`) on its second declared host port, in the same target group,
+sharing the first's env file and backing containers; the apply script replaces the two
+one at a time (`apply_rolling.sh`).
 
 No secret is in this document: each container reads an env file that the host
 apply document writes from SSM SecureString parameters (see `HOST_ROOT`).
@@ -97,6 +101,8 @@ class ServiceSpec:
         service: the catalog entry (name, backing services, port, health check path).
         image: the service's pinned image (tag or digest, never `latest`).
         host_port: the host port its ALB target group targets; maps to `service.port`.
+        replica_host_port: its second replica's host port (same target group), or None
+            for one replica.
         log_group: the CloudWatch log group of the service (its backing containers log there too).
         memory_mb: the service container's memory limit.
         redis_max_memory_mb: Redis `maxmemory`; the container gets headroom above it.
@@ -110,6 +116,7 @@ class ServiceSpec:
     image: str
     host_port: int
     log_group: str
+    replica_host_port: int | None = None
     memory_mb: int = 512
     redis_max_memory_mb: int = 64
     rabbitmq_memory_mb: int = memory.RABBITMQ_MEMORY_MB
@@ -118,7 +125,8 @@ class ServiceSpec:
 
     def __post_init__(self) -> None:
         _require_pinned(self.image, self.service.name)
-        _require_port(self.host_port, self.service.name)
+        for port in self.host_ports:
+            _require_port(port, self.service.name)
         if self.health_check_path is not None and not self.health_check_path.startswith("/"):
             raise ValueError(f"{self.service.name}: health check path must start with /")
 
@@ -130,6 +138,15 @@ class ServiceSpec:
     def probe_path(self) -> str:
         return self.health_check_path or self.service.health_check_path
 
+    @property
+    def host_ports(self) -> tuple[int, ...]:
+        return _ports(self.host_port, self.replica_host_port)
+
+    @property
+    def replicas(self) -> tuple[tuple[str, int], ...]:
+        """(container name, host port) of each replica, the first under the service's name."""
+        return _replicas(self.name, self.host_ports)
+
 
 @dataclass(frozen=True)
 class WebClientSpec:
@@ -140,6 +157,8 @@ class WebClientSpec:
         image: a pinned nginx-like image serving the static site on `container_port`.
         host_port: the host port its ALB target group targets.
         log_group: the CloudWatch log group it logs to.
+        replica_host_port: its second replica's host port (same target group), or None
+            for one replica.
         container_port: where the image listens (unprivileged nginx images use 8080).
         health_check_path: what the Compose health check requests.
         memory_mb: the container's memory limit.
@@ -150,6 +169,7 @@ class WebClientSpec:
     image: str
     host_port: int
     log_group: str
+    replica_host_port: int | None = None
     container_port: int = 8080
     health_check_path: str = "/"
     memory_mb: int = memory.WEB_CLIENT_MEMORY_MB
@@ -159,11 +179,21 @@ class WebClientSpec:
         if not self.client.static_site:
             raise ValueError(f"{self.client.name} is not a static web client")
         _require_pinned(self.image, self.client.name)
-        _require_port(self.host_port, self.client.name)
+        for port in self.host_ports:
+            _require_port(port, self.client.name)
 
     @property
     def name(self) -> str:
         return self.client.name
+
+    @property
+    def host_ports(self) -> tuple[int, ...]:
+        return _ports(self.host_port, self.replica_host_port)
+
+    @property
+    def replicas(self) -> tuple[tuple[str, int], ...]:
+        """(container name, host port) of each replica, the first under the client's name."""
+        return _replicas(self.name, self.host_ports)
 
 
 @dataclass(frozen=True)
@@ -196,7 +226,7 @@ class HostSpec:
         names = [s.name for s in self.services] + [w.name for w in self.web_clients]
         if len(set(names)) != len(names):
             raise ValueError(f"host {self.name}: a service or web client is listed twice")
-        ports = [s.host_port for s in self.services] + [w.host_port for w in self.web_clients]
+        ports = [p for o in (*self.services, *self.web_clients) for p in o.host_ports]
         if len(set(ports)) != len(ports):
             raise ValueError(f"host {self.name}: host ports must be distinct, got {ports}")
 
@@ -217,10 +247,12 @@ def render_compose(host: HostSpec) -> dict[str, Any]:
             volumes[volume] = {"name": volume}
         if backing:
             networks[naming.backing_network(service.name)] = {"driver": "bridge", "internal": True}
-        services[service.name] = _service(host, spec, depends_on=sorted(backing))
+        for name, port in spec.replicas:
+            services[name] = _service(host, spec, name, port, depends_on=sorted(backing))
         services.update(backing)
     for client in host.web_clients:
-        services[client.name] = _web_client(host, client)
+        for name, port in client.replicas:
+            services[name] = _web_client(host, client, name, port)
     document: dict[str, Any] = {
         "name": naming.PROJECT,
         "services": services,
@@ -253,22 +285,24 @@ def to_yaml(document: Mapping[str, Any]) -> str:
 # --- containers ------------------------------------------------------------------
 
 
-def _service(host: HostSpec, spec: ServiceSpec, depends_on: list[str]) -> dict[str, Any]:
+def _service(
+    host: HostSpec, spec: ServiceSpec, name: str, host_port: int, depends_on: list[str]
+) -> dict[str, Any]:
     service = spec.service
     networks = [naming.INGRESS_NETWORK]
     if depends_on:
         networks.insert(0, naming.backing_network(service.name))
     container: dict[str, Any] = {
-        "container_name": service.name,
+        "container_name": name,
         "image": spec.image,
         "restart": RESTART,
         "env_file": [env_file(service.name)],
         "networks": networks,
-        "ports": [_published(host, spec.host_port, service.port)],
+        "ports": [_published(host, host_port, service.port)],
         "healthcheck": _healthcheck(
             _http_probe(spec.probe, service.port, spec.probe_path), start="30s"
         ),
-        "logging": _awslogs(host, spec.log_group, service.name),
+        "logging": _awslogs(host, spec.log_group, name),
         "mem_limit": f"{spec.memory_mb}m",
         "read_only": True,
         "tmpfs": ["/tmp"],
@@ -349,18 +383,18 @@ def _rabbitmq(host: HostSpec, spec: ServiceSpec) -> dict[str, Any]:
     }
 
 
-def _web_client(host: HostSpec, client: WebClientSpec) -> dict[str, Any]:
+def _web_client(host: HostSpec, client: WebClientSpec, name: str, host_port: int) -> dict[str, Any]:
     return {
-        "container_name": client.name,
+        "container_name": name,
         "image": client.image,
         "restart": RESTART,
         "networks": [naming.INGRESS_NETWORK],
-        "ports": [_published(host, client.host_port, client.container_port)],
+        "ports": [_published(host, host_port, client.container_port)],
         "healthcheck": _healthcheck(
             _http_probe(client.probe, client.container_port, client.health_check_path),
             start="10s",
         ),
-        "logging": _awslogs(host, client.log_group, client.name),
+        "logging": _awslogs(host, client.log_group, name),
         "mem_limit": f"{client.memory_mb}m",
         "read_only": True,
         "tmpfs": ["/tmp"],
@@ -411,6 +445,15 @@ def _awslogs(host: HostSpec, group: str, container: str) -> dict[str, Any]:
             "max-buffer-size": "4m",
         },
     }
+
+
+def _ports(host_port: int, replica_host_port: int | None) -> tuple[int, ...]:
+    return (host_port,) if replica_host_port is None else (host_port, replica_host_port)
+
+
+def _replicas(owner: str, ports: tuple[int, ...]) -> tuple[tuple[str, int], ...]:
+    names = (owner, naming.second_replica(owner))
+    return tuple(zip(names, ports, strict=False))
 
 
 def _require_pinned(image: str, owner: str) -> None:

@@ -27,16 +27,20 @@ def redis_limit_mb(max_memory_mb: int) -> int:
 
 @dataclass(frozen=True)
 class ServiceMemory:
-    """A domain service's sizing as the settings give it."""
+    """A domain service's sizing as the settings give it (`replicas`: `appHost.replicas`)."""
 
     service: DomainService
     memory_mb: int
     redis_max_memory_mb: int
+    replicas: int = 1
 
     def limits(self) -> dict[str, int]:
-        """Container name -> memory limit (MiB) of the service and its backing containers."""
+        """Container name -> memory limit (MiB) of the service (each replica) and its backing
+        containers (one each, whatever the replicas)."""
         name = self.service.name
         limits = {name: self.memory_mb}
+        if self.replicas == 2:
+            limits[naming.second_replica(name)] = self.memory_mb
         if self.service.uses(Backing.REDIS):
             limits[naming.redis_container(name)] = redis_limit_mb(self.redis_max_memory_mb)
         if self.service.uses(Backing.RABBITMQ):
@@ -45,12 +49,15 @@ class ServiceMemory:
 
 
 def host_limits(
-    services: Iterable[ServiceMemory], web_clients: Iterable[ClientApp]
+    services: Iterable[ServiceMemory], web_clients: Iterable[ClientApp], replicas: int = 1
 ) -> dict[str, int]:
-    """Container name -> memory limit (MiB) of everything one host runs."""
+    """Container name -> memory limit (MiB) of everything one host runs; web clients run
+    `replicas` containers each, as the services do."""
     limits: dict[str, int] = {}
     for service in services:
         limits.update(service.limits())
     for client in web_clients:
         limits[client.name] = WEB_CLIENT_MEMORY_MB
+        if replicas == 2:
+            limits[naming.second_replica(client.name)] = WEB_CLIENT_MEMORY_MB
     return limits

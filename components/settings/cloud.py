@@ -273,6 +273,11 @@ class AppHostSettings(Model):
     data_volume_gb: Annotated[int, Field(ge=10, le=16_384)] = 20
     # Where private images come from, if any (`RegistrySettings`).
     registry: RegistrySettings | None = None
+    # Containers per service and web client: two (on their two declared host ports, both
+    # in the owner's target group) are replaced one at a time, so a deploy drops no
+    # request; one is replaced in place, and its target group answers 502 until it is
+    # healthy again (30 to 90 s). dev runs one: a second set does not fit its t3.medium.
+    replicas: Literal[1, 2] = 2
 
 
 class BackingImages(Model):
@@ -485,25 +490,29 @@ class CloudSettings(Model):
                 message = (
                     f"host {host}: its containers' memory limits add up to {total} MiB, more than "
                     f"{size}'s {installed} MiB less {instance_memory.HOST_RESERVE_MIB} MiB for "
-                    f"the system ({usable} MiB); choose a larger type or lower "
-                    "services.<name>.memoryMb"
+                    f"the system ({usable} MiB); choose a larger type, lower "
+                    f"services.<name>.memoryMb or appHost.replicas ({self.app_host.replicas})"
                 )
                 raise at(("appHost", "instanceType"), message, size)
 
     def container_limits(self) -> dict[str, dict[str, int]]:
         """Host name -> container name -> memory limit (MiB): the shared host (web clients and
         every shared service), then one host per `host: dedicated` service."""
+        replicas = self.app_host.replicas
         sizing = {
             s.name: memory.ServiceMemory(
-                s, self.services[s.name].memory_mb, self.services[s.name].redis_max_memory_mb
+                s,
+                self.services[s.name].memory_mb,
+                self.services[s.name].redis_max_memory_mb,
+                replicas,
             )
             for s in SERVICES
         }
         shared = [sizing[n] for n in sizing if self.services[n].host == "shared"]
-        hosts = {"shared": memory.host_limits(shared, WEB_CLIENTS)}
+        hosts = {"shared": memory.host_limits(shared, WEB_CLIENTS, replicas)}
         for name, sized in sizing.items():
             if self.services[name].host == "dedicated":
-                hosts[name] = memory.host_limits([sized], ())
+                hosts[name] = memory.host_limits([sized], (), replicas)
         return hosts
 
     def _zone_the_zone_plan_can_hold(self) -> None:

@@ -9,7 +9,9 @@ PROFILES: dict[str, dict[str, Any]] = {
     "dev": {
         "network": {"natMode": "instance"},
         "ingress": {"staticIps": False},
-        "appHost": {"dataVolumeGb": 10},
+        # One replica each: a second set does not fit a t3.medium, so a deploy of a changed
+        # service answers 502 until its one container is healthy again.
+        "appHost": {"dataVolumeGb": 10, "replicas": 1},
         "database": {
             "backupRetentionDays": 1,
             "multiAz": False,
@@ -53,7 +55,8 @@ PROFILES: dict[str, dict[str, Any]] = {
             "backupWindow": "02:00-03:00",
             "maintenanceWindow": "thu:04:00-thu:05:00",
         },
-        "appHost": {"instanceType": "m6i.large", "rootVolumeGb": 50, "dataVolumeGb": 100},
+        # Two replicas of each container (8768 MiB in its stack file) need 16 GiB.
+        "appHost": {"instanceType": "m6i.xlarge", "rootVolumeGb": 50, "dataVolumeGb": 100},
         "observability": {"logRetentionDays": 90},
         "backup": {"retentionDays": 35},
         "cloudflare": {"hstsMaxAge": 31_536_000, "ddosSensitivity": "default"},

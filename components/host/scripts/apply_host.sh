@@ -79,6 +79,9 @@ converge() {
 # goes back in place and up again; the run fails all the same, with its own status.
 ## Only the compose document returns: env files and RabbitMQ definitions hold the
 ## credentials the stores already have (the bootstrap and the broker reload ran).
+## A replica a failed run took out of its target group (apply_rolling.sh) goes back in,
+## whatever the rollback's outcome: the ALB only routes to it once it passes its checks.
+DRAINING=""
 roll_back() {
   local status=$?
   trap - EXIT
@@ -90,6 +93,10 @@ roll_back() {
     else
       echo "rollback failed: the last healthy compose document did not come up" >&2
     fi
+  fi
+  if [ -n "$DRAINING" ]; then
+    aws elbv2 register-targets --target-group-arn "${DRAINING%% *}" --targets "${DRAINING#* }" \
+      || echo "could not register ${DRAINING#* } in ${DRAINING%% *} again" >&2
   fi
   exit "$status"
 }
@@ -123,6 +130,8 @@ __DATABASES__
 ## apply_rabbitmq_reloads.sh, where a service on the host uses RabbitMQ.
 __RABBITMQ_RELOADS__
 
+## apply_rolling.sh, where the stack runs two replicas of each service and web client.
+__ROLLING__
 # Converge; a document that comes up healthy is the one a later failure returns to.
 converge
 copy_file __COMPOSE_FILE__ __LAST_GOOD_FILE__
