@@ -1,16 +1,21 @@
 """The app host rehearsed for real: the dev plan's apply script, run as the host runs it.
 
-The script is the dev plan's SSM Command document's own `runCommand` (read from the
-captured `aws:ssm/document` resource, not rendered again), its `{{ Name }}` parameters
-filled in from the captured association as SSM fills them in, written to a file and
-executed. It runs in the suite's dockerd's mount namespace (`DockerDaemon.host_run`:
-`/opt` is a copy-on-write overlay) against:
+The plan is dev's with two replicas of every service and web client, as staging and prod
+run them (`appHost.replicas: 2`, on a t3.large they fit): dev's own single replica only
+leaves out the rolling lines. The script is that plan's SSM Command document's own
+`runCommand` (read from the captured `aws:ssm/document` resource, not rendered again),
+its `{{ Name }}` parameters filled in from the captured association as SSM fills them in,
+written to a file and executed. It runs in the suite's dockerd's mount namespace
+(`DockerDaemon.host_run`: `/opt` is a copy-on-write overlay) against:
 
 - the real dockerd and real Docker Compose v2 (`tests/engines/docker.py`), with stand-in
   images from Debian packages under the exact references the compose document names;
 - SSM Parameter Store and Secrets Manager served by moto in server mode on 127.0.0.1,
   holding every parameter the plan stores, read by the real AWS CLI (awscli from
   requirements-dev) through `AWS_ENDPOINT_URL`;
+- the ALB's target groups: HAProxy (Debian's) in the daemon's network namespace, one
+  backend per target group with a server per replica's host port, driven through its
+  runtime API by a stand-in for `aws elbv2` on the script's PATH (`TargetGroups`);
 - a real PostgreSQL standing in for RDS: Debian's PostgreSQL server with TLS on (the
   embedded server the other tests use is built without SSL), its certificate for
   127.0.0.1 issued by a CA of the rehearsal's own that stands in for the RDS CA, its master
@@ -23,6 +28,7 @@ What differs from EC2, and why: the compose document in SSM has each container's
 driver set to json-file (CloudWatch Logs is not reachable here); `systemctl` is a stub
 that succeeds (dockerd is the suite's, not a systemd unit); the database host and the
 master secret's ARN in the association's parameters are the local server's and moto's;
+the instance id and the target groups' ARNs are the rehearsal's own;
 the CloudWatch agent is a stand-in control script at the agent's own path
 (`tests/test_cloudwatch_agent.fake_ctl`, recording each call), so the script's install
 of AWS's package is skipped as on a host that has it (the bucket is unreachable here and
@@ -59,9 +65,11 @@ import pytest
 import yaml
 
 from components.host import apply_document, cloudwatch_agent, compose, rabbitmq, shell
+from plan import engine
 from plan.model import Plan, reveal
 from seed import naming
 from tests.engines import postgres as postgres_engine
+from tests.engines import target_groups as target_groups_engine
 from tests.engines.docker import DockerDaemon, StandIn, in_ci
 from tests.engines.postgres import free_port
 from tests.test_cloudwatch_agent import config_errors, fake_ctl
@@ -74,6 +82,9 @@ pytestmark = pytest.mark.real_engine
 PROJECT = naming.PROJECT
 MASTER, MASTER_PASSWORD = "master", "master-pw-rehearsal"
 VENV_BIN = Path(__file__).resolve().parents[1] / "venv" / "bin"
+# dev as staging and prod run it: two replicas of each owner (they fit a t3.large).
+TWO_REPLICAS = {"ticketing:appHost": {"instanceType": "t3.large", "replicas": 2}}
+INSTANCE_ID = "i-0123456789abcdef0"
 SYSTEMCTL_STUB = "#!/bin/sh\n# dockerd is the suite's own, not a systemd unit.\nexit 0\n"
 
 # Healthy only while the service's own Redis and RabbitMQ (those its env file names)
@@ -152,13 +163,20 @@ def json_file_logging(
     image_changes: Mapping[str, str] | None = None,
     service_changes: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> str:
+    """The compose document with json-file logging; `image_changes` and `service_changes`
+    apply to every replica of the owner they name."""
     document = yaml.safe_load(apply_document.unpack_parameter(packed))
     for name, service in document["services"].items():
+        owner = name.removesuffix("-2") if name.endswith("-2") else name
         service["logging"] = {"driver": "json-file"}
-        if image_changes and name in image_changes:
-            service["image"] = image_changes[name]
-        service.update((service_changes or {}).get(name, {}))
+        if image_changes and owner in image_changes:
+            service["image"] = image_changes[owner]
+        service.update((service_changes or {}).get(owner, {}))
     return apply_document.pack_parameter(yaml.safe_dump(document, sort_keys=False))
+
+
+def replicas(service: str) -> list[str]:
+    return [service, naming.second_replica(service)]
 
 
 # --- the engines ---------------------------------------------------------------------------
@@ -310,7 +328,20 @@ class Host:
             SecretString=json.dumps({"username": MASTER, "password": MASTER_PASSWORD}),
         )
         script, declared = document_script(plan)
+        document = yaml.safe_load(
+            apply_document.unpack_parameter(
+                self.parameters[f"{naming.ssm_host_path('dev', 'shared')}/compose"][1]
+            )
+        )
+        groups = target_groups_engine.groups_of(document, self.region)
+        self.target_groups = target_groups_engine.TargetGroups(
+            daemon.netns, workdir, groups, INSTANCE_ID
+        )
         values = dict(reveal(one(plan, "aws:ssm/association:Association").inputs["parameters"]))
+        values["InstanceId"] = INSTANCE_ID
+        for group in groups:
+            rolling = apply_document.RollingOwner(group.name, (("a", 1024), ("b", 1025)))
+            values[rolling.parameter] = group.arn
         [host_key] = [k for k in values if k.endswith("DatabaseHost")]
         target = host_key.removesuffix("DatabaseHost")
         values.update(
@@ -328,7 +359,8 @@ class Host:
         self.bin.mkdir()
         (self.bin / "systemctl").write_text(SYSTEMCTL_STUB)
         (self.bin / "systemctl").chmod(0o755)
-        (self.bin / "aws").symlink_to(VENV_BIN / "aws")
+        (self.bin / "aws").write_text(self.target_groups.aws_wrapper(VENV_BIN / "aws"))
+        (self.bin / "aws").chmod(0o755)
         self.applies: list[float] = []
 
     def put(
@@ -339,7 +371,9 @@ class Host:
     def get(self, name: str) -> str:
         return self.ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
 
-    def apply(self, expect_success: bool = True) -> subprocess.CompletedProcess[str]:
+    def apply(
+        self, expect_success: bool = True, script: Path | None = None
+    ) -> subprocess.CompletedProcess[str]:
         env = {
             **self.daemon.env,
             **self.aws_env,
@@ -347,7 +381,7 @@ class Host:
             "HOME": "/root",
         }
         started = time.monotonic()
-        result = self.daemon.host_run([str(self.script)], env=env)
+        result = self.daemon.host_run([str(script or self.script)], env=env)
         self.applies.append(time.monotonic() - started)
         if expect_success:
             assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -385,9 +419,15 @@ def compose_services(host: Host) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
+def two_replica_plan() -> Plan:
+    """dev with two replicas of every service and web client (`TWO_REPLICAS`)."""
+    return engine.capture("dev", overrides=TWO_REPLICAS)
+
+
+@pytest.fixture(scope="module")
 def host(
     docker_daemon: DockerDaemon,
-    dev_plan: Plan,
+    two_replica_plan: Plan,
     aws_endpoint: str,
     postgres: Postgres,
     rds_ca_server: BundleServer,
@@ -395,7 +435,7 @@ def host(
 ) -> Iterator[Host]:
     h = Host(
         docker_daemon,
-        dev_plan,
+        two_replica_plan,
         aws_endpoint,
         postgres,
         tmp_path_factory.mktemp("host"),
@@ -414,10 +454,12 @@ def host(
             images[ref] = web_stand_in(ref)
     docker_daemon.load(*images.values())
     install_agent_stand_in(docker_daemon)
-    h.apply()
+    h.target_groups.start()
     try:
+        h.apply()
         yield h
     finally:
+        h.target_groups.stop()
         down = docker_daemon.host_run(
             ["docker", "compose", "-p", PROJECT, "down", "-v", "--remove-orphans"],
             env={**docker_daemon.env, "PATH": "/usr/bin:/bin"},
@@ -608,7 +650,7 @@ def test_database_urls_verify_the_server_against_the_rds_ca_bundle(
             )
 
 
-def test_an_image_tag_change_recreates_only_that_services_container(host: Host) -> None:
+def test_an_image_tag_change_recreates_only_that_services_containers(host: Host) -> None:
     service = "identity"
     compose_name = f"{naming.ssm_host_path('dev', 'shared')}/compose"
     old = compose_services(host)[service]["image"]
@@ -620,9 +662,10 @@ def test_an_image_tag_change_recreates_only_that_services_container(host: Host) 
     host.apply()
     after = host.containers()
     changed = sorted(n for n in after if after[n]["id"] != before.get(n, {}).get("id"))
-    assert changed == [service]
-    assert after[service]["health"] == "healthy"
-    assert json.loads(host.docker("inspect", service).stdout)[0]["Config"]["Image"] == new
+    assert changed == replicas(service)
+    for name in replicas(service):
+        assert after[name]["health"] == "healthy"
+        assert json.loads(host.docker("inspect", name).stdout)[0]["Config"]["Image"] == new
 
 
 def image_refs(host: Host) -> set[str]:
@@ -690,9 +733,11 @@ def host_file(host: Host, path: str) -> str:
 
 
 def test_a_deploy_that_never_gets_healthy_fails_and_rolls_back(host: Host) -> None:
-    """A new image whose health check always fails: `up --wait` fails on it (Compose
-    v2.40.3 reports the unhealthy container), the script puts the last healthy document
-    back, brings it up and exits non-zero, which fails the association run."""
+    """A new image whose health check always fails: `up --wait` fails on its first replica
+    (Compose v2.40.3 reports the unhealthy container), the script puts the last healthy
+    document back, brings it up, registers that replica in its target group again and
+    exits non-zero, which fails the association run. The second replica served
+    throughout: it was never touched."""
     service = "identity"
     compose_name = f"{naming.ssm_host_path('dev', 'shared')}/compose"
     good = host_file(host, compose.COMPOSE_FILE)
@@ -711,6 +756,7 @@ def test_a_deploy_that_never_gets_healthy_fails_and_rolls_back(host: Host) -> No
         "String",
         tier,
     )
+    calls = len(host.target_groups.calls())
     try:
         result = host.apply(expect_success=False)
     finally:
@@ -723,10 +769,19 @@ def test_a_deploy_that_never_gets_healthy_fails_and_rolls_back(host: Host) -> No
     after = host.containers()
     assert set(after) == set(before)
     assert all(c["health"] == "healthy" for c in after.values()), after
-    # Only the service that was deployed was replaced, and it runs its previous config.
+    # Only the replica being replaced was, and it runs its previous config, back in its
+    # target group.
     assert sorted(n for n in after if after[n]["id"] != before[n]["id"]) == [service]
     config = json.loads(host.docker("inspect", service).stdout)[0]["Config"]
     assert (config["Image"], config["Healthcheck"]) == (old, old_config["Healthcheck"])
+    first = int(compose_services(host)[service]["ports"][0]["published"])
+    made = [(c["call"], c["port"]) for c in host.target_groups.calls()[calls:]]
+    assert made == [
+        ("deregister-targets", first),
+        ("wait target-deregistered", first),
+        ("register-targets", first),
+    ]
+    host.target_groups.wait_all_up(service)
 
 
 # A registry's login endpoint only (`GET /v2/` with HTTP Basic auth), as the Docker
@@ -813,3 +868,75 @@ def test_the_registry_login_lines_log_the_daemon_in_with_the_token_from_ssm(
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_a_changed_service_deploys_without_a_failed_request(host: Host) -> None:
+    """A client loops requests through identity's target group while a new image of
+    identity deploys.
+
+    The target group is HAProxy (tests/engines/target_groups.py), driven by the script's
+    own `aws elbv2` calls: deregistering a target stops new requests to it and lets those
+    in flight finish, `wait target-deregistered` returns once none is in flight (or after
+    the 30 s delay), a registered target gets requests only after two passing health
+    checks, `wait target-in-service` returns once it has; like an ALB it never retries a
+    request nor sends it to another target. What it cannot prove of a real ALB: its
+    timings (checks every 1 s here, every 15 s there: a real replace-all deploy fails for
+    longer, not shorter), its fail-open routing when every target is unhealthy, its
+    connection handling across its nodes, and IAM (nothing authorizes the calls here; the
+    host policy's statements are checked in tests/test_aws_app_host.py).
+
+    The control first: the same kind of deploy through the script with its rolling lines
+    taken out, so the converge replaces both replicas at once (the behaviour before
+    replicas were rolled, and dev's with its single replica): the client sees failed
+    requests, so this stand-in and this client can see a deploy's downtime. Then the
+    script as the plan renders it: each replica leaves the target group, drains, is
+    replaced, and is back in service before the other goes; the client sees not one
+    failed request."""
+    service = "identity"
+    compose_name = f"{naming.ssm_host_path('dev', 'shared')}/compose"
+    _, packed, tier = host.parameters[compose_name]
+    ports = [int(compose_services(host)[n]["ports"][0]["published"]) for n in replicas(service)]
+
+    def deploy(tag: str, script: Path | None = None) -> target_groups_engine.ClientResult:
+        # A new tag of what runs (SSM may name another image by now, and applies prune).
+        current = json.loads(host.docker("inspect", service).stdout)[0]["Config"]["Image"]
+        image = current.rsplit(":", 1)[0] + f":{tag}"
+        host.docker("tag", current, image)
+        host.put(compose_name, json_file_logging(packed, {service: image}), "String", tier)
+        host.target_groups.wait_all_up(service)
+        before = host.containers()
+        with host.target_groups.client(service) as seen:
+            time.sleep(2)  # the client is under way before the deploy starts
+            host.apply(script=script)
+            host.target_groups.wait_all_up(service)
+            time.sleep(1)
+        after = host.containers()
+        assert sorted(n for n in after if after[n]["id"] != before[n]["id"]) == replicas(service)
+        assert all(c["health"] == "healthy" for c in after.values()), after
+        return seen[0]
+
+    replace_all = host.script.with_name("_replace_all.sh")
+    text = host.script.read_text()
+    replace_all.write_text(re.sub(r"^roll '.*\n", "", text, flags=re.M))
+    assert replace_all.read_text() != text
+    replace_all.chmod(0o755)
+    calls = len(host.target_groups.calls())
+    control = deploy("0.0.3-replace-all", replace_all)
+    print(f"\nreplace-all deploy: {control.ok} requests served, {len(control.failed)} failed")
+    assert control.failed, control
+    assert len(host.target_groups.calls()) == calls
+
+    rolled = deploy("0.0.4-rolling")
+    print(f"rolling deploy: {rolled.ok} requests served, {len(rolled.failed)} failed")
+    assert rolled.ok > 100 and rolled.failed == (), rolled
+    made = [(c["group"], c["call"], c["port"]) for c in host.target_groups.calls()[calls:]]
+    assert made == [
+        (service, call, port)
+        for port in ports
+        for call in (
+            "deregister-targets",
+            "wait target-deregistered",
+            "register-targets",
+            "wait target-in-service",
+        )
+    ]
