@@ -32,13 +32,14 @@ import pytest
 from components.aws import placement
 from components.aws.app_host import AppHostConfig, apply_spec
 from components.host import apply_document as host_apply
-from components.host import compose, database_move
+from components.host import cloudwatch_agent, compose, database_move
 from components.host.apply_document import ApplySpec
 from components.settings import CloudSettings, parse
 from seed import catalog
 from tests.engines import postgres
 from tests.engines.postgres import Server
 from tests.factories import cloud_stack
+from tests.test_cloudwatch_agent import fake_ctl
 from tests.test_host_apply import FAKE_AWS, FAKE_DOCKER, FAKE_LOGGER, PARAMETER, SYSTEM_TOOLS
 
 pytestmark = pytest.mark.real_engine
@@ -186,6 +187,12 @@ class Host:
         script = script.replace(compose.HOST_ROOT, str(self.root)).replace(
             "/snap/bin", str(self.snaps)
         )
+        # An installed CloudWatch agent (its own lines run in tests/test_cloudwatch_agent.py).
+        agent = self.workdir / "cloudwatch-agent"
+        agent.mkdir(exist_ok=True)
+        (agent / "ctl").write_text(fake_ctl(agent))
+        (agent / "ctl").chmod(0o755)
+        script = script.replace(cloudwatch_agent.CTL, str(agent / "ctl"))
         (self.workdir / "apply.sh").write_text(script)
         result = subprocess.run(
             [shutil.which("bash") or "bash", str(self.workdir / "apply.sh")],
