@@ -920,3 +920,21 @@ def test_a_rolling_owner_rolls_two_replicas_on_host_ports(
 ) -> None:
     with pytest.raises(ValueError, match=owner):
         host_apply.RollingOwner(owner, replicas)
+
+
+def test_a_move_stops_every_replica_of_its_service_for_the_copy() -> None:
+    """With two replicas, the second would keep writing to the shared instance while the
+    copy runs, and its writes would be lost at the switch."""
+    identity = catalog.service("identity")
+    moving = ApplySpec(
+        SERVICES,
+        (DatabaseTarget("shared", SERVICES), DatabaseTarget("identity", (identity,))),
+        moves=(identity,),
+        rolling=ROLLING.rolling,
+    )
+    script = script_text(moving)
+    compose_file = compose.COMPOSE_FILE
+    assert f"docker compose -f '{compose_file}' stop 'identity' 'identity-2'" in script
+    assert f"docker compose -f '{compose_file}' start 'identity' 'identity-2' || true" in script
+    single = script_text(ApplySpec(SERVICES, moving.databases, moves=(identity,)))
+    assert f"docker compose -f '{compose_file}' stop 'identity'; fi" in single

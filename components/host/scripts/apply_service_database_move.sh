@@ -61,11 +61,11 @@
         "put there: refusing to overwrite them (docs/runbooks.md)" >&2
       exit 1
     fi
-    ## Its writes stop for the copy (a new host runs nothing yet); the rest of the apply
-    ## starts it on its own instance.
-    if [ -f '__COMPOSE_FILE__' ]; then docker compose -f '__COMPOSE_FILE__' stop '__SERVICE__'; fi
+    ## Its writes stop for the copy, every replica of it (a new host runs nothing yet); the
+    ## rest of the apply starts them on its own instance.
+    if [ -f '__COMPOSE_FILE__' ]; then docker compose -f '__COMPOSE_FILE__' stop __CONTAINERS__; fi
     if ! copy; then
-      if [ -f '__COMPOSE_FILE__' ]; then docker compose -f '__COMPOSE_FILE__' start '__SERVICE__' || true; fi
+      if [ -f '__COMPOSE_FILE__' ]; then docker compose -f '__COMPOSE_FILE__' start __CONTAINERS__ || true; fi
       echo "__SERVICE__: nothing switched; it runs on the shared instance again" >&2
       exit 1
     fi
