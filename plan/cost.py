@@ -1,18 +1,17 @@
 """The monthly cost of a stack, estimated from its captured plan and a dated on-demand price table.
 
 `estimate` is pure: it counts what the plan registers (EC2 hours, EBS, RDS hours and
-storage, load balancers, NAT gateways or a NAT instance, gateway endpoints (free),
-public IPv4 addresses, CloudWatch, Secrets Manager, SNS, KMS) and prices each line from
-`plan/prices/<region>.yaml`. Usage that a plan cannot show (log volume, load balancer
-capacity units, NAT gateway traffic, alarm e-mails) comes from `Assumptions`; those
-that a line item rests on are printed with the table. The part of each line that only
-buys high availability (a Multi-AZ standby, NAT gateways beyond the first) is reported
-separately, so `prod` shows what its availability costs. A NAT instance (an EC2
-instance with source/destination check off) is a networking line of its own, not an
-app host.
+storage, AWS Backup recovery points, load balancers, NAT gateways or a NAT instance,
+gateway endpoints (free), public IPv4 addresses, CloudWatch, Secrets Manager, SNS, KMS)
+and prices each line from `plan/prices/<region>.yaml`. Usage that a plan cannot show
+(log volume, load balancer capacity units, NAT gateway traffic, alarm e-mails) comes
+from `Assumptions`; those that a line item rests on are printed with the table. The
+part of each line that only buys high availability (a Multi-AZ standby, NAT gateways
+beyond the first) is reported separately, so `prod` shows what its availability costs.
+A NAT instance (an EC2 instance with source/destination check off) is a networking line
+of its own, not an app host.
 
-Not included: data transfer out, requests, backups beyond the free allowance, support,
-tax, and Cloudflare's plan.
+Not included: data transfer out, requests, restores, support, tax, and Cloudflare's plan.
 """
 
 from __future__ import annotations
@@ -118,6 +117,7 @@ class Items(_Strict):
     kms_key_month: Price
     s3_standard_gb_month: Price
     backup_rds_gb_month: Price
+    backup_ebs_gb_month: Price
     inter_region_transfer_gb: Price
 
 
@@ -211,8 +211,8 @@ class Assumptions(_Strict):
     efs_gb_per_file_system: float = Field(default=1.0, ge=0)
     """GB a month each EFS file system (a broker's data on Fargate) stores."""
     backup_stored_fraction: float = Field(default=1.0, ge=0)
-    """What a database's recovery points hold in each vault, as a fraction of its allocated
-    storage (the first snapshot is full, later ones add only changed blocks)."""
+    """What the recovery points of a database or volume hold in each vault, as a fraction of
+    its allocated size (the first snapshot is full, later ones add only changed blocks)."""
     backup_copied_fraction: float = Field(default=0.6, ge=0)
     """What a month of daily copies sends to the second region, as a fraction of the
     allocated storage (2% of blocks changed a day)."""
@@ -254,7 +254,8 @@ class Assumptions(_Strict):
     @property
     def backup_storage(self) -> str:
         return (
-            f"recovery points hold {self.backup_stored_fraction:g}x a database's storage per vault"
+            f"recovery points hold {self.backup_stored_fraction:g}x each backed-up database's or "
+            "volume's size per vault"
         )
 
     @property
@@ -441,7 +442,7 @@ def estimate(
     _rds_instances(lines, databases)
     _rds_storage(lines, databases)
     _rds_enhanced_monitoring(lines, databases)
-    _database_backups(lines, databases)
+    _backups(lines, databases)
     balancers = _load_balancers(lines)
     _nat_instances(lines, nat_instances)
     nats = _nat_gateways(lines)
@@ -575,38 +576,46 @@ def _rds_storage(lines: _Lines, databases: list[Resource]) -> None:
         )
 
 
-def _database_backups(lines: _Lines, databases: list[Resource]) -> None:
-    """AWS Backup: the selected databases' recovery points in each vault, and what the daily
-    copy to a second region transfers."""
+def _backups(lines: _Lines, databases: list[Resource]) -> None:
+    """AWS Backup: the selected databases' and EBS volumes' recovery points in each vault,
+    and what the daily copy of both to a second region transfers."""
     plan, a, it = lines.plan, lines.assumptions, lines.prices.items
     selected = {
         str(arn) for s in plan.of_type(BACKUP_SELECTION) for arn in s.inputs.get("resources") or []
     }
-    gb = sum(
+    database_gb = sum(
         _num(r.inputs.get("allocatedStorage"))
         for r in databases
         if r.outputs.get("arn") in selected
     )
-    if not gb:
-        return
-    vaults = len(plan.of_type(BACKUP_VAULT))
-    lines.add(
-        "Storage",
-        f"AWS Backup RDS recovery points, {_n(vaults, 'vault')}",
-        gb * vaults * a.backup_stored_fraction,
-        it.backup_rds_gb_month,
-        assumption=a.backup_storage,
+    volume_gb = sum(
+        _num(v.inputs.get("size"))
+        for v in plan.of_type(EBS_VOLUME)
+        if v.outputs.get("arn") in selected
     )
+    vaults = len(plan.of_type(BACKUP_VAULT))
+    for kind, gb, price in (
+        ("RDS", database_gb, it.backup_rds_gb_month),
+        ("EBS", volume_gb, it.backup_ebs_gb_month),
+    ):
+        if gb:
+            lines.add(
+                "Storage",
+                f"AWS Backup {kind} recovery points, {_n(vaults, 'vault')}",
+                gb * vaults * a.backup_stored_fraction,
+                price,
+                assumption=a.backup_storage,
+            )
     copies = any(
         rule.get("copyActions")
         for p in plan.of_type(BACKUP_PLAN)
         for rule in p.inputs.get("rules") or []
     )
-    if copies:
+    if copies and database_gb + volume_gb:
         lines.add(
             "Networking",
             "AWS Backup copies to a second region",
-            gb * a.backup_copied_fraction,
+            (database_gb + volume_gb) * a.backup_copied_fraction,
             it.inter_region_transfer_gb,
             assumption=a.backup_copies,
         )

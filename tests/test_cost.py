@@ -389,37 +389,71 @@ def test_committed_staging_and_prod_price_their_access_logs(plan_of: Any, prices
     ]
 
 
-def test_backups_store_each_selected_database_per_vault_and_copies_pay_transfer(
+def test_backups_store_each_selected_database_and_volume_per_vault_and_copies_pay_transfer(
     prices: Any,
 ) -> None:
+    def with_arn(r: Resource, arn: str) -> Resource:
+        return Resource(**{**r.__dict__, "outputs": {"arn": arn}})
+
     def database(name: str, gb: int) -> Resource:
         db = resource(
             "aws:rds/instance:Instance", name, instanceClass="db.t4g.micro", allocatedStorage=gb
         )
-        return Resource(**{**db.__dict__, "outputs": {"arn": f"arn:aws:rds:eu-west-1:1:db:{name}"}})
+        return with_arn(db, f"arn:aws:rds:eu-west-1:1:db:{name}")
+
+    def volume(name: str, gb: int) -> Resource:
+        vol = resource("aws:ebs/volume:Volume", name, size=gb, type="gp3")
+        return with_arn(vol, f"arn:aws:ec2:eu-west-1:1:volume/vol-{name}")
 
     selected, other = database("shared", 100), database("elsewhere", 50)
-    selection = resource("aws:backup/selection:Selection", "s", resources=[selected.outputs["arn"]])
+    data, scratch = volume("data", 40), volume("scratch", 30)
+    arns = [selected.outputs["arn"], data.outputs["arn"]]
+    selection = resource("aws:backup/selection:Selection", "s", resources=arns)
     vaults = [resource("aws:backup/vault:Vault", "v"), resource("aws:backup/vault:Vault", "copy")]
     copying = resource(
         "aws:backup/plan:Plan", "p", rules=[{"copyActions": [{"destinationVaultArn": "x"}]}]
     )
-    est = estimate(plan_of(selected, other, selection, *vaults, copying), prices)
+    est = estimate(plan_of(selected, other, data, scratch, selection, *vaults, copying), prices)
     points = line(est, "AWS Backup RDS recovery points, 2 vaults")
     # 100 GB selected (not the other 50) in each of 2 vaults at $0.095/GB-month.
     assert (points.quantity, points.unit, points.unit_price) == (200, "GB-month", 0.095)
     assert points.source == "https://aws.amazon.com/backup/pricing/"
+    snapshots = line(est, "AWS Backup EBS recovery points, 2 vaults")
+    # 40 GB selected (not the 30 GB scratch volume) in each vault at $0.05/GB-month.
+    assert (snapshots.quantity, snapshots.unit_price) == (80, 0.05)
+    assert snapshots.monthly == pytest.approx(4.0)
     transfer = line(est, "AWS Backup copies to a second region")
-    # 0.6 x 100 GB a month at $0.02/GB out of Ireland.
-    assert (transfer.quantity, transfer.unit_price) == (pytest.approx(60), 0.02)
-    assert transfer.monthly == pytest.approx(1.2)
+    # 0.6 x (100 + 40) GB a month at $0.02/GB out of Ireland.
+    assert (transfer.quantity, transfer.unit_price) == (pytest.approx(84), 0.02)
+    assert transfer.monthly == pytest.approx(1.68)
 
     single = estimate(
         plan_of(selected, selection, vaults[0], resource("aws:backup/plan:Plan", "p", rules=[{}])),
         prices,
     )
     assert line(single, "AWS Backup RDS recovery points, 1 vault").quantity == 100
+    assert not [i for i in single.items if i.description.startswith("AWS Backup EBS")]
     assert not [i for i in single.items if i.description.startswith("AWS Backup copies")]
+
+
+def test_the_committed_prod_stack_prices_the_backup_of_its_data_volume(
+    prod_plan: Plan, prices: Any
+) -> None:
+    """Pins the committed prod stack on purpose: its app host's data volume (RabbitMQ's
+    queues) is in the backup selection, so its recovery points are in the estimate."""
+    est = estimate(prod_plan, prices)
+    selected = {
+        arn
+        for s in prod_plan.of_type("aws:backup/selection:Selection")
+        for arn in s.inputs["resources"]
+    }
+    gb = sum(
+        float(v.inputs["size"])
+        for v in prod_plan.of_type("aws:ebs/volume:Volume")
+        if v.outputs["arn"] in selected
+    )
+    assert gb > 0
+    assert line(est, "AWS Backup EBS recovery points, 2 vaults").quantity == pytest.approx(2 * gb)
 
 
 def test_the_committed_dev_stack_stays_within_its_budget(dev_plan: Plan, prices: Any) -> None:
