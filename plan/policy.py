@@ -45,7 +45,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from inspect import isawaitable
 from pathlib import Path
-from typing import Any, Final, Protocol, TypeVar, cast
+from typing import Any, Final, Generic, Protocol, TypeVar, cast
 
 import jsonschema
 import pulumi
@@ -473,6 +473,75 @@ def _options(resource: Resource) -> PolicyResourceOptions:
     )
 
 
+_UNREAD: Any = object()
+
+
+class _OnFirstRead(Generic[T]):
+    """An attribute built on its first read, by the function its instance holds as
+    `_build_<name>`, then kept; assigning it sets it as any attribute."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.value, self.build = f"_{name}", f"_build_{name}"
+
+    def __get__(self, obj: Any, owner: type | None = None) -> T:
+        if obj is None:
+            return cast(T, self)
+        value = obj.__dict__.get(self.value, _UNREAD)
+        if value is _UNREAD:
+            value = obj.__dict__[self.value] = getattr(obj, self.build)()
+        return value
+
+    def __set__(self, obj: Any, value: T) -> None:
+        obj.__dict__[self.value] = value
+
+
+class _ReadArgs(ResourceValidationArgs):
+    """`ResourceValidationArgs` whose props and provider are built when the rule first
+    reads them.
+
+    Each rule still gets its own, as from the analyzer's `Analyze`; but most rules see a
+    resource of a type they do not check and return before reading either, so building
+    both for every rule and resource up front was most of an evaluation's time."""
+
+    # Read as the base class declares them: a Mapping, a provider or None.
+    props = _OnFirstRead[Mapping[str, Any]]()  # pyright: ignore[reportAssignmentType]
+    provider = _OnFirstRead[PolicyProviderResource | None]()  # pyright: ignore[reportAssignmentType]
+
+    def __init__(
+        self,
+        resource_type: str,
+        props: Callable[[], Mapping[str, Any]],
+        urn: str,
+        name: str,
+        opts: PolicyResourceOptions,
+        provider: Callable[[], PolicyProviderResource | None],
+        config: Mapping[str, Any] | None,
+    ) -> None:
+        self._build_props, self._build_provider = props, provider
+        super().__init__(resource_type, _UNREAD, urn, name, opts, _UNREAD, config, {})
+
+
+class _ReadResource(PolicyResource):
+    """`PolicyResource` whose props and provider are built when a stack rule first reads
+    them: a rule looks at most resources' type alone."""
+
+    # Read as the base class declares them: a Mapping, a provider or None.
+    props = _OnFirstRead[Mapping[str, Any]]()  # pyright: ignore[reportAssignmentType]
+    provider = _OnFirstRead[PolicyProviderResource | None]()  # pyright: ignore[reportAssignmentType]
+
+    def __init__(
+        self,
+        resource_type: str,
+        props: Callable[[], Mapping[str, Any]],
+        urn: str,
+        name: str,
+        opts: PolicyResourceOptions,
+        provider: Callable[[], PolicyProviderResource | None],
+    ) -> None:
+        self._build_props, self._build_provider = props, provider
+        super().__init__(resource_type, _UNREAD, urn, name, opts, _UNREAD, None, [], {})
+
+
 class _Evaluation:
     """One plan's evaluation: cached wire forms, the report being built."""
 
@@ -565,15 +634,14 @@ class _Evaluation:
         for resource in self.resources:
             if resource.read:
                 continue
-            args = ResourceValidationArgs(
+            args = _ReadArgs(
                 resource.type,
-                _from_wire(self._inputs[resource.urn]),
+                lambda wire=self._inputs[resource.urn]: _from_wire(wire),
                 resource.urn,
                 resource.name,
                 _options(resource),
-                self.provider(resource),
+                lambda r=resource: self.provider(r),
                 dict(config) or None,
-                {},
             )
 
             def report(message: str, _urn: str | None = None, r: Resource = resource) -> None:
@@ -584,16 +652,13 @@ class _Evaluation:
     def stack_resources(self) -> list[PolicyResource]:
         built: dict[str, PolicyResource] = {}
         for resource in self.resources:
-            built[resource.urn] = PolicyResource(
+            built[resource.urn] = _ReadResource(
                 resource.type,
-                _from_wire(self._outputs[resource.urn]),
+                lambda wire=self._outputs[resource.urn]: _from_wire(wire),
                 resource.urn,
                 resource.name,
                 _options(resource),
-                self.provider(resource),
-                None,
-                [],
-                {},
+                lambda r=resource: self.provider(r),
             )
         for resource in self.resources:
             policy_resource = built[resource.urn]

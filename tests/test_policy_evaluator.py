@@ -226,6 +226,57 @@ def test_default_provider_gets_the_stack_config_as_props() -> None:
     assert report.of_rule("rds-deletion-protection") == []
 
 
+def test_each_rule_gets_each_resources_own_props_and_provider() -> None:
+    """As the analyzer's Analyze: a fresh argument bag per rule and resource, so what one
+    rule does to its bag never reaches another rule or resource."""
+    seen: list[tuple[str, str, dict[str, Any], str | None]] = []
+
+    def record(rule: str) -> Any:
+        def inspect(args: ResourceValidationArgs, report: Any) -> None:
+            if args.resource_type != EC2_TYPE:
+                return
+            provider = args.provider.name if args.provider else None
+            seen.append((rule, args.name, dict(args.props), provider))
+            props: Any = args.props
+            props["instanceType"] = "t3.nano"  # a careless rule: the analyzer's proxy allows it
+            args.provider = None
+
+        return inspect
+
+    provider = resource("pulumi:providers:aws", "aws", {"region": "eu-west-1"})
+    first = resource(EC2_TYPE, "first", {"instanceType": "t3.micro"}, provider=provider.urn)
+    second = resource(EC2_TYPE, "second", {"instanceType": "t3.large"})
+    rules = [ResourceValidationPolicy(n, "records what it reads", record(n)) for n in ("a", "b")]
+    policy.evaluate(make_plan(provider, first, second), stack_config={}, rules=rules)
+    assert seen == [
+        ("a", "first", {"instanceType": "t3.micro"}, "aws"),
+        ("a", "second", {"instanceType": "t3.large"}, "default"),
+        ("b", "first", {"instanceType": "t3.micro"}, "aws"),
+        ("b", "second", {"instanceType": "t3.large"}, "default"),
+    ]
+
+
+def test_stack_rules_get_their_own_resources() -> None:
+    """As AnalyzeStack: each stack rule gets resources built for it alone."""
+    seen: list[tuple[str, dict[str, Any]]] = []
+
+    def record(rule: str) -> Any:
+        def inspect(args: StackValidationArgs, report: Any) -> None:
+            for r in args.resources:
+                if r.name == "vpc":
+                    seen.append((rule, dict(r.props)))
+                    props: Any = r.props
+                    props["cidrBlock"] = "10.9.0.0/16"
+                    r.provider = None
+
+        return inspect
+
+    vpc = resource("aws:ec2/vpc:Vpc", "vpc", {"cidrBlock": "10.0.0.0/16"})
+    rules = [StackValidationPolicy(n, "records what it reads", record(n)) for n in ("a", "b")]
+    policy.evaluate(make_plan(vpc), stack_config={}, rules=rules)
+    assert seen == [("a", {"cidrBlock": "10.0.0.0/16"}), ("b", {"cidrBlock": "10.0.0.0/16"})]
+
+
 def test_stack_rules_see_outputs_options_and_dependencies() -> None:
     seen: dict[str, Any] = {}
 
