@@ -25,6 +25,7 @@ import re
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Final, cast
 from urllib.parse import urlsplit
 
@@ -129,6 +130,13 @@ def compose_text(value: str) -> str:
 
 def parse_compose(document: str) -> dict[str, frozenset[str]]:
     """Container name -> the networks it joins. Raises ValueError for a malformed document."""
+    return dict(_compose_networks(document))
+
+
+@lru_cache(maxsize=32)
+def _compose_networks(document: str) -> tuple[tuple[str, frozenset[str]], ...]:
+    """`parse_compose` of one document, parsed once: every rule that reads the stack's
+    compose documents reads the same ones, and parsing YAML is the slow part."""
     try:
         loaded: object = yaml.safe_load(compose_text(document))
     except yaml.YAMLError as exc:
@@ -150,7 +158,7 @@ def parse_compose(document: str) -> dict[str, frozenset[str]]:
         else:
             joined = frozenset({"default"})
         containers[name] = joined
-    return containers
+    return tuple(containers.items())
 
 
 def container_definitions(task_definition: PolicyResource) -> list[Any]:
