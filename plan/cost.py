@@ -29,6 +29,7 @@ from rich.table import Table
 
 from components.host import cloudwatch_agent
 from components.settings import DEFAULT_REGION
+from components.venue import sync as venue_sync
 from plan.fargate import EFS_FILE_SYSTEM, FargateService, fargate_services
 from plan.model import Plan, Resource, is_nat_instance, reveal
 from plan.resource_types import (
@@ -450,6 +451,7 @@ def estimate(
     _public_addresses(lines, balancers, nats, instances)
     _alarms_and_dashboards(lines)
     _agent_metrics(lines)
+    _venue_metrics(lines)
     _log_ingestion(lines)
     _log_buckets(lines)
     _secrets_and_notifications(lines, databases)
@@ -745,6 +747,20 @@ def _agent_metrics(lines: _Lines) -> None:
     if count:
         price = lines.prices.items.cloudwatch_custom_metric_month
         lines.add("CloudWatch", "Custom metrics (CloudWatch agent)", count, price)
+
+
+def _venue_metrics(lines: _Lines) -> None:
+    """The custom metrics the ticketing service publishes from the venues' heartbeats
+    (`components.venue.sync`): one per metric and venue, counted from the alarms that
+    watch them, since the service publishes exactly what they name."""
+    watched = {
+        (str(r.inputs.get("metricName")), json.dumps(r.inputs.get("dimensions"), sort_keys=True))
+        for r in lines.plan.of_type(METRIC_ALARM)
+        if r.inputs.get("namespace") == venue_sync.METRIC_NAMESPACE
+    }
+    if watched:
+        price = lines.prices.items.cloudwatch_custom_metric_month
+        lines.add("CloudWatch", "Custom metrics (venue heartbeats)", len(watched), price)
 
 
 def _log_ingestion(lines: _Lines) -> None:

@@ -244,6 +244,37 @@ def test_cloudwatch_alarms_dashboards_and_logs(prices: Any) -> None:
     assert line(est, "SNS alarm e-mails, 1 topic").monthly == pytest.approx(100 * 2.00 / 100_000)
 
 
+def test_venue_heartbeats_are_priced_as_one_custom_metric_per_metric_and_venue(
+    prices: Any,
+) -> None:
+    def alarm(name: str, metric: str, venue: str, namespace: str = "Ticketing/Venues") -> Resource:
+        return resource(
+            "aws:cloudwatch/metricAlarm:MetricAlarm",
+            name,
+            period=300.0,
+            namespace=namespace,
+            metricName=metric,
+            dimensions={"Venue": venue},
+        )
+
+    rs = [
+        alarm("arena-heartbeat", "BastionHeartbeat", "arena"),
+        alarm("arena-certificate", "CertificateDaysLeft", "arena"),
+        # A second alarm on a metric already counted adds no metric.
+        alarm("arena-heartbeat-page", "BastionHeartbeat", "arena"),
+        alarm("stadium-heartbeat", "BastionHeartbeat", "stadium"),
+        # AWS's own metrics are free.
+        alarm("cpu", "CPUUtilization", "arena", namespace="AWS/EC2"),
+    ]
+    metrics = line(estimate(plan_of(*rs), prices), "Custom metrics (venue heartbeats)")
+    assert (metrics.quantity, metrics.unit_price) == (3, 0.30)
+    assert not [
+        i
+        for i in estimate(plan_of(rs[-1]), prices).items
+        if i.description == "Custom metrics (venue heartbeats)"
+    ]
+
+
 def test_a_missing_price_names_the_key_and_the_file(prices: Any) -> None:
     host = resource("aws:ec2/instance:Instance", "h", instanceType="x9.huge")
     with pytest.raises(PriceError, match=r"plan/prices/eu-west-1\.yaml has no price .* x9\.huge"):
