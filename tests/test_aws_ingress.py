@@ -249,8 +249,10 @@ def test_exports_point_at_the_alb(dev_plan: Plan) -> None:
 
 ROUTE_PROGRAM = """
 import runpy
+from components.aws.ingress import Ingress
 program = runpy.run_path({main!r}, run_name="__main__")
-ingress, stack = program["ingress"], program["stack"]
+stack = program["stack"]
+(ingress,) = [b for b in program["boundaries"] if isinstance(b, Ingress)]
 ingress.add_route(
     "test-route",
     host=stack.api_host,

@@ -234,7 +234,7 @@ def _exported_keys(*component: str) -> set[str]:
     return keys
 
 
-# What `__main__.py` builds for each kind of stack, in its `boundaries` list.
+# What `components/stacks.py` builds for each kind of stack, the boundaries `__main__.py` exports.
 CLOUD = (
     "AwsNetwork",
     "EdgeCertificate",
