@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any, cast, get_args
 
+from components.delivery.github_oidc import RoleKind
+from components.settings.validators import Environment
 from plan.model import Plan, Resource
 from plan.resource_types import IAM_ROLE, IAM_ROLE_POLICY_ATTACHMENT, OIDC_PROVIDER
 
@@ -70,4 +72,15 @@ def identity_parts(plan: Plan) -> dict[str, Any]:
                 "managed": managed.get(role.urn),
             }
         )
+    # The engine registers roles as their inputs resolve, in no fixed order: draw them in
+    # the environments' order (dev, staging, prod) and each one's kinds in RoleKind's.
+    roles.sort(
+        key=lambda r: (_position(r["environment"], Environment), _position(r["kind"], RoleKind))
+    )
     return {"url": str(provider.inputs.get("url", "")), "roles": roles}
+
+
+def _position(value: str, literal: Any) -> tuple[int, str]:
+    """Where `value` is among `literal`'s values, unknown ones last (by name)."""
+    values = get_args(literal)
+    return (values.index(value), "") if value in values else (len(values), value)
