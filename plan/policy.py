@@ -495,17 +495,22 @@ class _OnFirstRead(Generic[T]):
         obj.__dict__[self.value] = value
 
 
-class _ReadArgs(ResourceValidationArgs):
+class _PropsOnFirstRead:
+    """A rule's view of one resource whose props and provider are built when first read
+    (`_build_props`, `_build_provider`), for `_ReadArgs` and `_ReadResource`."""
+
+    # Read as the pulumi_policy classes declare them: a Mapping, a provider or None.
+    props = _OnFirstRead[Mapping[str, Any]]()
+    provider = _OnFirstRead[PolicyProviderResource | None]()
+
+
+class _ReadArgs(_PropsOnFirstRead, ResourceValidationArgs):
     """`ResourceValidationArgs` whose props and provider are built when the rule first
     reads them.
 
     Each rule still gets its own, as from the analyzer's `Analyze`; but most rules see a
     resource of a type they do not check and return before reading either, so building
     both for every rule and resource up front was most of an evaluation's time."""
-
-    # Read as the base class declares them: a Mapping, a provider or None.
-    props = _OnFirstRead[Mapping[str, Any]]()  # pyright: ignore[reportAssignmentType]
-    provider = _OnFirstRead[PolicyProviderResource | None]()  # pyright: ignore[reportAssignmentType]
 
     def __init__(
         self,
@@ -521,13 +526,9 @@ class _ReadArgs(ResourceValidationArgs):
         super().__init__(resource_type, _UNREAD, urn, name, opts, _UNREAD, config, {})
 
 
-class _ReadResource(PolicyResource):
+class _ReadResource(_PropsOnFirstRead, PolicyResource):
     """`PolicyResource` whose props and provider are built when a stack rule first reads
     them: a rule looks at most resources' type alone."""
-
-    # Read as the base class declares them: a Mapping, a provider or None.
-    props = _OnFirstRead[Mapping[str, Any]]()  # pyright: ignore[reportAssignmentType]
-    provider = _OnFirstRead[PolicyProviderResource | None]()  # pyright: ignore[reportAssignmentType]
 
     def __init__(
         self,
