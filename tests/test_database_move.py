@@ -129,6 +129,11 @@ class Run:
         return any(c[:1] == ["compose"] and "up" in c for c in self.docker)
 
 
+# What the fake `docker` reads of SSM's compose document: payments, as dev runs it once
+# (the move stops the replicas the running document declares).
+FAKE_COMPOSE_DOCUMENT = "name: ticketing\nservices:\n  payments: {}\n"
+
+
 class Host:
     """The shared app host's root, tools and fakes; `apply(spec)` runs its apply script.
 
@@ -141,7 +146,7 @@ class Host:
         shared: Server,
         own: Server,
         daemon: DockerDaemon | None = None,
-        compose_document: str = "name: ticketing\nservices: {}\n",
+        compose_document: str = FAKE_COMPOSE_DOCUMENT,
     ) -> None:
         self.workdir, self.shared, self.own = workdir, shared, own
         self.compose_document = compose_document
@@ -520,6 +525,13 @@ class Writers:
     daemon: DockerDaemon
     replicas: int
     containers: tuple[str, ...]
+    root: Path
+    servers: tuple[Server, Server]
+    replicas_after: int
+    """How many the apply that moves payments runs: `appHost.replicas` may change with it."""
+
+    def containers_after(self) -> tuple[str, ...]:
+        return payments_containers(self.replicas_after)
 
     def written_by(self, server: Server, where: str = "true") -> set[str]:
         return {replica for _, replica, _ in rows(server, where)}
@@ -530,7 +542,16 @@ class Writers:
         return dict(e.split("=", 1) for e in inspected["Config"]["Env"])
 
 
-@pytest.fixture(params=[1, 2], ids=["one-replica", "two-replicas"])
+def payments_containers(replicas: int) -> tuple[str, ...]:
+    """payments' containers with `replicas`, named as `AppHostArgs.of` rolls them."""
+    rolled = [r for r in spec_of("moving", replicas).rolling if r.owner == PAYMENTS.name]
+    return tuple(n for r in rolled for n, _ in r.replicas) or (PAYMENTS.name,)
+
+
+@pytest.fixture(
+    params=[(1, 1), (2, 2), (1, 2), (2, 1)],
+    ids=["one-replica", "two-replicas", "one-to-two-replicas", "two-to-one-replica"],
+)
 def writers(
     request: pytest.FixtureRequest,
     servers: tuple[Server, Server],
@@ -538,11 +559,11 @@ def writers(
     tmp_path: Path,
 ) -> Iterator[Writers]:
     """Step one applied on a host of the real daemon whose payments replicas (one, as dev
-    runs them, or two, as staging and prod) are writing to the shared instance."""
-    replicas: int = request.param
+    runs them, or two, as staging and prod) are writing to the shared instance; the move
+    then runs as many or, where `appHost.replicas` changes with it, the other count."""
+    replicas, replicas_after = request.param
     shared, own = servers
-    rolled = [r for r in spec_of("moving", replicas).rolling if r.owner == PAYMENTS.name]
-    containers = tuple(n for r in rolled for n, _ in r.replicas) or (PAYMENTS.name,)
+    containers = payments_containers(replicas)
     docker_daemon.load(writer_stand_in(shared))
     root = tmp_path / "opt-ticketing"
     document = writers_document(root, containers, servers)
@@ -552,7 +573,7 @@ def writers(
         assert run.result.returncode == 0, run.result.stderr
         with connect(shared, "payments") as c:
             c.execute(WRITES)
-        live = Writers(host, docker_daemon, replicas, containers)
+        live = Writers(host, docker_daemon, replicas, containers, root, servers, replicas_after)
         wait_for("every replica writing", lambda: live.written_by(shared) == set(containers))
         yield live
     finally:
@@ -571,8 +592,10 @@ def test_every_replica_stops_writing_for_the_copy_and_writes_to_its_own_instance
     stopped, so the shared instance holds no write from then on and its own instance
     exactly the shared one's rows; then every replica runs again, writing there."""
     host, shared, own = writers.host, writers.host.shared, writers.host.own
+    after = writers.containers_after()
+    host.compose_document = writers_document(writers.root, after, writers.servers)
     applied = time.time()
-    run = host.apply(spec_of("dedicated", writers.replicas))
+    run = host.apply(spec_of("dedicated", writers.replicas_after))
     assert run.result.returncode == 0, run.result.stderr
     assert "payments: payments_db copied to 'payments'" in run.result.stdout
     [copy_began] = run.dumps
@@ -583,13 +606,14 @@ def test_every_replica_stops_writing_for_the_copy_and_writes_to_its_own_instance
     assert late == [], f"{len(late)} rows written on the shared instance after the copy began"
     last = on_shared[-1][0]
     assert rows(own, f"id <= {last}") == on_shared  # none lost, none changed
+    # The replicas the running document had, not the ones the new one runs.
     assert run.stops_and_starts == [["stop", *writers.containers]]
-    # Every replica runs again on its own instance, and writes only there.
-    url = host.database_url(PAYMENTS, spec_of("dedicated", writers.replicas))
-    for container in writers.containers:
+    # Every replica the new document runs is up on its own instance, and writes only there.
+    url = host.database_url(PAYMENTS, spec_of("dedicated", writers.replicas_after))
+    for container in after:
         assert writers.environment(container)["DATABASE_URL"] == url
     wait_for(
         "every replica writing on its own instance",
-        lambda: writers.written_by(own, f"id > {last}") == set(writers.containers),
+        lambda: writers.written_by(own, f"id > {last}") == set(after),
     )
     assert rows(shared) == on_shared

@@ -260,6 +260,10 @@ if stdin and os.environ.get("FAKE_LOGIN_REFUSED"):
     sys.exit("Error response from daemon: login attempt failed with status: 401 Unauthorized")
 if sys.argv[1:2] == ["compose"] and not os.path.exists(os.environ["FAKE_COMPOSE_PLUGIN"]):
     sys.exit("docker: 'compose' is not a docker command.")
+# `compose -f FILE config --services`: the services FILE declares, as Compose prints them.
+if sys.argv[-2:] == ["config", "--services"]:
+    import yaml
+    print("\\n".join(yaml.safe_load(open(sys.argv[sys.argv.index("-f") + 1]))["services"] or []))
 if "ps" in sys.argv and os.environ.get("FAKE_RUNNING"):
     print("0123456789ab")
 # A document that never gets healthy: `up --wait` fails on it.
@@ -922,19 +926,18 @@ def test_a_rolling_owner_rolls_two_replicas_on_host_ports(
         host_apply.RollingOwner(owner, replicas)
 
 
-def test_a_move_stops_every_replica_of_its_service_for_the_copy() -> None:
-    """With two replicas, the second would keep writing to the shared instance while the
-    copy runs, and its writes would be lost at the switch."""
+def test_a_move_stops_the_replicas_the_running_document_has_not_the_new_ones() -> None:
+    """The running replicas write until stopped, and the apply that moves a service may also
+    change how many it runs: the move stops the candidates the running document declares
+    (Compose's `config --services`), whatever the new spec rolls. That it stops them, with
+    replicas writing, one to two and two to one, is rehearsed in tests/test_database_move.py."""
     identity = catalog.service("identity")
-    moving = ApplySpec(
-        SERVICES,
-        (DatabaseTarget("shared", SERVICES), DatabaseTarget("identity", (identity,))),
-        moves=(identity,),
-        rolling=ROLLING.rolling,
-    )
-    script = script_text(moving)
+    databases = (DatabaseTarget("shared", SERVICES), DatabaseTarget("identity", (identity,)))
+    rolled = script_text(ApplySpec(SERVICES, databases, moves=(identity,), rolling=ROLLING.rolling))
+    single = script_text(ApplySpec(SERVICES, databases, moves=(identity,)))
     compose_file = compose.COMPOSE_FILE
-    assert f"docker compose -f '{compose_file}' stop 'identity' 'identity-2'" in script
-    assert f"docker compose -f '{compose_file}' start 'identity' 'identity-2' || true" in script
-    single = script_text(ApplySpec(SERVICES, moving.databases, moves=(identity,)))
-    assert f"docker compose -f '{compose_file}' stop 'identity'; fi" in single
+    for script in (rolled, single):
+        assert f"RUNNING=$(docker compose -f '{compose_file}' config --services)" in script
+        assert "CANDIDATES=('identity' 'identity-2') WRITERS=()" in script
+        assert f"""docker compose -f '{compose_file}' stop "${{WRITERS[@]}}"; fi""" in script
+        assert f"""docker compose -f '{compose_file}' start "${{WRITERS[@]}}" || true""" in script

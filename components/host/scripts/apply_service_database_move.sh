@@ -61,11 +61,24 @@
         "put there: refusing to overwrite them (docs/runbooks.md)" >&2
       exit 1
     fi
-    ## Its writes stop for the copy, every replica of it (a new host runs nothing yet); the
-    ## rest of the apply starts them on its own instance.
-    if [ -f '__COMPOSE_FILE__' ]; then docker compose -f '__COMPOSE_FILE__' stop __CONTAINERS__; fi
+    ## Its writes stop for the copy: every replica of it the running document has, however
+    ## many the new one runs (a new host runs nothing yet); the rest of the apply starts
+    ## them on its own instance.
+    CANDIDATES=(__CONTAINERS__) WRITERS=()
+    if [ -f '__COMPOSE_FILE__' ]; then
+      RUNNING=$(docker compose -f '__COMPOSE_FILE__' config --services) || {
+        echo "__SERVICE__: cannot read the running compose document; nothing switched" >&2
+        exit 1
+      }
+      for name in "${CANDIDATES[@]}"; do
+        case $'\n'"$RUNNING"$'\n' in *$'\n'"$name"$'\n'*) WRITERS+=("$name") ;; esac
+      done
+    fi
+    if [ "${#WRITERS[@]}" -gt 0 ]; then docker compose -f '__COMPOSE_FILE__' stop "${WRITERS[@]}"; fi
     if ! copy; then
-      if [ -f '__COMPOSE_FILE__' ]; then docker compose -f '__COMPOSE_FILE__' start __CONTAINERS__ || true; fi
+      if [ "${#WRITERS[@]}" -gt 0 ]; then
+        docker compose -f '__COMPOSE_FILE__' start "${WRITERS[@]}" || true
+      fi
       echo "__SERVICE__: nothing switched; it runs on the shared instance again" >&2
       exit 1
     fi
