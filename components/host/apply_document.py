@@ -363,7 +363,7 @@ def render_script(spec: ApplySpec) -> list[str]:
         COMPOSE_FILE=compose.COMPOSE_FILE,
         CLOUDWATCH_AGENT=cloudwatch_agent.apply_lines(),
         REGISTRY_LOGIN=shell.render_lines("apply_registry_login.sh") if spec.registry else [],
-        MOVES=[line for s in spec.moves for line in _move(s, _containers(s.name))],
+        MOVES=[line for s in spec.moves for line in _move(s)],
         LAST_GOOD_FILE=compose.LAST_GOOD_COMPOSE_FILE,
         SERVICES=[line for s in spec.services for line in _service_files(s, spec.venues)]
         + [line for s in spec.bootstrap_only for line in _database_password_only(s)],
@@ -481,21 +481,17 @@ def _bootstrap(target: DatabaseTarget) -> list[str]:
     )
 
 
-def _containers(owner: str) -> tuple[str, ...]:
-    """Every container `owner` can run as: its first replica and its second. The move
-    stops those the running document has, which may be more or fewer than the new one
-    (an apply that moves a service can also change `appHost.replicas`)."""
-    return (owner, naming.second_replica(owner))
-
-
-def _move(service: DomainService, containers: tuple[str, ...]) -> list[str]:
-    """The copy of `service`'s database to its own instance, every one of `containers`
-    (its replicas) that the running document has stopped meanwhile, so no write is lost."""
+def _move(service: DomainService) -> list[str]:
+    """The copy of `service`'s database to its own instance, its writers stopped meanwhile
+    so no write is lost: whichever of its two possible replicas the running document has,
+    which may be more or fewer than the new one runs (an apply that moves a service can
+    also change `appHost.replicas`)."""
+    replicas = (service.name, naming.second_replica(service.name))
     target = DatabaseTarget(service.name, (service,))
     return shell.render_lines(
         "apply_service_database_move.sh",
         SERVICE=service.name,
-        CONTAINERS=" ".join(f"'{name}'" for name in containers),
+        CONTAINERS=" ".join(f"'{name}'" for name in replicas),
         DATABASE=service.database,
         ROLE=service.role,
         TARGET=target.name,
